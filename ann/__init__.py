@@ -1,0 +1,16 @@
+"""ANN Explorer: Tariq Rashid's classic MNIST network in plain NumPy, faithful and fast.
+
+One module per concern:
+
+- :mod:`ann.config`   the frozen configuration dataclasses and named presets
+- :mod:`ann.network`  the multilayer perceptron, its activations, losses and error rules
+- :mod:`ann.data`     MNIST from IDX or CSV files, download and verification
+- :mod:`ann.augment`  rotations (the seed's), shifts and elastic distortions, over a batch
+- :mod:`ann.train`    the training loop: a generator of per-epoch metrics
+- :mod:`ann.metrics`  scorecard, accuracy, confusion matrix, precision and recall
+- :mod:`ann.images`   user images to network inputs, the way MNIST itself was made
+- :mod:`ann.model_io` model files (.npz, no pickle)
+- :mod:`ann.cli`      ``python -m ann``
+"""
+
+__version__ = "0.1.0"
