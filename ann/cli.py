@@ -1,0 +1,308 @@
+"""The command line: ``python -m ann download | train | evaluate | predict``.
+
+Exit codes: 0 success, 2 a usage error (a bad flag or value), 1 any other failure, with a one-line message
+on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ann import __version__
+from ann.config import PRESETS, ConfigError, configs_from_dict, configs_to_dict
+
+USAGE_ERROR = 2
+FAILURE = 1
+
+
+class UsageError(Exception):
+    """A bad command-line value: exit code 2."""
+
+
+class ProgressBar:
+    """One self-overwriting progress line on stderr, redrawn at most a few times a second."""
+
+    def __init__(self, label: str, stream=sys.stderr, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream
+        self.width = width
+        self.started = time.perf_counter()
+        self.last_draw = 0.0
+
+    def update(self, done: float, total: float, suffix: str = "", force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last_draw < 0.25 and done < total:
+            return
+        self.last_draw = now
+        fraction = min(done / total, 1.0) if total else 1.0
+        filled = int(fraction * self.width)
+        elapsed = now - self.started
+        eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {fraction:6.1%} ETA {eta:5.0f}s {suffix}")
+        self.stream.flush()
+
+    def close(self, message: str = "") -> None:
+        self.stream.write(f"\r{self.label} {message}".ljust(self.width + 40) + "\n")
+        self.stream.flush()
+
+
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="MNIST folder (default: $ANN_DATA_DIR, else data/ in the project)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ann",
+        description="ANN Explorer: Tariq Rashid's MNIST network in NumPy. Defaults are the seed's values.")
+    parser.add_argument("--version", action="version", version=f"ann {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("download", help="download and verify the four MNIST files")
+    _data_args(p)
+
+    p = sub.add_parser("train", help="train a network and save it",
+                       description="Train a network. Flags not given come from --preset (if any), "
+                                   "else the seed's values.")
+    _data_args(p)
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a named recipe; explicit flags override it")
+    p.add_argument("--hidden", type=_positive_int, nargs="+", metavar="N",
+                   help="hidden layer sizes, e.g. --hidden 200 or --hidden 300 100 (seed: 200)")
+    p.add_argument("--lr", type=float, dest="learning_rate", help="learning rate (seed: 0.1)")
+    p.add_argument("--epochs", type=_positive_int, help="passes over the training set (seed: 5)")
+    p.add_argument("--batch-size", type=_positive_int, help="samples per step (seed: 1)")
+    p.add_argument("--rotate", type=float, help="rotation in degrees, 0 = off (seed: 10)")
+    p.add_argument("--augment", choices=["copies", "random"],
+                   help="copies: each record also trained at +/-rotate (seed); random: one random "
+                        "distortion per record per epoch")
+    p.add_argument("--shift", type=int, help="random: largest shift in pixels")
+    p.add_argument("--elastic", type=float, dest="elastic_alpha", help="random: elastic distortion strength")
+    p.add_argument("--momentum", type=float, help="momentum (seed: 0)")
+    p.add_argument("--weight-decay", type=float, help="L2 weight decay (seed: 0)")
+    p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (seed: constant)")
+    p.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
+                   help="shuffle the records every epoch (seed: no)")
+    p.add_argument("--activation", choices=["sigmoid", "tanh", "relu"], help="hidden activation (seed: sigmoid)")
+    p.add_argument("--loss", choices=["mse", "cross_entropy"],
+                   help="mse with sigmoid outputs (seed) or cross_entropy with softmax outputs")
+    p.add_argument("--error-rule", choices=["transpose", "equal", "proportional", "transpose_normalized"],
+                   help="how the error is sent back to hidden layers (seed: transpose)")
+    p.add_argument("--propagate", choices=["error", "delta"],
+                   help="error: the seed's update; delta: exact backpropagation")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="bias nodes (seed: none)")
+    p.add_argument("--seed", type=int, help="random seed (seed: 80)")
+    p.add_argument("--limit", type=_positive_int, help="train on the first N training records only")
+    p.add_argument("--dtype", choices=["float32", "float64"], help="float64 reproduces the seed bit for bit")
+    p.add_argument("--out", default="model.npz", help="where to save the model (default: model.npz)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
+
+    p = sub.add_parser("evaluate", help="score a model on the MNIST test set")
+    p.add_argument("model", help="a model file saved by 'train'")
+    _data_args(p)
+    p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+
+    p = sub.add_parser("predict", help="predict the digit in your own images (PNG/JPG)")
+    p.add_argument("model", help="a model file saved by 'train'")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, dark ink on light or the reverse")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    return parser
+
+
+def _load_data(data_dir: str | None):
+    from ann.data import load_mnist
+
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int, filename: str) -> None:
+        nonlocal bar
+        if bar is None or bar.label != f"downloading {filename}":
+            if bar is not None:
+                bar.close("done")
+            bar = ProgressBar(f"downloading {filename}")
+        bar.update(done, total)
+
+    mnist = load_mnist(data_dir, download=True, progress=progress)
+    if bar is not None:
+        bar.close("done")
+    return mnist
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from ann.data import default_data_dir, ensure_mnist
+
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int, filename: str) -> None:
+        nonlocal bar
+        if bar is None or bar.label != filename:
+            if bar is not None:
+                bar.close("done")
+            bar = ProgressBar(filename)
+        bar.update(done, total)
+
+    folder = ensure_mnist(args.data, progress=progress)
+    if bar is not None:
+        bar.close("done")
+    print(f"MNIST is ready in {folder or default_data_dir()}")
+    return 0
+
+
+_TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "shift", "elastic_alpha",
+                "momentum", "weight_decay", "schedule", "shuffle", "activation", "loss", "error_rule",
+                "propagate", "bias", "seed", "limit", "dtype")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ann.model_io import save_model
+    from ann.network import Network
+    from ann.train import train
+
+    values: dict[str, Any] = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+    if args.hidden is not None:
+        values["hidden_nodes"] = tuple(args.hidden)
+    try:
+        net_cfg, train_cfg = configs_from_dict(values, preset=args.preset)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
+
+    mnist = _load_data(args.data)
+    network = Network(net_cfg, seed=train_cfg.seed)
+    n_records = min(train_cfg.limit or len(mnist.train.labels), len(mnist.train.labels))
+    layers = "-".join(str(n) for n in net_cfg.layer_sizes)
+    print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {n_records} records "
+          f"x{train_cfg.copies_per_record}, {train_cfg.epochs} epochs, batch {train_cfg.batch_size}, "
+          f"lr {train_cfg.learning_rate}", file=sys.stderr)
+    history: list[dict[str, Any]] = []
+    bar = ProgressBar(f"epoch 1/{train_cfg.epochs}")
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done, total)
+
+    for metrics in train(network, mnist.train.images, mnist.train.labels, train_cfg,
+                         mnist.test.images, mnist.test.labels, progress=progress):
+        history.append(metrics)
+        bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
+                  f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
+        if not args.json:
+            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
+                  f"train_accuracy {metrics['train_accuracy']:.4f} "
+                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
+        bar = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+    train_seconds = sum(m["seconds"] for m in history)
+    info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
+            "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds}
+    save_model(out, network, train_cfg, history, info)
+    result = {
+        "test_accuracy": history[-1]["test_accuracy"],
+        "train_seconds": train_seconds,
+        "epochs": history,
+        "config": configs_to_dict(net_cfg, train_cfg),
+        "model": str(out),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
+              f"{train_seconds:.1f}s of training; model saved to {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ann.metrics import evaluate
+    from ann.model_io import load_model
+
+    model = load_model(args.model)
+    mnist = _load_data(args.data)
+    result = evaluate(model.network, mnist.test.images, mnist.test.labels)
+    if args.json:
+        print(json.dumps({
+            "accuracy": result.accuracy,
+            "test_accuracy": result.accuracy,
+            "confusion": result.confusion.tolist(),
+            "precision": result.precision.tolist(),
+            "recall": result.recall.tolist(),
+        }))
+        return 0
+    print(f"performance: {result.accuracy * 100:.2f}% ({int(np.trace(result.confusion))} of "
+          f"{len(mnist.test.labels)} test images)")
+    print("\nconfusion matrix (rows: true digit, columns: predicted)")
+    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    for d, row in enumerate(result.confusion):
+        print(f"{d:>6}" + "".join(f"{c:>6}" for c in row))
+    print("\ndigit  precision  recall")
+    for d in range(10):
+        print(f"{d:>5}  {result.precision[d]:9.4f}  {result.recall[d]:6.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ann.images import ImageError, prepare
+    from ann.model_io import load_model
+
+    model = load_model(args.model)
+    results = []
+    failed = 0
+    for path in args.images:
+        try:
+            x, _ = prepare(Path(path), dtype=model.network.dtype)
+        except (ImageError, OSError) as exc:
+            failed += 1
+            results.append({"image": path, "error": str(exc)})
+            if not args.json:
+                print(f"{path}: {exc}")
+            continue
+        outputs = model.network.query(x)[0]
+        digit = int(np.argmax(outputs))
+        results.append({"image": path, "digit": digit, "confidence": float(outputs[digit]),
+                        "outputs": [float(v) for v in outputs]})
+        if not args.json:
+            print(f"{path}: {digit} (confidence {outputs[digit]:.2f})")
+    if args.json:
+        print(json.dumps({"predictions": results}))
+    return FAILURE if failed else 0
+
+
+COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 on a usage error
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, no traceback: the message says what is wrong
+        if os.environ.get("ANN_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return FAILURE

@@ -1,0 +1,400 @@
+"""The multilayer perceptron: Tariq Rashid's classic network, generalised and fast.
+
+Layout follows the seed: ``weights[l]`` has shape ``(n_out, n_in)`` like the seed's ``wih`` and ``who``, so
+row ``j`` of ``weights[0]`` is hidden node ``j``'s incoming weights (a 28x28 picture). Data flows as batches of
+rows: ``X`` of shape ``(n_samples, n_in)``; a single sample is a batch of one.
+
+How one training step works, in the seed's words and sign (``error = target - output``):
+
+1. Forward: ``a_l = f(a_{l-1} @ W_l.T + b_l)``, sigmoid everywhere in the seed.
+2. The output error ``e_L = T - O``.
+3. Each layer turns its error into a step through its own slope: ``g_l = e_l * f'(a_l)``, and its weights
+   move by ``W_l += lr * g_l.T @ a_{l-1}`` (averaged over the batch).
+4. The error is sent back to the layer below by one of the four error rules: ``e_{l-1} = x_l @ M(W_l)``,
+   where the seed sends the raw error (``x_l = e_l``, ``propagate="error"``) and exact backpropagation sends
+   the slope-weighted one (``x_l = g_l``, ``propagate="delta"``).
+
+The seed's update is *not* exactly the gradient of its squared error: it sends ``W.T @ E`` back, leaving out
+the output layer's sigmoid slope. It trains well all the same. ``propagate="delta"`` with the ``transpose``
+rule gives the exact gradient, which the finite-difference tests check for every activation and loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.special
+from scipy.linalg import blas
+
+from ann.config import NetworkConfig
+
+# --- activations: the function and its slope written in terms of the function's output -----------------
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return scipy.special.expit(z, out=z)
+
+
+def _sigmoid_slope(a: np.ndarray) -> np.ndarray:
+    return a * (1.0 - a)
+
+
+def _tanh(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def _tanh_slope(a: np.ndarray) -> np.ndarray:
+    return 1.0 - a * a
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0, out=z)
+
+
+def _relu_slope(a: np.ndarray) -> np.ndarray:
+    return (a > 0).astype(a.dtype)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+# Each activation works in place on the pre-activation array it is given (the caller owns it).
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "relu": _relu,
+}
+# The slope f'(z) expressed through a = f(z), which is what the forward pass keeps.
+SLOPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _sigmoid_slope,
+    "tanh": _tanh_slope,
+    "relu": _relu_slope,
+}
+
+# --- losses: the output layer's activation goes with the loss --------------------------------------------
+
+
+def _mse(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Half the squared error summed over the outputs, averaged over the batch."""
+    return float(0.5 * np.sum((targets - outputs) ** 2) / len(outputs))
+
+
+def _cross_entropy(outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Cross-entropy of softmax outputs, averaged over the batch."""
+    tiny = np.finfo(outputs.dtype).tiny
+    return float(-np.sum(targets * np.log(np.maximum(outputs, tiny))) / len(outputs))
+
+
+LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "mse": _mse,
+    "cross_entropy": _cross_entropy,
+}
+# mse pairs with sigmoid outputs (the seed); cross_entropy with softmax outputs, whose slope cancels
+# against the loss so that the output layer's step is simply target - output.
+OUTPUT_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mse": _sigmoid,
+    "cross_entropy": _softmax,
+}
+TARGET_RANGES: dict[str, tuple[float, float]] = {
+    "mse": (0.01, 0.99),  # the seed: sigmoid never reaches 0 or 1, so aim inside
+    "cross_entropy": (0.0, 1.0),  # softmax outputs are probabilities: one-hot targets
+}
+
+# --- error rules: how the error of a layer is sent back to the layer below ---------------------------------
+
+
+def _rule_transpose(weights: np.ndarray) -> np.ndarray:
+    """``E_hidden = W^T . E_output``: each link carries error in proportion to its weight (the seed's choice).
+
+    Hidden node ``j`` receives ``sum_k W[k, j] * e_k``. Cheap (one matrix product) and, sent as the
+    slope-weighted error, exactly backpropagation.
+    """
+    return weights
+
+
+def _rule_equal(weights: np.ndarray) -> np.ndarray:
+    """Equal split: output node ``k``'s error is divided evenly among its ``N`` incoming links.
+
+    ``E_hidden[j] = sum_k e_k / N`` with ``N = n_in``, the same for every hidden node; the weights play no
+    part, so the hidden nodes cannot tell which of them caused the error.
+    """
+    return np.full_like(weights, 1.0 / weights.shape[1])
+
+
+def _rule_proportional(weights: np.ndarray) -> np.ndarray:
+    """Split by each weight's share: ``E_hidden[j] = sum_k e_k * W[k, j] / sum_i |W[k, i]|``.
+
+    The seed's example splits an error 3:1 between weights 3.0 and 1.0. Weights can be negative, so the
+    shares are taken against the sum of absolute weights: for all-positive weights this is exactly the
+    seed's ``W11 / (W11 + W21)``, and a near-zero signed sum can never blow the error up.
+    """
+    totals = np.abs(weights).sum(axis=1, keepdims=True)
+    return weights / np.maximum(totals, np.finfo(weights.dtype).tiny)
+
+
+def _rule_transpose_normalized(weights: np.ndarray) -> np.ndarray:
+    """``E_hidden = W^T . E_output / N`` with ``N = n_in``, the number of links into each output node.
+
+    A form of normalisation: the same direction as ``transpose`` but ``N`` times smaller, so the layers
+    below learn ``N`` times more slowly.
+    """
+    return weights / weights.shape[1]
+
+
+ERROR_RULES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "transpose": _rule_transpose,
+    "equal": _rule_equal,
+    "proportional": _rule_proportional,
+    "transpose_normalized": _rule_transpose_normalized,
+}
+
+
+class Network:
+    """A fully connected network trained by the seed's rule (or exact backpropagation).
+
+    Parameters
+    ----------
+    config : NetworkConfig
+        Layer sizes, activation, loss, error rule, dtype.
+    seed : int
+        The weights into a layer of ``n`` nodes are drawn from N(0, n^-0.5) by
+        ``np.random.RandomState(seed)``, layer by layer, exactly as the seed's ``np.random.seed(80)``
+        followed by ``np.random.normal`` does.
+
+    Attributes
+    ----------
+    weights : list of ndarray, each (n_out, n_in)
+    biases : list of ndarray, each (n_out,), or None when ``config.bias`` is False (the seed has none)
+    """
+
+    def __init__(self, config: NetworkConfig | None = None, seed: int = 80) -> None:
+        self.config = config or NetworkConfig()
+        self.dtype = np.dtype(self.config.dtype)
+        rng = np.random.RandomState(seed)
+        sizes = self.config.layer_sizes
+        self.weights = [
+            rng.normal(0.0, pow(n_out, -0.5), (n_out, n_in)).astype(self.dtype)
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        ]
+        self.biases = [np.zeros(n, self.dtype) for n in sizes[1:]] if self.config.bias else None
+        self._velocity: list[np.ndarray] | None = None  # momentum buffers, made on first use
+        self._hidden_fn = ACTIVATIONS[self.config.activation]
+        self._hidden_slope = SLOPES[self.config.activation]
+        self._output_fn = OUTPUT_ACTIVATIONS[self.config.loss]
+        self._loss_fn = LOSSES[self.config.loss]
+        self._rule = ERROR_RULES[self.config.error_rule]
+
+    # --- inference -------------------------------------------------------------------------------------
+
+    def _as_batch(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.config.input_nodes:
+            raise ValueError(
+                f"inputs of shape {X.shape} do not fit this network: expected (n_samples, "
+                f"{self.config.input_nodes}) scaled pixels (see ann.data.scale_inputs)"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    def forward(self, X: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for a batch.
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, input_nodes)
+
+        Returns
+        -------
+        list of ndarray
+            ``[X, hidden_1, ..., outputs]``, each (n_samples, layer size) in the network's dtype.
+        """
+        a = self._as_batch(X)
+        outputs = [a]
+        last = len(self.weights) - 1
+        for l, W in enumerate(self.weights):
+            z = a @ W.T
+            if self.biases is not None:
+                z += self.biases[l]
+            a = self._output_fn(z) if l == last else self._hidden_fn(z)
+            outputs.append(a)
+        return outputs
+
+    def query(self, X: np.ndarray) -> np.ndarray:
+        """The output layer for a batch, shape (n_samples, output_nodes): the seed's ``query``."""
+        return self.forward(X)[-1]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most active output node per sample, shape (n_samples,) int64."""
+        return np.argmax(self.query(X), axis=1).astype(np.int64)
+
+    def targets(self, labels: np.ndarray) -> np.ndarray:
+        """Target vectors for integer labels: 0.01/0.99 for mse (the seed), one-hot for cross-entropy."""
+        low, high = TARGET_RANGES[self.config.loss]
+        labels = np.asarray(labels)
+        T = np.full((len(labels), self.config.output_nodes), low, dtype=self.dtype)
+        T[np.arange(len(labels)), labels] = high
+        return T
+
+    def loss(self, X: np.ndarray, T: np.ndarray) -> float:
+        """The loss averaged over the batch (half squared error, or cross-entropy)."""
+        return self.loss_of(self.query(X), T)
+
+    def loss_of(self, outputs: np.ndarray, T: np.ndarray) -> float:
+        """The loss of outputs already computed, shape (n_samples, output_nodes), averaged over the batch."""
+        return self._loss_fn(outputs, np.asarray(T, self.dtype))
+
+    # --- training --------------------------------------------------------------------------------------
+
+    def _steps(self, layers: list[np.ndarray], T: np.ndarray) -> list[np.ndarray]:
+        """Each layer's step ``g_l`` (n_samples, n_out): ``-dLoss/dz`` for exact backpropagation."""
+        out = layers[-1]
+        error = T - out
+        if self.config.loss == "mse":
+            step = error * _sigmoid_slope(out)
+        else:  # softmax with cross-entropy: the slope cancels
+            step = error
+        steps = [step]
+        send_step = self.config.propagate == "delta"
+        for l in range(len(self.weights) - 1, 0, -1):
+            error = (step if send_step else error) @ self._rule(self.weights[l])
+            step = error * self._hidden_slope(layers[l])
+            steps.append(step)
+        return steps[::-1]
+
+    def gradients(self, X: np.ndarray, T: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """The direction the training step moves against, averaged over the batch.
+
+        With ``propagate="delta"`` and the ``transpose`` rule this is the exact gradient of
+        :meth:`loss` (checked against finite differences in the tests); otherwise it is the seed's rule.
+
+        Returns
+        -------
+        (weight_gradients, bias_gradients)
+            Shapes like ``weights`` and ``biases``; ``bias_gradients`` is None without biases.
+        """
+        layers = self.forward(X)
+        T = np.asarray(T, self.dtype)
+        n = len(T)
+        steps = self._steps(layers, T)
+        grad_w = [-(g.T @ a) / n for g, a in zip(steps, layers[:-1])]
+        grad_b = [-g.sum(axis=0) / n for g in steps] if self.biases is not None else None
+        return grad_w, grad_b
+
+    def train(self, X: np.ndarray, T: np.ndarray, learning_rate: float, momentum: float = 0.0,
+              weight_decay: float = 0.0) -> np.ndarray:
+        """One training step on a batch: the batch average of the seed's update.
+
+        With a batch of one, no momentum and no weight decay this is the seed's ``train`` exactly, done
+        in place by BLAS rank-one updates (the fast path for per-sample training).
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, input_nodes)
+        T : ndarray (n_samples, output_nodes)
+            Targets, see :meth:`targets`.
+        learning_rate, momentum, weight_decay : float
+
+        Returns
+        -------
+        ndarray (n_samples, output_nodes)
+            The outputs before the step (for the running loss and accuracy, at no extra cost).
+        """
+        X = self._as_batch(X)
+        T = np.asarray(T, self.dtype)
+        if len(X) == 1 and momentum == 0.0 and weight_decay == 0.0:
+            return self._train_one(X, T, learning_rate)
+        layers = self.forward(X)
+        steps = self._steps(layers, T)
+        scale = learning_rate / len(X)
+        if momentum and self._velocity is None:
+            self._velocity = [np.zeros_like(W) for W in self.weights]
+            if self.biases is not None:
+                self._velocity += [np.zeros_like(b) for b in self.biases]
+        n_layers = len(self.weights)
+        for l, (g, a) in enumerate(zip(steps, layers[:-1])):
+            W = self.weights[l]
+            update = g.T @ a
+            update *= scale
+            if weight_decay:
+                update -= (learning_rate * weight_decay) * W
+            if momentum:
+                v = self._velocity[l]
+                v *= momentum
+                v += update
+                update = v
+            W += update
+            if self.biases is not None:
+                b_update = g.sum(axis=0) * scale
+                if momentum:
+                    vb = self._velocity[n_layers + l]
+                    vb *= momentum
+                    vb += b_update
+                    b_update = vb
+                self.biases[l] += b_update
+        return layers[-1]
+
+    def _train_one(self, X: np.ndarray, T: np.ndarray, learning_rate: float) -> np.ndarray:
+        """The seed's per-sample step with matrix-vector products and in-place rank-one updates."""
+        ger = blas.sger if self.dtype == np.float32 else blas.dger
+        layers = [X[0]]
+        a = X[0]
+        last = len(self.weights) - 1
+        for l, W in enumerate(self.weights):
+            z = W @ a
+            if self.biases is not None:
+                z += self.biases[l]
+            a = self._output_fn(z[None, :])[0] if l == last else self._hidden_fn(z)
+            layers.append(a)
+        out = layers[-1]
+        error = T[0] - out
+        step = error * _sigmoid_slope(out) if self.config.loss == "mse" else error
+        send_step = self.config.propagate == "delta"
+        for l in range(last, -1, -1):
+            W = self.weights[l]
+            if l > 0:  # the error for the layer below uses the weights before this step, as the seed does
+                below = (step if send_step else error) @ self._rule(W)
+            # W (n_out, n_in) in C order is W.T in Fortran order: ger updates it in place.
+            ger(learning_rate, layers[l], step, a=W.T, overwrite_a=True)
+            if self.biases is not None:
+                self.biases[l] += learning_rate * step
+            if l > 0:
+                error = below
+                step = error * self._hidden_slope(layers[l])
+        return out[None, :]
+
+    # --- state -----------------------------------------------------------------------------------------
+
+    def copy(self) -> Network:
+        """An independent copy (weights, biases and momentum)."""
+        other = Network.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.weights = [W.copy() for W in self.weights]
+        other.biases = [b.copy() for b in self.biases] if self.biases is not None else None
+        other._velocity = [v.copy() for v in self._velocity] if self._velocity is not None else None
+        return other
+
+    def parameter_count(self) -> int:
+        n = sum(W.size for W in self.weights)
+        return n + (sum(b.size for b in self.biases) if self.biases is not None else 0)
+
+    def describe(self) -> dict[str, Any]:
+        """A short summary for people: layer sizes, activation, loss, rule, parameter count."""
+        c = self.config
+        return {
+            "layers": list(c.layer_sizes),
+            "activation": c.activation,
+            "output": "sigmoid" if c.loss == "mse" else "softmax",
+            "loss": c.loss,
+            "error_rule": c.error_rule,
+            "propagate": c.propagate,
+            "bias": c.bias,
+            "dtype": c.dtype,
+            "parameters": self.parameter_count(),
+        }

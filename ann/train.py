@@ -1,0 +1,186 @@
+"""The training loop: a generator that yields one flat metrics dict per epoch.
+
+The loop is the seam between the network and any user interface (Keras callbacks in spirit): the command
+line prints each dict, the dashboard draws it. Within an epoch it reports progress through a callback and
+checks a stop request between chunks of about a thousand records, so a stop is honoured within a fraction of
+a second and always between two whole training steps: the network is never left half-updated.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from ann import augment
+from ann.config import TrainConfig
+from ann.data import scale_inputs
+from ann.network import Network
+
+ProgressCallback = Callable[[int, int], None]  # (samples done in this epoch, samples in this epoch)
+StopRequest = Callable[[], bool]
+
+_CHUNK_RECORDS = 1024  # records scaled, augmented and trained between two progress reports
+_SMALL_BATCH = 16  # below this, one BLAS thread is faster: waking a second one costs more than it saves
+_threadpools: ThreadpoolController | None = None
+
+
+def _blas_threads(batch_size: int):
+    """A context that limits BLAS to one thread for small batches (a no-op context otherwise)."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1 if batch_size < _SMALL_BATCH else None, user_api="blas")
+
+
+def learning_rate_at(config: TrainConfig, progress: float) -> float:
+    """The learning rate after ``progress`` epochs (a float, 0 .. config.epochs).
+
+    ``constant`` is the seed's; ``cosine`` warms up linearly over ``warmup_epochs`` and then decays along a
+    half cosine to zero at the end of training.
+    """
+    base = config.learning_rate
+    if config.schedule == "constant":
+        return base
+    if progress < config.warmup_epochs:
+        return base * max(progress, 1e-3) / config.warmup_epochs
+    span = max(config.epochs - config.warmup_epochs, 1e-9)
+    done = min((progress - config.warmup_epochs) / span, 1.0)
+    return base * 0.5 * (1.0 + math.cos(math.pi * done))
+
+
+def as_inputs(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """uint8 pixels are scaled the seed's way; float arrays are taken to be scaled inputs already."""
+    if images.dtype == np.uint8:
+        return scale_inputs(images, dtype)
+    return np.asarray(images, dtype)
+
+
+def accuracy_of(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> float:
+    """Fraction of ``images`` (uint8 pixels or scaled inputs, (n, 784)) whose label the network predicts."""
+    correct = 0
+    for start in range(0, len(images), batch):
+        X = as_inputs(images[start:start + batch], network.dtype)
+        correct += int(np.sum(network.predict(X) == labels[start:start + batch]))
+    return correct / max(len(images), 1)
+
+
+def train(
+    network: Network,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig | None = None,
+    test_images: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+    should_stop: StopRequest | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
+
+    Parameters
+    ----------
+    network : Network
+        Trained in place.
+    images : ndarray (n, 784), uint8 pixels or scaled float inputs
+    labels : ndarray (n,) int
+    config : TrainConfig
+        Learning rate, epochs, batch size, augmentation, ... (the seed's values by default).
+    test_images, test_labels : optional
+        Scored at the end of every epoch (``test_accuracy``; None without them).
+    progress : callable(done, total), optional
+        Called after every chunk with the samples trained so far in this epoch and the epoch's total.
+    should_stop : callable() -> bool, optional
+        Polled between chunks; when it returns True the loop yields the partial epoch (``stopped=True``)
+        and ends.
+
+    Yields
+    ------
+    dict
+        ``epoch`` (1-based), ``train_loss`` and ``train_accuracy`` (running, over this epoch's samples as
+        they were trained, augmented copies included), ``test_accuracy``, ``seconds`` (training time of the
+        epoch, not the scoring), ``samples_seen`` (all epochs so far), ``learning_rate`` (at the end of the
+        epoch) and ``stopped``.
+    """
+    config = config or TrainConfig()
+    labels = np.asarray(labels)
+    if images.ndim != 2 or images.shape[1] != network.config.input_nodes:
+        raise ValueError(f"images of shape {images.shape} do not fit the network's "
+                         f"{network.config.input_nodes} inputs")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if config.limit is not None:
+        images, labels = images[:config.limit], labels[:config.limit]
+    n = len(images)
+    if n == 0:
+        raise ValueError("no training records: the training set (after --limit) is empty")
+    rng = np.random.default_rng(config.seed)
+    copies = config.copies_per_record
+    per_epoch = n * copies
+    batch = config.batch_size
+    chunk = max(_CHUNK_RECORDS // batch, 1) * batch
+    samples_seen = 0
+
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = rng.permutation(n) if config.shuffle else None
+        loss_sum = 0.0
+        correct = 0
+        done = 0
+        stopped = False
+        lr = learning_rate_at(config, epoch - 1)
+        for start in range(0, n, chunk):
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
+            X = as_inputs(images[idx], network.dtype)
+            y = labels[idx]
+            T = network.targets(y)
+            if copies == 3:  # the seed: each record, then rotated +angle, then rotated -angle
+                variants = (X, augment.rotate(X, config.rotate), augment.rotate(X, -config.rotate))
+            elif config.augment == "random" and (config.rotate or config.shift or config.elastic_alpha):
+                variants = (augment.random_distort(
+                    X, rng, max_degrees=config.rotate, max_shift=config.shift,
+                    elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma),)
+            else:
+                variants = (X,)
+            outputs = np.empty((len(variants), *T.shape), network.dtype)
+            with _blas_threads(batch):
+                for b in range(0, len(X), batch):
+                    lr = learning_rate_at(config, epoch - 1 + (start + b) / n)
+                    for v, Xv in enumerate(variants):
+                        outputs[v, b:b + batch] = network.train(
+                            Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
+            for v in range(len(variants)):
+                loss_sum += network.loss_of(outputs[v], T) * len(T)
+                correct += int(np.sum(np.argmax(outputs[v], axis=1) == y))
+            done += len(X) * len(variants)
+            if progress is not None:
+                progress(done, per_epoch)
+        seconds = time.perf_counter() - started
+        samples_seen += done
+        test_accuracy = None
+        if test_images is not None and test_labels is not None:
+            test_accuracy = accuracy_of(network, test_images, test_labels)
+        yield {
+            "epoch": epoch,
+            "train_loss": loss_sum / max(done, 1),
+            "train_accuracy": correct / max(done, 1),
+            "test_accuracy": test_accuracy,
+            "seconds": seconds,
+            "samples_seen": samples_seen,
+            "learning_rate": lr,
+            "stopped": stopped,
+        }
+        if stopped:
+            return
+
+
+def fit(network: Network, images: np.ndarray, labels: np.ndarray, config: TrainConfig | None = None,
+        **kwargs: Any) -> list[dict[str, Any]]:
+    """Run :func:`train` to the end and return the list of per-epoch dicts."""
+    return list(train(network, images, labels, config, **kwargs))
