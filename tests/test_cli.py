@@ -1,0 +1,135 @@
+"""``python -m ann``: exit codes, JSON output, and the seed's own-images step, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env_extra: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    env.pop("ANN_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "ann", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory, mnist_dir):
+    out = tmp_path_factory.mktemp("cli") / "model.npz"
+    result = run("train", "--data", str(mnist_dir), "--limit", "6000", "--epochs", "1", "--out", str(out),
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_train_json_contract(trained_model):
+    out, result = trained_model
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 0.85 <= payload["test_accuracy"] <= 1.0  # the seed's network, 6000 records with rotations
+    assert payload["train_seconds"] > 0
+    assert len(payload["epochs"]) == 1 and payload["epochs"][0]["samples_seen"] == 18_000
+    assert payload["config"]["hidden_nodes"] == [200] and payload["config"]["learning_rate"] == 0.1
+    assert out.exists()
+    assert "epoch 1/1" in result.stderr  # the progress bar is on stderr, not mixed into the JSON
+
+
+def test_evaluate_prints_accuracy_and_confusion(trained_model, mnist_dir):
+    out, train_result = trained_model
+    result = run("evaluate", str(out), "--data", str(mnist_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    expected = json.loads(train_result.stdout.strip().splitlines()[-1])["test_accuracy"]
+    assert payload["accuracy"] == pytest.approx(expected)
+    assert np.array(payload["confusion"]).sum() == 10_000
+    text = run("evaluate", str(out), "--data", str(mnist_dir))
+    assert text.returncode == 0 and "performance:" in text.stdout and "confusion matrix" in text.stdout
+
+
+def test_predict_own_images_like_the_seed(trained_model, mnist_dir, tmp_path):
+    """The seed's last part: its own PNG digits, dark ink on white. Here: real test digits saved that way."""
+    import imageio.v3 as iio
+
+    from ann.data import load_mnist
+
+    out, _ = trained_model
+    test = load_mnist(mnist_dir, download=False).test
+    paths = []
+    for i in range(9):
+        img = 255 - np.kron(test.images[i].reshape(28, 28), np.ones((4, 4), np.uint8))
+        path = tmp_path / f"digit{i}.png"
+        iio.imwrite(path, img)
+        paths.append(str(path))
+    result = run("predict", str(out), *paths, "--json")
+    assert result.returncode == 0, result.stderr
+    predictions = json.loads(result.stdout)["predictions"]
+    assert len(predictions) == 9
+    right = sum(p["digit"] == int(test.labels[i]) for i, p in enumerate(predictions))
+    assert right >= 7
+    assert all(0 <= p["confidence"] <= 1 for p in predictions)
+
+
+def test_predict_bad_and_blank_images(trained_model, tmp_path):
+    import imageio.v3 as iio
+
+    out, _ = trained_model
+    blank = tmp_path / "blank.png"
+    iio.imwrite(blank, np.full((50, 50), 255, np.uint8))
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    result = run("predict", str(out), str(blank), str(text))
+    assert result.returncode == 1
+    assert "no digit found" in result.stdout
+    assert "not an image" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("train", "--lr", "-1"), 2, "learning_rate=-1.0 is out of range"),
+    (("train", "--epochs", "0"), 2, "must be at least 1"),
+    (("train", "--activation", "swish"), 2, "invalid choice"),
+    (("train", "--preset", "huge"), 2, "invalid choice"),
+    (("frobnicate",), 2, "invalid choice"),
+    (("evaluate", "missing.npz"), 1, "missing.npz: no such file"),
+])
+def test_exit_codes_and_one_line_messages(args, code, message):
+    result = run(*args)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_not_a_model_file(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"hello")
+    result = run("evaluate", str(bad))
+    assert result.returncode == 1
+    assert "not a model file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_offline_without_data_says_where_to_put_the_files(tmp_path):
+    """No files and no network (this test blocks sockets): exit 1 with the folder to fill by hand."""
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text("import socket\n"
+                       "def _no(*a, **k):\n    raise OSError('network is unreachable')\n"
+                       "socket.socket.connect = _no\nsocket.create_connection = _no\n"
+                       "socket.getaddrinfo = _no\n")
+    empty = tmp_path / "empty"
+    result = run("train", "--data", str(empty), "--limit", "10",
+                 env_extra={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"})
+    assert result.returncode == 1
+    assert str(empty) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(p.name.endswith(".tmp") or p.name.startswith(".") for p in empty.glob("*"))
+
+
+def test_out_is_a_folder(tmp_path):
+    result = run("train", "--out", str(tmp_path))
+    assert result.returncode == 2 and "is a folder" in result.stderr
