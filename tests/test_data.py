@@ -51,18 +51,7 @@ RAW_MD5 = {
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """The real MNIST files, beside the repository (../shared/mnist), never copied into it."""
-    folder = Path(__file__).resolve().parents[2] / "shared" / "mnist"
-    if not (folder / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"real MNIST files not found in {folder}")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    return load_mnist(mnist_dir, download=False)
+# mnist_dir and mnist (the real files, loaded once) come from conftest.py.
 
 
 @pytest.fixture(autouse=True)
