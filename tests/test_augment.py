@@ -1,0 +1,282 @@
+"""Tests for ann.augment: agreement with scipy.ndimage.rotate (the seed's call), conventions, purity."""
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.ndimage
+
+from ann import augment
+
+MNIST_DIR = Path(os.environ.get("ANN_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "mnist"))
+
+
+def mnist_test_images(count: int) -> np.ndarray:
+    """The first ``count`` MNIST test images, scaled as the seed does: (count, 784) float64."""
+    path = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
+    if not path.exists():
+        pytest.skip(f"real MNIST not found at {path} (set ANN_MNIST_DIR)")
+    with gzip.open(path) as f:
+        pixels = np.frombuffer(f.read(16 + count * 784), dtype=np.uint8, offset=16)
+    return pixels.reshape(count, 784) / 255.0 * 0.99 + 0.01
+
+
+def seed_rotate(x: np.ndarray, degrees: float, cval: float = 0.01) -> np.ndarray:
+    """The seed's rotation of one flattened image, exactly as the blog calls scipy."""
+    return scipy.ndimage.rotate(x.reshape(28, 28), degrees, cval=cval, order=1, reshape=False).reshape(784)
+
+
+@pytest.fixture(scope="module")
+def digits() -> np.ndarray:
+    return mnist_test_images(40)
+
+
+@pytest.fixture(scope="module")
+def noise() -> np.ndarray:
+    # Bright pixels everywhere, including the border, so any difference in border handling shows.
+    return np.random.default_rng(3).uniform(0.01, 1.0, size=(40, 784))
+
+
+# --------------------------------------------------------------------------- rotate
+
+
+@pytest.mark.parametrize("degrees", [10, -10, 0, 3.7, 45, 90, -135, 180])
+@pytest.mark.parametrize("images", ["digits", "noise"])
+def test_rotate_fixed_angle_matches_scipy_image_by_image(degrees, images, request):
+    X = request.getfixturevalue(images)
+    expected = np.stack([seed_rotate(x, degrees) for x in X])
+    result = augment.rotate(X, degrees)
+    assert result.dtype == np.float64
+    assert result.shape == X.shape
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12)
+
+
+def test_rotate_float32_keeps_dtype_and_matches_scipy(digits):
+    X = digits.astype(np.float32)
+    expected = np.stack([seed_rotate(x, -10) for x in X])
+    result = augment.rotate(X, -10)
+    assert result.dtype == np.float32
+    assert result.flags.c_contiguous
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_rotate_other_cval_matches_scipy(noise):
+    expected = np.stack([seed_rotate(x, 30, cval=-2.5) for x in noise])
+    np.testing.assert_allclose(augment.rotate(noise, 30, cval=-2.5), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("images", ["digits", "noise"])
+def test_rotate_per_sample_angles_match_scipy(images, request):
+    X = request.getfixturevalue(images)
+    angles = np.random.default_rng(0).uniform(-180, 180, size=len(X))
+    angles[:4] = [0, 90, -10, 10]
+    expected = np.stack([seed_rotate(x, a) for x, a in zip(X, angles)])
+    result = augment.rotate(X, angles)
+    # The gather computes scipy's source points with scipy's arithmetic, so only the order of the
+    # bilinear sum differs (measured 1e-14); a border rule mismatch would show up as ~0.5.
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-10)
+
+
+def test_rotate_per_sample_float32(digits):
+    X = digits.astype(np.float32)
+    angles = np.linspace(-15, 15, len(X))
+    expected = np.stack([seed_rotate(x, a) for x, a in zip(X, angles)])
+    result = augment.rotate(X, angles)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-6)
+
+
+def test_rotate_constant_mode_does_not_blend_cval_into_the_border():
+    # scipy's 'constant' mode gives cval for any source point outside the grid (no blending with the
+    # edge pixels, unlike 'grid-constant'); an all-ones image rotated by 45 degrees shows which is which.
+    ones = np.ones((2, 784))
+    for result in (augment.rotate(ones, 45.0), augment.rotate(ones, np.array([45.0, 45.0]))):
+        expected = seed_rotate(ones[0], 45.0, cval=0.01)
+        # Only the two values (up to rounding), nothing in between.
+        assert np.all(np.isclose(expected, 0.01) | np.isclose(expected, 1.0))
+        assert np.isclose(expected, 0.01).sum() > 100
+        np.testing.assert_allclose(result, np.stack([expected, expected]), rtol=0, atol=1e-12)
+
+
+def test_rotate_single_image_batch(digits):
+    result = augment.rotate(digits[:1], 10)
+    assert result.shape == (1, 784)
+    np.testing.assert_allclose(result[0], seed_rotate(digits[0], 10), rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- shift
+
+
+def test_shift_moves_a_pixel_right_and_down():
+    X = np.full((3, 784), 0.01)
+    X[:, 5 * 28 + 7] = 1.0  # a bright pixel at row 5, column 7
+    result = augment.shift(X, dx=[2, -3, 0], dy=[-4, 0, 1])
+    expected = np.full((3, 28, 28), 0.01)
+    expected[0, 1, 9] = 1.0  # 2 right, 4 up
+    expected[1, 5, 4] = 1.0  # 3 left
+    expected[2, 6, 7] = 1.0  # 1 down
+    np.testing.assert_array_equal(result.reshape(3, 28, 28), expected)
+
+
+def test_shift_fills_uncovered_border_with_cval_and_drops_what_leaves():
+    X = np.arange(784, dtype=np.float64).reshape(1, 784)
+    result = augment.shift(X, dx=1, dy=2, cval=-1.0).reshape(28, 28)
+    image = X.reshape(28, 28)
+    assert np.all(result[:2, :] == -1.0)
+    assert np.all(result[:, :1] == -1.0)
+    np.testing.assert_array_equal(result[2:, 1:], image[:-2, :-1])
+
+
+def test_shift_zero_is_identity_and_keeps_dtype(digits):
+    X = digits.astype(np.float32)
+    result = augment.shift(X, np.zeros(len(X), int), np.zeros(len(X), int))
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result, X)
+
+
+def test_shift_rejects_fractional_pixels(digits):
+    with pytest.raises(ValueError, match="whole numbers of pixels"):
+        augment.shift(digits, 0.5, 0)
+
+
+# --------------------------------------------------------------------------- elastic
+
+
+def test_elastic_keeps_shape_dtype_and_range(digits):
+    X = digits.astype(np.float32)
+    result = augment.elastic(X, np.random.default_rng(0))
+    assert result.shape == X.shape
+    assert result.dtype == np.float32
+    # Bilinear interpolation only mixes existing values (and cval), so it cannot leave their range.
+    assert result.min() >= 0.01 - 1e-6
+    assert result.max() <= X.max() + 1e-6
+    assert not np.allclose(result, X)
+    # Still a digit of about the same amount of ink.
+    assert abs(result.sum() - X.sum()) / X.sum() < 0.2
+
+
+def test_elastic_alpha_zero_is_identity(digits):
+    result = augment.elastic(digits, np.random.default_rng(0), alpha=0.0)
+    np.testing.assert_array_equal(result, digits)
+    assert result is not digits
+
+
+def test_elastic_tiny_alpha_through_the_gather_is_nearly_identity(digits):
+    result = augment.elastic(digits, np.random.default_rng(0), alpha=1e-9)
+    np.testing.assert_allclose(result, digits, rtol=0, atol=1e-7)
+
+
+def test_elastic_is_reproducible_and_seed_dependent(digits):
+    a = augment.elastic(digits, np.random.default_rng(5))
+    b = augment.elastic(digits, np.random.default_rng(5))
+    c = augment.elastic(digits, np.random.default_rng(6))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_elastic_same_fields_for_float32_and_float64(digits):
+    a = augment.elastic(digits, np.random.default_rng(5))
+    b = augment.elastic(digits.astype(np.float32), np.random.default_rng(5))
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+
+
+def test_field_smoothing_equals_scipy_gaussian_filter():
+    fields = np.random.default_rng(1).uniform(-1, 1, size=(3, 2, 28, 28))
+    expected = scipy.ndimage.gaussian_filter(fields, sigma=(0, 0, 4.0, 4.0), mode="constant")
+    np.testing.assert_allclose(augment._smooth_fields(fields, 4.0), expected, rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- random_distort
+
+
+def test_random_distort_all_zero_is_identity(digits):
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    result = augment.random_distort(digits, rng)
+    np.testing.assert_array_equal(result, digits)
+    assert result is not digits
+    assert rng.bit_generator.state == state  # nothing enabled, nothing drawn
+
+
+def test_random_distort_is_reproducible(digits):
+    kwargs = dict(max_degrees=12.0, max_shift=2, elastic_alpha=8.0, elastic_sigma=4.0)
+    a = augment.random_distort(digits, np.random.default_rng(9), **kwargs)
+    b = augment.random_distort(digits, np.random.default_rng(9), **kwargs)
+    c = augment.random_distort(digits, np.random.default_rng(10), **kwargs)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert a.shape == digits.shape and a.dtype == digits.dtype
+
+
+def test_random_distort_rotation_only_is_rotate_with_the_drawn_angles(digits):
+    angles = np.random.default_rng(4).uniform(-15, 15, size=len(digits))
+    result = augment.random_distort(digits, np.random.default_rng(4), max_degrees=15)
+    np.testing.assert_allclose(result, augment.rotate(digits, angles), rtol=0, atol=1e-12)
+
+
+def test_random_distort_shift_only_is_shift_with_the_drawn_offsets(digits):
+    down, right = np.random.default_rng(4).integers(-3, 4, size=(len(digits), 2)).T
+    result = augment.random_distort(digits, np.random.default_rng(4), max_shift=3)
+    np.testing.assert_array_equal(result, augment.shift(digits, dx=right, dy=down))
+
+
+def test_random_distort_composes_rotation_then_shift_in_one_pass(digits):
+    rng = np.random.default_rng(2)
+    angles = rng.uniform(-10, 10, size=len(digits))
+    down, right = rng.integers(-2, 3, size=(len(digits), 2)).T
+    result = augment.random_distort(digits, np.random.default_rng(2), max_degrees=10, max_shift=2)
+    two_passes = augment.shift(augment.rotate(digits, angles), dx=right, dy=down)
+    # Away from the 2-pixel band the shift uncovers, one pass and two passes read the same points.
+    inner = (slice(None), slice(2, 26), slice(2, 26))
+    np.testing.assert_allclose(
+        result.reshape(-1, 28, 28)[inner], two_passes.reshape(-1, 28, 28)[inner], rtol=0, atol=1e-12
+    )
+
+
+def test_random_distort_float32_batch_of_many(digits):
+    X = np.tile(digits.astype(np.float32), (10, 1))  # 400 images: several chunks of the gather
+    result = augment.random_distort(X, np.random.default_rng(0), 10, 2, 34.0, 4.0)
+    assert result.dtype == np.float32 and result.shape == X.shape
+    assert np.isfinite(result).all()
+    assert 0.01 - 1e-6 <= result.min() and result.max() <= 1.0 + 1e-6
+
+
+# --------------------------------------------------------------------------- purity and input checks
+
+
+def test_no_function_mutates_its_input(digits):
+    X = digits.astype(np.float32)
+    before = X.copy()
+    angles = np.linspace(-10, 10, len(X))
+    rng = np.random.default_rng(0)
+    augment.rotate(X, 10)
+    augment.rotate(X, angles)
+    augment.shift(X, np.ones(len(X), int), -np.ones(len(X), int))
+    augment.elastic(X, rng)
+    augment.random_distort(X, rng, 10, 2, 34.0)
+    np.testing.assert_array_equal(X, before)
+    assert np.array_equal(angles, np.linspace(-10, 10, len(X)))
+
+
+def test_rejects_bad_shapes_and_dtypes(digits):
+    with pytest.raises(ValueError, match=r"expected \(n_samples, 784\)"):
+        augment.rotate(digits[0], 10)
+    with pytest.raises(TypeError, match="scale_inputs"):
+        augment.rotate((digits * 255).astype(np.uint8), 10)
+    with pytest.raises(ValueError, match=r"degrees has shape \(3,\)"):
+        augment.rotate(digits, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="finite"):
+        augment.rotate(digits, float("nan"))
+
+
+def test_rejects_bad_generator_and_amounts(digits):
+    with pytest.raises(TypeError, match="default_rng"):
+        augment.elastic(digits, 42)
+    with pytest.raises(ValueError, match="max_degrees"):
+        augment.random_distort(digits, np.random.default_rng(0), max_degrees=-1)
+    with pytest.raises(ValueError, match="max_shift"):
+        augment.random_distort(digits, np.random.default_rng(0), max_shift=1.5)
+    with pytest.raises(ValueError, match="elastic_sigma"):
+        augment.random_distort(digits, np.random.default_rng(0), elastic_alpha=1, elastic_sigma=0)
