@@ -1,0 +1,6 @@
+import streamlit as st
+
+from ui import shell
+
+shell.page_start()
+st.title("Draw")

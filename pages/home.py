@@ -1,0 +1,60 @@
+"""Home: what this is, the network at a glance, the dataset's status, and which model is active."""
+
+import streamlit as st
+
+from ann.config import NetworkConfig
+from ui import charts, shell, state
+
+shell.page_start()
+
+st.title("ANN Explorer")
+st.markdown(
+    "A neural network that learns to read handwritten digits, written from scratch in plain NumPy after "
+    "Tariq Rashid's *Make Your Own Neural Network*. It learns from MNIST, 60,000 handwritten digits to train "
+    "on and 10,000 more to test it with. **Dataset** shows the images, **Train** trains a network of your "
+    "design while you watch, **Evaluate** scores it on the test set, and on **Draw** you write a digit "
+    "for it to read, and teach it when it reads wrong."
+)
+
+model = state.active_model()
+config = model.network.config if model is not None else NetworkConfig()
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("The network at a glance")
+    output = "sigmoid" if config.loss == "mse" else "softmax"
+    st.altair_chart(charts.network_diagram(config.layer_sizes, config.activation, output), width="stretch")
+    n_weights = sum(a * b for a, b in zip(config.layer_sizes[:-1], config.layer_sizes[1:]))
+    st.caption(
+        f"{' → '.join(f'{n:,}' for n in config.layer_sizes)} nodes: each of the 784 pixels feeds every "
+        f"hidden node, each hidden node feeds every output node; {n_weights:,} weights"
+        f"{' plus biases' if config.bias else ' and no biases, as in the seed'}. The output node with the "
+        "highest activation is the network's answer."
+        + ("" if model is not None else " (The seed's network: no model is active yet.)")
+    )
+
+with right:
+    st.subheader("Dataset")
+    folder = state.data_folder()
+    status = state.dataset_status(folder)
+    if status["complete"]:
+        st.success(f"MNIST is ready: 60,000 training and 10,000 test images in `{folder}`.",
+                   icon=":material/check_circle:")
+    elif status["corrupt"]:
+        st.error(f"Corrupt MNIST files in `{folder}`: {', '.join(status['corrupt'])}. Delete them, then "
+                 "download again.")
+    else:
+        st.warning(f"MNIST is not downloaded yet (missing: {', '.join(status['missing'])}). Dataset, Train "
+                   "and Evaluate need it; Draw works without it.", icon=":material/cloud_download:")
+        state.download_panel(key="download_home")
+
+    st.subheader("Active model")
+    if model is None:
+        state.show_no_model()
+    else:
+        headline, sentence = state.describe_model(model)
+        st.markdown(f"**{headline}**")
+        st.caption(sentence)
+    st.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
+    st.page_link("pages/train.py", label="Train a network", icon=":material/model_training:")
+    st.page_link("pages/evaluate.py", label="See its scorecard", icon=":material/fact_check:")

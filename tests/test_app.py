@@ -1,0 +1,214 @@
+"""AppTest smoke and behaviour tests for every page of the dashboard (headless, no browser).
+
+The pages read the real MNIST files from ../shared/mnist (ANN_DATA_DIR points there for these tests) and
+the shipped data/pretrained.npz. The canvas is not drawn under AppTest: ``st_canvas`` returns a result
+whose ``image_data`` is None, which the Draw page treats as an empty canvas.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+streamlit_testing = pytest.importorskip("streamlit.testing.v1")
+AppTest = streamlit_testing.AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+MNIST_DIR = Path(os.environ.get("ANN_TEST_MNIST", ROOT.parent / "shared" / "mnist"))
+TIMEOUT = 60  # loading MNIST takes about a second, the first import of the pages a few more
+
+
+@pytest.fixture(autouse=True)
+def mnist_folder(monkeypatch):
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.fail(f"real MNIST files not found in {MNIST_DIR}; set ANN_TEST_MNIST to their folder")
+    monkeypatch.setenv("ANN_DATA_DIR", str(MNIST_DIR))
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """The app run once (Home), then on ``page``: switching before the first run would run the page file
+    alone, without app.py's navigation and sidebar."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+# --------------------------------------------------------------------------- Home
+
+
+def test_home_renders_network_dataset_and_model():
+    at = open_page()
+    no_exceptions(at)
+    assert at.title[0].value == "ANN Explorer"
+    assert "MNIST is ready" in texts(at.success)
+    assert "Pretrained model: 784-200-10" in texts(at.markdown)
+    assert "Active model" in texts(at.sidebar.caption)
+
+
+def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path):
+    import ann.data
+
+    monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(ann.data, "MIRRORS", ("http://127.0.0.1:9/", "http://127.0.0.1:9/"))
+    at = open_page()
+    no_exceptions(at)
+    assert "not downloaded yet" in texts(at.warning)
+    at.button(key="download_home").click().run()
+    no_exceptions(at)
+    message = texts(at.error)
+    assert "Could not download MNIST" in message and str(tmp_path) in message
+    assert not any(tmp_path.iterdir()), "a failed download must leave nothing behind"
+
+
+# --------------------------------------------------------------------------- Dataset
+
+
+def test_dataset_browse_filter_and_record():
+    at = open_page("dataset")
+    no_exceptions(at)
+    grid = at.get("image")[0]
+    assert len(grid.value) == 60 and grid.captions[0] == "#0: 5"
+    at.segmented_control(key="ds_digit").set_value(3).run()
+    no_exceptions(at)
+    assert "6,131 images of 3 in the training set" in texts(at.caption)
+    assert all(caption.endswith(": 3") for caption in at.get("image")[0].captions)
+    at.segmented_control(key="ds_set").set_value("Test").run()
+    assert "1,010 images of 3 in the test set" in texts(at.caption)
+    record = at.code[0].value.split(",")
+    assert len(record) == 785 and record[0] == "3"
+    assert all(0 <= int(v) <= 255 for v in record[1:])
+    at.get("pagination")[0].set_value(2).run()
+    no_exceptions(at)
+    picker = at.selectbox(key="ds_pick_Test_3_2")
+    picker.set_value(picker.options and int(picker.options[-1].split(",")[0][1:])).run()
+    no_exceptions(at)
+    assert at.get("image")[1].captions[0].startswith("Test image #")
+
+
+# --------------------------------------------------------------------------- Train
+
+
+def test_train_starts_a_tiny_run_that_becomes_the_active_model():
+    at = open_page("train")
+    no_exceptions(at)
+    at.select_slider(key="tr_limit").set_value(500)
+    at.slider(key="tr_epochs").set_value(1)
+    at.run()
+    at.button(key="tr_start").click().run()
+    no_exceptions(at)
+    runs = at.session_state["runs"]
+    assert len(runs) == 1 and runs[0].status == "finished"
+    epoch = runs[0].history[0]
+    assert 0.5 < epoch["test_accuracy"] <= 1.0 and epoch["test_loss"] > 0
+    assert at.session_state["active_model"].name == "Run 1"
+    assert "Run 1 finished" in texts(at.success)
+    assert "Run 1" in at.multiselect(key="tr_compare").value
+
+
+def test_train_preset_sets_every_widget():
+    from ann.config import PRESETS
+
+    at = open_page("train")
+    at.segmented_control(key="tr_preset").set_value("fast").run()
+    no_exceptions(at)
+    fast = PRESETS["fast"].train
+    assert at.select_slider(key="tr_batch").value == fast.batch_size
+    assert at.number_input(key="tr_lr").value == pytest.approx(fast.learning_rate)
+    assert at.slider(key="tr_momentum").value == pytest.approx(fast.momentum)
+    assert at.select_slider(key="tr_limit").value == 10_000  # the record count stays the user's
+    at.segmented_control(key="tr_preset").set_value("best").run()
+    best = PRESETS["best"]
+    assert at.number_input(key="tr_hidden_0").value == best.network.hidden_nodes[0]
+    assert at.selectbox(key="tr_activation").value == best.network.activation
+    assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
+
+
+def test_train_bad_combination_is_an_error_not_a_traceback():
+    at = open_page("train")
+    at.slider(key="tr_epochs").set_value(1)
+    at.selectbox(key="tr_schedule").set_value("cosine")
+    at.run()
+    at.number_input(key="tr_warmup").set_value(5.0).run()
+    no_exceptions(at)
+    assert "warmup_epochs" in texts(at.error)
+    assert at.button(key="tr_start").disabled
+
+
+def test_an_interrupted_run_is_recorded_as_stopped():
+    from ann.config import NetworkConfig, TrainConfig
+    from ann.network import Network
+    from ui.state import Run
+
+    at = open_page("train")
+    run = Run(number=1, network_config=NetworkConfig(hidden_nodes=(20,)), train_config=TrainConfig(epochs=3),
+              preset=None, records=500, network=Network(NetworkConfig(hidden_nodes=(20,))),
+              history=[{"epoch": 1, "train_loss": 0.1, "train_accuracy": 0.5, "test_accuracy": 0.4,
+                        "test_loss": 0.2, "seconds": 0.1}])
+    at.session_state["runs"] = [run]
+    at.run()
+    no_exceptions(at)
+    run = at.session_state["runs"][0]
+    assert run.status == "stopped"
+    assert run.final_test_accuracy is not None
+    assert at.session_state["active_model"].name == "Run 1"
+    assert "Run 1 stopped after 1 epoch(s)" in texts(at.success)
+
+
+def test_model_upload_accepts_ours_and_rejects_others():
+    from ann.config import NetworkConfig
+    from ann.model_io import model_to_bytes
+    from ann.network import Network
+
+    at = open_page("train")
+    at.file_uploader(key="tr_upload").set_value(("notes.npz", b"not a model at all", "application/octet-stream"))
+    at.run()
+    no_exceptions(at)
+    assert "not a model file" in texts(at.error)
+    assert at.session_state["active_model"].source == "pretrained"
+
+    good = model_to_bytes(Network(NetworkConfig(hidden_nodes=(30,))), info={"test_accuracy": 0.1})
+    at.file_uploader(key="tr_upload").set_value(("mine.npz", good, "application/octet-stream"))
+    at.run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].name == "Uploaded mine.npz"
+    assert "784-30-10" in texts(at.sidebar.caption)
+
+
+# --------------------------------------------------------------------------- Evaluate
+
+
+def test_evaluate_scorecard_and_cells():
+    at = open_page("evaluate")
+    no_exceptions(at)
+    accuracy = at.metric[0]
+    assert accuracy.label == "Test accuracy" and accuracy.value.endswith("%")
+    assert 90 < float(accuracy.value.rstrip("%")) <= 100
+    at.selectbox(key="ev_true").set_value(4)
+    at.selectbox(key="ev_predicted").set_value(9)
+    at.run()
+    no_exceptions(at)
+    assert "test images of **4** read as 9" in texts(at.markdown)
+    assert len(at.dataframe) == 1
+
+
+def test_evaluate_without_any_model_says_so(monkeypatch, tmp_path):
+    from ui import state
+
+    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "missing.npz")
+    at = open_page("evaluate")
+    no_exceptions(at)
+    assert "No model yet" in texts(at.info)

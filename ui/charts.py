@@ -1,0 +1,266 @@
+"""The dashboard's altair charts. Each function takes plain numbers and returns a chart; pages draw it.
+
+Charts are small (a few hundred marks at most) so that redrawing one costs milliseconds, which is what
+lets the Train page redraw its curves every epoch without slowing training down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from ui.digits import to_pixels
+
+INK = "#1f2937"
+TRAIN_COLOR = "#2563eb"
+HIDDEN_COLOR = "#7c3aed"
+OUTPUT_COLOR = "#059669"
+INPUT_COLOR = "#64748b"
+
+
+# --------------------------------------------------------------------------- the network at a glance
+
+
+def _visible_nodes(count: int, limit: int) -> list[float | None]:
+    """Node slots drawn for a layer of ``count`` nodes: all of them, or the first and last few with a gap
+    (``None``) between them."""
+    if count <= limit:
+        return list(range(count))
+    half = (limit - 1) // 2
+    return [*range(half), None, *range(count - half, count)]
+
+
+def network_diagram(layer_sizes: Sequence[int], activation: str, output: str, height: int = 340) -> alt.Chart:
+    """Layers as columns of nodes, links between neighbouring columns, node counts underneath.
+
+    Large layers show their first and last nodes with a gap; the output layer is labelled with its digits.
+    """
+    n_layers = len(layer_sizes)
+    nodes, gaps, links, labels = [], [], [], []
+    columns: list[list[float]] = []
+    for layer, count in enumerate(layer_sizes):
+        is_output = layer == n_layers - 1
+        slots = _visible_nodes(count, 10 if is_output else 7)
+        top = (len(slots) - 1) / 2
+        ys = []
+        if layer == 0:
+            kind, role, color = "Input", "pixels 0.01-1.0", INPUT_COLOR
+        elif is_output:
+            kind, role, color = "Output", f"{output}, one per digit", OUTPUT_COLOR
+        else:
+            kind, role, color = f"Hidden {layer}", activation, HIDDEN_COLOR
+        for position, node in enumerate(slots):
+            y = top - position
+            if node is None:
+                gaps.append({"x": layer, "y": y, "text": "⋮"})
+                continue
+            ys.append(y)
+            nodes.append({"x": layer, "y": y, "layer": kind, "node": int(node) + (0 if is_output else 1),
+                          "nodes": count, "role": role, "color": color,
+                          "digit": str(node) if is_output else ""})
+        columns.append(ys)
+        labels.append({"x": layer, "text": kind, "sub": f"{count:,} nodes · {role}"})
+    for layer in range(n_layers - 1):
+        for y0 in columns[layer]:
+            for y1 in columns[layer + 1]:
+                links.append({"x": layer, "y": y0, "x2": layer + 1, "y2": y1})
+    extent = max(len(_visible_nodes(c, 10 if i == n_layers - 1 else 7)) for i, c in enumerate(layer_sizes))
+    for label in labels:  # every layer's name on one line under the tallest column
+        label["y"] = -(extent - 1) / 2 - 1.0
+    x_scale = alt.Scale(domain=[-0.5, n_layers - 0.5])
+    y_scale = alt.Scale(domain=[-(extent - 1) / 2 - 1.8, (extent - 1) / 2 + 0.6])
+    x = alt.X("x:Q", scale=x_scale, axis=None)
+    y = alt.Y("y:Q", scale=y_scale, axis=None)
+    link_layer = alt.Chart(pd.DataFrame(links)).mark_rule(color="#94a3b8", opacity=0.35, strokeWidth=0.7).encode(
+        x=x, y=y, x2="x2:Q", y2="y2:Q")
+    node_layer = alt.Chart(pd.DataFrame(nodes)).mark_circle(size=260, opacity=1, stroke="white",
+                                                            strokeWidth=1.5).encode(
+        x=x, y=y, color=alt.Color("color:N", scale=None),
+        tooltip=[alt.Tooltip("layer:N", title="Layer"), alt.Tooltip("nodes:Q", title="Nodes", format=","),
+                 alt.Tooltip("node:Q", title="This node"), alt.Tooltip("role:N", title="Activation")])
+    digit_layer = alt.Chart(pd.DataFrame(nodes)).mark_text(dx=16, align="left", fontSize=12, color=INK).encode(
+        x=x, y=y, text="digit:N")
+    gap_layer = alt.Chart(pd.DataFrame(gaps or [{"x": 0, "y": 0, "text": ""}])).mark_text(
+        fontSize=22, color=INK).encode(x=x, y=y, text="text:N")
+    frame = pd.DataFrame(labels)
+    title_layer = alt.Chart(frame).mark_text(fontSize=14, fontWeight="bold", color=INK).encode(
+        x=x, y=y, text="text:N")
+    sub_layer = alt.Chart(frame.assign(y=frame["y"] - 0.55)).mark_text(fontSize=11, color="#475569").encode(
+        x=x, y=y, text="sub:N")
+    return (link_layer + node_layer + digit_layer + gap_layer + title_layer + sub_layer).properties(
+        height=height).configure_view(strokeWidth=0)
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+def pixel_heatmap(image: np.ndarray, size: int = 392) -> alt.Chart:
+    """The 28x28 pixel values as a grid of cells, ink dark; hovering a cell shows its value."""
+    pixels = to_pixels(image)
+    rows, cols = np.indices(pixels.shape)
+    frame = pd.DataFrame({"row": rows.ravel(), "column": cols.ravel(), "value": pixels.ravel()})
+    hover = alt.selection_point(name="pixel", on="pointerover", clear="pointerout", fields=["row", "column"],
+                                empty=False)
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=8, labelAngle=0)),
+        y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=8)),
+        color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#000000"], domain=[0, 255]), legend=None),
+        stroke=alt.condition(hover, alt.value("#dc2626"), alt.value(None)),
+        strokeWidth=alt.condition(hover, alt.value(2), alt.value(0)),
+        tooltip=[alt.Tooltip("row:O"), alt.Tooltip("column:O"), alt.Tooltip("value:Q", title="pixel value")],
+    ).add_params(hover).properties(width=size, height=size)
+
+
+def digit_counts(train_counts: Sequence[int], test_counts: Sequence[int]) -> alt.Chart:
+    """Images per digit in the training and test sets, as grouped bars."""
+    frame = pd.DataFrame(
+        [{"digit": d, "set": "training", "images": int(c)} for d, c in enumerate(train_counts)]
+        + [{"digit": d, "set": "test", "images": int(c)} for d, c in enumerate(test_counts)])
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("digit:O", title="digit", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("set:N", sort=["training", "test"]),
+        y=alt.Y("images:Q", title="images"),
+        color=alt.Color("set:N", sort=["training", "test"], scale=alt.Scale(range=[TRAIN_COLOR, "#f59e0b"]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("digit:O"), alt.Tooltip("images:Q", format=",")],
+    ).properties(height=260)
+
+
+# --------------------------------------------------------------------------- training curves
+
+
+def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
+    """Long-form rows (run, epoch, metric, set, value) from per-epoch metrics dicts, one list per run."""
+    rows = []
+    for run, history in histories.items():
+        for epoch in history:
+            for metric, key_set in (("accuracy", ("train_accuracy", "test_accuracy")),
+                                    ("loss", ("train_loss", "test_loss"))):
+                for key, split in zip(key_set, ("train", "test")):
+                    value = epoch.get(key)
+                    if value is not None:
+                        rows.append({"run": run, "epoch": int(epoch["epoch"]), "metric": metric, "set": split,
+                                     "value": float(value)})
+    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "set", "value"])
+
+
+def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
+                   height: int = 260) -> tuple[alt.Chart, alt.Chart]:
+    """Accuracy and loss per epoch: one colour per run, solid for training, dashed for the test set.
+
+    ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows).
+    """
+    frame = history_frame(histories)
+    top = max(epochs or 1, int(frame["epoch"].max()) if len(frame) else 1)
+    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[1, max(top, 2)], nice=False),
+              axis=alt.Axis(tickMinStep=1, format="d"))
+    color = alt.Color("run:N", title="run", sort=list(histories),
+                      legend=alt.Legend(orient="bottom") if len(histories) > 1 else None,
+                      scale=alt.Scale(scheme="tableau10"))
+    dash = alt.StrokeDash("set:N", title=None, sort=["train", "test"], legend=alt.Legend(orient="bottom"))
+    charts = []
+    for metric, title, fmt in (("accuracy", "accuracy", ".1%"), ("loss", "loss", ".4f")):
+        data = frame[frame["metric"] == metric]
+        y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
+                  axis=alt.Axis(format=".0%" if metric == "accuracy" else "~g"))
+        chart = alt.Chart(data).mark_line(point=True, strokeWidth=2).encode(
+            x=x, y=y, color=color, strokeDash=dash,
+            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("set:N"),
+                     alt.Tooltip("value:Q", title=title, format=fmt)],
+        ).properties(height=height, title=f"{title.capitalize()} per epoch")
+        charts.append(chart)
+    return charts[0], charts[1]
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def output_bars(outputs: np.ndarray, height: int = 240, title: str | None = None) -> alt.Chart:
+    """The ten output activations as bars, the winning digit highlighted."""
+    outputs = np.asarray(outputs, np.float64).ravel()
+    winner = int(np.argmax(outputs))
+    frame = pd.DataFrame({"digit": np.arange(len(outputs)), "activation": outputs,
+                          "winner": np.arange(len(outputs)) == winner})
+    base = alt.Chart(frame).encode(x=alt.X("digit:O", title="output node (digit)", axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar().encode(
+        y=alt.Y("activation:Q", title="activation", scale=alt.Scale(domain=[0, 1])),
+        color=alt.condition(alt.datum.winner, alt.value(OUTPUT_COLOR), alt.value("#cbd5e1")),
+        tooltip=[alt.Tooltip("digit:O"), alt.Tooltip("activation:Q", format=".4f")])
+    text = base.mark_text(dy=-7, fontSize=11, color=INK).encode(
+        y="activation:Q", text=alt.Text("activation:Q", format=".2f"))
+    chart = (bars + text).properties(height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def before_after_bars(before: np.ndarray, after: np.ndarray, height: int = 220) -> alt.Chart:
+    """Output activations before and after teaching, side by side for each digit."""
+    rows = [{"digit": d, "when": when, "activation": float(v)}
+            for when, values in (("before", before), ("after", after)) for d, v in enumerate(np.ravel(values))]
+    return alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
+        x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("when:N", sort=["before", "after"]),
+        y=alt.Y("activation:Q", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("when:N", sort=["before", "after"], scale=alt.Scale(range=["#94a3b8", OUTPUT_COLOR]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=["when:N", "digit:O", alt.Tooltip("activation:Q", format=".4f")],
+    ).properties(height=height)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _mix(light: str, dark: str, amount: float) -> str:
+    """The colour ``amount`` (0..1) of the way from ``light`` to ``dark`` (hex colours)."""
+    a = np.array([int(light[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
+    b = np.array([int(dark[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
+    r, g, bl = np.round(a + (b - a) * float(np.clip(amount, 0.0, 1.0))).astype(int)
+    return f"#{r:02x}{g:02x}{bl:02x}"
+
+
+def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple[int, int] | None = None,
+                    size: int = 430) -> alt.Chart:
+    """The confusion matrix: rows true digit, columns prediction; hits green, mistakes orange.
+
+    ``show`` is "counts" or "rates" (share of the true digit's images). A click selects a cell (selection
+    parameter ``cell`` with fields ``true`` and ``predicted``); ``selected`` is outlined.
+    """
+    confusion = np.asarray(confusion, np.int64)
+    n = confusion.shape[0]
+    true, predicted = np.indices(confusion.shape)
+    totals = confusion.sum(axis=1, keepdims=True)
+    rates = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    frame = pd.DataFrame({
+        "true": true.ravel(), "predicted": predicted.ravel(), "count": confusion.ravel(),
+        "rate": rates.ravel(), "hit": (true == predicted).ravel(),
+        "outlined": [(t, p) == selected for t, p in zip(true.ravel(), predicted.ravel())],
+    })
+    frame["label"] = frame["count"].astype(str) if show == "counts" else (frame["rate"] * 100).map(
+        lambda r: f"{r:.1f}" if r else "0")
+    frame["about"] = [f"{c:,} of {int(totals[t, 0]):,} images of {t} ({r:.2%})"
+                      for t, c, r in zip(frame["true"], frame["count"], frame["rate"])]
+    off_diagonal = confusion[~np.eye(n, dtype=bool)]
+    worst = max(int(off_diagonal.max(initial=0)), 1)
+    # Hits are shaded by their rate, mistakes by their count against the worst mistake (square root, so a
+    # handful of errors still shows): one colour scale could not show both, as hits outnumber mistakes 50:1.
+    frame["bright"] = np.where(frame["hit"], frame["rate"], np.sqrt(frame["count"] / worst))
+    frame["fill"] = [_mix("#f0fdf4", "#15803d", b) if hit else (_mix("#fff7ed", "#c2410c", b) if c else "#f8fafc")
+                     for hit, b, c in zip(frame["hit"], frame["bright"], frame["count"])]
+    cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", empty=False)
+    x = alt.X("predicted:O", title="predicted digit", axis=alt.Axis(orient="top", labelAngle=0))
+    y = alt.Y("true:O", title="true digit")
+    tooltip = [alt.Tooltip("true:O", title="true"), alt.Tooltip("predicted:O", title="predicted"),
+               alt.Tooltip("count:Q", title="images", format=","), alt.Tooltip("rate:Q", title="rate", format=".2%"),
+               alt.Tooltip("about:N", title="of the true digit")]
+    base = alt.Chart(frame).encode(x=x, y=y)
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)
+    outline = base.transform_filter(alt.datum.outlined).mark_rect(
+        fill=None, stroke="#1d4ed8", strokeWidth=3).encode(tooltip=tooltip)
+    text = base.mark_text(fontSize=11).encode(
+        text="label:N",
+        color=alt.condition("datum.bright > 0.55", alt.value("white"), alt.value(INK)),
+        tooltip=tooltip)
+    return (cells + outline + text).properties(width=size, height=size)

@@ -1,0 +1,36 @@
+"""28x28 digits as pictures: upscaled by whole pixels (so they stay crisp), dark ink on white.
+
+The seed shows its digits with matplotlib's ``cmap='Greys'``: ink dark, paper white. The dashboard does
+the same everywhere, whatever the polarity of the data (MNIST stores ink as high values on black).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIDE = 28
+
+
+def to_pixels(image: np.ndarray) -> np.ndarray:
+    """Pixel values 0-255 (ink high), uint8 of shape (28, 28).
+
+    Parameters
+    ----------
+    image : ndarray (784,) or (28, 28)
+        uint8 pixels 0-255, or float network inputs scaled the seed's way (0.01 background .. 1.0 ink).
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip((image.astype(np.float32) - 0.01) / 0.99 * 255.0, 0, 255).round().astype(np.uint8)
+    return image.reshape(SIDE, SIDE)
+
+
+def digit_image(image: np.ndarray, scale: int = 4) -> np.ndarray:
+    """The digit as a (28*scale, 28*scale) uint8 grey picture, dark ink on white, for ``st.image``."""
+    paper = 255 - to_pixels(image)
+    return np.repeat(np.repeat(paper, scale, axis=0), scale, axis=1)
+
+
+def csv_record(label: int, image: np.ndarray) -> str:
+    """The image as one line of the seed's CSV files: the label, then 784 pixel values 0-255."""
+    return ",".join(str(int(v)) for v in [label, *to_pixels(image).ravel()])

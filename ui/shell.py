@@ -1,0 +1,57 @@
+"""The app's frame: page set-up, the navigation between the pages, and the sidebar.
+
+``app.py`` calls :func:`run_app`; every page starts with :func:`page_start`. Why the second: Streamlit
+still has its older multipage mode, in which each file in a ``pages/`` folder beside the entry file is a
+page of its own. The first script run of a fresh server, and every AppTest run, decide between the two
+modes before ``st.navigation`` has been called, so a page opened by its URL there runs its file alone,
+without this frame (no navigation, no sidebar, no recording of an interrupted run). :func:`page_start`
+notices and runs the frame instead, which runs the page inside it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from ui import state
+
+PAGES = (
+    # (file, title, icon); the first is the default page
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/dataset.py", "Dataset", ":material/grid_view:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/evaluate.py", "Evaluate", ":material/fact_check:"),
+    ("pages/draw.py", "Draw", ":material/draw:"),
+)
+
+_this_run = threading.local()  # each session's script runs on its own thread, one run at a time
+
+
+def run_app() -> None:
+    """Set the page up, draw the navigation and the sidebar, and run the page the URL asks for."""
+    st.set_page_config(page_title="ANN Explorer", page_icon=":material/neurology:", layout="wide")
+    page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
+                          for index, (path, title, icon) in enumerate(PAGES)])
+    # A training run interrupted by Stop, or by leaving the Train page, is recorded before any page draws.
+    state.recover_interrupted_runs()
+    with st.sidebar:
+        model = state.active_model()
+        if model is None:
+            st.caption("**Active model**: none yet. Train one on the Train page.")
+        else:
+            headline, sentence = state.describe_model(model)
+            st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
+    _this_run.inside_frame = True
+    try:
+        page.run()
+    finally:
+        _this_run.inside_frame = False
+
+
+def page_start() -> None:
+    """First call of every page: run inside the frame, starting the frame if Streamlit did not."""
+    if getattr(_this_run, "inside_frame", False):
+        return
+    run_app()  # runs this very page again, inside the frame
+    st.stop()  # and ends this frameless run of it

@@ -1,0 +1,397 @@
+"""What lives where in the dashboard: the shared dataset, and each session's model and training runs.
+
+- MNIST is loaded once per server process (``st.cache_resource``) and shared by every session. The arrays
+  ``ann.data`` returns are read-only, so no session can change them for another; they stay uint8 (55 MB
+  for all 70,000 images) and are scaled a batch at a time where they are used.
+- Everything a user changes lives in ``st.session_state``, one per browser session: the active model,
+  the training runs, the Teach results. The pretrained model file is read once per server and its network
+  shared read-only between sessions until one of them changes it: :func:`own_network` gives the session
+  its own copy first (copy on write), so teaching in one session never changes what another sees.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from ann.config import PRESETS, NetworkConfig, TrainConfig
+from ann.data import (
+    MNIST,
+    MNIST_SIZES,
+    ChecksumError,
+    MNISTFormatError,
+    default_data_dir,
+    ensure_mnist,
+    load_mnist,
+    mnist_status,
+)
+from ann.model_io import LoadedModel, ModelFileError, load_model
+from ann.network import Network
+from ann.train import as_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+PRETRAINED_PATH = ROOT / "data" / "pretrained.npz"
+PRETRAINED_LABEL = "data/pretrained.npz"
+UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
+RUNS_KEEPING_WEIGHTS = 5  # older runs keep their curves but drop their weights, bounding a session's memory
+NEW_RUNS_KEY = "runs_just_ended"  # names of runs ended since the Train page last drew its run list
+
+
+# --------------------------------------------------------------------------- the dataset (shared)
+
+
+def data_folder() -> str:
+    """The MNIST folder: ``data/`` in the project, or ``$ANN_DATA_DIR``."""
+    return str(default_data_dir())
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def dataset_status(folder: str) -> dict[str, Any]:
+    """Which MNIST files are present, missing or corrupt (checks md5s, about 25 ms; cached a minute)."""
+    return mnist_status(folder)
+
+
+@st.cache_resource(show_spinner="Loading MNIST: 70,000 images...", max_entries=1)
+def _load_mnist(folder: str) -> MNIST:
+    return load_mnist(folder, download=False)
+
+
+def mnist_if_ready() -> MNIST | None:
+    """The shared dataset when its files are all present and good, else None (never downloads)."""
+    folder = data_folder()
+    if not dataset_status(folder)["complete"]:
+        return None
+    try:
+        return _load_mnist(folder)
+    except (MNISTFormatError, OSError):
+        return None
+
+
+def require_mnist(purpose: str) -> MNIST:
+    """The shared dataset; if it is missing, offer the download here and stop the page."""
+    folder = data_folder()
+    status = dataset_status(folder)
+    if status["corrupt"]:
+        st.error(f"These MNIST files in {folder} are corrupt: {', '.join(status['corrupt'])}. Delete them "
+                 "and download MNIST again (the Home page offers the download).")
+        st.stop()
+    if status["missing"]:
+        st.info(f"{purpose} needs the MNIST dataset, which is not downloaded yet.")
+        download_panel(key=f"download_{purpose}")
+        st.stop()
+    try:
+        return _load_mnist(folder)
+    except (MNISTFormatError, OSError) as exc:
+        st.error(f"MNIST could not be read: {exc}")
+        st.stop()
+
+
+def download_panel(key: str = "download") -> None:
+    """A Download button; when pressed, a progress bar while the missing files arrive.
+
+    Offline or when every mirror fails, ``ann.data`` raises DownloadError with a message that says what
+    to fetch by hand and where to put it: it is shown as it is.
+    """
+    folder = data_folder()
+    missing = dataset_status(folder)["missing"] or list(MNIST_SIZES)
+    total = sum(MNIST_SIZES[name] for name in missing)
+    st.caption(f"The four MNIST files ({total / 1e6:.1f} MB) are downloaded once into `{folder}` and checked "
+               "against their published md5 sums.")
+    if not st.button(f"Download MNIST ({total / 1e6:.1f} MB)", key=key, type="primary",
+                     icon=":material/download:"):
+        return
+    bar = st.progress(0.0, text="Connecting...")
+    received: dict[str, int] = {}
+    last_draw = 0.0
+
+    def progress(done: int, size: int, name: str) -> None:
+        nonlocal last_draw
+        received[name] = done
+        now = time.perf_counter()
+        if now - last_draw < UI_UPDATE_SECONDS and done < size:
+            return
+        last_draw = now
+        got = sum(received.values())
+        bar.progress(min(got / total, 1.0), text=f"Downloading {name}: {got / 1e6:.1f} of {total / 1e6:.1f} MB")
+
+    try:
+        ensure_mnist(folder, progress=progress)
+    except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
+        bar.empty()
+        st.error(str(exc))
+        return
+    dataset_status.clear()
+    st.rerun()
+
+
+# --------------------------------------------------------------------------- the active model (per session)
+
+
+@dataclass(eq=False)
+class ActiveModel:
+    """The network this session predicts with, and where it came from.
+
+    ``shared`` is True while ``network`` (and ``history``, ``info``) are the server-wide pretrained
+    objects: read them, but call :func:`own_network` before changing anything. ``version`` counts the
+    changes made in place (Teach), so caches keyed on :attr:`key` notice them.
+    """
+
+    network: Network
+    train_config: TrainConfig | None
+    history: list[dict[str, Any]]
+    info: dict[str, Any]
+    name: str
+    source: str  # "pretrained", "trained" (on the Train page) or "uploaded"
+    shared: bool = False
+    version: int = 0
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the weights may have changed: a cache key for evaluations."""
+        return f"{self.uid}.{self.version}"
+
+    @property
+    def test_accuracy(self) -> float | None:
+        if self.info.get("test_accuracy") is not None:
+            return float(self.info["test_accuracy"])
+        for epoch in reversed(self.history):
+            if epoch.get("test_accuracy") is not None:
+                return float(epoch["test_accuracy"])
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _read_pretrained(path: str, modified: float) -> LoadedModel:
+    # ``modified`` is part of the cache key: a replaced file is read again.
+    return load_model(path, name=PRETRAINED_LABEL)
+
+
+def _pretrained() -> ActiveModel | None:
+    if not PRETRAINED_PATH.is_file():
+        return None
+    try:
+        loaded = _read_pretrained(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime)
+    except (ModelFileError, OSError) as exc:
+        st.session_state["pretrained_error"] = str(exc)
+        return None
+    st.session_state.pop("pretrained_error", None)
+    return ActiveModel(network=loaded.network, train_config=loaded.train_config, history=loaded.history,
+                       info=loaded.info, name="Pretrained model", source="pretrained", shared=True)
+
+
+def active_model() -> ActiveModel | None:
+    """This session's model: the pretrained one until the user trains, uploads or teaches."""
+    model = st.session_state.get("active_model")
+    if model is None:
+        model = _pretrained()
+        if model is not None:
+            st.session_state["active_model"] = model
+    return model
+
+
+def set_active_model(model: ActiveModel) -> None:
+    st.session_state["active_model"] = model
+
+
+def own_network(model: ActiveModel) -> Network:
+    """The model's network, copied first if it is still the one shared by all sessions."""
+    if model.shared:
+        model.network = model.network.copy()
+        model.history = [dict(epoch) for epoch in model.history]
+        model.info = dict(model.info)
+        model.shared = False
+    return model.network
+
+
+def model_from_upload(data: bytes, filename: str) -> ActiveModel:
+    """An uploaded model file as the session's model; ModelFileError says what is wrong with it."""
+    loaded = load_model(data, name=filename)
+    return ActiveModel(network=loaded.network, train_config=loaded.train_config, history=loaded.history,
+                       info=dict(loaded.info), name=f"Uploaded {filename}", source="uploaded")
+
+
+def layers_text(config: NetworkConfig) -> str:
+    return "-".join(str(n) for n in config.layer_sizes)
+
+
+def describe_model(model: ActiveModel) -> tuple[str, str]:
+    """A headline (name, shape, accuracy) and a sentence on how the model was trained."""
+    cfg = model.network.config
+    output = "sigmoid" if cfg.loss == "mse" else "softmax"
+    headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
+    accuracy = model.test_accuracy
+    if accuracy is not None:
+        headline += f", {accuracy:.2%} on the test set"
+    parts = []
+    preset = PRESETS.get(model.info.get("preset") or "")
+    if preset is not None:
+        parts.append(f"the {preset.title} preset")
+    tc = model.train_config
+    epochs_done = len([e for e in model.history if not e.get("stopped")])
+    if tc is not None:
+        records = model.info.get("train_records") or tc.limit
+        epochs = f"{epochs_done} of {tc.epochs}" if model.info.get("stopped") else f"{tc.epochs}"
+        text = f"{epochs} epochs"
+        if records:
+            text += f" on {int(records):,} training records"
+        if tc.copies_per_record == 3:
+            text += f" (each also rotated by ±{tc.rotate:g}°)"
+        elif tc.augment == "random" and (tc.rotate or tc.shift or tc.elastic_alpha):
+            text += " with random distortions"
+        parts.append(text)
+        parts.append(f"learning rate {tc.learning_rate:g}, batch size {tc.batch_size}")
+        if model.info.get("train_seconds"):
+            parts.append(f"{float(model.info['train_seconds']):.0f} s of training")
+    trained_by = model.info.get("trained_by")
+    where = {"pretrained": f"shipped as {PRETRAINED_LABEL}", "uploaded": "uploaded in this session",
+             "trained": "trained in this session"}[model.source]
+    how = f"Trained by `{trained_by}`" if trained_by else "Trained"
+    sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
+    if model.info.get("taught"):
+        sentence += f" Since taught {model.info['taught']} drawing(s) on the Draw page."
+    return headline, sentence
+
+
+def show_model_caption() -> ActiveModel | None:
+    """One line saying which model is active and how it was trained (pages that predict show it)."""
+    model = active_model()
+    if model is None:
+        show_no_model()
+        return None
+    headline, sentence = describe_model(model)
+    st.caption(f"**Active model**: {headline}. {sentence}")
+    return model
+
+
+def show_no_model() -> None:
+    error = st.session_state.get("pretrained_error")
+    if error:
+        st.warning(f"The pretrained model could not be read: {error}")
+    st.info("No model yet: train one on the Train page (or upload a model file there).",
+            icon=":material/info:")
+
+
+# --------------------------------------------------------------------------- training runs (per session)
+
+
+@dataclass(eq=False)
+class Run:
+    """One press of Start on the Train page: its configuration, its per-epoch history, its network.
+
+    The history grows as epochs end, so a run interrupted by Stop (or by leaving the page) keeps every
+    finished epoch. ``status`` is "running", "finished" or "stopped".
+    """
+
+    number: int
+    network_config: NetworkConfig
+    train_config: TrainConfig
+    preset: str | None
+    records: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "running"
+    network: Network | None = None
+    final_test_accuracy: float | None = None
+    model_uid: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"Run {self.number}"
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(epoch["seconds"] for epoch in self.history))
+
+    @property
+    def test_accuracy(self) -> float | None:
+        if self.final_test_accuracy is not None:
+            return self.final_test_accuracy
+        return self.history[-1]["test_accuracy"] if self.history else None
+
+    def info(self) -> dict[str, Any]:
+        """The model file's ``info`` for this run, in the same shape as the command line writes."""
+        return {"trained_by": "ANN Explorer Train page", "preset": self.preset, "train_records": self.records,
+                "test_accuracy": self.test_accuracy, "train_seconds": self.seconds,
+                "stopped": self.status == "stopped"}
+
+
+def runs() -> list[Run]:
+    if "runs" not in st.session_state:
+        st.session_state["runs"] = []
+    return st.session_state["runs"]
+
+
+def start_run(network_config: NetworkConfig, train_config: TrainConfig, preset: str | None,
+              records: int) -> Run:
+    """A new run, listed at once (so an interruption still finds it), with a fresh network."""
+    all_runs = runs()
+    run = Run(number=len(all_runs) + 1, network_config=network_config, train_config=train_config,
+              preset=preset, records=records, network=Network(network_config, seed=train_config.seed))
+    all_runs.append(run)
+    active = st.session_state.get("active_model")
+    for old in all_runs[:-RUNS_KEEPING_WEIGHTS]:
+        if old.network is not None and (active is None or old.model_uid != active.uid):
+            old.network = None
+    return run
+
+
+def activate_run(run: Run) -> ActiveModel:
+    """Make a run's network the session's active model."""
+    model = ActiveModel(network=run.network, train_config=run.train_config, history=run.history,
+                        info=run.info(), name=run.name, source="trained")
+    run.model_uid = model.uid
+    set_active_model(model)
+    return model
+
+
+def finish_run(run: Run, status: str) -> None:
+    """Record how a run ended; a run with at least one whole epoch becomes the active model."""
+    run.status = status
+    st.session_state.setdefault(NEW_RUNS_KEY, []).append(run.name)
+    if run.network is not None and run.epochs_done >= 1:
+        activate_run(run)
+
+
+def recover_interrupted_runs() -> None:
+    """Runs still marked "running" were interrupted (Stop, or another page): record them as stopped.
+
+    A session runs one script at a time, so when this runs no training is in progress. The network is
+    whole (``ann.train`` updates it between chunks only) and includes the part of the last epoch that was
+    trained, so its test accuracy is measured afresh.
+    """
+    for run in runs():
+        if run.status != "running":
+            continue
+        mnist = mnist_if_ready()
+        if mnist is not None and run.network is not None and run.epochs_done >= 1:
+            run.final_test_accuracy, _ = score(run.network, mnist.test.images, mnist.test.labels)
+        finish_run(run, "stopped")
+
+
+def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> tuple[float, float]:
+    """Accuracy and mean loss on a labelled set in one forward pass (the loop's test score, plus the loss).
+
+    Parameters
+    ----------
+    images : ndarray (n, 784) uint8 pixels or scaled inputs
+    labels : ndarray (n,) int
+    """
+    correct = 0
+    loss_sum = 0.0
+    for start in range(0, len(images), batch):
+        y = labels[start:start + batch]
+        outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
+        correct += int(np.sum(np.argmax(outputs, axis=1) == y))
+        loss_sum += network.loss_of(outputs, network.targets(y)) * len(y)
+    n = max(len(images), 1)
+    return correct / n, loss_sum / n
