@@ -1,6 +1,183 @@
-import streamlit as st
+"""Draw: write a digit and watch the network read it; upload digit images; teach it when it is wrong.
 
-from ui import shell
+The drawing is turned into what the network sees the way MNIST itself was made (``ann.images``: crop,
+fit into 20x20, centre of mass to the middle of 28x28). Teaching changes this session's own copy of the
+network only (``ui.state.own_network``); other sessions, and the shipped model, never see it.
+"""
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
+
+from ann.images import MAX_IMAGE_BYTES, ImageError, NoDigitError, prepare
+from ui import charts, digits, shell, state
 
 shell.page_start()
+
+CANVAS_SIDE = 280  # ten screen pixels for each of the network's 28
+STROKE_WIDTH = 24  # about 2.5 MNIST pixels once the digit is fitted into 20x20, as MNIST's pens were
+MAX_UPLOADS = 30
+DEFAULT_TEACH_TIMES = 10
+
+st.markdown(  # the prediction, large
+    "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}</style>",
+    unsafe_allow_html=True)
+
 st.title("Draw")
+model = state.show_model_caption()
+if model is None:
+    st.stop()
+network = model.network
+
+
+def clear_canvas() -> None:
+    """A canvas under a new key starts empty (and the old drawing's Teach result goes with it)."""
+    st.session_state["canvas_generation"] = st.session_state.get("canvas_generation", 0) + 1
+    st.session_state.pop("teach_result", None)
+
+
+def fingerprint(x: np.ndarray) -> str:
+    return hashlib.sha1(x.tobytes()).hexdigest()[:16]
+
+
+def teach() -> None:
+    """Train this session's network on the drawing, ``teach_times`` times, with the chosen digit."""
+    drawing = st.session_state.get("draw_input")
+    digit = st.session_state.get("teach_digit")
+    if drawing is None or digit is None:
+        return
+    active = state.active_model()
+    net = state.own_network(active)  # the shared pretrained network is copied first
+    x = drawing["x"]
+    before = net.query(x)[0].copy()
+    targets = net.targets(np.array([int(digit)]))
+    learning_rate = active.train_config.learning_rate if active.train_config else 0.1
+    for _ in range(int(st.session_state.get("teach_times", DEFAULT_TEACH_TIMES))):
+        net.train(x, targets, learning_rate)
+    active.version += 1
+    active.info["taught"] = int(active.info.get("taught", 0)) + 1
+    st.session_state["teach_result"] = {"fingerprint": drawing["fingerprint"], "digit": int(digit),
+                                        "before": before, "after": net.query(x)[0].copy(),
+                                        "times": int(st.session_state.get("teach_times", DEFAULT_TEACH_TIMES)),
+                                        "learning_rate": learning_rate}
+
+
+# Fixed widths side by side (wrapping onto new lines on a narrow screen): the canvas must not be squeezed.
+row = st.container(horizontal=True, gap="large")
+canvas_col = row.container(width=CANVAS_SIDE + 24)
+seen_col = row.container(width=190)
+outputs_col = row.container(width="stretch")
+with canvas_col:
+    st.markdown("**Write a digit**")
+    with st.container(key="draw_canvas"):
+        canvas = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#000000", height=CANVAS_SIDE,
+                           width=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
+                           key=f"canvas_{st.session_state.get('canvas_generation', 0)}")
+    st.button("Clear", key="clear_canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
+    st.caption("With the mouse, or a finger on a touch screen; one digit, as large as the box allows.")
+
+x = image = None
+problem = None
+try:
+    # image_data is None until something is drawn (and always under AppTest): an empty canvas.
+    if canvas.image_data is not None:
+        x, image = prepare(canvas.image_data, dtype=network.dtype)
+except NoDigitError:
+    pass
+except ImageError as exc:
+    problem = str(exc)
+
+if x is None:
+    st.session_state.pop("draw_input", None)
+    with seen_col:
+        if problem:
+            st.error(f"This drawing could not be read: {problem}")
+        else:
+            st.info("Draw a digit on the canvas: the network reads it as soon as you lift the pen.",
+                    icon=":material/draw:")
+else:
+    outputs = network.query(x)[0]
+    predicted = int(np.argmax(outputs))
+    st.session_state["draw_input"] = {"x": x, "fingerprint": fingerprint(x)}
+    with seen_col:
+        st.markdown("**What the network sees**")
+        st.image(digits.digit_image(image, scale=5), caption="28x28, fitted and centred as MNIST digits are")
+        with st.container(key="prediction"):
+            st.metric("Prediction", str(predicted))
+        st.caption(f"Output node {predicted} is the most active: {outputs[predicted]:.2f}.")
+    with outputs_col:
+        st.markdown("**The ten output activations**")
+        st.altair_chart(charts.output_bars(outputs), width="stretch")
+
+    st.subheader("Teach")
+    result = st.session_state.get("teach_result")
+    if result is not None and result["fingerprint"] != fingerprint(x):
+        result = None  # a Teach result belongs to the drawing it was made on
+    st.caption("When the network reads your drawing wrong, pick the right digit and train the network on "
+               "this drawing a few times, as the seed's last section does. Only this session's network "
+               "changes; the Evaluate page shows what it did to the test scores.")
+    pick_col, times_col, button_col = st.columns([4, 2, 1], vertical_alignment="bottom")
+    with pick_col:
+        st.segmented_control("The right digit", list(range(10)), key="teach_digit")
+    with times_col:
+        st.number_input("Times", 1, 100, value=DEFAULT_TEACH_TIMES, key="teach_times",
+                        help="How many training steps on this drawing, at the model's learning rate.")
+    with button_col:
+        st.button("Teach", key="teach", type="primary", on_click=teach,
+                  disabled=st.session_state.get("teach_digit") is None)
+    if result is not None:
+        before, after = int(np.argmax(result["before"])), int(np.argmax(result["after"]))
+        b_col, a_col, chart_col = st.columns([1, 1, 4], vertical_alignment="center")
+        b_col.metric("Before", str(before), help=f"output {result['before'][before]:.2f}")
+        a_col.metric("After", str(after), help=f"output {result['after'][after]:.2f}")
+        chart_col.altair_chart(charts.before_after_bars(result["before"], result["after"]), width="stretch")
+        verdict = "now reads it right" if after == result["digit"] else "still reads it otherwise: teach it again"
+        st.caption(f"Trained {result['times']} times on this drawing as a {result['digit']} at learning rate "
+                   f"{result['learning_rate']:g}: the network {verdict}.")
+
+st.divider()
+st.subheader("Your own digit images")
+
+
+def read_upload(upload) -> dict:
+    """Prepare one uploaded file, once per file (canvas strokes rerun the page; uploads stay put)."""
+    cache = st.session_state.setdefault("upload_cache", {})
+    if upload.file_id not in cache:
+        try:
+            if upload.size > MAX_IMAGE_BYTES:
+                raise ImageError(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
+                                 f"{MAX_IMAGE_BYTES // 2**20} MB")
+            x_file, image_file = prepare(upload.getvalue(), dtype=np.float32)
+            cache[upload.file_id] = {"x": x_file, "image": image_file}
+        except ImageError as exc:  # NoDigitError included: a blank image
+            cache[upload.file_id] = {"error": str(exc).replace(upload.file_id, upload.name)}
+    return cache[upload.file_id]
+
+
+uploads = st.file_uploader("Upload one or several PNG or JPG images of digits", type=["png", "jpg", "jpeg"],
+                           accept_multiple_files=True, key="draw_uploads",
+                           max_upload_size=MAX_IMAGE_BYTES // 2**20,
+                           help="Dark ink on light paper or the reverse; any size up to 4000x4000 pixels.")
+if uploads:
+    present = {u.file_id for u in uploads}
+    cache = st.session_state.get("upload_cache", {})
+    for stale in set(cache) - present:
+        del cache[stale]
+    if len(uploads) > MAX_UPLOADS:
+        st.warning(f"{len(uploads)} files: the first {MAX_UPLOADS} are shown.")
+    read = [(u.name, read_upload(u)) for u in uploads[:MAX_UPLOADS]]
+    for name, entry in read:
+        if "error" in entry:
+            st.error(f"{name}: {entry['error']}")
+    good = [(name, entry) for name, entry in read if "error" not in entry]
+    if good:
+        batch = np.concatenate([entry["x"] for _, entry in good]).astype(network.dtype)
+        outputs = network.query(batch)
+        st.caption("What the network sees in each image, and what it reads there (like the seed's 3x3 figure).")
+        for row in range(0, len(good), 3):
+            for col, (name, entry), out in zip(st.columns(3), good[row:row + 3], outputs[row:row + 3]):
+                digit = int(np.argmax(out))
+                col.image(digits.digit_image(entry["image"], scale=5), width=140,
+                          caption=f"{name}: predicted {digit} ({out[digit]:.2f})")

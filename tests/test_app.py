@@ -212,3 +212,116 @@ def test_evaluate_without_any_model_says_so(monkeypatch, tmp_path):
     at = open_page("evaluate")
     no_exceptions(at)
     assert "No model yet" in texts(at.info)
+
+
+# --------------------------------------------------------------------------- Draw
+
+
+class DrawnCanvas:
+    """What st_canvas returns once something is drawn: RGBA pixels, ink in the alpha channel."""
+
+    def __init__(self, rgba: np.ndarray | None):
+        self.image_data = rgba
+        self.json_data = None
+
+
+def canvas_drawing_of(pixels: np.ndarray) -> np.ndarray:
+    """An MNIST image (784,) as a 280x280 canvas drawing: black strokes on a transparent background."""
+    ink = np.kron(pixels.reshape(28, 28), np.ones((10, 10), np.uint8))
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = ink
+    return rgba
+
+
+def draw_on_canvas(monkeypatch, at: AppTest, rgba: np.ndarray | None) -> None:
+    """Make the page's st_canvas return ``rgba`` (AppTest cannot draw on the real one)."""
+    import sys
+
+    canvas_module = sys.modules["streamlit_drawable_canvas"]  # imported by the page's first run
+    monkeypatch.setattr(canvas_module, "st_canvas", lambda **kwargs: DrawnCanvas(rgba))
+
+
+def png_bytes(pixels: np.ndarray, dark_on_light: bool = True) -> bytes:
+    from PIL import Image
+
+    image = pixels.reshape(28, 28)
+    buffer = io.BytesIO()
+    Image.fromarray(255 - image if dark_on_light else image).resize((112, 112)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    from ann.data import load_mnist
+
+    return load_mnist(MNIST_DIR, download=False).test
+
+
+def test_draw_empty_canvas_asks_for_a_digit():
+    at = open_page("draw")
+    no_exceptions(at)
+    assert "Draw a digit" in texts(at.info)
+    assert not at.metric  # no prediction without a drawing
+    at.button(key="clear_canvas").click().run()
+    no_exceptions(at)
+    assert "Draw a digit" in texts(at.info)
+
+
+def test_draw_blank_drawing_is_an_empty_canvas(monkeypatch):
+    at = open_page("draw")
+    draw_on_canvas(monkeypatch, at, np.zeros((280, 280, 4), np.uint8))
+    at.run()
+    no_exceptions(at)
+    assert "Draw a digit" in texts(at.info)
+
+
+def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_digits):
+    from ann.model_io import load_model
+    from ui import state
+
+    seven = test_digits.images[0]
+    assert test_digits.labels[0] == 7
+    at = open_page("draw")
+    draw_on_canvas(monkeypatch, at, canvas_drawing_of(seven))
+    at.run()
+    no_exceptions(at)
+    assert (at.metric[0].label, at.metric[0].value) == ("Prediction", "7")
+
+    at.segmented_control(key="teach_digit").set_value(1)
+    at.number_input(key="teach_times").set_value(40)
+    at.run()
+    at.button(key="teach").click().run()
+    no_exceptions(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Before"] == "7" and labels["After"] == "1"
+    assert labels["Prediction"] == "1"
+    mine = at.session_state["active_model"]
+    assert not mine.shared and mine.version == 1 and mine.info["taught"] == 1
+    assert "taught 1 drawing" in texts(at.sidebar.caption)
+
+    other = open_page("draw")  # another browser session
+    theirs = other.session_state["active_model"]
+    assert theirs.shared and theirs.version == 0
+    shipped = load_model(state.PRETRAINED_PATH)
+    for w_theirs, w_file, w_mine in zip(theirs.network.weights, shipped.network.weights, mine.network.weights):
+        np.testing.assert_array_equal(w_theirs, w_file)
+        assert not np.array_equal(w_mine, w_file)
+
+
+def test_draw_uploads_grid_and_bad_files(test_digits):
+    at = open_page("draw")
+    files = [(f"digit{i}.png", png_bytes(test_digits.images[i]), "image/png") for i in range(3)]
+    files.append(("light_on_dark.png", png_bytes(test_digits.images[3], dark_on_light=False), "image/png"))
+    files.append(("notes.png", b"these are notes, not a picture", "image/png"))
+    files.append(("blank.png", png_bytes(np.zeros(784, np.uint8)), "image/png"))
+    at.file_uploader(key="draw_uploads").set_value(files)
+    at.run()
+    no_exceptions(at)
+    errors = texts(at.error)
+    assert "notes.png" in errors and "not an image" in errors
+    assert "blank.png" in errors and "no digit" in errors
+    captions = [c for image in at.get("image") for c in image.captions]
+    predicted = [c for c in captions if ": predicted " in c]
+    assert len(predicted) == 4
+    for i, caption in enumerate(predicted):
+        assert caption.startswith(f"{files[i][0]}: predicted {test_digits.labels[i]} (")
