@@ -1,8 +1,6 @@
 """Tests for ann.augment: agreement with scipy.ndimage.rotate (the seed's call), conventions, purity."""
 
 import gzip
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,15 +8,9 @@ import scipy.ndimage
 
 from ann import augment
 
-MNIST_DIR = Path(os.environ.get("ANN_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "mnist"))
-
-
-def mnist_test_images(count: int) -> np.ndarray:
-    """The first ``count`` MNIST test images, scaled as the seed does: (count, 784) float64."""
-    path = MNIST_DIR / "t10k-images-idx3-ubyte.gz"
-    if not path.exists():
-        pytest.skip(f"real MNIST not found at {path} (set ANN_MNIST_DIR)")
-    with gzip.open(path) as f:
+def mnist_test_images(mnist_dir, count: int) -> np.ndarray:
+    """The first ``count`` real MNIST test images, scaled as the seed does: (count, 784) float64."""
+    with gzip.open(mnist_dir / "t10k-images-idx3-ubyte.gz") as f:
         pixels = np.frombuffer(f.read(16 + count * 784), dtype=np.uint8, offset=16)
     return pixels.reshape(count, 784) / 255.0 * 0.99 + 0.01
 
@@ -29,8 +21,8 @@ def seed_rotate(x: np.ndarray, degrees: float, cval: float = 0.01) -> np.ndarray
 
 
 @pytest.fixture(scope="module")
-def digits() -> np.ndarray:
-    return mnist_test_images(40)
+def digits(mnist_dir) -> np.ndarray:
+    return mnist_test_images(mnist_dir, 40)
 
 
 @pytest.fixture(scope="module")
