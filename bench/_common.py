@@ -1,0 +1,71 @@
+"""Small helpers shared by the bench scripts: paths, the JSON results file, medians.
+
+Not a benchmark itself. The scripts run from any folder as ``python bench/<name>.py``; this module puts
+the repository root on ``sys.path`` so that ``import ann`` finds the working tree, not an installed copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+OUT_DIR = BENCH_DIR / "out"  # git-ignored: results, generated CSV files, model files, logs
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+
+if str(REPO_DIR) not in sys.path:
+    sys.path.insert(0, str(REPO_DIR))
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on (the machine is shared: the load average says how busy)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in load] if load else None,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """Write ``results`` (plus machine facts) to bench/out/<name>.json and return the path."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / f"{name}.json"
+    payload = {"benchmark": name, **results, "machine": machine()}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | None = None) -> dict[str, Any]:
+    """Run ``python -m ann train ... --json`` in a subprocess and return its JSON result.
+
+    stderr (the progress bar) goes to ``log`` when given, else it is kept and shown only on failure.
+    """
+    command = [sys.executable, "-m", "ann", "train", *args, "--data", str(data_dir), "--out", str(out_model),
+               "--json"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    stderr = open(log, "w") if log else subprocess.PIPE
+    try:
+        done = subprocess.run(command, cwd=REPO_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    finally:
+        if log:
+            stderr.close()
+    if done.returncode != 0:
+        detail = done.stderr if not log else Path(log).read_text()
+        raise RuntimeError(f"{' '.join(command)} failed with exit code {done.returncode}:\n{detail[-3000:]}")
+    last = done.stdout.strip().splitlines()[-1]
+    return json.loads(last)
