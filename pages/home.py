@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ann.config import NetworkConfig
-from ui import charts, shell, state
+from ui import diagram, shell, state
 
 shell.page_start()
 
@@ -17,13 +17,13 @@ st.markdown(
 )
 
 model = state.active_model()
-config = model.network.config if model is not None else NetworkConfig()
+config = model.config if model is not None else NetworkConfig()
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("The network at a glance")
     output = "sigmoid" if config.loss == "mse" else "softmax"
-    st.altair_chart(charts.network_diagram(config.layer_sizes, config.activation, output), width="stretch")
+    st.markdown(diagram.network_svg(config.layer_sizes, config.activation, output), unsafe_allow_html=True)
     n_weights = sum(a * b for a, b in zip(config.layer_sizes[:-1], config.layer_sizes[1:]))
     st.caption(
         f"{' → '.join(f'{n:,}' for n in config.layer_sizes)} nodes: each of the 784 pixels feeds every "

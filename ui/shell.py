@@ -11,6 +11,7 @@ notices and runs the frame instead, which runs the page inside it.
 from __future__ import annotations
 
 import threading
+import time
 
 import streamlit as st
 
@@ -26,6 +27,7 @@ PAGES = (
 )
 
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time
+_warm_up_started = threading.Event()
 
 
 def run_app() -> None:
@@ -47,6 +49,23 @@ def run_app() -> None:
         page.run()
     finally:
         _this_run.inside_frame = False
+    if not _warm_up_started.is_set():
+        _warm_up_started.set()
+        threading.Thread(target=_import_the_rest, name="ann-warm-up", daemon=True).start()
+
+
+def _import_the_rest() -> None:
+    """Import what the other pages need (SciPy, altair, pandas: about two seconds on a small server) in
+    the background once the first page is out, so that page shows fast and the next one needs no wait.
+    It waits a moment first: imports hold the GIL, which the server needs to send the page out."""
+    time.sleep(1.5)
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+
+    import ann.images  # noqa: F401
+    import ann.metrics  # noqa: F401
+    import ann.model_io  # noqa: F401
+    import ann.train  # noqa: F401
 
 
 def page_start() -> None:

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -31,9 +32,10 @@ from ann.data import (
     load_mnist,
     mnist_status,
 )
-from ann.model_io import LoadedModel, ModelFileError, load_model
-from ann.network import Network
-from ann.train import as_inputs
+
+if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
+    from ann.model_io import LoadedModel
+    from ann.network import Network
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED_PATH = ROOT / "data" / "pretrained.npz"
@@ -133,24 +135,39 @@ def download_panel(key: str = "download") -> None:
 # --------------------------------------------------------------------------- the active model (per session)
 
 
-@dataclass(eq=False)
 class ActiveModel:
     """The network this session predicts with, and where it came from.
 
-    ``shared`` is True while ``network`` (and ``history``, ``info``) are the server-wide pretrained
+    ``shared`` is True while the network (and ``history``, ``info``) are the server-wide pretrained
     objects: read them, but call :func:`own_network` before changing anything. ``version`` counts the
-    changes made in place (Teach), so caches keyed on :attr:`key` notice them.
+    changes made in place (Teach), so caches keyed on :attr:`key` notice them. The pretrained network
+    itself is only built when first asked for (:attr:`network`): pages that merely describe the model,
+    Home first of all, then start without importing SciPy.
     """
 
-    network: Network
-    train_config: TrainConfig | None
-    history: list[dict[str, Any]]
-    info: dict[str, Any]
-    name: str
-    source: str  # "pretrained", "trained" (on the Train page) or "uploaded"
-    shared: bool = False
-    version: int = 0
-    uid: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
+                 info: dict[str, Any], name: str, source: str, network: Network | None = None,
+                 shared: bool = False) -> None:
+        self.config = config
+        self.train_config = train_config
+        self.history = history
+        self.info = info
+        self.name = name
+        self.source = source  # "pretrained", "trained" (on the Train page) or "uploaded"
+        self.shared = shared
+        self.version = 0
+        self.uid = uuid.uuid4().hex[:10]
+        self._network = network
+
+    @property
+    def network(self) -> Network:
+        if self._network is None:  # only the pretrained model starts without one
+            self._network = _read_pretrained(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime).network
+        return self._network
+
+    @network.setter
+    def network(self, network: Network) -> None:
+        self._network = network
 
     @property
     def key(self) -> str:
@@ -169,21 +186,39 @@ class ActiveModel:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _read_pretrained(path: str, modified: float) -> LoadedModel:
-    # ``modified`` is part of the cache key: a replaced file is read again.
+    """The shipped model file, read once per server (``modified`` in the key: a replaced file is re-read)."""
+    from ann.model_io import load_model
+
     return load_model(path, name=PRETRAINED_LABEL)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
+    """The shipped model's configuration, history and info without building its network: just the
+    ``meta`` entry of the .npz (see ann.model_io), so the first page needs NumPy only. Anything odd and the
+    full, checked load decides."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+        return {"config": NetworkConfig(**meta["network"]),
+                "train_config": TrainConfig(**meta["train"]) if meta.get("train") else None,
+                "history": list(meta.get("history") or []), "info": dict(meta.get("info") or {})}
+    except Exception:  # noqa: BLE001 -- not ours, or damaged: load_model names the problem
+        loaded = _read_pretrained(path, modified)
+        return {"config": loaded.network.config, "train_config": loaded.train_config,
+                "history": loaded.history, "info": loaded.info}
 
 
 def _pretrained() -> ActiveModel | None:
     if not PRETRAINED_PATH.is_file():
         return None
     try:
-        loaded = _read_pretrained(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime)
-    except (ModelFileError, OSError) as exc:
+        described = _read_pretrained_description(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime)
+    except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
         st.session_state["pretrained_error"] = str(exc)
         return None
     st.session_state.pop("pretrained_error", None)
-    return ActiveModel(network=loaded.network, train_config=loaded.train_config, history=loaded.history,
-                       info=loaded.info, name="Pretrained model", source="pretrained", shared=True)
+    return ActiveModel(name="Pretrained model", source="pretrained", shared=True, **described)
 
 
 def active_model() -> ActiveModel | None:
@@ -212,9 +247,12 @@ def own_network(model: ActiveModel) -> Network:
 
 def model_from_upload(data: bytes, filename: str) -> ActiveModel:
     """An uploaded model file as the session's model; ModelFileError says what is wrong with it."""
+    from ann.model_io import load_model
+
     loaded = load_model(data, name=filename)
-    return ActiveModel(network=loaded.network, train_config=loaded.train_config, history=loaded.history,
-                       info=dict(loaded.info), name=f"Uploaded {filename}", source="uploaded")
+    return ActiveModel(config=loaded.network.config, network=loaded.network, train_config=loaded.train_config,
+                       history=loaded.history, info=dict(loaded.info), name=f"Uploaded {filename}",
+                       source="uploaded")
 
 
 def layers_text(config: NetworkConfig) -> str:
@@ -223,7 +261,7 @@ def layers_text(config: NetworkConfig) -> str:
 
 def describe_model(model: ActiveModel) -> tuple[str, str]:
     """A headline (name, shape, accuracy) and a sentence on how the model was trained."""
-    cfg = model.network.config
+    cfg = model.config
     output = "sigmoid" if cfg.loss == "mse" else "softmax"
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
@@ -334,6 +372,8 @@ def runs() -> list[Run]:
 def start_run(network_config: NetworkConfig, train_config: TrainConfig, preset: str | None,
               records: int) -> Run:
     """A new run, listed at once (so an interruption still finds it), with a fresh network."""
+    from ann.network import Network
+
     all_runs = runs()
     run = Run(number=len(all_runs) + 1, network_config=network_config, train_config=train_config,
               preset=preset, records=records, network=Network(network_config, seed=train_config.seed))
@@ -347,8 +387,8 @@ def start_run(network_config: NetworkConfig, train_config: TrainConfig, preset: 
 
 def activate_run(run: Run) -> ActiveModel:
     """Make a run's network the session's active model."""
-    model = ActiveModel(network=run.network, train_config=run.train_config, history=run.history,
-                        info=run.info(), name=run.name, source="trained")
+    model = ActiveModel(config=run.network_config, network=run.network, train_config=run.train_config,
+                        history=run.history, info=run.info(), name=run.name, source="trained")
     run.model_uid = model.uid
     set_active_model(model)
     return model
@@ -386,6 +426,8 @@ def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int =
     images : ndarray (n, 784) uint8 pixels or scaled inputs
     labels : ndarray (n,) int
     """
+    from ann.train import as_inputs  # imported here: ann.train brings scipy.ndimage, which Home never needs
+
     correct = 0
     loss_sum = 0.0
     for start in range(0, len(images), batch):
