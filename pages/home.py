@@ -44,8 +44,8 @@ with right:
         st.error(f"Corrupt MNIST files in `{folder}`: {', '.join(status['corrupt'])}. Delete them, then "
                  "download again.")
     else:
-        st.warning(f"MNIST is not downloaded yet (missing: {', '.join(status['missing'])}). Dataset, Train "
-                   "and Evaluate need it; Draw works without it.", icon=":material/cloud_download:")
+        st.warning(f"MNIST is not downloaded yet ({len(status['missing'])} of 4 files missing). Dataset, "
+                   "Train and Evaluate need it; Draw works without it.", icon=":material/cloud_download:")
         state.download_panel(key="download_home")
 
     st.subheader("Active model")

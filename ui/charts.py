@@ -85,12 +85,14 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
     color = alt.Color("run:N", title="run", sort=list(histories),
                       legend=alt.Legend(orient="bottom") if len(histories) > 1 else None,
                       scale=alt.Scale(scheme="tableau10"))
-    dash = alt.StrokeDash("set:N", title=None, sort=["train", "test"], legend=alt.Legend(orient="bottom"))
+    dash = alt.StrokeDash("set:N", title=None, sort=["train", "test"],
+                          legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
+                                              symbolStrokeColor="#475569"))
     charts = []
     for metric, title, fmt in (("accuracy", "accuracy", ".1%"), ("loss", "loss", ".4f")):
         data = frame[frame["metric"] == metric]
         y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
-                  axis=alt.Axis(format=".0%" if metric == "accuracy" else "~g"))
+                  axis=alt.Axis(format=".1%" if metric == "accuracy" else "~g"))
         chart = alt.Chart(data).mark_line(point=True, strokeWidth=2).encode(
             x=x, y=y, color=color, strokeDash=dash,
             tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("set:N"),
@@ -164,7 +166,7 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     })
     frame["label"] = frame["count"].astype(str) if show == "counts" else (frame["rate"] * 100).map(
         lambda r: f"{r:.1f}" if r else "0")
-    frame["about"] = [f"{c:,} of {int(totals[t, 0]):,} images of {t} ({r:.2%})"
+    frame["about"] = [f"{c:,} of the {int(totals[t, 0]):,} images of {t} ({r:.2%})"
                       for t, c, r in zip(frame["true"], frame["count"], frame["rate"])]
     off_diagonal = confusion[~np.eye(n, dtype=bool)]
     worst = max(int(off_diagonal.max(initial=0)), 1)
@@ -176,9 +178,8 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", empty=False)
     x = alt.X("predicted:O", title="predicted digit", axis=alt.Axis(orient="top", labelAngle=0))
     y = alt.Y("true:O", title="true digit")
-    tooltip = [alt.Tooltip("true:O", title="true"), alt.Tooltip("predicted:O", title="predicted"),
-               alt.Tooltip("count:Q", title="images", format=","), alt.Tooltip("rate:Q", title="rate", format=".2%"),
-               alt.Tooltip("about:N", title="of the true digit")]
+    tooltip = [alt.Tooltip("true:O", title="true digit"), alt.Tooltip("predicted:O", title="predicted"),
+               alt.Tooltip("about:N", title="images")]
     base = alt.Chart(frame).encode(x=x, y=y)
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)

@@ -126,7 +126,7 @@ def download_panel(key: str = "download") -> None:
         ensure_mnist(folder, progress=progress)
     except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
         bar.empty()
-        st.error(str(exc))
+        st.error(str(exc).replace("\n", "  \n"))  # keep ann's line breaks (one line per mirror) in Markdown
         return
     dataset_status.clear()
     st.rerun()
