@@ -67,8 +67,9 @@ with statistics:
     train_counts, _ = digit_statistics("Training")
     test_counts, _ = digit_statistics("Test")
     st.subheader("Images per digit")
-    st.altair_chart(charts.digit_counts(train_counts, test_counts), width="stretch")
-    st.dataframe(
+    chart_col, table_col = st.columns([3, 1], gap="large")
+    chart_col.altair_chart(charts.digit_counts(train_counts, test_counts), width="stretch")
+    table_col.dataframe(
         {"digit": list(range(10)), "training": train_counts.tolist(), "test": test_counts.tolist()},
         hide_index=True, width="content")
     st.subheader("The mean image of each digit")

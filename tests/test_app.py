@@ -137,6 +137,18 @@ def test_train_preset_sets_every_widget():
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
 
 
+def test_train_settings_survive_a_visit_to_another_page():
+    at = open_page("train")
+    at.number_input(key="tr_lr").set_value(0.25)
+    at.select_slider(key="tr_batch").set_value(16)
+    at.run()
+    at.switch_page("pages/draw.py").run()
+    at.switch_page("pages/train.py").run()
+    no_exceptions(at)
+    assert at.number_input(key="tr_lr").value == pytest.approx(0.25)
+    assert at.select_slider(key="tr_batch").value == 16
+
+
 def test_train_bad_combination_is_an_error_not_a_traceback():
     at = open_page("train")
     at.slider(key="tr_epochs").set_value(1)

@@ -33,8 +33,8 @@ def pixel_heatmap(image: np.ndarray, size: int = 392) -> alt.Chart:
         x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=8, labelAngle=0)),
         y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=8)),
         color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#000000"], domain=[0, 255]), legend=None),
-        stroke=alt.condition(hover, alt.value("#dc2626"), alt.value(None)),
-        strokeWidth=alt.condition(hover, alt.value(2), alt.value(0)),
+        stroke=alt.condition(hover, alt.value("#dc2626"), alt.value("#e5e7eb")),
+        strokeWidth=alt.condition(hover, alt.value(2), alt.value(0.5)),
         tooltip=[alt.Tooltip("row:O"), alt.Tooltip("column:O"), alt.Tooltip("value:Q", title="pixel value")],
     ).add_params(hover).properties(width=size, height=size)
 
