@@ -19,12 +19,14 @@ import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig
-from ann.network import Network
+
+if TYPE_CHECKING:  # the network brings SciPy; describing a model file (read_model_info) needs only NumPy
+    from ann.network import Network
 
 FORMAT_NAME = "ann-explorer-model"
 FORMAT_VERSION = 1
@@ -98,6 +100,27 @@ def save_model(path: str | os.PathLike, network: Network, train_config: TrainCon
     return path
 
 
+def read_model_info(source: str | os.PathLike) -> dict[str, Any]:
+    """A model file's configuration, history and info without reading its weights or building its network
+    (cheap: for listing or describing a model). Keys: ``network`` (NetworkConfig), ``train`` (TrainConfig or
+    None), ``history``, ``info``. Raises :class:`ModelFileError` like :func:`load_model`."""
+    name = str(source)
+    try:
+        with np.load(source, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+        if meta.get("format") != FORMAT_NAME or meta.get("format_version", 0) > FORMAT_VERSION:
+            raise ModelFileError(f"{name}: not an ANN Explorer model of a version this program reads")
+        return {"network": NetworkConfig(**meta["network"]),
+                "train": TrainConfig(**meta["train"]) if meta.get("train") else None,
+                "history": list(meta.get("history") or []), "info": dict(meta.get("info") or {})}
+    except ModelFileError:
+        raise
+    except FileNotFoundError:
+        raise ModelFileError(f"{name}: no such file") from None
+    except Exception as exc:  # noqa: BLE001 -- any damage: say which file and what
+        raise ModelFileError(f"{name}: not a readable model file ({exc})") from None
+
+
 def load_model(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None) -> LoadedModel:
     """Read a model file from a path, bytes or a binary file object.
 
@@ -148,6 +171,8 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         train_cfg = TrainConfig(**meta["train"]) if meta.get("train") else None
     except (ConfigError, TypeError, KeyError) as exc:
         raise ModelFileError(f"{name}: its configuration is not valid ({exc})") from None
+    from ann.network import Network
+
     network = Network(net_cfg)
     n_layers = len(network.weights)
     for i in range(n_layers):

@@ -60,13 +60,32 @@ def as_inputs(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.asarray(images, dtype)
 
 
+def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> tuple[float, float]:
+    """Accuracy and mean loss on a labelled set, in one forward pass.
+
+    Parameters
+    ----------
+    images : ndarray (n, 784), uint8 pixels or scaled inputs
+    labels : ndarray (n,) int
+
+    Returns
+    -------
+    (accuracy, loss) : fraction predicted right, and the loss averaged over the samples
+    """
+    correct = 0
+    loss_sum = 0.0
+    for start in range(0, len(images), batch):
+        y = labels[start:start + batch]
+        outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
+        correct += int(np.sum(np.argmax(outputs, axis=1) == y))
+        loss_sum += network.loss_of(outputs, network.targets(y)) * len(y)
+    n = max(len(images), 1)
+    return correct / n, loss_sum / n
+
+
 def accuracy_of(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> float:
     """Fraction of ``images`` (uint8 pixels or scaled inputs, (n, 784)) whose label the network predicts."""
-    correct = 0
-    for start in range(0, len(images), batch):
-        X = as_inputs(images[start:start + batch], network.dtype)
-        correct += int(np.sum(network.predict(X) == labels[start:start + batch]))
-    return correct / max(len(images), 1)
+    return score(network, images, labels, batch)[0]
 
 
 def train(
@@ -102,7 +121,7 @@ def train(
     dict
         ``epoch`` (1-based), ``train_loss`` and ``train_accuracy`` (running, over this epoch's samples as
         they were trained, augmented copies included), ``test_accuracy``, ``seconds`` (training time of the
-        epoch, not the scoring), ``samples_seen`` (all epochs so far), ``learning_rate`` (at the end of the
+        epoch, not the scoring), ``test_loss``, ``samples_seen`` (all epochs so far), ``learning_rate`` (at the end of the
         epoch) and ``stopped``.
     """
     config = config or TrainConfig()
@@ -163,14 +182,15 @@ def train(
                 progress(done, per_epoch)
         seconds = time.perf_counter() - started
         samples_seen += done
-        test_accuracy = None
+        test_accuracy = test_loss = None
         if test_images is not None and test_labels is not None:
-            test_accuracy = accuracy_of(network, test_images, test_labels)
+            test_accuracy, test_loss = score(network, test_images, test_labels)
         yield {
             "epoch": epoch,
             "train_loss": loss_sum / max(done, 1),
             "train_accuracy": correct / max(done, 1),
             "test_accuracy": test_accuracy,
+            "test_loss": test_loss,
             "seconds": seconds,
             "samples_seen": samples_seen,
             "learning_rate": lr,

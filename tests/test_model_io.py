@@ -117,3 +117,16 @@ def test_loading_from_a_file_object(tmp_path):
     loaded = load_model(io.BytesIO(data))
     assert loaded.network.config == NetworkConfig()
     assert zipfile.is_zipfile(io.BytesIO(data))
+
+
+def test_read_model_info_describes_without_building(tmp_path):
+    from ann.model_io import read_model_info
+
+    path = save_model(tmp_path / "m.npz", _trained_net(hidden_nodes=(30,)), TrainConfig(epochs=2),
+                      [{"epoch": 1}], {"note": "x"})
+    meta = read_model_info(path)
+    assert meta["network"].hidden_nodes == (30,) and meta["train"].epochs == 2
+    assert meta["history"] == [{"epoch": 1}] and meta["info"] == {"note": "x"}
+    (tmp_path / "bad.npz").write_bytes(b"junk")
+    with pytest.raises(ModelFileError, match="bad.npz: not a readable model file"):
+        read_model_info(tmp_path / "bad.npz")

@@ -10,7 +10,7 @@ from ann.metrics import confusion_matrix, evaluate, most_confident_mistakes, pre
 from ann.network import Network
 from ann.train import fit, learning_rate_at, train
 
-KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds", "samples_seen",
+KEYS = {"epoch", "train_loss", "train_accuracy", "test_accuracy", "test_loss", "seconds", "samples_seen",
         "learning_rate", "stopped"}
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -197,13 +196,13 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
     """The shipped model's configuration, history and info without building its network: just the
     ``meta`` entry of the .npz (see ann.model_io), so the first page needs NumPy only. Anything odd and the
     full, checked load decides."""
+    from ann.model_io import read_model_info
+
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
-        return {"config": NetworkConfig(**meta["network"]),
-                "train_config": TrainConfig(**meta["train"]) if meta.get("train") else None,
-                "history": list(meta.get("history") or []), "info": dict(meta.get("info") or {})}
-    except Exception:  # noqa: BLE001 -- not ours, or damaged: load_model names the problem
+        meta = read_model_info(path)
+        return {"config": meta["network"], "train_config": meta["train"], "history": meta["history"],
+                "info": meta["info"]}
+    except ValueError:  # not ours, or damaged: the full load names the problem
         loaded = _read_pretrained(path, modified)
         return {"config": loaded.network.config, "train_config": loaded.train_config,
                 "history": loaded.history, "info": loaded.info}
@@ -418,22 +417,9 @@ def recover_interrupted_runs() -> None:
         finish_run(run, "stopped")
 
 
-def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> tuple[float, float]:
-    """Accuracy and mean loss on a labelled set in one forward pass (the loop's test score, plus the loss).
+def score(network: Network, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy and mean loss on a labelled set (ann.train.score, imported late: ann.train brings
+    scipy.ndimage, which Home never needs)."""
+    from ann.train import score as ann_score
 
-    Parameters
-    ----------
-    images : ndarray (n, 784) uint8 pixels or scaled inputs
-    labels : ndarray (n,) int
-    """
-    from ann.train import as_inputs  # imported here: ann.train brings scipy.ndimage, which Home never needs
-
-    correct = 0
-    loss_sum = 0.0
-    for start in range(0, len(images), batch):
-        y = labels[start:start + batch]
-        outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
-        correct += int(np.sum(np.argmax(outputs, axis=1) == y))
-        loss_sum += network.loss_of(outputs, network.targets(y)) * len(y)
-    n = max(len(images), 1)
-    return correct / n, loss_sum / n
+    return ann_score(network, images, labels)
