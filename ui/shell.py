@@ -24,6 +24,8 @@ PAGES = (
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/fact_check:"),
     ("pages/draw.py", "Draw", ":material/draw:"),
+    ("pages/inside.py", "Inside", ":material/neurology:"),
+    ("pages/experiments.py", "Experiments", ":material/science:"),
 )
 
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time

@@ -1,0 +1,155 @@
+"""Pictures and charts of a network's insides, for the Inside page.
+
+- Weights as images: a diverging colour map, blue for negative, white for zero, red for positive, one
+  scale for every image shown together so that their colours compare.
+- Hidden activations as a strip of cells, contributions to an output as bars, weights as histograms.
+
+Images are NumPy arrays for ``st.image`` (hundreds of 28x28 pictures would be too many marks for a chart);
+the rest are small altair charts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+INK = "#1f2937"
+NEGATIVE = np.array([33, 102, 172], np.float64)  # blue
+POSITIVE = np.array([178, 24, 43], np.float64)  # red
+WHITE = np.array([255, 255, 255], np.float64)
+NEGATIVE_HEX, POSITIVE_HEX = "#2166ac", "#b2182b"
+TRAINED_COLOR = "#7c3aed"
+INITIAL_COLOR = "#f59e0b"
+
+
+# --------------------------------------------------------------------------- weights as images
+
+
+def symmetric_limit(values: np.ndarray, quantile: float = 0.995) -> float:
+    """A colour-scale limit for signed values: the 99.5th percentile of their size, so that one extreme
+    weight does not wash every other picture out. Never zero."""
+    size = np.abs(np.asarray(values, np.float64)).ravel()
+    if size.size == 0:
+        return 1.0
+    limit = float(np.quantile(size, quantile))
+    return limit if limit > 0 else (float(size.max()) or 1.0)
+
+
+def diverging_images(images: np.ndarray, limit: float, scale: int = 3) -> np.ndarray:
+    """Signed values as RGB pictures: blue below zero, white at zero, red above, saturated at ``limit``.
+
+    Parameters
+    ----------
+    images : ndarray (n, h, w) of float
+    limit : float > 0, the value drawn at full colour (larger ones are clipped)
+    scale : int, whole screen pixels per value (the pictures stay crisp)
+
+    Returns
+    -------
+    ndarray (n, h*scale, w*scale, 3) uint8
+    """
+    t = np.clip(np.asarray(images, np.float64) / limit, -1.0, 1.0)[..., None]
+    rgb = np.where(t < 0, WHITE + (-t) * (NEGATIVE - WHITE), WHITE + t * (POSITIVE - WHITE))
+    rgb = np.repeat(np.repeat(rgb, scale, axis=1), scale, axis=2)
+    return np.round(rgb).astype(np.uint8)
+
+
+def colour_key(limit: float, width: int = 320) -> alt.Chart:
+    """The diverging scale as a labelled bar: what blue, white and red mean in weight units."""
+    values = np.linspace(-limit, limit, 41)
+    frame = pd.DataFrame({"value": values, "next": np.append(values[1:], limit + (values[1] - values[0]))})
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("value:Q", title="weight", scale=alt.Scale(domain=[-limit, limit], nice=False),
+                axis=alt.Axis(values=[-limit, -limit / 2, 0, limit / 2, limit], format=".2f")),
+        x2="next:Q",
+        color=alt.Color("value:Q", legend=None,
+                        scale=alt.Scale(domain=[-limit, 0, limit], range=[NEGATIVE_HEX, "#ffffff", POSITIVE_HEX])),
+    ).properties(width=width, height=18)
+
+
+# --------------------------------------------------------------------------- one image through the network
+
+
+def activation_strip(activations: np.ndarray, columns: int = 25, highlight: Sequence[int] = (),
+                     layer_name: str = "hidden", size: int = 18) -> alt.Chart:
+    """A layer's activations as a grid of cells, node 0 at the top left; darker is more active.
+
+    ``highlight`` outlines these nodes (the ones the contribution view picks out).
+    """
+    activations = np.asarray(activations, np.float64).ravel()
+    n = len(activations)
+    columns = min(columns, n)
+    nodes = np.arange(n)
+    frame = pd.DataFrame({"node": nodes, "row": nodes // columns, "column": nodes % columns,
+                          "activation": activations, "marked": np.isin(nodes, list(highlight))})
+    top = max(float(activations.max(initial=0.0)), 1.0) if activations.min(initial=0.0) >= 0 else None
+    scale = (alt.Scale(domain=[0, top], range=["#f8fafc", TRAINED_COLOR]) if top is not None
+             else alt.Scale(domain=[-1, 0, 1], range=[NEGATIVE_HEX, "#f8fafc", POSITIVE_HEX]))
+    rows = math.ceil(n / columns)
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
+        color=alt.Color("activation:Q", scale=scale, legend=alt.Legend(title="activation", orient="right",
+                                                                        gradientLength=max(rows * size, 60))),
+        stroke=alt.condition(alt.datum.marked, alt.value(INK), alt.value("#e2e8f0")),
+        strokeWidth=alt.condition(alt.datum.marked, alt.value(2), alt.value(0.5)),
+        tooltip=[alt.Tooltip("node:Q", title=f"{layer_name} node"), alt.Tooltip("activation:Q", format=".3f")],
+    ).properties(width=columns * size, height=rows * size)
+
+
+def contribution_bars(contributions: np.ndarray, nodes: Sequence[int], activations: np.ndarray,
+                      weights: np.ndarray, height_per_bar: int = 20) -> alt.Chart:
+    """Chosen hidden nodes' contributions ``w * h`` to one output's net input, as bars; red pushes up.
+
+    Parameters
+    ----------
+    contributions, activations, weights : ndarray (n_hidden,)
+        ``weights[j] * activations[j] == contributions[j]`` for the output in question.
+    nodes : the hidden nodes to show, top to bottom
+    """
+    nodes = list(nodes)
+    frame = pd.DataFrame({
+        "node": [f"node {j}" for j in nodes], "contribution": [float(contributions[j]) for j in nodes],
+        "activation": [float(activations[j]) for j in nodes], "weight": [float(weights[j]) for j in nodes]})
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("contribution:Q", title="contribution w·h to the output's net input"),
+        y=alt.Y("node:N", sort=None, title=None),
+        color=alt.condition(alt.datum.contribution > 0, alt.value(POSITIVE_HEX), alt.value(NEGATIVE_HEX)),
+        tooltip=[alt.Tooltip("node:N"), alt.Tooltip("weight:Q", title="weight w", format=".3f"),
+                 alt.Tooltip("activation:Q", title="activation h", format=".3f"),
+                 alt.Tooltip("contribution:Q", title="w·h", format=".3f")],
+    ).properties(height=max(len(nodes) * height_per_bar, 80))
+
+
+# --------------------------------------------------------------------------- weights as numbers
+
+
+def weight_histogram(weights: np.ndarray, initial_std: float | None = None, bins: int = 60,
+                     height: int = 220, title: str | None = None) -> alt.Chart:
+    """How a layer's weights are spread: bars of counts, and the line the untrained weights would follow.
+
+    ``initial_std`` draws the normal curve the network's starting weights were drawn from (N(0, n^-0.5)
+    in the seed), scaled to the same counts, so the chart shows what training changed.
+    """
+    values = np.asarray(weights, np.float64).ravel()
+    limit = max(float(np.quantile(np.abs(values), 0.999)), 3 * (initial_std or 0.0), 1e-6)
+    counts, edges = np.histogram(np.clip(values, -limit, limit), bins=bins, range=(-limit, limit))
+    frame = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts})
+    bars = alt.Chart(frame).mark_rect(color=TRAINED_COLOR, opacity=0.85).encode(
+        x=alt.X("start:Q", title="weight", scale=alt.Scale(domain=[-limit, limit], nice=False)), x2="end:Q",
+        y=alt.Y("count:Q", title="weights"),
+        tooltip=[alt.Tooltip("start:Q", title="from", format=".3f"), alt.Tooltip("end:Q", title="to", format=".3f"),
+                 alt.Tooltip("count:Q", format=",")])
+    layers = [bars]
+    if initial_std:
+        x = np.linspace(-limit, limit, 121)
+        width = edges[1] - edges[0]
+        density = values.size * width * np.exp(-0.5 * (x / initial_std) ** 2) / (initial_std * math.sqrt(2 * math.pi))
+        curve = pd.DataFrame({"start": x, "count": density})
+        layers.append(alt.Chart(curve).mark_line(color=INITIAL_COLOR, strokeWidth=2, strokeDash=[5, 3]).encode(
+            x="start:Q", y="count:Q"))
+    chart = alt.layer(*layers).properties(height=height)
+    return chart.properties(title=title) if title else chart
