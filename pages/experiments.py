@@ -1,8 +1,381 @@
-"""Experiments (being written)."""
+"""Experiments: the seed blog's claims put to the test, from shipped full-MNIST results or live.
+
+Two sections, each with its precomputed result (``data/*.json``, written by ``bench/run_experiments.py``
+through ``ann.experiments``) shown at once, and a live run on a subset of this session's data:
+
+- **Error rules**: the seed's chart of four ways to send the output error back to the hidden layer.
+- **Sweeps**: test accuracy against the learning rate, the hidden layer's size, and the epochs.
+
+Live runs follow the Train page's Start/Stop pattern: Start's callback leaves a request; the script run that
+follows draws the settings disabled and Stop enabled, then runs the experiment at the end of that same run,
+one rule (or one swept value) at a time through the ``ann.experiments`` runners, keeping each finished one
+in the session at once. Stop interrupts the script at its next progress redraw; the next run marks the
+result stopped, and everything that finished before stays on the chart.
+"""
+
+import time
+from typing import Any
 
 import streamlit as st
 
-from ui import shell
+from ann.config import ConfigError, NetworkConfig, TrainConfig
+from ann.experiments import compare_error_rules, sweep
+from ui import experiments_charts as ec
+from ui import findings, shell, state
 
 shell.page_start()
+
+RECORD_CHOICES = [500, 1000, 2000, 5000, 10_000, 20_000, 60_000]
+LR_CHOICES = [0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]
+HIDDEN_CHOICES = [10, 25, 50, 100, 200, 400, 800]
+SWEEP_NAMES = {"learning_rate": "learning rate", "hidden_nodes": "hidden nodes", "epochs": "epochs"}
+LIVE_RULES = "ex_live_rules"  # this session's live error-rule result
+LIVE_SWEEPS = "ex_live_sweeps"  # this session's live sweeps, by parameter
+TEST_PASS_SPEED = 15e9  # multiply-adds a second: the estimates below are rough on purpose
+SAMPLE_SPEED = 8e9
+keep = "session"  # the knobs survive a visit to another page
+
+# --------------------------------------------------------------------------- helpers
+
+
+def request_start(kind: str) -> None:
+    st.session_state["ex_start_requested"] = kind
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+
+
+def estimate_seconds(hidden: list[int], records: int, epochs: int, rotate: bool) -> float:
+    """Seconds for runs of these hidden sizes, one sample at a time, plus a test pass after every epoch."""
+    total = 0.0
+    for h in hidden:
+        weights = 784 * h + h * 10
+        total += epochs * (records * (3 if rotate else 1) * 3 * weights / SAMPLE_SPEED
+                           + 10_000 * weights / TEST_PASS_SPEED)
+    return total + 0.5
+
+
+def recover_interrupted() -> None:
+    """A live result still marked running was interrupted (Stop, or leaving the page): it stopped."""
+    live = [st.session_state.get(LIVE_RULES), *st.session_state.get(LIVE_SWEEPS, {}).values()]
+    for result in live:
+        if result is not None and result.get("status") == "running":
+            result["status"] = "stopped"
+            result["stopped"] = True
+
+
+def run_note(result: dict[str, Any]) -> str:
+    """One line on how a live run went."""
+    if result.get("status") == "stopped":
+        return f"Stopped after {duration(result.get('seconds_total', 0.0))}: the parts that finished are shown."
+    return f"Finished in {duration(result.get('seconds_total', 0.0))}."
+
+
+def shipped_note(results: dict[str, Any]) -> str:
+    """Where a shipped result comes from, in one line."""
+    created = str(results.get("created", ""))[:10]
+    machine = results.get("machine") or {}
+    cores = f" on {machine['cpus']} cores" if machine.get("cpus") else ""
+    minutes = results.get("seconds_total")
+    took = f", {minutes / 60:.0f} minutes{cores}" if minutes else ""
+    return (f"Precomputed on full MNIST by `bench/run_experiments.py` with `ann` ({created}{took}); "
+            "test accuracy on all 10,000 test images.")
+
+
+class LiveProgress:
+    """One progress bar for an experiment run in parts (rules, or swept values), weighted by their cost.
+
+    Redraws at most four times a second (each redraw is also where Streamlit can interrupt for Stop).
+    """
+
+    def __init__(self, costs: list[float]) -> None:
+        total = sum(costs) or 1.0
+        self.shares = [c / total for c in costs]
+        self.bar = st.progress(0.0, text="Starting...")
+        self.started = time.perf_counter()
+        self.last_draw = 0.0
+        self.part = 0
+        self.title = ""
+
+    def start_part(self, part: int, title: str) -> None:
+        self.part, self.title = part, title
+        self.report(0.0, "starting", force=True)
+
+    def report(self, fraction: float, message: str, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last_draw < state.UI_UPDATE_SECONDS and fraction < 1.0:
+            return
+        self.last_draw = now
+        overall = sum(self.shares[:self.part]) + self.shares[self.part] * min(max(fraction, 0.0), 1.0)
+        elapsed = now - self.started
+        left = f", about {duration(elapsed * (1 - overall) / overall)} left" if overall > 0.02 else ""
+        detail = message.split(": ", 1)[-1]  # the runner's own title is replaced by ours
+        self.bar.progress(min(overall, 1.0), text=f"{self.title}: {detail}{left}")
+
+
+# --------------------------------------------------------------------------- the live runs
+
+
+def run_error_rules(mnist, panel, settings: dict[str, Any]) -> None:
+    """Each rule in turn, same data, seed and configuration; the chart grows one rule at a time."""
+    train_config = TrainConfig(learning_rate=settings["lr"], epochs=settings["epochs"], limit=settings["records"],
+                               rotate=10.0 if settings["rotate"] else 0.0, seed=settings["seed"])
+    network_config = NetworkConfig(hidden_nodes=(settings["hidden"],))
+    result = {"kind": "error_rules", "config": {}, "records": min(settings["records"], len(mnist.train.labels)),
+              "test_records": len(mnist.test.labels), "series": [], "stopped": False, "seconds_total": 0.0,
+              "status": "running"}
+    st.session_state[LIVE_RULES] = result  # listed at once: a Stop keeps every rule that finished
+    with panel:
+        progress = LiveProgress([1.0] * len(ec.RULES))
+        chart = st.empty()
+    for part, rule in enumerate(ec.RULES):
+        progress.start_part(part, f"Rule {part + 1} of {len(ec.RULES)}, {ec.RULE_SHORT[rule]}")
+        one = compare_error_rules(mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels,
+                                  train_config, network_config, rules=[rule], progress=progress.report)
+        result["config"] = one["config"]
+        result["series"].extend(one["series"])
+        result["seconds_total"] += one["seconds_total"]
+        chart.altair_chart(ec.error_rules_chart(result, epochs=settings["epochs"], zoom=settings["zoom"]),
+                           width="stretch")
+    result["status"] = "finished"
+
+
+def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
+    """A sweep over one setting: one run per value (the chart grows a point at a time), or, for epochs,
+    one long run scored after every epoch on the test set and on the training records."""
+    parameter = settings["parameter"]
+    train_config = TrainConfig(learning_rate=0.1, epochs=settings["epochs"], limit=settings["records"],
+                               rotate=10.0 if settings["rotate"] else 0.0, seed=settings["seed"])
+    network_config = NetworkConfig()
+    data = (mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels)
+    records = min(settings["records"], len(mnist.train.labels))
+    result = {"kind": "sweep", "parameter": parameter, "config": {}, "records": records,
+              "test_records": len(mnist.test.labels), "values": [], "final_test_accuracy": [], "series": [],
+              "stopped": False, "seconds_total": 0.0, "status": "running"}
+    st.session_state.setdefault(LIVE_SWEEPS, {})[parameter] = result
+    if parameter == "epochs":
+        parts = [list(range(1, settings["max_epochs"] + 1))]  # one run: epoch e of it is a run of e epochs
+        costs = [1.0]
+    else:
+        parts = [[v] for v in settings["values"]]
+        costs = [float(v) if parameter == "hidden_nodes" else 1.0 for v in settings["values"]]
+    with panel:
+        progress = LiveProgress(costs)
+        chart = st.empty()
+    for part, values in enumerate(parts):
+        title = (f"{settings['max_epochs']} epochs" if parameter == "epochs" else
+                 f"{SWEEP_NAMES[parameter].capitalize()} {values[0]:g} ({part + 1} of {len(parts)})")
+        progress.start_part(part, title)
+        one = sweep(*data, parameter, values, train_config, network_config, progress=progress.report,
+                    train_eval_records=min(records, 10_000))
+        result["config"] = one["config"]
+        for key in ("values", "final_test_accuracy", "series"):
+            result[key].extend(one[key])
+        result["seconds_total"] += one["seconds_total"]
+        if "train_eval_records" in one:
+            result["train_eval_records"] = one["train_eval_records"]
+        draw = ec.epochs_chart(result, epochs=settings["max_epochs"]) if parameter == "epochs" else (
+            ec.sweep_chart(result) if result["values"] else None)
+        if draw is not None:
+            chart.altair_chart(draw, width="stretch")
+    result["status"] = "finished"
+
+
+# --------------------------------------------------------------------------- page
+
 st.title("Experiments")
+st.markdown(
+    "The seed blog backs its choices with experiments: a chart comparing four ways to send the error back "
+    "to the hidden layer, and tuning that settled on 200 hidden nodes, a learning rate of 0.1 and 5 epochs. "
+    "Here they are run again with this project's network, on the same data, from the same starting weights. "
+    "Each chart first shows the full-MNIST result shipped with the app; below it you can run the "
+    "experiment yourself on a part of the data and watch it grow."
+)
+recover_interrupted()
+starting = st.session_state.pop("ex_start_requested", None)
+locked = starting is not None  # while an experiment runs, any widget change would interrupt it
+data_ready = state.dataset_status(state.data_folder())["complete"]
+rules_tab, sweeps_tab = st.tabs(["Error rules", "Sweeps"], key="ex_tab")
+
+# --------------------------------------------------------------------------- error rules
+
+with rules_tab:
+    st.subheader("Four ways to send the error back")
+    st.markdown(
+        "After each image, the output layer knows its error *E* (target minus output). To correct the "
+        "weights below, each hidden node needs a share of that error. The seed weighs four rules:\n"
+        "- **Wᵀ·E** (the seed's blue line): hidden node *j* gets Σₖ wₖⱼ·eₖ, each output's error flowing back "
+        "along every link in proportion to its weight. One matrix product.\n"
+        "- **Wᵀ·E / N** (red): the same, divided by *N*, the number of links into an output node.\n"
+        "- **Equal split** (yellow): each output's error divided equally among its *N* links.\n"
+        "- **Split by weight share** (green): each link gets its weight's share of all the weights into that "
+        "output node, wₖⱼ / Σᵢ|wₖᵢ|.")
+    st.info("**What the seed concluded**: the blue and green lines both did well after several epochs, and it "
+            "chose Wᵀ·E, because it is the simplest to compute.", icon=":material/menu_book:")
+
+    zoom = st.toggle("Zoom in on the rules that learn", value=True, key="ex_zoom", persist_state=keep,
+                     help="Narrows the accuracy axis to the lines above 50%; a rule left out is named below.")
+    shipped_rules, problem = findings.shipped(findings.ERROR_RULES_PATH)
+    if problem:
+        st.info(problem, icon=":material/hourglass_empty:")
+    else:
+        st.markdown("**Full MNIST, the seed's exact setting**")
+        st.altair_chart(ec.error_rules_chart(shipped_rules, zoom=zoom), width="stretch")
+        st.caption(shipped_note(shipped_rules))
+        st.markdown(findings.error_rules_finding(shipped_rules))
+
+    st.markdown("#### Run it yourself")
+    st.caption("On the first training records only, so that it takes seconds rather than minutes; the same "
+               "data, starting weights and settings for every rule. Scored on all 10,000 test images after "
+               "every epoch.")
+    knobs = st.columns(5)
+    r_records = knobs[0].select_slider("Training records", RECORD_CHOICES, value=5000, key="ex_r_records",
+                                       format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
+    r_epochs = knobs[1].slider("Epochs", 1, 10, value=5, key="ex_r_epochs", disabled=locked, persist_state=keep)
+    r_lr = knobs[2].select_slider("Learning rate", LR_CHOICES, value=0.1, key="ex_r_lr", disabled=locked,
+                                  persist_state=keep)
+    r_hidden = knobs[3].select_slider("Hidden nodes", HIDDEN_CHOICES, value=200, key="ex_r_hidden",
+                                      disabled=locked, persist_state=keep)
+    r_seed = knobs[4].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_r_seed", disabled=locked,
+                                   persist_state=keep)
+    r_rotate = st.checkbox("Also train every record rotated by ±10° (the seed's way; three times the time)",
+                           value=False, key="ex_r_rotate", disabled=locked, persist_state=keep)
+    start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
+    start_col.button("Start", key="ex_r_start", type="primary", icon=":material/play_arrow:", width="stretch",
+                     on_click=request_start, args=("rules",), disabled=locked or not data_ready)
+    stop_col.button("Stop", key="ex_r_stop", icon=":material/stop:", width="stretch", disabled=starting != "rules",
+                    help="Stops within a second; the rules that finished stay on the chart.")
+    if not data_ready:
+        info_col.info("Live runs need the MNIST dataset: the Home page downloads it.")
+    else:
+        info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
+                         f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
+    rules_panel = st.container()  # the progress and growing chart of a run in progress
+    live_rules = st.session_state.get(LIVE_RULES)
+    if live_rules is not None and starting != "rules" and live_rules["series"]:
+        with rules_panel:
+            st.markdown(f"**Your run: {live_rules['records']:,} training records**")
+            st.altair_chart(ec.error_rules_chart(live_rules, zoom=zoom), width="stretch")
+            st.caption(run_note(live_rules))
+            st.markdown(findings.error_rules_finding(live_rules))
+
+# --------------------------------------------------------------------------- sweeps
+
+with sweeps_tab:
+    st.subheader("The seed's tuning: learning rate, hidden nodes, epochs")
+    st.info("**What the seed says**: 200 hidden nodes and a learning rate of 0.1 were found \"by tuning\", and "
+            "5 epochs \"worked best; more would overfit\".", icon=":material/menu_book:")
+    shipped_sweeps, problem = findings.shipped(findings.SWEEPS_PATH)
+    if problem:
+        st.info(problem, icon=":material/hourglass_empty:")
+    grouped = findings.sweeps_by_parameter(shipped_sweeps)
+    describe = {"learning_rate": findings.learning_rate_finding, "hidden_nodes": findings.hidden_nodes_finding,
+                "epochs": findings.epochs_finding}
+    headings = {
+        "learning_rate": ("Learning rate", "How big a step each image makes the weights take. Too small and "
+                          "5 epochs are not enough to get far; too large and every step overshoots."),
+        "hidden_nodes": ("Hidden nodes", "More hidden nodes can tell more patterns apart, but each costs time "
+                         "(784 + 10 weights to train per image)."),
+        "epochs": ("Epochs, and where overfitting begins", "One long run scored after every epoch on the test "
+                   "set (orange) and on training records (blue). While both rise, the network is learning; "
+                   "where the training accuracy keeps rising and the test accuracy stalls or falls, it is "
+                   "learning its training images by heart: overfitting. The ring marks the test accuracy's "
+                   "peak."),
+    }
+    for parameter in ("learning_rate", "hidden_nodes", "epochs"):
+        entries = grouped.get(parameter, [])
+        if not entries:
+            continue
+        title, meaning = headings[parameter]
+        st.markdown(f"#### {title}")
+        st.caption(meaning)
+        columns = st.columns(len(entries)) if len(entries) > 1 else [st.container()]
+        for column, entry in zip(columns, entries):
+            with column:
+                if len(entries) > 1:
+                    config = entry.get("config", {})
+                    rotated = config.get("rotate") and config.get("augment") == "copies"
+                    st.markdown(f"**With the seed's ±{config['rotate']:g}° rotations**" if rotated
+                                else "**Without rotations**")
+                chart = ec.epochs_chart(entry) if parameter == "epochs" else ec.sweep_chart(entry)
+                st.altair_chart(chart, width="stretch")
+                st.markdown(describe[parameter](entry))
+    if shipped_sweeps is not None:
+        st.caption(shipped_note(shipped_sweeps))
+
+    st.markdown("#### Run a sweep yourself")
+    st.caption("The seed's network (784-200-10 sigmoid, learning rate 0.1, one image at a time) with one "
+               "setting varied, on the first training records.")
+    parameter = st.segmented_control("Vary", list(SWEEP_NAMES), format_func=SWEEP_NAMES.get, default="epochs",
+                                     required=True, key="ex_s_parameter", disabled=locked, persist_state=keep)
+    knobs = st.columns([3, 2, 2, 2])
+    values: list[Any] = []
+    max_epochs = 0
+    if parameter == "learning_rate":
+        values = sorted(knobs[0].multiselect("Learning rates", LR_CHOICES, default=[0.01, 0.03, 0.1, 0.3, 0.7],
+                                             key="ex_s_lr_values", disabled=locked, persist_state=keep))
+    elif parameter == "hidden_nodes":
+        values = sorted(knobs[0].multiselect("Hidden nodes", HIDDEN_CHOICES, default=[10, 25, 50, 100, 200, 400],
+                                             key="ex_s_hidden_values", disabled=locked, persist_state=keep))
+    else:
+        max_epochs = knobs[0].slider("Epochs to run", 2, 30, value=15, key="ex_s_max_epochs", disabled=locked,
+                                     persist_state=keep)
+    s_records = knobs[1].select_slider("Training records", RECORD_CHOICES, value=2000, key="ex_s_records",
+                                       format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
+    s_epochs = knobs[2].slider("Epochs per run", 1, 10, value=3, key="ex_s_epochs", persist_state=keep,
+                               disabled=locked or parameter == "epochs")
+    s_seed = knobs[3].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_s_seed", disabled=locked,
+                                   persist_state=keep)
+    s_rotate = st.checkbox("Also train every record rotated by ±10° (three times the time)", value=False,
+                           key="ex_s_rotate", disabled=locked, persist_state=keep)
+    if parameter == "epochs":
+        estimate = estimate_seconds([200], s_records, max_epochs, s_rotate)
+        plan = f"one run of {max_epochs} epochs on {s_records:,} records"
+    else:
+        sizes = values if parameter == "hidden_nodes" else [200] * len(values)
+        estimate = estimate_seconds(sizes, s_records, s_epochs, s_rotate)
+        plan = f"{len(values)} runs of {s_epochs} epochs on {s_records:,} records"
+    start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
+    start_col.button("Start", key="ex_s_start", type="primary", icon=":material/play_arrow:", width="stretch",
+                     on_click=request_start, args=("sweep",),
+                     disabled=locked or not data_ready or (parameter != "epochs" and not values))
+    stop_col.button("Stop", key="ex_s_stop", icon=":material/stop:", width="stretch", disabled=starting != "sweep",
+                    help="Stops within a second; the values that finished stay on the chart.")
+    if not data_ready:
+        info_col.info("Live runs need the MNIST dataset: the Home page downloads it.")
+    elif parameter != "epochs" and not values:
+        info_col.warning("Pick at least one value to try.")
+    else:
+        info_col.caption(f"{plan}: about {duration(estimate)}.")
+    sweep_panel = st.container()
+    live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
+    if live_sweep is not None and starting != "sweep" and live_sweep["series"]:
+        with sweep_panel:
+            st.markdown(f"**Your run: {SWEEP_NAMES[parameter]}, {live_sweep['records']:,} training records**")
+            if parameter == "epochs":
+                st.altair_chart(ec.epochs_chart(live_sweep), width="stretch")
+            elif live_sweep["values"]:
+                st.altair_chart(ec.sweep_chart(live_sweep), width="stretch")
+            st.caption(run_note(live_sweep))
+            st.markdown(describe[parameter](live_sweep))
+
+# --------------------------------------------------------------------------- the run itself
+
+if starting is not None and data_ready:
+    mnist = state.require_mnist("A live experiment")
+    try:
+        if starting == "rules":
+            run_error_rules(mnist, rules_panel, {"records": r_records, "epochs": r_epochs, "lr": r_lr,
+                                                 "hidden": r_hidden, "seed": int(r_seed), "rotate": r_rotate,
+                                                 "zoom": zoom})
+        else:
+            run_sweep(mnist, sweep_panel, {"parameter": parameter, "values": values, "max_epochs": max_epochs,
+                                           "records": s_records, "epochs": s_epochs, "seed": int(s_seed),
+                                           "rotate": s_rotate})
+    except ConfigError as exc:
+        st.error(f"This experiment cannot run: {exc}")
+        st.stop()
+    st.rerun()

@@ -34,7 +34,7 @@ from ann.config import (
 )
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.train import train
-from ui import charts, shell, state
+from ui import charts, setup_link, shell, state
 
 shell.page_start()
 
@@ -125,6 +125,14 @@ def request_start() -> None:
     st.session_state["tr_start_requested"] = True
 
 
+def link_base(name: str) -> dict[str, Any]:
+    """What a shared link's settings are measured against: the preset, with the default record count."""
+    return {**preset_values(name), "tr_limit": DEFAULT_RECORDS}
+
+
+LINK_PARAMS = setup_link.train_params(TRAIN_RECORDS, BATCH_SIZES)
+
+
 # --------------------------------------------------------------------------- page
 
 st.title("Train")
@@ -135,6 +143,13 @@ if "tr_lr" not in st.session_state:  # first visit: the seed's values, a subset 
     st.session_state.update({"tr_preset": "seed", "tr_limit": DEFAULT_RECORDS})
 for layer in range(MAX_HIDDEN_LAYERS):
     st.session_state.setdefault(f"tr_hidden_{layer}", 100)
+if "tr_link_read" not in st.session_state:  # a shared link's settings (?lr=0.2&hidden=100) apply once
+    st.session_state["tr_link_read"] = True
+    link_values, link_warnings = setup_link.from_query(st.query_params.to_dict(), link_base, LINK_PARAMS,
+                                                       list(PRESETS), MAX_HIDDEN_LAYERS, (5, 1000))
+    st.session_state.update(link_values)
+    for warning in link_warnings:
+        st.warning(warning, icon=":material/link_off:")
 
 training_now = bool(st.session_state.pop("tr_start_requested", False))
 locked = training_now  # while training, any widget change would interrupt it: settings are locked
@@ -225,6 +240,17 @@ elif train_config is not None:
         f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
         f"{duration(estimate_seconds(network_config, train_config, records))} (a rough estimate; the "
         "progress bar shows the real time left).")
+
+# The address bar always carries the settings that differ from the preset: a copied link opens this setup.
+link_query = setup_link.to_query(st.session_state, link_base, LINK_PARAMS)
+url_query = st.query_params.to_dict()
+if {k: v for k, v in url_query.items() if k not in setup_link.RESERVED} != link_query:
+    st.query_params.from_dict({**{k: v for k, v in url_query.items() if k in setup_link.RESERVED}, **link_query})
+with st.expander("Copy link to this setup", icon=":material/link:"):
+    st.code(setup_link.link(st.context.url, link_query), language=None, wrap_lines=True)
+    st.caption("The address bar carries these settings too. Opening the link starts the Train page with them "
+               "(the preset it names, then every setting changed since); the names are the command line's "
+               "flags: `python -m ann train --lr 0.2` is `?lr=0.2`.")
 
 live = st.container()  # progress and curves of the run in progress are drawn here
 

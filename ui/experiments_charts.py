@@ -1,0 +1,167 @@
+"""The Experiments page's altair charts, drawn from ``ann.experiments`` results (plain dicts).
+
+Each function takes one result dict (from a shipped results file or a live run: both have the same shape)
+and returns a chart. The error-rule chart keeps the seed's colours, so a reader can hold it next to the
+seed's own figure: blue W^T.E, red W^T.E/N, yellow equal split, green split by weight share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+INK = "#1f2937"
+TRAIN_COLOR = "#2563eb"
+TEST_COLOR = "#f59e0b"
+SEED_MARK = "#64748b"
+
+# The seed's colours and order (its figure's legend order: blue, red, yellow, green).
+RULES = ("transpose", "transpose_normalized", "equal", "proportional")
+RULE_COLORS = {"transpose": "#2563eb", "transpose_normalized": "#dc2626", "equal": "#eab308",
+               "proportional": "#16a34a"}
+RULE_LABELS = {
+    "transpose": "Wᵀ·E: by weight (blue, the seed's choice)",
+    "transpose_normalized": "Wᵀ·E / N: by weight, divided by N (red)",
+    "equal": "split equally among the N links (yellow)",
+    "proportional": "split by each weight's share (green)",
+}
+RULE_SHORT = {"transpose": "Wᵀ·E", "transpose_normalized": "Wᵀ·E / N", "equal": "equal split",
+              "proportional": "split by weight share"}
+PARAMETER_TITLES = {"learning_rate": "learning rate", "hidden_nodes": "hidden nodes", "epochs": "epochs"}
+SEED_CHOICE = {"learning_rate": 0.1, "hidden_nodes": 200, "epochs": 5}  # what the seed settled on
+
+
+def _accuracy_axis(values: list[float], title: str = "test accuracy") -> alt.Y:
+    """A y axis for accuracies that zooms in on the spread but never past 0..1."""
+    low = min(values) if values else 0.0
+    high = max(values) if values else 1.0
+    pad = max((high - low) * 0.08, 0.002)
+    return alt.Y("accuracy:Q", title=title, axis=alt.Axis(format=".1%"),
+                 scale=alt.Scale(domain=[max(0.0, low - pad), min(1.0, high + pad)], nice=False))
+
+
+def _epoch_axis(epochs: int) -> alt.X:
+    return alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[1, max(epochs, 2)], nice=False),
+                 axis=alt.Axis(tickMinStep=1, format="d"))
+
+
+# --------------------------------------------------------------------------- error rules
+
+
+def error_rules_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """Long-form rows (rule, label, epoch, accuracy) of an ``error_rules`` result."""
+    rows = [{"rule": s["rule"], "label": RULE_LABELS.get(s["rule"], s["rule"]), "epoch": int(e),
+             "accuracy": float(a)}
+            for s in results.get("series", []) for e, a in zip(s["epochs"], s["test_accuracy"])]
+    return pd.DataFrame(rows, columns=["rule", "label", "epoch", "accuracy"])
+
+
+def error_rules_chart(results: dict[str, Any], epochs: int | None = None, height: int = 340,
+                      zoom: bool = False) -> alt.Chart:
+    """Test accuracy per epoch, one line per error rule, in the seed's colours.
+
+    ``zoom`` narrows the y axis to the rules that learned (above 50%), so their differences show; a rule
+    left out of the view is named in the page's text instead.
+    """
+    frame = error_rules_frame(results)
+    top = max(epochs or 1, int(frame["epoch"].max()) if len(frame) else 1)
+    order = [r for r in RULES if r in set(frame["rule"])] + sorted(set(frame["rule"]) - set(RULES))
+    labels = [RULE_LABELS.get(r, r) for r in order]
+    colors = [RULE_COLORS.get(r, "#6b7280") for r in order]
+    shown = frame[frame["accuracy"] >= 0.5] if zoom and (frame["accuracy"] >= 0.5).any() else frame
+    y = _accuracy_axis(list(shown["accuracy"])) if zoom else alt.Y(
+        "accuracy:Q", title="test accuracy", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1]))
+    return alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(size=60, filled=True), strokeWidth=2.5).encode(
+        x=_epoch_axis(top), y=y,
+        color=alt.Color("label:N", title="How the error is sent back", sort=labels,
+                        scale=alt.Scale(domain=labels, range=colors),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
+        tooltip=[alt.Tooltip("label:N", title="rule"), alt.Tooltip("epoch:Q"),
+                 alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")],
+    ).properties(height=height)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def sweep_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """(value, accuracy, seed) rows of a learning-rate or hidden-nodes sweep's final test accuracies."""
+    choice = SEED_CHOICE.get(result.get("parameter", ""))
+    rows = [{"value": float(v), "accuracy": float(a), "seed": choice is not None and float(v) == choice}
+            for v, a in zip(result.get("values", []), result.get("final_test_accuracy", []))]
+    return pd.DataFrame(rows, columns=["value", "accuracy", "seed"])
+
+
+def sweep_chart(result: dict[str, Any], height: int = 300) -> alt.Chart:
+    """Final test accuracy against the swept value: a line with points, log x, the seed's choice marked."""
+    parameter = result["parameter"]
+    title = PARAMETER_TITLES.get(parameter, parameter)
+    frame = sweep_frame(result)
+    epochs = result.get("config", {}).get("epochs")
+    y_title = f"test accuracy after {epochs} epochs" if epochs else "test accuracy"
+    values = list(frame["value"]) or [1.0]
+    x = alt.X("value:Q", title=f"{title} (log scale)",
+              scale=alt.Scale(type="log", domain=[min(values) / 1.3, max(values) * 1.3], nice=False),
+              axis=alt.Axis(values=values, format="~g", labelOverlap=False))
+    base = alt.Chart(frame).encode(x=x, y=_accuracy_axis(list(frame["accuracy"]), y_title))
+    line = base.mark_line(color=TRAIN_COLOR, strokeWidth=2.5)
+    points = base.mark_point(filled=True, size=70).encode(
+        color=alt.condition(alt.datum.seed, alt.value("#dc2626"), alt.value(TRAIN_COLOR)),
+        size=alt.condition(alt.datum.seed, alt.value(160), alt.value(70)),
+        tooltip=[alt.Tooltip("value:Q", title=title, format="~g"),
+                 alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")])
+    labels = base.mark_text(dy=-12, fontSize=11, color=INK).encode(text=alt.Text("accuracy:Q", format=".1%"))
+    layers = [line, points, labels]
+    choice = SEED_CHOICE.get(parameter)
+    if choice is not None and min(values) <= choice <= max(values):
+        rule = alt.Chart(pd.DataFrame({"value": [float(choice)], "text": [f"seed: {choice:g}"]}))
+        layers.append(rule.mark_rule(color=SEED_MARK, strokeDash=[4, 4]).encode(x="value:Q"))
+        layers.append(rule.mark_text(align="left", dx=4, dy=8, color=SEED_MARK, fontSize=11).encode(
+            x="value:Q", y=alt.value(0), text="text:N"))
+    return alt.layer(*layers).properties(height=height)
+
+
+def epochs_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """(epoch, set, accuracy) rows of an epochs sweep: the test set and, if scored, the training records."""
+    rows = []
+    for series in result.get("series", [])[:1]:  # an epochs sweep is one run
+        for key, name in (("train_accuracy", "training records"), ("test_accuracy", "test set")):
+            for e, a in zip(series["epochs"], series.get(key, [])):
+                rows.append({"epoch": int(e), "set": name, "accuracy": float(a)})
+    return pd.DataFrame(rows, columns=["epoch", "set", "accuracy"])
+
+
+def peak_epoch(result: dict[str, Any]) -> tuple[int, float] | None:
+    """The epoch with the highest test accuracy (the first, on a tie) and that accuracy."""
+    series = result.get("series") or []
+    if not series or not series[0]["test_accuracy"]:
+        return None
+    curve = series[0]["test_accuracy"]
+    best = max(range(len(curve)), key=lambda i: (curve[i], -i))
+    return int(series[0]["epochs"][best]), float(curve[best])
+
+
+def epochs_chart(result: dict[str, Any], epochs: int | None = None, height: int = 300) -> alt.Chart:
+    """Train and test accuracy per epoch of one long run, the test accuracy's peak marked with a ring."""
+    frame = epochs_frame(result)
+    top = max(epochs or 1, int(frame["epoch"].max()) if len(frame) else 1)
+    sets = ["training records", "test set"]
+    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=40, filled=True), strokeWidth=2.5).encode(
+        x=_epoch_axis(top), y=_accuracy_axis(list(frame["accuracy"]), "accuracy"),
+        color=alt.Color("set:N", title=None, sort=sets, scale=alt.Scale(domain=sets, range=[TRAIN_COLOR,
+                                                                                            TEST_COLOR]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", format=".2%")])
+    layers = [lines]
+    peak = peak_epoch(result)
+    if peak is not None:
+        marker = alt.Chart(pd.DataFrame({"epoch": [peak[0]], "accuracy": [peak[1]],
+                                         "text": [f"test peak: epoch {peak[0]}, {peak[1]:.2%}"]}))
+        layers.append(marker.mark_point(shape="circle", size=420, stroke="#dc2626", strokeWidth=2.5,
+                                        filled=False).encode(x="epoch:Q", y="accuracy:Q"))
+        layers.append(marker.mark_text(dy=22, color="#dc2626", fontSize=11, fontWeight="bold").encode(
+            x="epoch:Q", y="accuracy:Q", text="text:N"))
+        layers.append(marker.mark_rule(color="#dc2626", strokeDash=[3, 3], opacity=0.6).encode(x="epoch:Q"))
+    return alt.layer(*layers).properties(height=height)
