@@ -86,8 +86,9 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
                       legend=alt.Legend(orient="bottom") if len(histories) > 1 else None,
                       scale=alt.Scale(scheme="tableau10"))
     dash = alt.StrokeDash("set:N", title=None, sort=["train", "test"],
+                          # transparent fill: with point=True the symbols are otherwise drawn invisible
                           legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
-                                              symbolStrokeColor="#475569"))
+                                              symbolStrokeColor="#475569", symbolFillColor="transparent"))
     charts = []
     for metric, title, fmt in (("accuracy", "accuracy", ".1%"), ("loss", "loss", ".4f")):
         data = frame[frame["metric"] == metric]
