@@ -74,6 +74,17 @@ def run_note(result: dict[str, Any]) -> str:
     return f"Finished in {duration(result.get('seconds_total', 0.0))}."
 
 
+def zoom_note(results: dict[str, Any], zoom: bool) -> str:
+    """Which rules the zoomed chart leaves out, and where they are."""
+    if not zoom:
+        return ""
+    below = [s for s in results.get("series", []) if s["test_accuracy"] and max(s["test_accuracy"]) < 0.5]
+    if not below or len(below) == len(results.get("series", [])):
+        return ""
+    return " Below the zoomed chart: " + "; ".join(
+        f"{ec.RULE_LABELS.get(s['rule'], s['rule'])}, at most {max(s['test_accuracy']):.1%}" for s in below) + "."
+
+
 def shipped_note(results: dict[str, Any]) -> str:
     """Where a shipped result comes from, in one line."""
     created = str(results.get("created", ""))[:10]
@@ -224,7 +235,7 @@ with rules_tab:
     else:
         st.markdown("**Full MNIST, the seed's exact setting**")
         st.altair_chart(ec.error_rules_chart(shipped_rules, zoom=zoom), width="stretch")
-        st.caption(shipped_note(shipped_rules))
+        st.caption(shipped_note(shipped_rules) + zoom_note(shipped_rules, zoom))
         st.markdown(findings.error_rules_finding(shipped_rules))
 
     st.markdown("#### Run it yourself")
@@ -259,15 +270,16 @@ with rules_tab:
         with rules_panel:
             st.markdown(f"**Your run: {live_rules['records']:,} training records**")
             st.altair_chart(ec.error_rules_chart(live_rules, zoom=zoom), width="stretch")
-            st.caption(run_note(live_rules))
+            st.caption(run_note(live_rules) + zoom_note(live_rules, zoom))
             st.markdown(findings.error_rules_finding(live_rules))
 
 # --------------------------------------------------------------------------- sweeps
 
 with sweeps_tab:
     st.subheader("The seed's tuning: learning rate, hidden nodes, epochs")
-    st.info("**What the seed says**: 200 hidden nodes and a learning rate of 0.1 were found \"by tuning\", and "
-            "5 epochs \"worked best; more would overfit\".", icon=":material/menu_book:")
+    st.info("**What the seed says**: it settled on 200 hidden nodes and a learning rate of 0.1 after a series of "
+            "tuning runs, and on 5 epochs because, over several experiments, 5 worked best and more began to "
+            "overfit.", icon=":material/menu_book:")
     shipped_sweeps, problem = findings.shipped(findings.SWEEPS_PATH)
     if problem:
         st.info(problem, icon=":material/hourglass_empty:")

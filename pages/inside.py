@@ -17,7 +17,8 @@ shell.page_start()
 
 GRID_SIZES = (16, 32, 64, 100)
 DEFAULT_GRID = 64
-TOP_CONTRIBUTIONS = 8  # hidden nodes shown pushing an output up, and as many pushing it down
+TOP_CONTRIBUTIONS = 8  # at most this many hidden nodes shown pushing an output up, and pushing it down
+NOTABLE_SHARE = 0.03  # ...of those whose push is at least this share of the strongest one
 PICTURE = 84  # screen pixels for a 28x28 picture: three per weight
 
 st.title("Inside the network")
@@ -62,9 +63,9 @@ n_nodes = first_layer.shape[0]
 choices = {"first": "the first nodes", "strongest": "the strongest weights"}
 if n_hidden_layers == 1:
     choices["digit"] = "the nodes a digit relies on most"
-pick_col, count_col, digit_col = st.columns([4, 3, 2], vertical_alignment="bottom")
-how = pick_col.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
-                                 key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
+how = st.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
+                           key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
+count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
 sizes = [n for n in GRID_SIZES if n < n_nodes] + [n_nodes]
 count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
                                 else sizes[-1], key=f"in_nodes_count_{n_nodes}")
@@ -90,10 +91,10 @@ else:
     explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
 limit = node_pictures(first_layer, nodes, captions)
 st.caption(explanation)
-key_col, key_text = st.columns([2, 3], vertical_alignment="center")
-key_col.altair_chart(inside_charts.colour_key(limit), width="content")
-key_text.caption(f"The colour scale: full blue at {-limit:.2f} and below, full red at {limit:.2f} and above "
-                 "(nearly all weights lie inside).")
+key_col, key_text = st.columns([1, 3], vertical_alignment="center")
+key_col.image(inside_charts.colour_key(), caption=f"{-limit:.2f}  ←  0  →  +{limit:.2f}", width=280)
+key_text.caption(f"The colour scale: white is a weight of 0, full blue {-limit:.2f} or below, full red {limit:.2f} "
+                 "or above (nearly all weights lie inside).")
 
 # --------------------------------------------------------------------------- 2. one image through the network
 
@@ -150,8 +151,10 @@ if x is not None:
     last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
     weights_in = network.weights[-1][chosen].astype(np.float64)
     order = np.argsort(-contributions)
-    up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > 0]
-    down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < 0]
+    # The strongest pushes either way, leaving out the crowd of nodes that hardly matter for this image.
+    notable = NOTABLE_SHARE * float(np.abs(contributions).max(initial=0.0))
+    up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > max(notable, 0.0)]
+    down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < -notable]
     net_input = float(contributions.sum()) + (float(network.biases[-1][chosen]) if network.biases is not None
                                               else 0.0)
     pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
@@ -164,16 +167,17 @@ if x is not None:
     with bars_col:
         st.altair_chart(inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in),
                         width="stretch")
-        st.caption(f"The {len(up)} strongest pushes up (red) and {len(down)} strongest pushes down (blue): "
-                   "each bar is the node's activation h times its weight w to this output.")
+        st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is the "
+                   "node's activation h times its weight w to this output. Nodes whose push is under "
+                   f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely matter.")
     with pictures_col:
         if n_hidden_layers == 1:
             st.markdown("**Pushing up**: what these hidden nodes look for")
             if up:
-                node_pictures(first_layer, up, [f"node {j}: h {last[j]:.2f}" for j in up])
+                node_pictures(first_layer, up, [f"#{j}, h {last[j]:.2f}" for j in up])
             st.markdown("**Pushing down**")
             if down:
-                node_pictures(first_layer, down, [f"node {j}: h {last[j]:.2f}" for j in down])
+                node_pictures(first_layer, down, [f"#{j}, h {last[j]:.2f}" for j in down])
             st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is how "
                        "strongly the node fires for this image). Where the image's ink meets a node's red, "
                        "the node fires.")
@@ -205,9 +209,18 @@ expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
 read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
 st.image([digits.digit_image(image, scale=3) for image in expected], width=PICTURE,
          caption=[f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})" for d, r in enumerate(read_back)])
-agreed = int(sum(int(np.argmax(r)) == d for d, r in enumerate(read_back)))
-st.caption(f"Under each picture: the digit it was made from, and what the network reads in it. It reads "
-           f"{agreed} of the 10 as the digit they came from.")
+readings = [int(np.argmax(r)) for r in read_back]
+agreed = sum(reading == d for d, reading in enumerate(readings))
+note = (f"Under each picture: the digit it was made from, and what the network reads in it (its output). It "
+        f"reads {agreed} of the 10 as the digit they came from.")
+if agreed < 7:
+    common = max(set(readings), key=readings.count)
+    note += (f" Most go to one catch-all answer, {common}. The pictures sit on grey paper, stretched into "
+             "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
+             "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
+             "network trains, the more of them land on one digit. The pictures still show what each output's "
+             "weights favour.")
+st.caption(note)
 
 # --------------------------------------------------------------------------- 4. histograms
 

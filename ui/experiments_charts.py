@@ -70,14 +70,15 @@ def error_rules_chart(results: dict[str, Any], epochs: int | None = None, height
     order = [r for r in RULES if r in set(frame["rule"])] + sorted(set(frame["rule"]) - set(RULES))
     labels = [RULE_LABELS.get(r, r) for r in order]
     colors = [RULE_COLORS.get(r, "#6b7280") for r in order]
-    shown = frame[frame["accuracy"] >= 0.5] if zoom and (frame["accuracy"] >= 0.5).any() else frame
+    learned = frame.groupby("rule")["accuracy"].transform("max") >= 0.5 if len(frame) else frame["accuracy"] > 0
+    shown = frame[learned] if zoom and learned.any() else frame
     y = _accuracy_axis(list(shown["accuracy"])) if zoom else alt.Y(
         "accuracy:Q", title="test accuracy", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1]))
     return alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(size=60, filled=True), strokeWidth=2.5).encode(
         x=_epoch_axis(top), y=y,
         color=alt.Color("label:N", title="How the error is sent back", sort=labels,
                         scale=alt.Scale(domain=labels, range=colors),
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
+                        legend=alt.Legend(orient="right", labelLimit=330, symbolStrokeWidth=3)),
         tooltip=[alt.Tooltip("label:N", title="rule"), alt.Tooltip("epoch:Q"),
                  alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")],
     ).properties(height=height)
@@ -118,8 +119,8 @@ def sweep_chart(result: dict[str, Any], height: int = 300) -> alt.Chart:
     if choice is not None and min(values) <= choice <= max(values):
         rule = alt.Chart(pd.DataFrame({"value": [float(choice)], "text": [f"seed: {choice:g}"]}))
         layers.append(rule.mark_rule(color=SEED_MARK, strokeDash=[4, 4]).encode(x="value:Q"))
-        layers.append(rule.mark_text(align="left", dx=4, dy=8, color=SEED_MARK, fontSize=11).encode(
-            x="value:Q", y=alt.value(0), text="text:N"))
+        layers.append(rule.mark_text(align="left", dx=4, dy=-6, color=SEED_MARK, fontSize=11).encode(
+            x="value:Q", y=alt.value(height), text="text:N"))
     return alt.layer(*layers).properties(height=height)
 
 

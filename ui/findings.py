@@ -200,9 +200,9 @@ def epochs_finding(result: dict[str, Any]) -> str:
     if seed not in at:
         return text
     if abs(peak_epoch_ - seed) <= 2 and last > peak_epoch_:
-        verdict = (" **This agrees with the seed**: about 5 epochs get the most from the data; "
-                   f"the extra {points(peak_accuracy - at[seed])} of the peak is small, and after it more "
-                   "epochs only cost time or lose accuracy.")
+        verdict = (" **This agrees with the seed**: about 5 epochs get the most from the data (the peak is "
+                   f"only {points(peak_accuracy - at[seed])} higher), and after the peak more epochs only cost "
+                   "time or lose accuracy.")
     elif peak_epoch_ > seed + 2:
         verdict = (f" **This partly agrees**: the test accuracy still improved until epoch {peak_epoch_}, "
                    f"{points(peak_accuracy - at[seed])} above the seed's 5 epochs.")

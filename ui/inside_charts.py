@@ -58,17 +58,11 @@ def diverging_images(images: np.ndarray, limit: float, scale: int = 3) -> np.nda
     return np.round(rgb).astype(np.uint8)
 
 
-def colour_key(limit: float, width: int = 320) -> alt.Chart:
-    """The diverging scale as a labelled bar: what blue, white and red mean in weight units."""
-    values = np.linspace(-limit, limit, 41)
-    frame = pd.DataFrame({"value": values, "next": np.append(values[1:], limit + (values[1] - values[0]))})
-    return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("value:Q", title="weight", scale=alt.Scale(domain=[-limit, limit], nice=False),
-                axis=alt.Axis(values=[-limit, -limit / 2, 0, limit / 2, limit], format=".2f")),
-        x2="next:Q",
-        color=alt.Color("value:Q", legend=None,
-                        scale=alt.Scale(domain=[-limit, 0, limit], range=[NEGATIVE_HEX, "#ffffff", POSITIVE_HEX])),
-    ).properties(width=width, height=18)
+def colour_key(width: int = 280, height: int = 14) -> np.ndarray:
+    """The diverging scale as a picture, full blue at the left end, white in the middle, full red at the right:
+    (height, width, 3) uint8, to show with its limits written beside it."""
+    ramp = np.linspace(-1.0, 1.0, width)[None, None, :].repeat(height, axis=1)
+    return diverging_images(ramp, 1.0, scale=1)[0]
 
 
 # --------------------------------------------------------------------------- one image through the network
@@ -101,7 +95,7 @@ def activation_strip(activations: np.ndarray, columns: int = 25, highlight: Sequ
 
 
 def contribution_bars(contributions: np.ndarray, nodes: Sequence[int], activations: np.ndarray,
-                      weights: np.ndarray, height_per_bar: int = 20) -> alt.Chart:
+                      weights: np.ndarray, height_per_bar: int = 28) -> alt.Chart:
     """Chosen hidden nodes' contributions ``w * h`` to one output's net input, as bars; red pushes up.
 
     Parameters
@@ -121,7 +115,7 @@ def contribution_bars(contributions: np.ndarray, nodes: Sequence[int], activatio
         tooltip=[alt.Tooltip("node:N"), alt.Tooltip("weight:Q", title="weight w", format=".3f"),
                  alt.Tooltip("activation:Q", title="activation h", format=".3f"),
                  alt.Tooltip("contribution:Q", title="w·h", format=".3f")],
-    ).properties(height=max(len(nodes) * height_per_bar, 80))
+    ).properties(height=max(len(nodes) * height_per_bar, 60) + 50)  # + the axis, inside the height
 
 
 # --------------------------------------------------------------------------- weights as numbers

@@ -86,6 +86,8 @@ def _format(param: Param, value: Any) -> str:
         return "true" if value else "false"
     if param.kind == "float":
         return f"{float(value):g}"
+    if param.kind == "int":
+        return str(int(value))
     return str(value)
 
 
@@ -121,7 +123,7 @@ def _parse(param: Param, text: str) -> tuple[Any, str | None]:
     if param.options is not None and number not in param.options:
         return None, f"is not one of {', '.join(str(o) for o in param.options)}"
     if param.low is not None and not param.low <= number <= param.high:
-        return None, f"is outside {param.low:g} to {param.high:g}"
+        return None, f"is outside {_format(param, param.low)} to {_format(param, param.high)}"
     return number, None
 
 
