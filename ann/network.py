@@ -341,32 +341,47 @@ class Network:
         return layers[-1]
 
     def _train_one(self, X: np.ndarray, T: np.ndarray, learning_rate: float) -> np.ndarray:
-        """The seed's per-sample step with matrix-vector products and in-place rank-one updates."""
+        """The seed's per-sample step with matrix-vector products and in-place rank-one updates.
+
+        Written for the smallest number of NumPy calls: at one sample per step, the calls, not the
+        arithmetic, are most of the time. Products are taken in the seed's order (``e * o * (1 - o)``).
+        """
         ger = blas.sger if self.dtype == np.float32 else blas.dger
-        layers = [X[0]]
+        weights, biases = self.weights, self.biases
+        last = len(weights) - 1
+        sigmoid_hidden = self.config.activation == "sigmoid"
         a = X[0]
-        last = len(self.weights) - 1
-        for l, W in enumerate(self.weights):
-            z = W @ a
-            if self.biases is not None:
-                z += self.biases[l]
-            a = self._output_fn(z[None, :])[0] if l == last else self._hidden_fn(z)
+        layers = [a]
+        for l in range(last):
+            z = weights[l] @ a
+            if biases is not None:
+                z += biases[l]
+            a = self._hidden_fn(z)
             layers.append(a)
-        out = layers[-1]
-        error = T[0] - out
-        step = error * _sigmoid_slope(out) if self.config.loss == "mse" else error
+        z = weights[last] @ a
+        if biases is not None:
+            z += biases[last]
+        if self.config.loss == "mse":
+            out = scipy.special.expit(z, out=z)
+            error = T[0] - out
+            step = error * out * (1.0 - out)
+        else:  # softmax with cross-entropy: the slope cancels
+            out = _softmax(z[None, :])[0]
+            error = T[0] - out
+            step = error
         send_step = self.config.propagate == "delta"
+        rule = self._rule
         for l in range(last, -1, -1):
-            W = self.weights[l]
+            W = weights[l]
             if l > 0:  # the error for the layer below uses the weights before this step, as the seed does
-                below = (step if send_step else error) @ self._rule(W)
+                error = (step if send_step else error) @ rule(W)
             # W (n_out, n_in) in C order is W.T in Fortran order: ger updates it in place.
             ger(learning_rate, layers[l], step, a=W.T, overwrite_a=True)
-            if self.biases is not None:
-                self.biases[l] += learning_rate * step
+            if biases is not None:
+                biases[l] += learning_rate * step
             if l > 0:
-                error = below
-                step = error * self._hidden_slope(layers[l])
+                h = layers[l]
+                step = error * h * (1.0 - h) if sigmoid_hidden else error * self._hidden_slope(h)
         return out[None, :]
 
     # --- state -----------------------------------------------------------------------------------------
