@@ -266,6 +266,8 @@ with rules_tab:
                          f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
     rules_panel = st.container()  # the progress and growing chart of a run in progress
     live_rules = st.session_state.get(LIVE_RULES)
+    if live_rules is not None and starting != "rules" and not live_rules["series"]:
+        rules_panel.caption("Your last run was stopped before its first rule finished.")
     if live_rules is not None and starting != "rules" and live_rules["series"]:
         with rules_panel:
             st.markdown(f"**Your run: {live_rules['records']:,} training records**")
@@ -364,6 +366,8 @@ with sweeps_tab:
         info_col.caption(f"{plan}: about {duration(estimate)}.")
     sweep_panel = st.container()
     live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
+    if live_sweep is not None and starting != "sweep" and not live_sweep["series"]:
+        sweep_panel.caption("Your last run was stopped before its first run finished.")
     if live_sweep is not None and starting != "sweep" and live_sweep["series"]:
         with sweep_panel:
             st.markdown(f"**Your run: {SWEEP_NAMES[parameter]}, {live_sweep['records']:,} training records**")

@@ -1,0 +1,119 @@
+"""End-to-end tests of the Experiments and Inside pages and of shared Train links, in a real headless Chromium.
+
+The server, browser and page fixtures and the helpers are tests/test_e2e.py's (one server per module, a
+fresh browser context, hence a fresh Streamlit session, per test; skipped without Chromium and playwright
+unless CI=true). The journeys: Experiments shows the shipped charts in both tabs, and a live run can be
+started and stopped with its finished part kept; Inside draws its pictures and charts; a link with query
+parameters opens the Train page with those settings. Screenshots go to ``screenshots/e2e_*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from test_e2e import (  # noqa: F401 -- fixtures are used by name
+    app_url,
+    assert_no_errors,
+    browser,
+    main_block,
+    page,
+    screenshot,
+    wait_idle,
+    VIEWPORT,
+    WAIT_MS,
+)
+
+CHART = "[data-testid='stVegaLiteChart']"
+
+
+def open_from_sidebar(page, name: str, path: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{name}$")).click()
+    page.wait_for_url(re.compile(rf"/{path}$"))
+    main_block(page).locator("h1").filter(has_text=re.compile(rf"^{name}|^Inside the network$")).wait_for()
+    page.locator(CHART).first.wait_for()
+    wait_idle(page)
+
+
+def visible_charts(scope) -> int:
+    """Charts drawn with a real size (a chart that failed to render is an empty box)."""
+    count = 0
+    for chart in scope.locator(CHART).all():
+        box = chart.bounding_box()
+        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
+            count += 1
+    return count
+
+
+def test_experiments_shows_the_seeds_chart_and_the_sweeps(page):
+    open_from_sidebar(page, "Experiments", "experiments")
+    assert_no_errors(page)
+    rules = page.get_by_role("tabpanel", name="Error rules")
+    assert visible_charts(rules) >= 1
+    assert "They agree with the seed" in rules.inner_text()
+    screenshot(page, "experiments_error_rules")
+
+    page.get_by_role("tab", name="Sweeps").click()
+    sweeps = page.get_by_role("tabpanel", name="Sweeps")
+    sweeps.get_by_text("Epochs, and where overfitting begins").wait_for()
+    assert visible_charts(sweeps) >= 3  # learning rate, hidden nodes, epochs
+    text = sweeps.inner_text()
+    assert "the best rate is" in text and "test accuracy peaks at epoch" in text
+    assert_no_errors(page)
+    screenshot(page, "experiments_sweeps")
+
+
+def test_a_live_error_rule_run_can_be_stopped_and_keeps_its_finished_rules(page):
+    open_from_sidebar(page, "Experiments", "experiments")
+    page.locator(".st-key-ex_r_start button").first.click()
+    progress = page.get_by_test_id("stProgress")
+    progress.wait_for()
+    # Stop once the first rule is done (its line is on the chart), while the second trains.
+    progress.filter(has_text="Rule 2 of 4").wait_for()
+    # (while the script runs, the page can hold the Stop button of the last run too, disabled and fading)
+    page.locator(".st-key-ex_r_stop button:enabled").first.click()
+    rules = page.get_by_role("tabpanel", name="Error rules")
+    rules.get_by_text(re.compile(r"Stopped after \d+ s")).wait_for()
+    wait_idle(page)
+    assert "Your run: 5,000 training records" in rules.inner_text()
+    assert visible_charts(rules) >= 2  # the shipped chart and this run's
+    assert page.locator(".st-key-ex_r_start button").first.is_enabled()
+    assert_no_errors(page)
+    screenshot(page, "experiments_live_stopped")
+
+
+def test_inside_shows_weight_pictures_and_charts(page):
+    open_from_sidebar(page, "Inside", "inside")
+    assert_no_errors(page)
+    main = main_block(page)
+    main.get_by_text("3. The network run backwards").wait_for()
+    pictures = main.get_by_test_id("stImage").locator("img")
+    assert pictures.count() >= 64 + 1 + 10  # the weight grid, the test image, the ten backquery pictures
+    assert pictures.first.bounding_box()["width"] >= 60
+    assert visible_charts(main) >= 5  # outputs, contributions, activations, one histogram per layer
+    assert "read as" in main.inner_text()
+    screenshot(page, "inside")
+
+
+def test_a_shared_link_opens_the_train_page_with_its_settings(browser, app_url):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT_MS)
+    tab = context.new_page()
+    try:
+        tab.goto(f"{app_url}/train?preset=fast&lr=0.5&hidden=100,50&epochs=3&batch-size=3")
+        tab.locator(".st-key-tr_start button").wait_for()
+        wait_idle(tab)
+        assert tab.locator(".st-key-tr_lr input").input_value() == "0.5000"
+        assert tab.locator(".st-key-tr_layers input").input_value() == "2"
+        assert tab.locator(".st-key-tr_hidden_1 input").input_value() == "50"
+        assert tab.locator(".st-key-tr_epochs [data-testid='stSliderThumbValue']").inner_text() == "3"
+        assert tab.locator(".st-key-tr_preset button[aria-checked='true']").inner_text().strip() == "Fast"
+        assert "batch-size=3" in tab.get_by_test_id("stAlertContentWarning").inner_text()  # named, not a crash
+        # The address keeps the good settings and drops the bad one; the page offers it as a link to copy.
+        assert "batch-size" not in tab.url and "lr=0.5" in tab.url and "preset=fast" in tab.url
+        tab.get_by_text("Copy link to this setup").click()
+        code = tab.get_by_test_id("stCode").last
+        code.wait_for()
+        assert code.inner_text().strip().startswith(f"{app_url}/train?preset=fast&")
+        screenshot(tab, "train_from_link")
+    finally:
+        context.close()
