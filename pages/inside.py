@@ -207,7 +207,7 @@ st.markdown(
 )
 expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
 read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
-st.image([digits.digit_image(image, scale=3) for image in expected], width=PICTURE,
+st.image([digits.digit_image(image, scale=4) for image in expected], width=112,
          caption=[f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})" for d, r in enumerate(read_back)])
 readings = [int(np.argmax(r)) for r in read_back]
 agreed = sum(reading == d for d, reading in enumerate(readings))

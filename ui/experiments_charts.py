@@ -162,7 +162,9 @@ def epochs_chart(result: dict[str, Any], epochs: int | None = None, height: int 
                                          "text": [f"test peak: epoch {peak[0]}, {peak[1]:.2%}"]}))
         layers.append(marker.mark_point(shape="circle", size=420, stroke="#dc2626", strokeWidth=2.5,
                                         filled=False).encode(x="epoch:Q", y="accuracy:Q"))
-        layers.append(marker.mark_text(dy=22, color="#dc2626", fontSize=11, fontWeight="bold").encode(
-            x="epoch:Q", y="accuracy:Q", text="text:N"))
+        # The label sits under the ring, kept inside the plot when the peak is near either end.
+        align = "right" if peak[0] > 0.75 * top else ("left" if peak[0] < 0.25 * top else "center")
+        layers.append(marker.mark_text(dy=22, align=align, color="#dc2626", fontSize=11, fontWeight="bold")
+                      .encode(x="epoch:Q", y="accuracy:Q", text="text:N"))
         layers.append(marker.mark_rule(color="#dc2626", strokeDash=[3, 3], opacity=0.6).encode(x="epoch:Q"))
     return alt.layer(*layers).properties(height=height)

@@ -204,8 +204,15 @@ def epochs_finding(result: dict[str, Any]) -> str:
                    f"only {points(peak_accuracy - at[seed])} higher), and after the peak more epochs only cost "
                    "time or lose accuracy.")
     elif peak_epoch_ > seed + 2:
-        verdict = (f" **This partly agrees**: the test accuracy still improved until epoch {peak_epoch_}, "
+        until = (f"was still improving at the last epoch, {last}" if peak_epoch_ == last
+                 else f"still improved until epoch {peak_epoch_}")
+        verdict = (f" **This partly agrees**: the test accuracy {until}, "
                    f"{points(peak_accuracy - at[seed])} above the seed's 5 epochs.")
     else:
         verdict = f" Here the test accuracy peaked early, at epoch {peak_epoch_}."
-    return text + verdict
+    text += verdict
+    if train and train[-1] - test[-1] > 0.02:
+        text += (f" At the end the training records are read {points(train[-1] - test[-1])} better than the "
+                 "test set: the network knows the images it trained on better than new ones, and the fewer "
+                 "images it trains on, the wider that gap.")
+    return text
