@@ -25,6 +25,12 @@ The issue's targets, and how each is measured here:
    the server process from /proc/PID/status, after each page is visited (Dataset loads all of MNIST),
    after the drawings and after the training runs.
 
+Cores: with ``--pin`` (the default on a machine with two or more cores) the server and the CLI run on core 0
+and this script, Playwright and Chromium on core 1. A hosted demo's browser runs on the visitor's device,
+not beside the server; pinning keeps the browser's own rendering from being counted as a cost of the live
+updates, while everything the server does for them (progress messages, chart specs, websocket traffic) is
+still inside the UI's figures. ``--no-pin`` measures everything on shared cores.
+
 The machine is shared (the load average is recorded): ratios of back-to-back runs are the meaningful
 figures. Writes bench/out/app_perf.json. Needs Debian's chromium and the ``playwright`` package (never
 ``playwright install``).
@@ -47,6 +53,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, median, run_ann_train, write_results
@@ -58,6 +65,7 @@ WAIT_MS = 120_000
 PREDICTION = ".st-key-prediction [data-testid='stMetricValue']"
 CANVAS = ".st-key-draw_canvas canvas.upper-canvas"
 PAGES = ("dataset", "train", "evaluate", "draw", "inside", "experiments", "")  # "" is Home
+SERVER_CORES: set[int] | None = None  # set by --pin: where the server and the CLI run
 TARGETS = {"first_page_seconds": 3.0, "prediction_seconds": 1.5, "ui_over_cli": 1.10, "rss_mb": 600.0}
 
 
@@ -108,7 +116,8 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
              str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=REPO_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=REPO_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, SERVER_CORES)) if SERVER_CORES else None)
 
     def wait_healthy(self, timeout: float = 60.0) -> float:
         """Seconds from launch until /_stcore/health answers ok."""
@@ -311,6 +320,20 @@ def ui_run(browser, server: Server, epochs: int, records: int, number: int) -> d
             "test_accuracy": model.history[-1]["test_accuracy"]}
 
 
+@contextmanager
+def on_server_cores():
+    """Run this process (and the children it starts meanwhile) where the server runs, when pinning."""
+    if not SERVER_CORES:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, SERVER_CORES)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def reference_run(mnist, records: int, epochs: int) -> dict[str, Any]:
     """What the CLI does, in this process: the same run with the test set scored after every epoch."""
     from dataclasses import replace
@@ -334,9 +357,10 @@ def training(browser, server: Server, data_dir: Path, records: int, epochs: int,
     mnist = load_mnist(data_dir, download=False)
     rows = []
     for pair in range(1, pairs + 1):
-        cli = run_ann_train(["--preset", "seed", "--limit", str(records), "--epochs", str(epochs)], data_dir,
-                            OUT_DIR / "app_perf_cli.npz")
-        reference = reference_run(mnist, records, epochs)
+        with on_server_cores():
+            cli = run_ann_train(["--preset", "seed", "--limit", str(records), "--epochs", str(epochs)],
+                                data_dir, OUT_DIR / "app_perf_cli.npz")
+            reference = reference_run(mnist, records, epochs)
         ui = ui_run(browser, server, epochs, records, pair)
         rows.append({"cli_train_seconds": round(cli["train_seconds"], 3), "cli_test_accuracy": cli["test_accuracy"],
                      **{f"reference_{k}": v for k, v in reference.items()}, **{f"ui_{k}": v for k, v in ui.items()}})
@@ -402,12 +426,20 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2, help="epochs for the UI/CLI runs")
     parser.add_argument("--pairs", type=int, default=5, help="UI/CLI run pairs, alternating")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the browser (Debian's chromium)")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
+                        help="server and CLI on core 0, browser and this script on core 1 (default: on with "
+                             "2+ cores)")
     args = parser.parse_args()
+    global SERVER_CORES
+    if args.pin:
+        SERVER_CORES = {0}
+        os.sched_setaffinity(0, {1})  # this script, and Playwright and Chromium, which it starts
     OUT_DIR.mkdir(parents=True, exist_ok=True)
 
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, Any] = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    results: dict[str, Any] = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+                               "pinned": bool(args.pin)}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
         results["first_page"] = first_page(browser, args.data, args.starts)

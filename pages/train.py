@@ -387,10 +387,8 @@ def train_live(run: state.Run) -> None:
                      text=f"Epoch {run.epochs_done + 1} of {config.epochs}: {done:,} of {total:,} samples, "
                           f"{duration(epoch_left)} left in this epoch, {duration(left)} in all")
 
-    for metrics in train(run.network, mnist.train.images, mnist.train.labels, config, progress=progress):
-        # Scored here rather than inside ann.train so one forward pass gives the test loss too.
-        metrics["test_accuracy"], metrics["test_loss"] = state.score(run.network, mnist.test.images,
-                                                                     mnist.test.labels)
+    for metrics in train(run.network, mnist.train.images, mnist.train.labels, config,
+                         mnist.test.images, mnist.test.labels, progress=progress):
         run.history.append(metrics)  # kept at once: a Stop from here on loses nothing of this epoch
         accuracy_chart, loss_chart = charts.history_charts({run.name: run.history}, epochs=config.epochs)
         with curves.container():
