@@ -144,13 +144,14 @@ PRESETS: dict[str, Preset] = {
     "best": Preset(
         name="best",
         title="Best",
-        description="784-800-10 ReLU with softmax and cross-entropy, momentum, cosine schedule, random "
-        "rotations, shifts and elastic distortions: 99%+ in under 10 minutes on 2 cores.",
+        description="784-800-10 ReLU with softmax and cross-entropy, biases, momentum 0.9, a cosine "
+        "learning-rate schedule, 60 epochs, each record randomly rotated (up to 12 degrees) and shifted (up "
+        "to 2 pixels) anew every epoch: about 99.2% in about 5 minutes on 2 cores.",
         network=NetworkConfig(hidden_nodes=(800,), activation="relu", loss="cross_entropy",
                               propagate="delta", bias=True),
-        train=TrainConfig(learning_rate=0.05, epochs=30, batch_size=64, rotate=12.0, augment="random",
-                          shift=2, elastic_alpha=34.0, elastic_sigma=4.0, momentum=0.9,
-                          schedule="cosine", warmup_epochs=1.0, shuffle=True),
+        train=TrainConfig(learning_rate=0.05, epochs=60, batch_size=64, rotate=12.0, augment="random",
+                          shift=2, elastic_alpha=0.0, momentum=0.9, schedule="cosine", warmup_epochs=1.0,
+                          shuffle=True),
     ),
 }
 
