@@ -187,7 +187,7 @@ with train_col:
     st.markdown("**Training**")
     st.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key="tr_lr", disabled=locked,
                     persist_state=keep)
-    st.slider("Epochs", 1, 50, key="tr_epochs", disabled=locked, persist_state=keep)
+    st.slider("Epochs", 1, 100, key="tr_epochs", disabled=locked, persist_state=keep)
     st.select_slider("Batch size", BATCH_SIZES, key="tr_batch", disabled=locked, persist_state=keep,
                      help="1 is the seed's way: one sample, one update.")
     st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", disabled=locked, persist_state=keep)

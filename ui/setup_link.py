@@ -63,7 +63,7 @@ def train_params(records: Sequence[int], batch_sizes: Sequence[int]) -> tuple[Pa
         Param("propagate", "tr_propagate", "choice", options=PROPAGATE_NAMES),
         Param("bias", "tr_bias", "bool"),
         Param("lr", "tr_lr", "float", 0.0001, 5.0),
-        Param("epochs", "tr_epochs", "int", 1, 50),
+        Param("epochs", "tr_epochs", "int", 1, 100),
         Param("batch-size", "tr_batch", "int", options=tuple(batch_sizes)),
         Param("momentum", "tr_momentum", "float", 0.0, 0.99),
         Param("weight-decay", "tr_decay", "float", 0.0, 0.01),
