@@ -381,7 +381,7 @@ def test_default_data_dir_is_data_at_the_project_root():
 
 def test_ann_data_dir_overrides_the_default_and_data_dir_overrides_both(monkeypatch, mnist_dir, tmp_path):
     monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
-    assert default_data_dir() == mnist_dir
+    assert default_data_dir() == mnist_dir.resolve()
     assert load_mnist(download=False).test.labels[:3].tolist() == [7, 2, 1]
     assert mnist_status()["complete"]
     # An explicit argument wins over the environment variable.
@@ -393,7 +393,7 @@ def test_ann_data_dir_overrides_the_default_and_data_dir_overrides_both(monkeypa
 def test_mnist_status(mnist_dir, tmp_path):
     status = mnist_status(mnist_dir)
     assert status["complete"] and status["missing"] == [] and status["corrupt"] == []
-    assert status["data_dir"] == str(mnist_dir)
+    assert status["data_dir"] == str(mnist_dir.resolve())
     assert all(info["status"] == "ok" for info in status["files"].values())
     assert set(status["files"]) == set(MNIST_FILES)
 
