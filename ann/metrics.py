@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ann.network import Network
-from ann.train import as_inputs
+from ann.train import as_inputs, blas_threads
 
 
 def scorecard(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -68,9 +68,10 @@ class Evaluation:
 def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> Evaluation:
     """Score ``network`` on ``images`` (uint8 pixels or scaled inputs, (n, 784)) with ``labels`` (n,)."""
     labels = np.asarray(labels, np.int64)
-    outputs = np.concatenate([
-        network.query(as_inputs(images[s:s + batch], network.dtype)) for s in range(0, len(images), batch)
-    ]) if len(images) else np.zeros((0, network.config.output_nodes), network.dtype)
+    with blas_threads():
+        outputs = np.concatenate([
+            network.query(as_inputs(images[s:s + batch], network.dtype)) for s in range(0, len(images), batch)
+        ]) if len(images) else np.zeros((0, network.config.output_nodes), network.dtype)
     predictions = np.argmax(outputs, axis=1).astype(np.int64)
     confusion = confusion_matrix(labels, predictions, network.config.output_nodes)
     precision, recall = precision_recall(confusion)

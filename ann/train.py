@@ -9,6 +9,7 @@ a second and always between two whole training steps: the network is never left 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,16 +26,25 @@ ProgressCallback = Callable[[int, int], None]  # (samples done in this epoch, sa
 StopRequest = Callable[[], bool]
 
 _CHUNK_RECORDS = 1024  # records scaled, augmented and trained between two progress reports
-_SMALL_BATCH = 16  # below this, one BLAS thread is faster: waking a second one costs more than it saves
 _threadpools: ThreadpoolController | None = None
 
 
-def _blas_threads(batch_size: int):
-    """A context that limits BLAS to one thread for small batches (a no-op context otherwise)."""
+def blas_threads():
+    """A context in which BLAS uses ``$ANN_BLAS_THREADS`` threads, one by default.
+
+    At this project's sizes (a 784x800 layer, batches of up to a few hundred) a second BLAS thread gains
+    little on an idle machine, and when another process holds the other core it costs 10 to 70 times the
+    time (measured here: the threads spin, waiting for each other). One thread is the robust choice for a
+    shared server; set ANN_BLAS_THREADS to use more on a machine of your own.
+    """
     global _threadpools
     if _threadpools is None:
         _threadpools = ThreadpoolController()
-    return _threadpools.limit(limits=1 if batch_size < _SMALL_BATCH else None, user_api="blas")
+    try:
+        threads = max(int(os.environ.get("ANN_BLAS_THREADS", "1")), 1)
+    except ValueError:
+        threads = 1
+    return _threadpools.limit(limits=threads, user_api="blas")
 
 
 def learning_rate_at(config: TrainConfig, progress: float) -> float:
@@ -74,11 +84,12 @@ def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int =
     """
     correct = 0
     loss_sum = 0.0
-    for start in range(0, len(images), batch):
-        y = labels[start:start + batch]
-        outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
-        correct += int(np.sum(np.argmax(outputs, axis=1) == y))
-        loss_sum += network.loss_of(outputs, network.targets(y)) * len(y)
+    with blas_threads():
+        for start in range(0, len(images), batch):
+            y = labels[start:start + batch]
+            outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
+            correct += int(np.sum(np.argmax(outputs, axis=1) == y))
+            loss_sum += network.loss_of(outputs, network.targets(y)) * len(y)
     n = max(len(images), 1)
     return correct / n, loss_sum / n
 
@@ -168,7 +179,7 @@ def train(
             else:
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)
-            with _blas_threads(batch):
+            with blas_threads():
                 for b in range(0, len(X), batch):
                     lr = learning_rate_at(config, epoch - 1 + (start + b) / n)
                     for v, Xv in enumerate(variants):
