@@ -155,6 +155,13 @@ ERROR_RULES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def _in_place(result: np.ndarray, target: np.ndarray) -> None:
+    """BLAS wrote into ``target`` itself when it could (the usual case: a contiguous array); if it had to
+    work on a copy, copy the result back."""
+    if not np.may_share_memory(result, target):
+        target[...] = result
+
+
 class Network:
     """A fully connected network trained by the seed's rule (or exact backpropagation).
 
@@ -318,18 +325,20 @@ class Network:
             if self.biases is not None:
                 self._velocity += [np.zeros_like(b) for b in self.biases]
         n_layers = len(self.weights)
+        gemm = blas.sgemm if self.dtype == np.float32 else blas.dgemm
         for l, (g, a) in enumerate(zip(steps, layers[:-1])):
             W = self.weights[l]
-            update = g.T @ a
-            update *= scale
-            if weight_decay:
-                update -= (learning_rate * weight_decay) * W
+            # W (n_out, n_in) in C order is W.T in Fortran order, so BLAS can add the batch's update
+            # ``scale * g.T @ a`` to it in place: W.T = scale * a.T @ g + beta * W.T, no temporary matrix.
             if momentum:
                 v = self._velocity[l]
-                v *= momentum
-                v += update
-                update = v
-            W += update
+                _in_place(gemm(scale, a.T, g.T, beta=momentum, c=v.T, trans_b=1, overwrite_c=1), v.T)
+                if weight_decay:
+                    v -= (learning_rate * weight_decay) * W
+                W += v
+            else:
+                _in_place(gemm(scale, a.T, g.T, beta=1.0 - learning_rate * weight_decay, c=W.T,
+                               trans_b=1, overwrite_c=1), W.T)
             if self.biases is not None:
                 b_update = g.sum(axis=0) * scale
                 if momentum:
@@ -376,7 +385,7 @@ class Network:
             if l > 0:  # the error for the layer below uses the weights before this step, as the seed does
                 error = (step if send_step else error) @ rule(W)
             # W (n_out, n_in) in C order is W.T in Fortran order: ger updates it in place.
-            ger(learning_rate, layers[l], step, a=W.T, overwrite_a=True)
+            _in_place(ger(learning_rate, layers[l], step, a=W.T, overwrite_a=True), W.T)
             if biases is not None:
                 biases[l] += learning_rate * step
             if l > 0:
