@@ -24,7 +24,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import secrets
 import struct
 import urllib.error
 import urllib.request
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from ann.files import atomic_write as _atomic_write
 import numpy.typing as npt
 
 __all__ = [
@@ -894,34 +895,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.URLError):
         return f"{exc.reason}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(stream)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    The rename is atomic on one file system, so readers see the old file or the complete new
-    one, never half of it; on any failure (even KeyboardInterrupt) the temporary file is
-    removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    while True:
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            # Mode "xb" never clobbers another writer's temp file and, unlike mkstemp,
-            # respects the umask, so the final file gets the user's usual permissions.
-            stream = open(temp, "xb")
-            break
-        except FileExistsError:
-            continue
-    try:
-        with stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -30,7 +30,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -42,6 +41,7 @@ import numpy as np
 import scipy.special
 
 from ann.config import ERROR_RULE_NAMES, ConfigError, NetworkConfig, TrainConfig, configs_to_dict
+from ann.files import atomic_write_bytes
 from ann.network import Network
 from ann.train import accuracy_of, as_inputs, train
 
@@ -734,18 +734,7 @@ def save_results(path: str | os.PathLike, results: dict[str, Any], decimals: int
     if "machine" in results:  # keep the machine the experiment actually ran on
         payload["machine"] = results["machine"]
     text = json.dumps(_rounded(payload, decimals), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is an ordinary readable file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig
+from ann.files import atomic_write_bytes
 
 if TYPE_CHECKING:  # the network brings SciPy; describing a model file (read_model_info) needs only NumPy
     from ann.network import Network
@@ -85,18 +85,7 @@ def save_model(path: str | os.PathLike, network: Network, train_config: TrainCon
     """Write a model file atomically and return its path."""
     path = Path(path)
     data = model_to_bytes(network, train_config, history, info)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is an ordinary readable file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data)
     return path
 
 
