@@ -14,15 +14,16 @@ results go to bench/out/best_recipe_<--name>.json. Values are parsed as Python l
 
 Two more experiment switches: ``--elastic-fraction F`` gives the elastic distortion to only a fraction
 of each chunk (a hook around ``ann.augment.random_distort``; ann has no such setting), and
-``--threads N`` sets the BLAS threads (``OPENBLAS_NUM_THREADS``) for this process and the subprocess.
+``--threads N`` sets the BLAS threads (``ANN_BLAS_THREADS``, which ann's training loop reads, and
+``OPENBLAS_NUM_THREADS``) for this process and the subprocess; without it ann trains with one.
 In-process runs also record ``cpu_seconds`` per epoch, the cost that a busy shared machine does not
 blur.
 
 Run (a few minutes on a quiet machine; up to 10)::
 
     python bench/best_recipe.py
-    python bench/best_recipe.py --name probe --threads 1 --set epochs=3 --set limit=10000
-    python bench/best_recipe.py --name half --threads 1 --elastic-fraction 0.5
+    python bench/best_recipe.py --name probe --set epochs=3 --set limit=10000
+    python bench/best_recipe.py --name half --elastic-fraction 0.5 --set "hidden_nodes=(800, 800)"
 """
 
 from __future__ import annotations
@@ -122,14 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elastic-fraction", type=float, default=1.0,
                         help="experiment: elastic distortion on only this fraction of each chunk (in process)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads (default: as found); 1 is steadier on a busy machine")
+                        help="BLAS threads (default: ann's, one unless ANN_BLAS_THREADS says otherwise)")
     parser.add_argument("--name", default=None, help="results name for an experiment (bench/out/best_recipe_NAME.json)")
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.overrides)
     name = "best_recipe" + (f"_{args.name}" if args.name else "")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
 
-    if args.threads:  # before NumPy loads OpenBLAS, in this process and the subprocess alike
+    if args.threads:  # ann's loop sets its BLAS threads from ANN_BLAS_THREADS (one by default)
+        os.environ["ANN_BLAS_THREADS"] = str(args.threads)
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     started = time.perf_counter()
     if overrides or args.elastic_fraction < 1.0:

@@ -12,7 +12,8 @@ Both sides train the same thing from the same start:
 - data: the 60,000 MNIST training images scaled with ``ann.data.scale_inputs`` (float32, given to both
   already scaled) and targets 0.01/0.99, visited in the same shuffled order
   (``np.random.default_rng(80).permutation``, which is what ann's loop draws for its first epoch);
-- threads: ``torch.set_num_threads`` equals NumPy's BLAS threads (read with threadpoolctl).
+- threads: ``torch.set_num_threads`` equals the BLAS threads ann trains with (ann's loop sets them
+  itself: ``$ANN_BLAS_THREADS``, one by default; read with threadpoolctl). ``--threads N`` sets both.
 
 The ann side is the product: ``ann.train.train`` with ``TrainConfig(batch_size=64, rotate=0, shuffle=True,
 epochs=1)`` and its own ``seconds`` (training time of the epoch). ann runs ``propagate="delta"`` by default
@@ -29,12 +30,13 @@ one epoch; writes bench/out/torch_vs_numpy.json.
 Run (needs ``pip install -r bench/requirements.txt``; about a minute)::
 
     python bench/torch_vs_numpy.py
-    python bench/torch_vs_numpy.py --repeats 9 --threads 1
+    python bench/torch_vs_numpy.py --repeats 9 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -49,10 +51,12 @@ SEED = 80
 REQUIRED_RATIO = 0.8
 
 
-def blas_threads() -> int:
-    import numpy  # noqa: F401  (loads the BLAS whose threads we read)
+def ann_threads() -> int:
+    """The BLAS threads ann's training loop runs with (``ann.train.blas_threads``, read with threadpoolctl)."""
+    from ann.train import blas_threads
 
-    counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    with blas_threads():
+        counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     return max(counts) if counts else 1
 
 
@@ -104,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="MNIST IDX folder (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=7, help="timed epochs per side (median reported)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS and torch threads (default: NumPy's BLAS threads as found)")
+                        help="threads for both (sets ANN_BLAS_THREADS; default: what ann's loop uses)")
     parser.add_argument("--propagate", choices=["delta", "error"], default="delta",
                         help="ann's rule: delta = exact gradient like torch (default), error = the seed's")
     args = parser.parse_args(argv)
@@ -115,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     from ann.data import load_mnist, scale_inputs
     from ann.network import Network
 
-    threads = args.threads or blas_threads()
+    if args.threads:
+        os.environ["ANN_BLAS_THREADS"] = str(args.threads)  # ann's training loop sets its own BLAS threads
+    threads = ann_threads()
     torch.set_num_threads(threads)
     mnist = load_mnist(args.data, download=False)
     X = scale_inputs(mnist.train.images, np.float32)
