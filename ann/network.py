@@ -316,7 +316,7 @@ class Network:
         X = self._as_batch(X)
         T = np.asarray(T, self.dtype)
         if len(X) == 1 and momentum == 0.0 and weight_decay == 0.0:
-            return self._train_one(X, T, learning_rate)
+            return self.train_sample(X[0], T[0], learning_rate)[None, :]
         layers = self.forward(X)
         steps = self._steps(layers, T)
         scale = learning_rate / len(X)
@@ -349,8 +349,18 @@ class Network:
                 self.biases[l] += b_update
         return layers[-1]
 
-    def _train_one(self, X: np.ndarray, T: np.ndarray, learning_rate: float) -> np.ndarray:
-        """The seed's per-sample step with matrix-vector products and in-place rank-one updates.
+    def train_sample(self, x: np.ndarray, t: np.ndarray, learning_rate: float) -> np.ndarray:
+        """The seed's ``train`` for one sample, no momentum or decay: matrix-vector products and in-place
+        rank-one (BLAS ``ger``) updates.
+
+        Parameters
+        ----------
+        x : ndarray (input_nodes,), scaled inputs in the network's dtype (not checked: the fast path)
+        t : ndarray (output_nodes,), the target in the network's dtype
+
+        Returns
+        -------
+        ndarray (output_nodes,): the outputs before the step.
 
         Written for the smallest number of NumPy calls: at one sample per step, the calls, not the
         arithmetic, are most of the time. Products are taken in the seed's order (``e * o * (1 - o)``).
@@ -359,7 +369,7 @@ class Network:
         weights, biases = self.weights, self.biases
         last = len(weights) - 1
         sigmoid_hidden = self.config.activation == "sigmoid"
-        a = X[0]
+        a = x
         layers = [a]
         for l in range(last):
             z = weights[l] @ a
@@ -372,11 +382,11 @@ class Network:
             z += biases[last]
         if self.config.loss == "mse":
             out = scipy.special.expit(z, out=z)
-            error = T[0] - out
+            error = t - out
             step = error * out * (1.0 - out)
         else:  # softmax with cross-entropy: the slope cancels
             out = _softmax(z[None, :])[0]
-            error = T[0] - out
+            error = t - out
             step = error
         send_step = self.config.propagate == "delta"
         rule = self._rule
@@ -391,7 +401,7 @@ class Network:
             if l > 0:
                 h = layers[l]
                 step = error * h * (1.0 - h) if sigmoid_hidden else error * self._hidden_slope(h)
-        return out[None, :]
+        return out
 
     # --- state -----------------------------------------------------------------------------------------
 

@@ -152,6 +152,8 @@ def train(
     per_epoch = n * copies
     batch = config.batch_size
     chunk = max(_CHUNK_RECORDS // batch, 1) * batch
+    per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
+    constant_lr = config.schedule == "constant"
     samples_seen = 0
 
     for epoch in range(1, config.epochs + 1):
@@ -180,11 +182,19 @@ def train(
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)
             with blas_threads():
-                for b in range(0, len(X), batch):
-                    lr = learning_rate_at(config, epoch - 1 + (start + b) / n)
-                    for v, Xv in enumerate(variants):
-                        outputs[v, b:b + batch] = network.train(
-                            Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
+                if per_sample:  # the seed's loop: one sample at a time, the leanest call
+                    step = network.train_sample
+                    for i in range(len(X)):
+                        if not constant_lr:
+                            lr = learning_rate_at(config, epoch - 1 + (start + i) / n)
+                        for v, Xv in enumerate(variants):
+                            outputs[v, i] = step(Xv[i], T[i], lr)
+                else:
+                    for b in range(0, len(X), batch):
+                        lr = learning_rate_at(config, epoch - 1 + (start + b) / n)
+                        for v, Xv in enumerate(variants):
+                            outputs[v, b:b + batch] = network.train(
+                                Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
             for v in range(len(variants)):
                 loss_sum += network.loss_of(outputs[v], T) * len(T)
                 correct += int(np.sum(np.argmax(outputs[v], axis=1) == y))
