@@ -182,11 +182,14 @@ def train(
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)
             with blas_threads():
-                if per_sample:  # the seed's loop: one sample at a time, the leanest call
+                if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
+                    sequence = np.stack(variants, axis=1).reshape(-1, X.shape[1])  # record, +rot, -rot, ...
+                    trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
+                    outputs[:] = trained.reshape(len(X), len(variants), -1).transpose(1, 0, 2)
+                elif per_sample:
                     step = network.train_sample
                     for i in range(len(X)):
-                        if not constant_lr:
-                            lr = learning_rate_at(config, epoch - 1 + (start + i) / n)
+                        lr = learning_rate_at(config, epoch - 1 + (start + i) / n)
                         for v, Xv in enumerate(variants):
                             outputs[v, i] = step(Xv[i], T[i], lr)
                 else:

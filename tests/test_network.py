@@ -265,3 +265,24 @@ def test_query_and_predict_shapes_and_wrong_input_shape():
 def test_bad_network_configs_are_refused(bad, match):
     with pytest.raises(ConfigError, match=match):
         NetworkConfig(**bad)
+
+
+@pytest.mark.parametrize("config", [
+    NetworkConfig(dtype="float64"),
+    NetworkConfig(input_nodes=30, hidden_nodes=(12, 7), output_nodes=4, dtype="float64", bias=True,
+                  activation="tanh", error_rule="proportional"),
+    NetworkConfig(input_nodes=30, hidden_nodes=(9,), output_nodes=4, dtype="float64", loss="cross_entropy",
+                  propagate="delta", activation="relu", bias=True),
+])
+def test_block_sequence_training_equals_one_sample_at_a_time(config):
+    """train_sequence defers the first layer's rank-one updates; the result must be the seed's loop's."""
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0.01, 1.0, (150, config.input_nodes))
+    one = Network(config, seed=80)
+    T = one.targets(rng.integers(0, config.output_nodes, 150))
+    blocked = one.copy()
+    expected = np.stack([one.train_sample(x, t, 0.1) for x, t in zip(X, T)])
+    outputs = blocked.train_sequence(X, T, 0.1, block=64)  # 150 = two whole blocks and a part
+    np.testing.assert_allclose(outputs, expected, rtol=0, atol=1e-12)
+    for a, b in zip(blocked.weights + (blocked.biases or []), one.weights + (one.biases or [])):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
