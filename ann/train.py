@@ -35,7 +35,9 @@ def blas_threads():
     At this project's sizes (a 784x800 layer, batches of up to a few hundred) a second BLAS thread gains
     little on an idle machine, and when another process holds the other core it costs 10 to 70 times the
     time (measured here: the threads spin, waiting for each other). One thread is the robust choice for a
-    shared server; set ANN_BLAS_THREADS to use more on a machine of your own.
+    shared server. ANN_BLAS_THREADS sets more, but at present that is slower even on an idle machine:
+    NumPy and SciPy each load their own OpenBLAS, a mini-batch step calls both (products through NumPy,
+    in-place updates through SciPy), and two multi-threaded pools hand the cores back and forth.
     """
     global _threadpools
     if _threadpools is None:
