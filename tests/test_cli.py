@@ -133,3 +133,15 @@ def test_offline_without_data_says_where_to_put_the_files(tmp_path):
 def test_out_is_a_folder(tmp_path):
     result = run("train", "--out", str(tmp_path))
     assert result.returncode == 2 and "is a folder" in result.stderr
+
+
+def test_every_training_setting_has_a_flag():
+    """Each TrainConfig and NetworkConfig field can be set from the command line."""
+    from ann.cli import build_parser
+    from ann.config import network_fields, train_fields
+
+    train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+    dests = {a.dest for a in train_parser._actions}
+    expected = (set(train_fields()) | set(network_fields())) - {"input_nodes", "output_nodes", "hidden_nodes"}
+    assert expected <= dests
+    assert "hidden" in dests
