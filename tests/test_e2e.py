@@ -301,11 +301,12 @@ def set_slider(page, key: str, value: str) -> None:
 def test_training_shows_live_curves_and_final_accuracy(page):
     SCREENSHOTS.mkdir(exist_ok=True)
     go_to(page, "Train")
-    set_slider(page, "tr_limit", "2,000")
+    # The page's default 10,000 records, 3 epochs: 90,000 per-sample steps, a few seconds, long enough to
+    # see the run live (2,000 records now train in well under a second).
     set_slider(page, "tr_epochs", "3")
     page.wait_for_timeout(500)  # let the slider's value reach the server before Start
     wait_idle(page)
-    assert "2,000 records x3 (rotations) x 3 epochs" in main_block(page).inner_text()
+    assert "10,000 records x3 (rotations) x 3 epochs" in main_block(page).inner_text()
     page.locator(".st-key-tr_start button").click()
 
     # While training: the progress bar, Stop enabled, and after the first epoch the live curves. The run
@@ -316,7 +317,12 @@ def test_training_shows_live_curves_and_final_accuracy(page):
                  && document.querySelector("[data-testid='stProgress']")
                  && document.querySelector("[data-testid='stVegaLiteChart'] canvas, "
                                            + "[data-testid='stVegaLiteChart'] svg")""", timeout=WAIT_MS)
-    page.get_by_test_id("stProgress").scroll_into_view_if_needed()
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:  # the picture of the live run; the run may end (and the page redraw) in the meantime
+        page.get_by_test_id("stProgress").scroll_into_view_if_needed(timeout=2000)
+    except PlaywrightError:
+        pass
     page.screenshot(path=SCREENSHOTS / "e2e_train_live.png")
     assert stop.is_enabled() or page.get_by_text("Run 1 finished").is_visible()
 
@@ -324,7 +330,7 @@ def test_training_shows_live_curves_and_final_accuracy(page):
     done.wait_for(timeout=120_000)
     wait_idle(page)
     accuracy = float(re.search(r"([0-9.]+)%", done.inner_text()).group(1))
-    assert accuracy > 80.0, done.inner_text()  # 2,000 records x 3 epochs of the seed: about 91%
+    assert accuracy > 90.0, done.inner_text()  # 10,000 records x 3 epochs of the seed: about 95.5%
     assert stop.is_disabled()
     assert page.get_by_test_id("stVegaLiteChart").count() >= 2  # the run's accuracy and loss curves
     assert "Run 1" in page.get_by_test_id("stSidebar").inner_text()  # it is the active model now
