@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", type=int, help="random: largest shift in pixels")
     p.add_argument("--elastic", type=float, dest="elastic_alpha", help="random: elastic distortion strength")
     p.add_argument("--elastic-sigma", type=float, help="random: smoothness of the elastic field in pixels")
+    p.add_argument("--elastic-fraction", type=float,
+                   help="random: share of each epoch's records also distorted elastically (default 1)")
     p.add_argument("--momentum", type=float, help="momentum (seed: 0)")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay (seed: 0)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (seed: constant)")
@@ -170,7 +172,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "shift", "elastic_alpha",
-                "elastic_sigma", "warmup_epochs",
+                "elastic_sigma", "elastic_fraction", "warmup_epochs",
                 "momentum", "weight_decay", "schedule", "shuffle", "activation", "loss", "error_rule",
                 "propagate", "bias", "seed", "limit", "dtype")
 

@@ -49,6 +49,28 @@ def blas_threads():
     return _threadpools.limit(limits=threads, user_api="blas")
 
 
+def random_variant(X: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
+    """One random distortion of every record of a chunk, (n, 784) like ``X``.
+
+    Every record is rotated and shifted; only the first ``config.elastic_fraction`` of the chunk is also
+    distorted elastically. The chunks are drawn from a shuffled order, so which records get the elastic
+    distortion changes from epoch to epoch. A part of the data left undistorted keeps a large network
+    fitting the real digits while the rest teaches it the distortions: 99.34% against 99.17% for
+    784-800-800-10 over 50 epochs (bench/README.md).
+    """
+    kwargs = {"max_degrees": config.rotate, "max_shift": config.shift,
+              "elastic_alpha": config.elastic_alpha, "elastic_sigma": config.elastic_sigma}
+    if config.elastic_alpha == 0 or config.elastic_fraction >= 1.0:
+        return augment.random_distort(X, rng, **kwargs)
+    cut = int(round(len(X) * config.elastic_fraction))
+    out = np.empty_like(X)
+    if cut:
+        out[:cut] = augment.random_distort(X[:cut], rng, **kwargs)
+    if cut < len(X):
+        out[cut:] = augment.random_distort(X[cut:], rng, **(kwargs | {"elastic_alpha": 0.0}))
+    return out
+
+
 def learning_rate_at(config: TrainConfig, progress: float) -> float:
     """The learning rate after ``progress`` epochs (a float, 0 .. config.epochs).
 
@@ -177,9 +199,7 @@ def train(
             if copies == 3:  # the seed: each record, then rotated +angle, then rotated -angle
                 variants = (X, augment.rotate(X, config.rotate), augment.rotate(X, -config.rotate))
             elif config.augment == "random" and (config.rotate or config.shift or config.elastic_alpha):
-                variants = (augment.random_distort(
-                    X, rng, max_degrees=config.rotate, max_shift=config.shift,
-                    elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma),)
+                variants = (random_variant(X, rng, config),)
             else:
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)

@@ -62,7 +62,8 @@ def preset_values(name: str) -> dict[str, Any]:
         "tr_error_rule": net.error_rule, "tr_propagate": net.propagate, "tr_bias": net.bias,
         "tr_dtype": net.dtype, "tr_lr": tr.learning_rate, "tr_epochs": tr.epochs, "tr_batch": tr.batch_size,
         "tr_rotate": float(tr.rotate), "tr_augment": tr.augment, "tr_shift": tr.shift,
-        "tr_elastic": float(tr.elastic_alpha), "tr_sigma": float(tr.elastic_sigma), "tr_momentum": tr.momentum,
+        "tr_elastic": float(tr.elastic_alpha), "tr_sigma": float(tr.elastic_sigma),
+        "tr_elastic_share": float(tr.elastic_fraction), "tr_momentum": tr.momentum,
         "tr_decay": tr.weight_decay, "tr_schedule": tr.schedule, "tr_warmup": float(tr.warmup_epochs),
         "tr_shuffle": tr.shuffle, "tr_seed": tr.seed,
     }
@@ -86,7 +87,8 @@ def configs_from_widgets() -> tuple[NetworkConfig, TrainConfig]:
     training = TrainConfig(
         learning_rate=float(ss.tr_lr), epochs=int(ss.tr_epochs), batch_size=int(ss.tr_batch),
         rotate=float(ss.tr_rotate), augment=ss.tr_augment, shift=int(ss.tr_shift),
-        elastic_alpha=float(ss.tr_elastic), elastic_sigma=float(ss.tr_sigma), momentum=float(ss.tr_momentum),
+        elastic_alpha=float(ss.tr_elastic), elastic_sigma=float(ss.tr_sigma),
+        elastic_fraction=float(ss.tr_elastic_share), momentum=float(ss.tr_momentum),
         weight_decay=float(ss.tr_decay), schedule=ss.tr_schedule, warmup_epochs=float(ss.tr_warmup),
         shuffle=bool(ss.tr_shuffle), seed=int(ss.tr_seed),
         limit=None if int(ss.tr_limit) >= 60_000 else int(ss.tr_limit))
@@ -215,6 +217,8 @@ with data_col:
               persist_state=keep, help="Simard's elastic distortion; 34 is typical, 0 is off.")
     st.slider("Elastic smoothness (pixels)", 1.0, 8.0, step=0.5, key="tr_sigma", disabled=random_off,
               persist_state=keep)
+    st.slider("Share distorted elastically", 0.0, 1.0, step=0.05, key="tr_elastic_share", disabled=random_off,
+              persist_state=keep, help="The rest of each epoch's records are only rotated and shifted.")
     st.selectbox("Precision", DTYPE_NAMES, key="tr_dtype", disabled=locked, persist_state=keep,
                  help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
 

@@ -154,3 +154,18 @@ def test_evaluate_on_real_test_set(mnist):
     assert len(worst) == 5
     assert np.all(result.predictions[worst] != mnist.test.labels[worst])
     assert np.all(np.diff(result.confidences[worst]) <= 0)
+
+
+def test_elastic_fraction_distorts_only_its_share_of_a_chunk():
+    """elastic_fraction=0.25: the first quarter of the chunk is distorted elastically, the rest untouched
+    (no rotation or shift here, so the rest comes back exactly)."""
+    from ann.train import random_variant
+
+    X = np.random.default_rng(0).uniform(0.01, 1.0, (16, 784)).astype(np.float32)
+    config = TrainConfig(augment="random", rotate=0.0, elastic_alpha=34.0, elastic_fraction=0.25)
+    out = random_variant(X, np.random.default_rng(1), config)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    assert np.array_equal(out[4:], X[4:])
+    assert all(not np.allclose(out[i], X[i]) for i in range(4))
+    with pytest.raises(ConfigError, match="elastic_fraction=1.5 is out of range"):
+        TrainConfig(elastic_fraction=1.5)

@@ -77,6 +77,7 @@ def train_params(records: Sequence[int], batch_sizes: Sequence[int]) -> tuple[Pa
         Param("shift", "tr_shift", "int", 0, 4),
         Param("elastic", "tr_elastic", "float", 0.0, 60.0),
         Param("elastic-sigma", "tr_sigma", "float", 1.0, 8.0),
+        Param("elastic-fraction", "tr_elastic_share", "float", 0.0, 1.0),
         Param("dtype", "tr_dtype", "choice", options=DTYPE_NAMES),
     )
 
