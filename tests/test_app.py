@@ -8,43 +8,17 @@ whose ``image_data`` is None, which the Draw page treats as an empty canvas.
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-streamlit_testing = pytest.importorskip("streamlit.testing.v1")
-AppTest = streamlit_testing.AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-MNIST_DIR = Path(os.environ.get("ANN_TEST_MNIST", ROOT.parent / "shared" / "mnist"))
-TIMEOUT = 60  # loading MNIST takes about a second, the first import of the pages a few more
+from apptest_helpers import AppTest, no_exceptions, open_page, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
-def mnist_folder(monkeypatch):
-    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.fail(f"real MNIST files not found in {MNIST_DIR}; set ANN_TEST_MNIST to their folder")
-    monkeypatch.setenv("ANN_DATA_DIR", str(MNIST_DIR))
-
-
-def open_page(page: str | None = None) -> AppTest:
-    """The app run once (Home), then on ``page``: switching before the first run would run the page file
-    alone, without app.py's navigation and sidebar."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    if page is not None:
-        at.switch_page(f"pages/{page}.py").run()
-    return at
-
-
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+def mnist_folder(monkeypatch, mnist_dir):
+    """The pages read the real MNIST files (tests/conftest.py finds them)."""
+    monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
 
 
 # --------------------------------------------------------------------------- Home
@@ -263,10 +237,10 @@ def png_bytes(pixels: np.ndarray, dark_on_light: bool = True) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def test_digits():
+def test_digits(mnist_dir):
     from ann.data import load_mnist
 
-    return load_mnist(MNIST_DIR, download=False).test
+    return load_mnist(mnist_dir, download=False).test
 
 
 def test_draw_empty_canvas_asks_for_a_digit():

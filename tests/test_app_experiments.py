@@ -8,45 +8,17 @@ parsing (ui.setup_link) are also tested directly, on small made-up results.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-streamlit_testing = pytest.importorskip("streamlit.testing.v1")
-AppTest = streamlit_testing.AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-MNIST_DIR = Path(os.environ.get("ANN_TEST_MNIST", ROOT.parent / "shared" / "mnist"))
-TIMEOUT = 90  # a busy 2-core machine: generous, and it costs nothing when things are quick
+from apptest_helpers import AppTest, no_exceptions, open_page, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
-def mnist_folder(monkeypatch):
-    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.fail(f"real MNIST files not found in {MNIST_DIR}; set ANN_TEST_MNIST to their folder")
-    monkeypatch.setenv("ANN_DATA_DIR", str(MNIST_DIR))
-
-
-def open_page(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    """The app run once (Home), then ``page``, as a browser opening ``/?query`` would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(f"pages/{page}.py").run()
-    return at
-
-
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+def mnist_folder(monkeypatch, mnist_dir):
+    """The pages read the real MNIST files (tests/conftest.py finds them)."""
+    monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
 
 
 def charts(at: AppTest) -> list:
