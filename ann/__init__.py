@@ -10,7 +10,9 @@ One module per concern:
 - :mod:`ann.metrics`  scorecard, accuracy, confusion matrix, precision and recall
 - :mod:`ann.images`   user images to network inputs, the way MNIST itself was made
 - :mod:`ann.model_io` model files (.npz, no pickle)
-- :mod:`ann.experiments` the seed's error-rule comparison, sweeps, and looking inside (backquery)
+- :mod:`ann.inside`   looking inside a trained network: backquery, weight pictures, activations
+- :mod:`ann.experiments` the seed's error-rule comparison and hyperparameter sweeps
+- :mod:`ann.results`  experiment results files (JSON, versioned, validated)
 - :mod:`ann.cli`      ``python -m ann``
 """
 

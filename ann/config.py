@@ -17,6 +17,7 @@ PROPAGATE_NAMES = ("error", "delta")
 DTYPE_NAMES = ("float32", "float64")
 AUGMENT_NAMES = ("copies", "random")
 SCHEDULE_NAMES = ("constant", "cosine")
+SWEEP_PARAMETERS = ("learning_rate", "hidden_nodes", "epochs")  # what ann.experiments.sweep can vary
 
 
 class ConfigError(ValueError):

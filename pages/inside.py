@@ -1,6 +1,6 @@
 """Inside: what the active network has learned, in pictures.
 
-Four views of the session's active model, each computed by ``ann.experiments`` (plain NumPy) and drawn by
+Four views of the session's active model, each computed by ``ann.inside`` (plain NumPy) and drawn by
 ``ui.inside_charts``: the hidden nodes' incoming weights as 28x28 images; one image (a test image or the
 Draw page's drawing) followed through the network, node by node; the network run backwards from each digit
 (Rashid's backquery); and the spread of every layer's weights against where they started.
@@ -9,7 +9,7 @@ Draw page's drawing) followed through the network, node by node; the network run
 import numpy as np
 import streamlit as st
 
-from ann.experiments import backquery_all, hidden_activations, hidden_weight_images, output_contributions
+from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
 from ui import charts, digits, inside_charts, shell, state
 

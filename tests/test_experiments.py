@@ -10,19 +10,9 @@ import pytest
 import scipy.special
 
 from ann.config import ERROR_RULE_NAMES, ConfigError, NetworkConfig, TrainConfig
-from ann.experiments import (
-    FORMAT_VERSION,
-    ResultsFileError,
-    backquery,
-    backquery_all,
-    compare_error_rules,
-    hidden_activations,
-    hidden_weight_images,
-    load_results,
-    output_contributions,
-    save_results,
-    sweep,
-)
+from ann.experiments import compare_error_rules, sweep
+from ann.inside import backquery, backquery_all, hidden_activations, hidden_weight_images, output_contributions
+from ann.results import FORMAT_VERSION, ResultsFileError, load_results, save_results
 from ann.network import Network
 from ann.train import fit
 

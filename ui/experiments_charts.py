@@ -1,4 +1,4 @@
-"""The Experiments page's altair charts, drawn from ``ann.experiments`` results (plain dicts).
+"""The Experiments page's altair charts, drawn from ``ann.experiments`` results (plain dicts, read by ``ann.results``).
 
 Each function takes one result dict (from a shipped results file or a live run: both have the same shape)
 and returns a chart. The error-rule chart keeps the seed's colours, so a reader can hold it next to the

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from ann.experiments import ResultsFileError, load_results
+from ann.results import ResultsFileError, load_results
 from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
