@@ -100,20 +100,28 @@ def test_backquery_rejects_targets_at_the_ends():
         backquery(Network(NetworkConfig(hidden_nodes=(5,))), 1, low=0.0, high=1.0)
 
 
-# Chance is 1 of 10. The tanh network's count moves between 5 and 8 with float32 rounding alone (the
-# same network, 91% on the test set, trained with sums taken in another order), so it is held to 5.
-@pytest.mark.parametrize("network_config,train_config,at_least", [
-    (NetworkConfig(), TrainConfig(limit=5000, epochs=1, rotate=0.0), 7),  # the seed's network
-    (NetworkConfig(activation="tanh"), TrainConfig(limit=5000, epochs=1, rotate=0.0, learning_rate=0.05), 5),
+# What backquery means: the image made for digit d is the one, of the ten, that drives output d hardest.
+# Asked the other way ("does the network classify backquery(d) as d?") the count is chaotic: over seeds
+# 80-85, with and without a 1e-7 nudge of the initial weights, in float32 and float64, it ranged 8-9 of 10
+# for the sigmoid network, 6-9 for relu/softmax and 2-9 for tanh (sums taken in another order, on another
+# BLAS kernel, moved it from 7 to 6 in CI). The property asserted here held for all 10 digits in every one of
+# those 72 runs (bench/test_margins.py measures it), and output d's strongest image was backquery(d) for at
+# least 8 of 10 in each; the thresholds sit below both.
+@pytest.mark.parametrize("network_config,train_config", [
+    (NetworkConfig(), TrainConfig(limit=5000, epochs=1, rotate=0.0)),  # the seed's network
+    (NetworkConfig(activation="tanh"), TrainConfig(limit=5000, epochs=1, rotate=0.0, learning_rate=0.05)),
     (NetworkConfig(activation="relu", loss="cross_entropy", propagate="delta", bias=True),
-     TrainConfig(limit=5000, epochs=1, rotate=0.0, learning_rate=0.05), 7),
+     TrainConfig(limit=5000, epochs=1, rotate=0.0, learning_rate=0.05)),
 ], ids=["sigmoid", "tanh", "relu-softmax-bias"])
-def test_a_trained_network_recognises_its_own_backquery_images(mnist, network_config, train_config, at_least):
-    """What makes backquery meaningful: the image for digit d is one the network itself calls d."""
+def test_a_trained_network_recognises_its_own_backquery_images(mnist, network_config, train_config):
+    """Each digit's backquery image drives that digit's output above its mean over the other nine images."""
     net = Network(network_config, seed=80)
     fit(net, mnist.train.images, mnist.train.labels, train_config)
-    predictions = net.predict(backquery_all(net))
-    assert int(np.sum(predictions == np.arange(10))) >= at_least, predictions
+    outputs = net.query(backquery_all(net))  # row i: the ten outputs for backquery(i)
+    own = np.diag(outputs)
+    others = (outputs.sum(axis=0) - own) / 9
+    assert int(np.sum(own > others)) >= 9, (own, others)  # 10 of 10 in every measured run
+    assert int(np.sum(np.argmax(outputs, axis=0) == np.arange(10))) >= 6, outputs  # 8-10 measured
 
 
 # --------------------------------------------------------------------------- weights, activations, contributions
