@@ -72,13 +72,13 @@ def test_initial_weights_are_the_seeds_draws():
 
 
 @pytest.mark.parametrize("rotate", [False, True], ids=["plain", "with-rotations"])
-def test_reproduces_the_seed_on_real_mnist(mnist_dir, rotate):
+def test_reproduces_the_seed_on_real_mnist(seed_csv_dir, rotate):
     """The fidelity proof: same first records of real MNIST, seed 80, batch 1, float64 -> same weights."""
     from ann.config import TrainConfig
     from ann.data import read_csv
     from ann.train import fit
 
-    csv = mnist_dir / "mnist_train_100.csv"
+    csv = seed_csv_dir / "mnist_train_100.csv"
     records = csv.read_text().split("\n")
     reference = seed_training(records, epochs=2, rotate=rotate)
 
@@ -89,7 +89,7 @@ def test_reproduces_the_seed_on_real_mnist(mnist_dir, rotate):
     assert np.abs(reference.wih - Network(NetworkConfig(dtype="float64")).weights[0]).max() > 1e-3
     np.testing.assert_allclose(net.weights[0], reference.wih, rtol=0, atol=1e-10)
     np.testing.assert_allclose(net.weights[1], reference.who, rtol=0, atol=1e-10)
-    test = read_csv(mnist_dir / "mnist_test_10.csv")
+    test = read_csv(seed_csv_dir / "mnist_test_10.csv")
     from ann.data import scale_inputs
 
     X = scale_inputs(test.images, np.float64)
@@ -97,12 +97,12 @@ def test_reproduces_the_seed_on_real_mnist(mnist_dir, rotate):
     np.testing.assert_allclose(net.query(X), expected, rtol=0, atol=1e-10)
 
 
-def test_float32_training_stays_close_to_float64(mnist_dir):
+def test_float32_training_stays_close_to_float64(seed_csv_dir):
     from ann.config import TrainConfig
     from ann.data import read_csv
     from ann.train import fit
 
-    split = read_csv(mnist_dir / "mnist_train_100.csv")
+    split = read_csv(seed_csv_dir / "mnist_train_100.csv")
     nets = {}
     for dtype in ("float32", "float64"):
         nets[dtype] = Network(NetworkConfig(dtype=dtype), seed=80)
