@@ -177,8 +177,7 @@ def test_error_rules_split_the_error_as_the_seed_describes():
     assert np.all(np.abs(e @ ERROR_RULES["proportional"](W)) <= 0.8)
 
 
-@pytest.mark.parametrize("rule", list(ERROR_RULES))
-def test_every_error_rule_learns(rule, mnist):
+def _accuracy_after_a_short_run(rule: str, mnist) -> float:
     from ann.config import TrainConfig
     from ann.train import fit
 
@@ -186,7 +185,21 @@ def test_every_error_rule_learns(rule, mnist):
     history = fit(net, mnist.train.images, mnist.train.labels,
                   TrainConfig(limit=3000, epochs=1, rotate=0.0, batch_size=1),
                   test_images=mnist.test.images[:2000], test_labels=mnist.test.labels[:2000])
-    assert history[-1]["test_accuracy"] > 0.5  # far above the 10% of guessing
+    return history[-1]["test_accuracy"]
+
+
+# Measured over seeds 80-84, float32 and float64, with and without a 1e-7 nudge of the initial weights
+# (bench/test_margins.py): transpose 0.869-0.874, proportional 0.755-0.786, transpose_normalized 0.657-0.704.
+@pytest.mark.parametrize("rule", ["transpose", "proportional", "transpose_normalized"])
+def test_every_informative_error_rule_learns(rule, mnist):
+    assert _accuracy_after_a_short_run(rule, mnist) > 0.5  # far above the 10% of guessing
+
+
+def test_the_equal_split_learns_far_less_than_the_seeds_rule(mnist):
+    """The seed's finding: split equally, every hidden node gets the same error and the hidden layer learns
+    nothing useful. Measured as above: equal 0.196-0.535 (seed 80 happened to give the top of that range, so
+    a "learns above 50%" test passed by luck), against transpose's 0.869 at worst."""
+    assert _accuracy_after_a_short_run("equal", mnist) < _accuracy_after_a_short_run("transpose", mnist) - 0.15
 
 
 def test_batch_step_is_the_average_of_the_per_sample_gradient():

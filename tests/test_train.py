@@ -28,14 +28,15 @@ def test_short_real_mnist_run_reaches_a_stated_accuracy(mnist):
 
 
 def test_minibatch_momentum_run_on_full_mnist_epoch(mnist):
-    """One fast epoch over all 60,000 records in mini-batches: >= 94%."""
+    """One fast epoch over all 60,000 records in mini-batches: >= 93% (95.33-95.67% measured over 5 seeds,
+    both dtypes and a 1e-7 nudge of the initial weights, bench/test_margins.py)."""
     net = Network(PRESETS["fast"].network, seed=80)
     config = PRESETS["fast"].train
     history = fit(net, mnist.train.images, mnist.train.labels,
                   TrainConfig(**{**config.__dict__, "epochs": 1}),
                   test_images=mnist.test.images, test_labels=mnist.test.labels)
     assert history[0]["samples_seen"] == 60_000
-    assert history[0]["test_accuracy"] >= 0.94
+    assert history[0]["test_accuracy"] >= 0.93
 
 
 def test_progress_is_reported_and_loss_falls(mnist):
@@ -149,7 +150,7 @@ def test_evaluate_on_real_test_set(mnist):
     assert result.confusion.sum() == 10_000
     assert result.confusion.sum(axis=1).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert result.accuracy == pytest.approx(np.trace(result.confusion) / 10_000)
-    assert result.accuracy > 0.9
+    assert result.accuracy > 0.88  # 91.24-91.89% measured over 5 seeds and both dtypes (bench/test_margins.py)
     worst = most_confident_mistakes(result, mnist.test.labels, k=5)
     assert len(worst) == 5
     assert np.all(result.predictions[worst] != mnist.test.labels[worst])
