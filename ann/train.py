@@ -132,6 +132,9 @@ def train(
     test_labels: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
     should_stop: StopRequest | None = None,
+    start_epoch: int = 0,
+    rng: np.random.Generator | None = None,
+    samples_seen: int = 0,
 ) -> Iterator[dict[str, Any]]:
     """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
 
@@ -150,6 +153,16 @@ def train(
     should_stop : callable() -> bool, optional
         Polled between chunks; when it returns True the loop yields the partial epoch (``stopped=True``)
         and ends.
+    start_epoch : int
+        Epochs already trained (0 for a new run): training continues with epoch ``start_epoch + 1`` up to
+        ``config.epochs``, the learning-rate schedule at the same place. With the generator ``rng`` the
+        earlier epochs left (it is advanced in place) and the same ``network`` (momentum buffers included),
+        5 epochs and then 3 more are the 8 epochs of one run, bit for bit (for a cosine schedule, only if
+        the first 5 were trained with the 8-epoch schedule: its shape depends on ``config.epochs``).
+    rng : numpy.random.Generator, optional
+        Shuffling and random augmentation draw from it; by default a new one from ``config.seed``.
+    samples_seen : int
+        Samples trained before ``start_epoch`` (``samples_seen`` continues from it).
 
     Yields
     ------
@@ -171,16 +184,17 @@ def train(
     n = len(images)
     if n == 0:
         raise ValueError("no training records: the training set (after --limit) is empty")
-    rng = np.random.default_rng(config.seed)
+    if not 0 <= start_epoch <= config.epochs:
+        raise ValueError(f"start_epoch={start_epoch} is outside 0..{config.epochs} (the configuration's epochs)")
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
     copies = config.copies_per_record
     per_epoch = n * copies
     batch = config.batch_size
     chunk = max(_CHUNK_RECORDS // batch, 1) * batch
     per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
     constant_lr = config.schedule == "constant"
-    samples_seen = 0
 
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
         order = rng.permutation(n) if config.shuffle else None
         loss_sum = 0.0

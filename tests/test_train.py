@@ -170,3 +170,28 @@ def test_elastic_fraction_distorts_only_its_share_of_a_chunk():
     assert all(not np.allclose(out[i], X[i]) for i in range(4))
     with pytest.raises(ConfigError, match="elastic_fraction=1.5 is out of range"):
         TrainConfig(elastic_fraction=1.5)
+
+
+@pytest.mark.parametrize("preset", ["seed", "fast"])
+def test_continuing_a_run_equals_one_longer_run(mnist, preset):
+    """5 epochs, then 3 more from where they ended (same network, the random generator carried over), are
+    the 8 epochs of one run: bit for bit, for the seed's per-sample loop and for shuffled momentum batches."""
+    from dataclasses import replace
+
+    network_config = replace(PRESETS[preset].network, dtype="float64")
+    config = replace(PRESETS[preset].train, epochs=8, limit=600)
+    whole = Network(network_config, seed=80)
+    whole_history = fit(whole, mnist.train.images, mnist.train.labels, config)
+
+    parts = Network(network_config, seed=80)
+    rng = np.random.default_rng(config.seed)
+    first = fit(parts, mnist.train.images, mnist.train.labels, replace(config, epochs=5), rng=rng)
+    rest = fit(parts, mnist.train.images, mnist.train.labels, config, start_epoch=5, rng=rng,
+               samples_seen=first[-1]["samples_seen"])
+    for W_whole, W_parts in zip(whole.weights, parts.weights):
+        assert np.array_equal(W_whole, W_parts)
+    assert [e["epoch"] for e in first + rest] == list(range(1, 9))
+    assert [e["train_loss"] for e in first + rest] == [e["train_loss"] for e in whole_history]
+    assert rest[-1]["samples_seen"] == whole_history[-1]["samples_seen"]
+    with pytest.raises(ValueError, match="start_epoch=9 is outside 0..8"):
+        next(iter(fit(parts, mnist.train.images, mnist.train.labels, config, start_epoch=9)))
