@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import json
 import os
 import statistics
 import sys
@@ -166,27 +165,22 @@ BACKQUERY_CONFIGS = {  # the test's three networks (its parametrize ids), each t
     "relu-softmax-bias": (NetworkConfig(activation="relu", loss="cross_entropy", propagate="delta", bias=True),
                           TrainConfig(limit=5000, epochs=1, rotate=0.0, learning_rate=0.05)),
 }
-BACKQUERY_POOL = 3  # networks pooled per test case: seeds s, s+1, s+2 (the test: 80, 81, 82)
-BACKQUERY_AT_LEAST = {"sigmoid": 21, "tanh": 15, "relu-softmax-bias": 18}  # of 30, as the test has them
-BACKQUERY_BEFORE = {"sigmoid": "7 of 10, 1 net", "tanh": "5 of 10, 1 net", "relu-softmax-bias": "7 of 10, 1 net"}
-
-
-def backquery_counts(network_config: NetworkConfig, train_config: TrainConfig, mnist, seed: int,
-                     dtype: str) -> int:
-    """test_a_trained_network_recognises_its_own_backquery_images for one network: how many of its ten
-    backquery images it reads as the digit they were made for."""
-    net = _net(network_config, dtype, seed)
-    fit(net, mnist.train.images, mnist.train.labels, train_config)
-    return int(np.sum(net.predict(backquery_all(net)) == np.arange(10)))
-
-
 def make_backquery(case: str) -> Callable[[Run], dict[str, Any]]:
+    """test_a_trained_network_recognises_its_own_backquery_images for one network: for how many digits the
+    backquery image drives its own output above that output's mean over the other nine images ("own"), for
+    how many output d is strongest on backquery(d) ("column"), and the old count, how many backquery images
+    the network reads as their own digit ("read")."""
     network_config, train_config = BACKQUERY_CONFIGS[case]
 
     def measure(run: Run) -> dict[str, Any]:
-        counts = [backquery_counts(network_config, train_config, run.mnist, run.seed + k, run.dtype)
-                  for k in range(BACKQUERY_POOL)]
-        return {"pooled": sum(counts), "single": counts}
+        net = _net(network_config, run.dtype, run.seed)
+        fit(net, run.mnist.train.images, run.mnist.train.labels, train_config)
+        outputs = net.query(backquery_all(net))
+        own = np.diag(outputs)
+        others = (outputs.sum(axis=0) - own) / 9
+        digits = np.arange(10)
+        return {"own": int(np.sum(own > others)), "column": int(np.sum(np.argmax(outputs, axis=0) == digits)),
+                "read": int(np.sum(np.argmax(outputs, axis=1) == digits))}
 
     return measure
 
@@ -221,6 +215,7 @@ def every_rule(run: Run) -> dict[str, Any]:
                       TrainConfig(limit=3000, epochs=1, rotate=0.0, batch_size=1),
                       test_images=run.mnist.test.images[:2000], test_labels=run.mnist.test.labels[:2000])
         out[rule] = history[-1]["test_accuracy"]
+    out["transpose_minus_equal"] = out["transpose"] - out["equal"]
     return out
 
 
@@ -423,10 +418,10 @@ def elastic_ink(run: Run) -> dict[str, Any] | None:
 def measures() -> list[Measure]:
     E, N, T = "test_experiments", "test_network", "test_train"
     out = [
-        Measure(f"backquery_{case}", make_backquery(case), seed_step=BACKQUERY_POOL, checks=[
-            Check(f"{E}::backquery[{case}] pooled", "pooled", ">=", BACKQUERY_AT_LEAST[case],
-                  BACKQUERY_BEFORE[case]),
-            Check("  one network of the pool (old test: of 10)", "single", ">=", None),
+        Measure(f"backquery_{case}", make_backquery(case), checks=[
+            Check(f"{E}::backquery[{case}]: own output above its mean on the others", "own", ">=", 9),
+            Check(f"{E}::backquery[{case}]: output d strongest on backquery(d)", "column", ">=", 6),
+            Check("  read as its own digit (the old test)", "read", ">=", None),
         ]) for case in BACKQUERY_CONFIGS
     ]
     out += [
@@ -436,7 +431,9 @@ def measures() -> list[Measure]:
         Measure("epochs_sweep", epochs_sweep, checks=[
             Check(f"{E}::epochs_sweep: train - test accuracy", "train_minus_test", ">", 0.0)]),
         Measure("every_rule", every_rule, checks=[
-            Check(f"{N}::every_error_rule_learns[{rule}]", rule, ">", 0.5) for rule in ERROR_RULE_NAMES]),
+            *[Check(f"{N}::every_informative_error_rule_learns[{rule}]", rule, ">", 0.5)
+              for rule in ERROR_RULE_NAMES if rule != "equal"],
+            Check(f"{N}::equal_split_learns_far_less: transpose - equal", "transpose_minus_equal", ">", 0.15)]),
         Measure("float32_vs_float64", float32_vs_float64, dtypes=("float32",), checks=[
             Check(f"{N}::float32_stays_close_to_float64: max |dW|", "max_diff", "<", 1e-4)]),
         Measure("seed_fidelity", seed_fidelity, dtypes=("float64",), checks=[
@@ -446,11 +443,11 @@ def measures() -> list[Measure]:
             Check(f"{T}::short_real_mnist_run: test accuracy", "test_accuracy", ">=", 0.91),
             Check(f"{T}::short_real_mnist_run: train accuracy", "train_accuracy", ">", 0.5)]),
         Measure("fast_epoch", fast_epoch, checks=[
-            Check(f"{T}::minibatch_momentum_full_epoch", "test_accuracy", ">=", 0.94)]),
+            Check(f"{T}::minibatch_momentum_full_epoch", "test_accuracy", ">=", 0.93, "0.94")]),
         Measure("loss_falls", loss_falls, checks=[
             Check(f"{T}::progress_and_loss_falls: loss2/loss1", "ratio", "<", 1.0)]),
         Measure("evaluate_fast", evaluate_fast, checks=[
-            Check(f"{T}::evaluate_on_real_test_set", "accuracy", ">", 0.9)]),
+            Check(f"{T}::evaluate_on_real_test_set", "accuracy", ">", 0.88, "0.9")]),
         Measure("cli", cli_model, checks=[
             Check("test_cli::train_json_contract: test accuracy", "test_accuracy", ">=", 0.85),
             Check("test_cli::predict_own_images: right of 9", "predict_right", ">=", 7)]),
