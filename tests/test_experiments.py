@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ann.config import ERROR_RULE_NAMES, ConfigError, TrainConfig
@@ -12,7 +11,6 @@ from ann.experiments import compare_error_rules, sweep
 from ann.results import FORMAT_VERSION, load_results, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
-L = np.log(99.0)  # logit(0.99) = -logit(0.01)
 
 
 # --------------------------------------------------------------------------- experiment runners

@@ -3,8 +3,6 @@ and output contributions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.special
@@ -20,7 +18,6 @@ from ann.inside import (
 from ann.network import Network
 from ann.train import fit
 
-ROOT = Path(__file__).resolve().parents[1]
 L = np.log(99.0)  # logit(0.99) = -logit(0.01)
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ann.results import FORMAT_VERSION, ResultsFileError, load_results, save_results
-
-ROOT = Path(__file__).resolve().parents[1]
-L = np.log(99.0)  # logit(0.99) = -logit(0.01)
-
 
 # --------------------------------------------------------------------------- bad results files
 
