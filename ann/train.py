@@ -24,6 +24,7 @@ from ann.network import Network
 
 ProgressCallback = Callable[[int, int], None]  # (samples done in this epoch, samples in this epoch)
 StopRequest = Callable[[], bool]
+LearningRateSource = Callable[[], float]  # the base learning rate now (it may change while a run trains)
 
 _CHUNK_RECORDS = 1024  # records scaled, augmented and trained between two progress reports
 _threadpools: ThreadpoolController | None = None
@@ -71,13 +72,14 @@ def random_variant(X: np.ndarray, rng: np.random.Generator, config: TrainConfig)
     return out
 
 
-def learning_rate_at(config: TrainConfig, progress: float) -> float:
+def learning_rate_at(config: TrainConfig, progress: float, base: float | None = None) -> float:
     """The learning rate after ``progress`` epochs (a float, 0 .. config.epochs).
 
     ``constant`` is the seed's; ``cosine`` warms up linearly over ``warmup_epochs`` and then decays along a
-    half cosine to zero at the end of training.
+    half cosine to zero at the end of training. ``base`` replaces ``config.learning_rate`` (a rate changed
+    while the run trains scales the whole schedule from there on).
     """
-    base = config.learning_rate
+    base = config.learning_rate if base is None else base
     if config.schedule == "constant":
         return base
     if progress < config.warmup_epochs:
@@ -135,6 +137,7 @@ def train(
     start_epoch: int = 0,
     rng: np.random.Generator | None = None,
     samples_seen: int = 0,
+    base_learning_rate: LearningRateSource | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
 
@@ -152,7 +155,8 @@ def train(
         Called after every chunk with the samples trained so far in this epoch and the epoch's total.
     should_stop : callable() -> bool, optional
         Polled between chunks; when it returns True the loop yields the partial epoch (``stopped=True``)
-        and ends.
+        and ends. Time spent inside it is not training time: a caller that pauses a run by blocking here
+        (as the training service does) leaves the epoch's ``seconds`` unchanged.
     start_epoch : int
         Epochs already trained (0 for a new run): training continues with epoch ``start_epoch + 1`` up to
         ``config.epochs``, the learning-rate schedule at the same place. With the generator ``rng`` the
@@ -163,13 +167,17 @@ def train(
         Shuffling and random augmentation draw from it; by default a new one from ``config.seed``.
     samples_seen : int
         Samples trained before ``start_epoch`` (``samples_seen`` continues from it).
+    base_learning_rate : callable() -> float, optional
+        Read before every chunk: the learning rate to use from there on in place of
+        ``config.learning_rate`` (the schedule, if any, scales it). Lets a user change the rate while the
+        run trains; a rate that never changes gives the same steps as without it.
 
     Yields
     ------
     dict
         ``epoch`` (1-based), ``train_loss`` and ``train_accuracy`` (running, over this epoch's samples as
         they were trained, augmented copies included), ``test_accuracy``, ``seconds`` (training time of the
-        epoch, not the scoring), ``test_loss``, ``samples_seen`` (all epochs so far), ``learning_rate`` (at the end of the
+        epoch: not the scoring, nor time spent in ``should_stop``), ``test_loss``, ``samples_seen`` (all epochs so far), ``learning_rate`` (at the end of the
         epoch) and ``stopped``.
     """
     config = config or TrainConfig()
@@ -196,16 +204,23 @@ def train(
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
+        waited = 0.0  # time spent in should_stop (a paused run waits there): not training time
         order = rng.permutation(n) if config.shuffle else None
         loss_sum = 0.0
         correct = 0
         done = 0
         stopped = False
-        lr = learning_rate_at(config, epoch - 1)
+        base = None
         for start in range(0, n, chunk):
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
+            if should_stop is not None:
+                asked = time.perf_counter()
+                stopped = bool(should_stop())
+                waited += time.perf_counter() - asked
+                if stopped:
+                    break
+            if base_learning_rate is not None:
+                base = float(base_learning_rate())
+            lr = learning_rate_at(config, epoch - 1 + start / n, base)
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
             X = as_inputs(images[idx], network.dtype)
             y = labels[idx]
@@ -225,12 +240,12 @@ def train(
                 elif per_sample:
                     step = network.train_sample
                     for i in range(len(X)):
-                        lr = learning_rate_at(config, epoch - 1 + (start + i) / n)
+                        lr = learning_rate_at(config, epoch - 1 + (start + i) / n, base)
                         for v, Xv in enumerate(variants):
                             outputs[v, i] = step(Xv[i], T[i], lr)
                 else:
                     for b in range(0, len(X), batch):
-                        lr = learning_rate_at(config, epoch - 1 + (start + b) / n)
+                        lr = learning_rate_at(config, epoch - 1 + (start + b) / n, base)
                         for v, Xv in enumerate(variants):
                             outputs[v, b:b + batch] = network.train(
                                 Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
@@ -240,8 +255,10 @@ def train(
             done += len(X) * len(variants)
             if progress is not None:
                 progress(done, per_epoch)
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started - waited
         samples_seen += done
+        if done == 0:  # stopped before the epoch's first chunk: the rate it would have started with
+            lr = learning_rate_at(config, epoch - 1, base)
         test_accuracy = test_loss = None
         if test_images is not None and test_labels is not None:
             test_accuracy, test_loss = score(network, test_images, test_labels)

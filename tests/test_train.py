@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,51 @@ def test_continuing_a_run_equals_one_longer_run(mnist, preset):
     assert rest[-1]["samples_seen"] == whole_history[-1]["samples_seen"]
     with pytest.raises(ValueError, match="start_epoch=9 is outside 0..8"):
         next(iter(fit(parts, mnist.train.images, mnist.train.labels, config, start_epoch=9)))
+
+
+def _tiny_set(n=2048, seed=0):
+    """A tiny synthetic set: 784-pixel uint8 images whose label is which tenth of the image is brightest."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 60, (n, 784), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        images[i, label * 78:(label + 1) * 78] += 150
+    return images, labels
+
+
+def test_a_learning_rate_changed_while_training_takes_effect_at_the_next_chunk():
+    """base_learning_rate is read before every chunk: a rate that never changes gives the same steps as
+    the configuration's; a change applies from the next chunk on and is reported as the epoch's rate."""
+    images, labels = _tiny_set()
+    config = TrainConfig(epochs=2, rotate=0.0, batch_size=16, learning_rate=0.1)
+    plain, same = Network(seed=3), Network(seed=3)
+    fit(plain, images, labels, config)
+    fit(same, images, labels, config, base_learning_rate=lambda: 0.1)
+    assert all(np.array_equal(a, b) for a, b in zip(plain.weights, same.weights))
+
+    rates = iter([0.1, 0.1, 0.5, 0.5])  # chunks of 1,024 records: epoch 1 at 0.1, epoch 2 at 0.5
+    changed = Network(seed=3)
+    history = fit(changed, images, labels, config, base_learning_rate=lambda: next(rates))
+    assert [epoch["learning_rate"] for epoch in history] == [0.1, 0.5]
+    # the same as one epoch at 0.1 followed by one at 0.5
+    by_hand = Network(seed=3)
+    rng = np.random.default_rng(config.seed)
+    fit(by_hand, images, labels, replace(config, epochs=1), rng=rng)
+    fit(by_hand, images, labels, replace(config, learning_rate=0.5), start_epoch=1, rng=rng)
+    assert all(np.array_equal(a, b) for a, b in zip(changed.weights, by_hand.weights))
+    assert not all(np.array_equal(a, b) for a, b in zip(changed.weights, plain.weights))
+
+
+def test_time_spent_in_the_stop_callback_is_not_training_time():
+    """A paused run waits inside should_stop: that wait is left out of the epoch's seconds."""
+    import time
+
+    images, labels = _tiny_set(1024)
+    config = TrainConfig(epochs=1, rotate=0.0, batch_size=64)
+
+    def slow_check() -> bool:
+        time.sleep(0.5)
+        return False
+
+    history = fit(Network(seed=1), images, labels, config, should_stop=slow_check)
+    assert history[0]["seconds"] < 0.4  # the 0.5 s wait is not counted; the training itself is ~10 ms
