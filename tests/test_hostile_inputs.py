@@ -14,6 +14,7 @@ per case in bench/README.md).
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import json
@@ -62,11 +63,23 @@ def _flipped_byte() -> bytes:
     return bytes(data)
 
 
+@functools.cache
+def _issue_bomb() -> bytes:
+    """The issue's model bomb: a valid 3.5 MB .npz whose weights_0 unpacks to 30000x30000 float32 (3.6 GB)."""
+    return h.model_npz(_seed_meta(), h.npy_entry("weights_0", descr="<f4", shape=(30000, 30000)),
+                       h.npy_entry("weights_1", descr="<f4", shape=(10, 200)))
+
+
+@functools.cache
+def _issue_photo() -> bytes:
+    """A 12 MP phone photo of a 7 (4032x3024 from the sensor, EXIF orientation 6, grainy paper): 2.4 MB."""
+    return h.phone_photo(7, 4032, 3024, orientation=6, noise=4)
+
+
 # id: (bytes maker, expected message, peak bound in MB)
 MODEL_REFUSALS = {
     "the issue's bomb: a compressed 30000x30000 weights_0": (
-        lambda: h.model_npz(_seed_meta(), h.npy_entry("weights_0", descr="<f4", shape=(30000, 30000)),
-                            h.npy_entry("weights_1", descr="<f4", shape=(10, 200))),
+        _issue_bomb,
         r"weights_0 has shape \(30000, 30000\), but its configuration says \(200, 784\)", SMALL_MB),
     "a bomb its configuration agrees with (500 million weights)": (
         lambda: h.model_npz(_seed_meta(input_nodes=50_000, hidden_nodes=(10_000,)),
@@ -157,10 +170,22 @@ def test_model_file_refused_with_a_clear_message(case, run, tmp_path):
 
 
 def test_model_info_refuses_the_bomb_too(run):
-    make, message, _ = MODEL_REFUSALS["the issue's bomb: a compressed 30000x30000 weights_0"]
-    result = run("model_info", make(), ".npz")
+    _, message, _ = MODEL_REFUSALS["the issue's bomb: a compressed 30000x30000 weights_0"]
+    result = run("model_info", _issue_bomb(), ".npz")
     assert result["outcome"] == "error" and re.search(message, result["message"]), result
     assert result["peak_above_baseline_mb"] <= SMALL_MB, result
+
+
+def test_the_limit_is_real_the_code_before_13_runs_out_of_memory(forker, tmp_path):
+    """The same children running the readers as they were before issue #13 (np.load of every entry; the
+    whole frame decoded, float64 from there) on the issue's bombs: out of memory, so a regression to
+    unbounded reading fails this suite instead of passing it by luck."""
+    for kind, data, suffix in (("reference_model", _issue_bomb(), ".npz"),
+                               ("reference_image", h.png_blank(3999, 3999, 4), ".png")):
+        path = tmp_path / f"bomb{suffix}"
+        path.write_bytes(data)
+        result = forker.run(kind, path, limit_mb=LIMIT_MB)
+        assert result["outcome"] == "MemoryError", result
 
 
 @pytest.mark.parametrize("dtype", ["<f4", "<f8"])
@@ -241,8 +266,7 @@ def _eps() -> bytes:
 # id: (bytes maker, suffix, expected digit or message, peak bound in MB)
 IMAGES = {
     # The issue's rows: a 12 MP photo (held upright: EXIF orientation 6), the blank 3999x3999 RGBA PNG.
-    "a 12 MP phone photo, EXIF-rotated": (
-        lambda: h.phone_photo(7, 4032, 3024, orientation=6, noise=4), ".jpg", 7, 40),
+    "a 12 MP phone photo, EXIF-rotated": (_issue_photo, ".jpg", 7, 40),
     "the blank 3999x3999 RGBA PNG": (
         lambda: h.png_blank(3999, 3999, 4), ".png", r"^no digit found: the image is empty", 100),
     "a 50 MP grey photo": (lambda: h.phone_photo(3, 8160, 6120, mode="L"), ".jpg", 3, 40),
@@ -313,7 +337,7 @@ def test_every_exif_orientation_gives_the_upright_digit(orientation):
 def test_decoded_photo_is_small_uint8_in_the_right_orientation():
     from ann import images
 
-    pixels = images.decode_image(h.phone_photo(7, 4032, 3024, orientation=6))
+    pixels = images.decode_image(_issue_photo())
     assert pixels.dtype == np.uint8 and pixels.ndim == 2  # JPEG decoded straight to grey
     assert pixels.shape == (1008, 756)  # 4032x3024 from the sensor, 3024 wide upright, reduced 4x (libjpeg
     #                                      2x, then 2x)
