@@ -403,7 +403,8 @@ def _expected_arrays(members: dict[str, _Member], model: _Meta, name: str) -> di
         if member is None:
             raise ModelFileError(f"{name}: missing {key}")
         if member.shape != shape:
-            raise ModelFileError(f"{name}: {key} has shape {member.shape}, but its configuration says {shape}")
+            raise ModelFileError(f"{name}: {key} has shape {member.shape}, but its configuration says {shape}; "
+                                 "the file is damaged or was not saved by ANN Explorer")
         if member.dtype.kind != "f" or member.dtype.itemsize > 8:
             raise ModelFileError(f"{name}: {key} holds {member.dtype} values; weights and biases are float16, "
                                  "float32 or float64")
