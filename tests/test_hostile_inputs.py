@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import re
+import sys
 import zipfile
 
 import hostile_files as h
@@ -26,6 +27,9 @@ import numpy as np
 import pytest
 
 from ann.images import DECODED_LONG_SIDE, MAX_DECODE_BYTES
+
+# The children read /proc/self/status and rely on RLIMIT_AS, which bounds memory on Linux only.
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux's /proc and RLIMIT_AS")
 
 LIMIT_MB = 768  # on top of the child's baseline (about 250 MB of address space): about 1 GB in all
 SMALL_MB = 24  # a refusal made from headers and end records: measured 0-5 MB
