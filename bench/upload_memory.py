@@ -10,11 +10,11 @@ figures. The issue's targets: a 12 MP JPEG in at most 1 s and 150 MB above the b
 3999x3999 RGBA PNG in at most 100 MB; a model bomb refused in well under a second.
 
 Part 2, the app (``--app``, needs Debian's chromium and playwright): ``streamlit run app.py`` of this tree and
-of the reference commit (``git archive``, read-only), one after the other; in a real headless Chromium, 30
-phone photos (4000x3000 JPEG, the largest the old code accepted; 6 distinct photos, 5 copies of each under
-their own names) uploaded at once on the Draw page, then the blank PNG bomb and an 81-megapixel PNG, then the
-model bomb on the Train page; the server's VmRSS and VmHWM (from /proc) after each. Target: the server under
-600 MB, and no rise from the model bomb.
+of the reference commit (``git archive`` into a temporary folder), one after the other; in a real headless
+Chromium, 30 phone photos (4000x3000 JPEG, the largest the old code accepted; 6 distinct photos, 5 copies of
+each under their own names) uploaded at once on the Draw page, then in a new session the blank PNG bomb and an
+81-megapixel PNG, then the model bomb on the Train page; the server's VmRSS and VmHWM (from /proc) after each.
+Target: the server under 600 MB, and no rise from the model bomb.
 
 Files are written to bench/out/uploads/ (git-ignored). Writes bench/out/upload_memory.json.
 
@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -201,13 +202,12 @@ class Server:
         self._log.close()
 
 
-def reference_tree() -> Path:
-    """The reference commit's files, from ``git archive`` (read-only for the repository)."""
-    folder = OUT_DIR / f"reference_{REFERENCE_COMMIT}"
-    if not (folder / "app.py").exists():
-        archive = subprocess.run(["git", "archive", REFERENCE_COMMIT], cwd=REPO_DIR, capture_output=True, check=True)
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(folder, filter="data")
+def reference_tree(folder: Path) -> Path:
+    """The reference commit's files, from ``git archive`` (read-only for the repository), in ``folder``: a
+    temporary folder outside the repository, where pytest would otherwise collect its tests."""
+    archive = subprocess.run(["git", "archive", REFERENCE_COMMIT], cwd=REPO_DIR, capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
     return folder
 
 
@@ -293,11 +293,11 @@ def app_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[str,
     from playwright.sync_api import sync_playwright
 
     result = {}
-    with sync_playwright() as p:
+    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="ann_reference_") as reference:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
-            for label, folder in (("candidate", REPO_DIR), ("reference", reference_tree())):
-                print(f"app, {label} ({folder}):", flush=True)
+            for label, folder in (("candidate", REPO_DIR), ("reference", reference_tree(Path(reference)))):
+                print(f"app, {label} ({folder if label == 'candidate' else REFERENCE_COMMIT}):", flush=True)
                 result[label] = app_run(browser, folder, data_dir, paths, label)
         finally:
             browser.close()
