@@ -64,6 +64,16 @@ def config_rows(run: RunInfo) -> list[dict[str, str]]:
     return [{"setting": k, "value": v} for k, v in rows]
 
 
+def use_shared(run: RunInfo) -> None:
+    """A callback, so the sidebar (drawn before the page) already names the new model."""
+    try:
+        state.activate_run(run, workspace.store(), shared=True)
+        st.session_state["rn_shared_outcome"] = ("success", "The shared model is now your active model, in your "
+                                                 "session only.")
+    except CheckpointError as exc:
+        st.session_state["rn_shared_outcome"] = ("error", str(exc))
+
+
 def shared_view(token: str) -> None:
     """One run, read-only, for whoever has its share link."""
     store = workspace.store()
@@ -82,14 +92,12 @@ def shared_view(token: str) -> None:
         run_panels.run_charts(run, history, store.events(run), key="shared")
     st.table({row["setting"]: row["value"] for row in config_rows(run)})
     if run.has_model:
-        if st.button("Use this model", key="rn_use_shared", type="primary", icon=":material/input:",
-                     help="A copy of its network becomes your active model (Draw, Evaluate, Inside use it)."):
-            try:
-                state.activate_run(run, store, shared=True)
-                st.success("The shared model is now your active model, in your session only.",
-                           icon=":material/check_circle:")
-            except CheckpointError as exc:
-                st.error(str(exc))
+        st.button("Use this model", key="rn_use_shared", type="primary", icon=":material/input:",
+                  on_click=use_shared, args=(run,),
+                  help="A copy of its network becomes your active model (Draw, Evaluate, Inside use it).")
+        outcome = st.session_state.pop("rn_shared_outcome", None)
+        if outcome is not None:
+            (st.success if outcome[0] == "success" else st.error)(outcome[1])
     else:
         st.caption("It has no finished epoch yet, so no model to use.")
 
