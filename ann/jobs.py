@@ -194,12 +194,13 @@ _datasets: dict[tuple[str, bool], Any] = {}
 
 def load_dataset(data_dir: str | os.PathLike | None, verify: bool = True):
     """The training data for a worker, read once per process (MNIST's four files, or files in its format
-    with ``verify=False``)."""
-    from ann.data import load_mnist
+    with ``verify=False``), mapped from the uncompressed copies the server maps too: the workers and the
+    server share one copy of its pages (``ann.data.load_mnist_mapped``)."""
+    from ann.data import load_mnist_mapped
 
     key = (str(data_dir), verify)
     if key not in _datasets:
-        _datasets[key] = load_mnist(data_dir, download=False, verify=verify)
+        _datasets[key] = load_mnist_mapped(data_dir, verify=verify)
     return _datasets[key]
 
 

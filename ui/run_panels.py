@@ -19,7 +19,8 @@ from ann.runs import ACTIVE_STATUSES, FINISHED, PAUSED, QUEUED, STOPPED, Checkpo
 from ui import state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
-LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched
+LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
+QUEUED_SECONDS = 3.0  # ... while it waits in the queue (a classroom's queue is long: poll it gently)
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 
@@ -236,10 +237,12 @@ def _train_view_body(run_id: str) -> None:
     except RunNotFound:
         st.session_state.pop("tr_view", None)
         return
-    was_active = st.session_state.get("tr_view_active")
-    st.session_state["tr_view_active"] = run.active
-    if was_active and not run.active:
-        st.rerun(scope="app")  # it ended: redraw the page once (results, active model), then stop polling
+    was = st.session_state.get("tr_view_status")
+    st.session_state["tr_view_status"] = run.status
+    if was is not None and was != run.status and (not run.active or was == QUEUED):
+        # it ended (redraw the page once: results, active model; then stop polling), or it left the queue
+        # (redraw with the faster timer of a training run)
+        st.rerun(scope="app")
     with st.container(border=True, key="tr_live"):
         title, status = st.columns([1, 3], vertical_alignment="center")
         title.markdown(f"#### {run.name}")
@@ -275,16 +278,20 @@ def _train_view_body(run_id: str) -> None:
 
 
 _train_view_live = st.fragment(run_every=LIVE_SECONDS)(_train_view_body)
+_train_view_queued = st.fragment(run_every=QUEUED_SECONDS)(_train_view_body)
 
 
 def train_view(run_id: str) -> None:
-    """The Train page's view of one run: live (redrawn every second) while it is active."""
+    """The Train page's view of one run: live (redrawn every second) while it trains, every few seconds
+    while it waits in the queue, still once it has ended."""
     try:
         run = workspace.store().get_run(workspace.workspace_key(), run_id)
     except RunNotFound:
         return
-    st.session_state["tr_view_active"] = run.active
-    if run.active:
+    st.session_state["tr_view_status"] = run.status
+    if run.status == QUEUED:
+        _train_view_queued(run_id)
+    elif run.active:
         _train_view_live(run_id)
     else:
         _train_view_body(run_id)

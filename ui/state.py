@@ -28,7 +28,7 @@ from ann.data import (
     MNISTFormatError,
     default_data_dir,
     ensure_mnist,
-    load_mnist,
+    load_mnist_mapped,
     mnist_status,
 )
 
@@ -59,7 +59,9 @@ def dataset_status(folder: str) -> dict[str, Any]:
 
 @st.cache_resource(show_spinner="Loading MNIST: 70,000 images...", max_entries=1)
 def _load_mnist(folder: str) -> MNIST:
-    return load_mnist(folder, download=False)
+    # mapped from uncompressed copies: the training workers map the same files, so the server and they
+    # share one copy of MNIST's 55 MB in memory
+    return load_mnist_mapped(folder)
 
 
 def mnist_if_ready() -> MNIST | None:
