@@ -61,8 +61,10 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
     lr.press("Enter")
     wait_idle(page)
     go_to(page, "Draw")
+    status = page.locator(".st-key-run_status")  # the live status at the top of every page
+    status.wait_for()
+    assert "Run 1" in status.inner_text() and status.get_by_role("button", name="Pause").count() >= 1
     sidebar = page.get_by_test_id("stSidebar")
-    assert "Run 1" in sidebar.inner_text()  # the live status is on every page
     digit = draw_and_read(page, [(0.5, 0.15), (0.5, 0.85)], "runs_draw_while_training")
     assert re.fullmatch(r"[0-9]", digit)
     screenshot(page, "runs_draw_while_training")

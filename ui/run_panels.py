@@ -101,20 +101,21 @@ def show_refusal() -> None:
 
 
 def control_buttons(run: RunInfo, prefix: str, compact: bool = False) -> None:
-    """Pause or Resume, and Stop, for an active run."""
+    """Pause or Resume, and Stop, for an active run (``compact``: small buttons in the current row)."""
     if not run.active:
         return
-    cols = st.columns(2, gap="small")
+    cols = (st, st) if compact else st.columns(2, gap="small")
+    width = "content" if compact else "stretch"
     paused = run.status == PAUSED or run.control == "pause"
     if paused:
-        cols[0].button("Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", width="stretch",
+        cols[0].button("Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", width=width,
                        on_click=_request, args=("resume", run.id), help=None if compact else
                        "Goes on from where it paused.")
     else:
-        cols[0].button("Pause", key=f"{prefix}_pause_{run.id}", icon=":material/pause:", width="stretch",
+        cols[0].button("Pause", key=f"{prefix}_pause_{run.id}", icon=":material/pause:", width=width,
                        on_click=_request, args=("pause", run.id), help=None if compact else
                        "Pauses between two training steps (within a second); Resume goes on from there.")
-    cols[1].button("Stop", key=f"{prefix}_stop_{run.id}", icon=":material/stop:", width="stretch",
+    cols[1].button("Stop", key=f"{prefix}_stop_{run.id}", icon=":material/stop:", width=width,
                    on_click=_request, args=("stop", run.id), disabled=run.control == "stop",
                    help=None if compact else "Ends the run; its finished epochs are kept (the epoch in "
                    "progress is not), and Continue can go on from there later.")
@@ -187,33 +188,37 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
 # --------------------------------------------------------------------------- the status on every page
 
 
-def _sidebar_body() -> None:
+def _status_body(hide: str | None = None) -> None:
     runs = workspace.my_runs()
     if notice_ended_runs(runs):
         st.rerun(scope="app")
-    active = [run for run in runs if run.status in ACTIVE_STATUSES]
+    active = [run for run in runs if run.status in ACTIVE_STATUSES and run.id != hide]
     if not active:
         return
-    with st.container(key="run_status"):
-        st.caption("**Training**")
+    with st.container(border=True, key="run_status"):
         for run in active[-3:]:
             share = (run.progress_done / run.progress_total) if run.progress_total else 0.0
             overall = min((run.epochs_done + share) / max(run.target_epochs, 1), 1.0)
             line = f"**{run.name}**: {status_text(run)}"
             if run.test_accuracy is not None:
-                line += f"; test {accuracy_text(run)}"
-            st.progress(overall, text=line)
-            control_buttons(run, "sb", compact=True)
+                line += f"; test accuracy {accuracy_text(run)}"
+            # one row: the progress, then small buttons (on a phone the buttons wrap below it, side by side)
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                with st.container(width="stretch"):
+                    st.progress(overall, text=line)
+                control_buttons(run, "sb", compact=True)
 
 
-_sidebar_live = st.fragment(run_every=SIDEBAR_SECONDS)(_sidebar_body)
+_status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
 
 
-def sidebar_status() -> None:
-    """The small live status of this workspace's runs, in the sidebar of every page."""
+def status_bar(hide: str | None = None) -> None:
+    """The small live status of this workspace's active runs, at the top of every page (in the main
+    area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
+    in full already (the Train page's run in view)."""
     runs = workspace.my_runs()
-    if any(run.active for run in runs) or st.session_state.get(WATCH_KEY):
-        _sidebar_live()
+    if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
+        _status_live(hide)
 
 
 # --------------------------------------------------------------------------- the Train page's view

@@ -49,8 +49,10 @@ def run_app() -> None:
         else:
             headline, sentence = state.describe_model(model)
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
-        run_panels.sidebar_status()
     workspace.show_workspace_notice()
+    # every page but Train (which shows its run in full) starts with the live status of your runs
+    on_train = page.url_path == "train"
+    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
     _this_run.inside_frame = True
     try:
         page.run()
