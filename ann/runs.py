@@ -560,17 +560,15 @@ class RunStore:
             The workspace already has :attr:`Limits.max_active` runs queued, training or paused.
         """
         owner = owner_of(workspace)
+        if status == QUEUED:
+            self._check_active_limit(owner)  # before housekeeping: a refused run must not cost an old one
         self.housekeeping(workspace, making_room=True)
         now = time.time()
         run_id = secrets.token_hex(8)
         config = configs_to_dict(network_config, train_config)
         with self._db(write=True) as conn:
-            active = conn.execute(f"SELECT COUNT(*) FROM runs WHERE owner = ? AND status IN "
-                                  f"({','.join('?' * len(ACTIVE_STATUSES))})", (owner, *ACTIVE_STATUSES)).fetchone()[0]
-            if status == QUEUED and active >= self.limits.max_active:
-                raise RunLimitError(
-                    f"You already have {active} runs waiting or training, the most one visitor may have on this "
-                    f"server at once. Wait for one to finish, or stop one, then start again.")
+            if status == QUEUED:
+                self._check_active_limit(owner, conn)
             number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE owner = ?",
                                   (owner,)).fetchone()[0]
             conn.execute(
@@ -585,6 +583,17 @@ class RunStore:
                                     "preset": preset, "records": int(records), "dataset": dataset,
                                     "source": source, "created": now, "share": None})
         return self._run(run_id)
+
+    def _check_active_limit(self, owner: str, conn: sqlite3.Connection | None = None) -> None:
+        if conn is None:
+            with self._db() as conn:
+                return self._check_active_limit(owner, conn)
+        active = conn.execute(f"SELECT COUNT(*) FROM runs WHERE owner = ? AND status IN "
+                              f"({','.join('?' * len(ACTIVE_STATUSES))})", (owner, *ACTIVE_STATUSES)).fetchone()[0]
+        if active >= self.limits.max_active:
+            raise RunLimitError(
+                f"You already have {active} runs waiting or training, the most one visitor may have on this "
+                "server at once. Wait for one to finish, or stop one, then try again.")
 
     def _write_static(self, run_id: str, static: dict[str, Any]) -> None:
         atomic_write_bytes(self.folder(run_id) / "run.json", _dumps(static).encode())
@@ -652,12 +661,7 @@ class RunStore:
                                 "failed run can be continued.")
         owner = owner_of(workspace)
         with self._db(write=True) as conn:
-            active = conn.execute(f"SELECT COUNT(*) FROM runs WHERE owner = ? AND status IN "
-                                  f"({','.join('?' * len(ACTIVE_STATUSES))})", (owner, *ACTIVE_STATUSES)).fetchone()[0]
-            if active >= self.limits.max_active:
-                raise RunLimitError(
-                    f"You already have {active} runs waiting or training, the most one visitor may have on this "
-                    "server at once. Wait for one to finish, or stop one, then continue this one.")
+            self._check_active_limit(owner, conn)
             config = configs_to_dict(run.network_config, replace(run.train_config,
                                                                  epochs=run.epochs_done + int(more_epochs)))
             conn.execute("UPDATE runs SET status = 'queued', config = ?, queued = ?, ended = NULL, control = '',"
