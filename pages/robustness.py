@@ -119,7 +119,7 @@ with image_tab:
             caption=f"the nudge, ±{epsilon:.2f}: red up, blue down")
     c.image(digits.digit_image(adversarial[0], scale=4), width=112, caption=f"the copy: {read(adversarial[0])}")
     after = network.query(adversarial)[0]
-    d.altair_chart(charts.before_after_bars(outputs, after, height=170), width="stretch")
+    d.altair_chart(robustness_view.fit_width(charts.before_after_bars(outputs, after, height=150)), width="stretch")
     st.caption("The nudge pushes every pixel by the same amount, up or down, whichever raises the network's error "
                "on the true digit (pixels already at paper cannot go lower). ✗ marks a wrong answer.")
 

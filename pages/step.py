@@ -13,7 +13,7 @@ import streamlit as st
 
 from ann.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, digits, inside_charts, shell, state, step_diagram
+from ui import charts, digits, inside_charts, robustness_view, shell, state, step_diagram
 
 shell.page_start()
 
@@ -27,6 +27,8 @@ UPDATES = {"seed": "the seed's update (send E back)", "exact": "the exact gradie
 WEIGHT_LIMIT = 1000.0  # the inputs' bounds; a runaway Step is held here (and said so)
 TOP_TERMS = 8  # products shown of a real node's sum, the largest first
 NUMBER = st.column_config.NumberColumn(format="%.6f")
+PRECISE = st.column_config.NumberColumn(format="%.8f")  # a real node's weights move in the 6th decimal
+TINY = st.column_config.NumberColumn(format="%.3e")  # and by changes this small
 
 st.title("One step by hand")
 st.markdown(
@@ -322,8 +324,8 @@ with node_tab:
             m1.metric("X, the signal in", fmt(n.net))
             m2.metric("O, its output", fmt(n.output))
             m3.metric("E, its error", fmt(n.error))
-            m4.metric("Squared error → after" if config.loss == "mse" else "Loss → after",
-                      f"{fmt(n.loss)} → {fmt(n.new_loss)}")
+            m4.metric("Squared error" if config.loss == "mse" else "Loss", fmt(n.loss),
+                      delta=f"{n.new_loss - n.loss:+.3e} after the step", delta_color="inverse")
 
         st.markdown(f"**Signal in: X = Σ W·O_prev{' + b' if n.bias is not None else ''}**, a sum over {below}.")
         order = np.argsort(-np.abs(n.products), kind="stable")[:TOP_TERMS]
@@ -359,8 +361,8 @@ with node_tab:
         biggest = int(np.argmax(np.abs(n.weight_changes)))
         st.markdown(f"the largest, from {'pixel (%d, %d)' % divmod(biggest, 28) if side else f'node {biggest}'}: "
                     f"{fmt(learning_rate)} × {fmt(n.error)} × {fmt(n.slope)} × {fmt(n.inputs[biggest])} = "
-                    f"**{fmt(n.weight_changes[biggest])}** (from {fmt(n.weights[biggest])} to "
-                    f"{fmt(n.new_weights[biggest])})"
+                    f"**{fmt(n.weight_changes[biggest])}** (from {n.weights[biggest]:.8f} to "
+                    f"{n.new_weights[biggest]:.8f})"
                     + (f"; the bias changes by {fmt(n.bias_change)}" if n.bias_change is not None else "") + ".")
         top_changes = np.argsort(-np.abs(n.weight_changes), kind="stable")[:TOP_TERMS]
         change_col, picture_col = st.columns([3, 2], gap="large")
@@ -368,7 +370,7 @@ with node_tab:
             "from": [f"pixel ({i // 28}, {i % 28})" if side else f"node {i}" for i in top_changes],
             "ΔW": n.weight_changes[top_changes], "W before": n.weights[top_changes],
             "W after": n.new_weights[top_changes]}), hide_index=True, key="st_node_changes",
-            column_config={c: NUMBER for c in ("ΔW", "W before", "W after")})
+            column_config={"ΔW": TINY, "W before": PRECISE, "W after": PRECISE})
         if side:
             limit = inside_charts.symmetric_limit(n.weight_changes, quantile=1.0)
             picture_col.image(inside_charts.diverging_images(n.weight_changes.reshape(1, 28, 28), limit, scale=5)[0],
@@ -377,6 +379,7 @@ with node_tab:
                     f"same image goes from {fmt(n.output)} to **{fmt(n.new_output)}**, and the network's "
                     f"{'squared error' if config.loss == 'mse' else 'loss'} from {fmt(n.loss)} to "
                     f"**{fmt(n.new_loss)}**.")
-        st.altair_chart(charts.before_after_bars(n.outputs, n.new_outputs, height=180), width="stretch")
+        st.altair_chart(robustness_view.fit_width(charts.before_after_bars(n.outputs, n.new_outputs, height=160)),
+                        width="stretch")
         st.caption("The ten outputs before and after that one step. Nothing is saved: the active model stays as "
                    "it was (the Draw page's Teach trains it for real).")

@@ -19,13 +19,22 @@ ACCURACY_COLOR = "#2563eb"
 CHANGED_COLOR = "#f59e0b"
 
 
+def fit_width(chart: alt.Chart) -> alt.Chart:
+    """The chart stretched to its column's width with its own height kept for the plot.
+
+    Streamlit 1.67 fits a stretched chart with a title or a legend into its height as a whole, squeezing the
+    plot to a sliver; autosizing only along x leaves the height to the chart.
+    """
+    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
 def accuracy_chart(points: list[dict], kind: str, height: int = 230) -> alt.Chart:
     """Test accuracy (and the share of answers changed) against the damage level of one sweep."""
     perturbation = PERTURBATIONS[kind]
     rows = [{"level": p["level"], "measure": name, "value": p[field]} for p in points
             for name, field in (("accuracy", "accuracy"), ("answers changed", "changed"))]
     frame = pd.DataFrame(rows)
-    return alt.Chart(frame).mark_line(point=True).encode(
+    return fit_width(alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("level:Q", title=perturbation.level_name),
         y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("measure:N", scale=alt.Scale(domain=["accuracy", "answers changed"],
@@ -33,7 +42,7 @@ def accuracy_chart(points: list[dict], kind: str, height: int = 230) -> alt.Char
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("level:Q", title=perturbation.level_name), alt.Tooltip("measure:N"),
                  alt.Tooltip("value:Q", format=".1%")],
-    ).properties(height=height, title=perturbation.title)
+    ).properties(height=height, title=perturbation.title))
 
 
 def summary(points: list[dict], kind: str) -> str:
@@ -63,9 +72,9 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, scale: int = 5) -> np.ndar
 
 
 def difference_picture(before: np.ndarray, after: np.ndarray, scale: int = 5) -> np.ndarray:
-    """What an attack added (red) and took away (blue), at full colour for a change of 0.5."""
+    """What an attack added (red) and took away (blue), at full colour for the largest change."""
     change = (np.asarray(after, np.float64) - np.asarray(before, np.float64)).reshape(1, 28, 28)
-    return inside_charts.diverging_images(change, 0.5, scale=scale)[0]
+    return inside_charts.diverging_images(change, max(float(np.abs(change).max()), 1e-6), scale=scale)[0]
 
 
 def drawing_sensitivity(network: Network, drawing: dict | None) -> None:

@@ -19,6 +19,12 @@ WIDTH, HEIGHT = 760, 330
 RADIUS = 24
 
 
+def _short(value: float) -> str:
+    """A weight in at most 4 decimals, keeping one: 3.0, 0.9, -0.0123."""
+    text = f"{value:.4f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def _ys(count: int) -> list[float]:
     top, bottom = 60.0, HEIGHT - 70.0
     if count == 1:
@@ -27,7 +33,7 @@ def _ys(count: int) -> list[float]:
 
 
 def _links(xs: tuple[float, float], ys_from: list[float], ys_to: list[float], weights: np.ndarray,
-           prefix: str, label_at: float) -> list[str]:
+           prefix: str) -> list[str]:
     parts = []
     biggest = max(float(np.abs(weights).max()), 1e-9)
     for j, y1 in enumerate(ys_to):
@@ -39,12 +45,14 @@ def _links(xs: tuple[float, float], ys_from: list[float], ys_to: list[float], we
             parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="{colour}" '
                          f'stroke-opacity="0.55" stroke-width="{width:.1f}"><title>{prefix}{i + 1},{j + 1} = '
                          f'{w:.4f}</title></line>')
-            # the label sits part of the way along its link, nearer the receiving node for the upper ones,
-            # so that the labels of crossing links do not overlap
-            t = label_at if i == j else (label_at + 0.18 if i < j else label_at - 0.18)
+            # Level links are labelled at their middle, above the line; crossing links near their start,
+            # where the two lines of a cross are still far apart.
+            t = 0.5 if i == j else 0.2
             lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-            parts.append(f'<text x="{lx:.1f}" y="{ly - 4:.1f}" text-anchor="middle" font-size="12" fill="{colour}" '
-                         f'paint-order="stroke" stroke="white" stroke-width="4">W{i + 1},{j + 1} = {w:.3g}</text>')
+            dy = -9 if i == j else (-8 if y1 > y0 else 16)
+            parts.append(f'<text x="{lx:.1f}" y="{ly + dy:.1f}" text-anchor="middle" font-size="12" '
+                         f'fill="{colour}" paint-order="stroke" stroke="white" stroke-width="4">'
+                         f'W{i + 1},{j + 1} = {_short(w)}</text>')
     return parts
 
 
@@ -71,8 +79,8 @@ def step_svg(inputs: np.ndarray, hidden_weights: np.ndarray, output_weights: np.
     """
     xs = (70.0, WIDTH / 2, WIDTH - 70.0)
     y_in, y_hidden, y_out = _ys(len(inputs)), _ys(len(hidden_outputs)), _ys(len(outputs))
-    parts = _links((xs[0], xs[1]), y_in, y_hidden, hidden_weights, "W", 0.3)
-    parts += _links((xs[1], xs[2]), y_hidden, y_out, output_weights, "W", 0.7)
+    parts = _links((xs[0], xs[1]), y_in, y_hidden, hidden_weights, "W")
+    parts += _links((xs[1], xs[2]), y_hidden, y_out, output_weights, "W")
     parts += [_node(xs[0], y, "I", i, float(v)) for i, (y, v) in enumerate(zip(y_in, inputs))]
     parts += [_node(xs[1], y, "J", j, float(v), "sigmoid(X)") for j, (y, v) in enumerate(zip(y_hidden, hidden_outputs))]
     parts += [_node(xs[2], y, "K", k, float(v), f"T {float(t):.2f}, E {float(t - v):+.4f}")
