@@ -136,7 +136,7 @@ def epoch_changes(networks: Sequence[Network], images: np.ndarray, labels: np.nd
             high = low + 1.0
         edges.append(np.linspace(low, high, bins + 1))
     first_layer = networks[0].weights[0]
-    side = int(round(np.sqrt(first_layer.shape[1])))
+    side = round(np.sqrt(first_layer.shape[1]))
     pictures = side * side == first_layer.shape[1]
 
     changes = []

@@ -32,8 +32,8 @@ from ann import augment
 from ann.network import SLOPES, Network
 
 __all__ = [
-    "PAPER",
     "INK",
+    "PAPER",
     "PERTURBATIONS",
     "Perturbation",
     "accuracy_curve",

@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import DEFAULT_DATA_DIR, REPO_DIR, median, write_results
-
 import numpy as np
+from _common import DEFAULT_DATA_DIR, REPO_DIR, median, write_results
 from threadpoolctl import threadpool_limits
 
 from ann.data import load_mnist, scale_inputs
@@ -51,7 +50,7 @@ def main() -> None:
         tsne(hidden[:200], perplexity=30)  # scikit-learn's import and first call, not timed
         results["tsne_s"], _ = timed(lambda: tsne(hidden, seed=0), args.repeats)
         for kind in PERTURBATIONS:
-            results[f"sweep_{kind}_s"], points = timed(lambda: list(accuracy_curve(network, X, labels, kind)),
+            results[f"sweep_{kind}_s"], points = timed(lambda kind=kind: list(accuracy_curve(network, X, labels, kind)),
                                                        args.repeats)
             results[f"sweep_{kind}_accuracy"] = [round(p["accuracy"], 4) for p in points]
         results["occlusion_map_s"], _ = timed(lambda: occlusion_map(network, X[0], int(labels[0])), args.repeats)

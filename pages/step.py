@@ -26,6 +26,7 @@ RULES = {  # the seed's four ways to send the error back, in its order
 UPDATES = {"seed": "the seed's update (send E back)", "exact": "the exact gradient (send E·O·(1−O) back)"}
 WEIGHT_LIMIT = 1000.0  # the inputs' bounds; a runaway Step is held here (and said so)
 TOP_TERMS = 8  # products shown of a real node's sum, the largest first
+FORMULA = "lr × E × O × (1 − O) × O_prev"  # each weight's change, the seed's formula
 NUMBER = st.column_config.NumberColumn(format="%.6f")
 PRECISE = st.column_config.NumberColumn(format="%.8f")  # a real node's weights move in the 6th decimal
 TINY = st.column_config.NumberColumn(format="%.3e")  # and by changes this small
@@ -206,16 +207,16 @@ with small_tab:
         for j in range(2):
             change_rows.append({
                 "link": f"W{j + 1},{k + 1} (J{j + 1} → K{k + 1})",
-                "lr × E × O × (1 − O) × O_prev": f"{fmt(lr)} × {fmt(w.output_errors[k])} × {fmt(w.outputs[k])} × "
-                                                 f"(1 − {fmt(w.outputs[k])}) × {fmt(w.hidden_outputs[j])}",
+                FORMULA: (f"{fmt(lr)} × {fmt(w.output_errors[k])} × {fmt(w.outputs[k])} "
+                          f"× (1 − {fmt(w.outputs[k])}) × {fmt(w.hidden_outputs[j])}"),
                 "ΔW": w.output_weight_changes[k, j], "W before": w.output_weights[k, j],
                 "W after": w.new_output_weights[k, j]})
     for j in range(2):
         for i in range(2):
             change_rows.append({
                 "link": f"W{i + 1},{j + 1} (I{i + 1} → J{j + 1})",
-                "lr × E × O × (1 − O) × O_prev": f"{fmt(lr)} × {fmt(w.hidden_errors[j])} × {fmt(w.hidden_outputs[j])} "
-                                                 f"× (1 − {fmt(w.hidden_outputs[j])}) × {fmt(w.inputs[i])}",
+                FORMULA: (f"{fmt(lr)} × {fmt(w.hidden_errors[j])} × {fmt(w.hidden_outputs[j])} "
+                          f"× (1 − {fmt(w.hidden_outputs[j])}) × {fmt(w.inputs[i])}"),
                 "ΔW": w.hidden_weight_changes[j, i], "W before": w.hidden_weights[j, i],
                 "W after": w.new_hidden_weights[j, i]})
     st.dataframe(pd.DataFrame(change_rows), hide_index=True, key="st_changes",
@@ -359,7 +360,8 @@ with node_tab:
 
         st.markdown(f"**Its weights' change: ΔW = lr × E × slope × O_prev**, one per link from {below}:")
         biggest = int(np.argmax(np.abs(n.weight_changes)))
-        st.markdown(f"the largest, from {'pixel (%d, %d)' % divmod(biggest, 28) if side else f'node {biggest}'}: "
+        source = "pixel ({}, {})".format(*divmod(biggest, 28)) if side else f"node {biggest}"
+        st.markdown(f"the largest, from {source}: "
                     f"{fmt(learning_rate)} × {fmt(n.error)} × {fmt(n.slope)} × {fmt(n.inputs[biggest])} = "
                     f"**{fmt(n.weight_changes[biggest])}** (from {n.weights[biggest]:.8f} to "
                     f"{n.new_weights[biggest]:.8f})"

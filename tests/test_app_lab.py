@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from apptest_helpers import no_exceptions, open_page, texts
 
 from ann.by_hand import SEED_EXAMPLE
@@ -34,7 +33,7 @@ TABLES = {
     "st_errors": {"E = T − O"},
     "st_rules": {"node", "split evenly (E / N)"},
     "st_node_rules": {"split evenly (E / N)"},
-    "st_changes": {"lr × E × O × (1 − O) × O_prev"},
+    "st_changes": {"lr × E × O × (1 − O) × O_prev", "link"},
     "st_compare": {"ΔW, seed's update"},
     "st_terms": {"W × O_prev"},
     "st_node_changes": {"from", "ΔW"},
@@ -254,7 +253,7 @@ def test_map_t_sne_on_few_images():
     pytest.importorskip("sklearn")
     at = open_page("map")
     at.segmented_control(key="map_method").set_value("tsne").run()
-    at.select_slider(key="map_images").set_value(500).run()
+    at.select_slider(key="map_images_tsne").set_value(500).run()
     at.button(key="map_draw").click().run()
     no_exceptions(at)
     assert "t-SNE: each point is placed near its nearest neighbours" in texts(at.caption)
@@ -306,8 +305,9 @@ def test_robustness_one_image_tab():
 
 
 def test_draw_how_sure_and_how_easily_fooled(monkeypatch, mnist_dir):
-    from ann.data import load_mnist
     from test_app import canvas_drawing_of, draw_on_canvas
+
+    from ann.data import load_mnist
 
     seven = load_mnist(mnist_dir, download=False).test.images[0]
     at = open_page("draw")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
     SCREENSHOTS,
     WAIT_MS,
