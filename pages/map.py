@@ -5,6 +5,9 @@ brought down to two dimensions by PCA or t-SNE (``ann.hidden_map``). Coloured by
 marked; click a point to see its image. Computed when asked (a button) and cached per model version.
 """
 
+import base64
+import io
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -46,7 +49,7 @@ st.markdown(
 @st.cache_data(max_entries=16, show_spinner=False)
 def compute_map(model_key: str, method: str, n: int, _network) -> dict:
     """The map of ``n`` sampled test images: coordinates, labels, predictions (cached per model version)."""
-    order = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(mnist.test.labels))[:n])
+    order = sample_indices(n)
     hidden = last_hidden(_network, mnist.test.images[order])
     outputs = _network.query(as_inputs(mnist.test.images[order], _network.dtype))
     if method == "pca":
@@ -57,6 +60,27 @@ def compute_map(model_key: str, method: str, n: int, _network) -> dict:
     return {"index": order, "coords": coords, "labels": mnist.test.labels[order],
             "predictions": np.argmax(outputs, axis=1), "confidence": outputs.max(axis=1).astype(float),
             "variance": note}
+
+
+def sample_indices(n: int) -> np.ndarray:
+    """``n`` test images drawn at random, always the same ones for a given ``n``, in file order."""
+    return np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(mnist.test.labels))[:n])
+
+
+def thumbnail_url(image: np.ndarray) -> str:
+    """A test image as a small PNG data URL, dark ink on white, for the chart's hover tooltip (about 300
+    bytes each: 2,000 of them add some 0.6 MB to the page)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(digits.digit_image(image, scale=2)).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def thumbnails(n: int) -> list[str]:
+    """The sample's images as data URLs (they depend on the sample only, not on the model)."""
+    return [thumbnail_url(mnist.test.images[i]) for i in sample_indices(n)]
 
 
 left, middle, right = st.columns([2, 3, 1], vertical_alignment="bottom")
@@ -87,7 +111,7 @@ wrong = data["predictions"] != data["labels"]
 frame = pd.DataFrame({
     "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
     "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
-    "read": np.where(wrong, "wrong", "right")})
+    "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
 highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight")
 pick = alt.selection_point(name="pick", fields=["index"], on="click")
 opacity = (alt.condition(alt.datum.digit == str(highlight), alt.value(0.95), alt.value(0.08))
@@ -103,7 +127,8 @@ points = alt.Chart(frame).mark_point(filled=True).encode(
                     legend=alt.Legend(title="read", orient="right")),
     size=alt.condition(alt.datum.read == "wrong", alt.value(90), alt.value(22)),
     opacity=opacity,
-    tooltip=[alt.Tooltip("index:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
+    # vega's tooltip draws a field named "image" as the picture itself
+    tooltip=[alt.Tooltip("image:N"), alt.Tooltip("index:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
              alt.Tooltip("predicted:Q", title="read as"), alt.Tooltip("confidence:Q", format=".2f")],
 ).add_params(pick).properties(height=560)
 mistakes = frame[frame["read"] == "wrong"]

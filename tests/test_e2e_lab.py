@@ -81,6 +81,32 @@ def test_hidden_layer_map(page):
     assert_no_errors(page)
     screenshot(page, "map_pca")
 
+    # Hover over the map until the pointer meets a point: its tooltip shows the image itself; click it.
+    chart = page.locator(CHART).first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    box = chart.bounding_box()
+    tooltip = page.locator("#vg-tooltip-element")
+    spot = None
+    for fy in (0.3, 0.4, 0.5, 0.6, 0.7):
+        for fx in (0.3, 0.4, 0.5, 0.6):
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            page.wait_for_timeout(300)
+            if tooltip.count() and tooltip.is_visible() and "test image #" in tooltip.inner_text():
+                spot = (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                break
+        if spot:
+            break
+    assert spot is not None, "no point of the map answered the pointer"
+    assert tooltip.locator("img").count() == 1
+    number = int(re.search(r"test image #\s*([0-9,]+)", tooltip.inner_text()).group(1).replace(",", ""))
+    page.mouse.click(*spot)
+    picked = page.get_by_test_id("stImage").filter(has_text=f"test image #{number:,}:")
+    picked.wait_for()
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "map_picked")
+
 
 def test_robustness_lab(page):
     open_page(page, "Robustness lab", "robustness")
