@@ -143,8 +143,8 @@ about = (f"PCA: the two directions along which the {n:,} points spread most, hol
          "t-SNE: each point is placed near its nearest neighbours in the hidden layer; the size of a cloud and the "
          "gaps between clouds mean little, only who sits next to whom.")
 st.caption(f"{about} Crosses with a black outline: the {int(wrong.sum())} images the network reads wrong "
-           f"({wrong.mean():.1%}). Hover a point for its image's number and the network's answer; click it to see "
-           "the image; scroll to zoom, drag to move.")
+           f"({wrong.mean():.1%}). Hover a point for its image and the network's answer; click it for the ten "
+           "outputs; scroll to zoom, drag to move.")
 
 selected = (event.selection.get("pick") or []) if event is not None else []
 if selected:

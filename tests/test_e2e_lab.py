@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
     SCREENSHOTS,
@@ -171,3 +172,36 @@ def test_the_new_pages_on_a_phone(browser, app_url, name, path, button):
         tab.screenshot(path=SCREENSHOTS / f"e2e_phone_{path}.png", full_page=True)
     finally:
         context.close()
+
+
+def test_draw_how_sure_on_a_phone(browser, app_url):
+    """The Draw page's robustness view at a phone's size, the digit drawn with a finger (touch events)."""
+    context = browser.new_context(**PHONE)
+    context.set_default_timeout(WAIT_MS)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{app_url}/draw")
+        canvas = tab.locator(".st-key-draw_canvas canvas.upper-canvas")
+        canvas.wait_for()
+        wait_idle(tab)
+        tab.wait_for_timeout(1000)  # the canvas mounts a moment after the page has drawn
+        box = canvas.bounding_box()
+        cdp = context.new_cdp_session(tab)
+        x = box["x"] + box["width"] / 2
+        points = [(x, box["y"] + box["height"] * f) for f in np.linspace(0.15, 0.85, 25)]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0],
+                                                                                      "y": points[0][1]}]})
+        for px, py in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": px, "y": py}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        tab.get_by_text("How sure is it, and how easily fooled?").click()
+        tab.get_by_text("An adversarial copy").wait_for()
+        wait_idle(tab)
+        assert_no_errors(tab)
+        width = tab.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollWidth")
+        assert width <= 390 + 1, width
+        tab.get_by_text("How sure is it, and how easily fooled?").scroll_into_view_if_needed()
+        tab.screenshot(path=SCREENSHOTS / "e2e_phone_draw_fooled.png")
+    finally:
+        context.close()
+
