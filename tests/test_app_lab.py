@@ -287,7 +287,7 @@ def test_robustness_sweeps_on_the_button():
     assert results["n"] == 500 and set(results["curves"]) == {"noise", "fgsm"}
     fgsm = results["curves"]["fgsm"]
     assert fgsm[0]["level"] == 0.0 and fgsm[0]["accuracy"] > 0.93
-    assert fgsm[-1]["accuracy"] < fgsm[0]["accuracy"] - 0.2  # measured 96.4% -> 29.0% at 0.4 on 2,000
+    assert fgsm[-1]["accuracy"] < fgsm[0]["accuracy"] - 0.2  # measured on these 500: 96.8% -> 27.8% at 0.4
     assert "Adversarial (FGSM): from" in texts(at.caption)
 
 
