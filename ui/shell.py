@@ -27,6 +27,9 @@ PAGES = (
     ("pages/draw.py", "Draw", ":material/draw:"),
     ("pages/inside.py", "Inside", ":material/neurology:"),
     ("pages/experiments.py", "Experiments", ":material/science:"),
+    ("pages/step.py", "One step by hand", ":material/calculate:"),
+    ("pages/map.py", "Hidden-layer map", ":material/scatter_plot:"),
+    ("pages/robustness.py", "Robustness lab", ":material/shield:"),
 )
 
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time
