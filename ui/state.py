@@ -298,7 +298,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     trained_by = model.info.get("trained_by")
     where = {"pretrained": f"shipped as {PRETRAINED_LABEL}", "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
-             "shared": "shared with you through a link (your own copy)"}[model.source]
+             "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
     how = f"Trained by `{trained_by}`" if trained_by else "Trained"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
