@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from ann.config import PRESETS
-from ann.runs import STATUS_TEXT, CheckpointError, RunInfo, RunNotFound, RunStateError
+from ann.runs import CheckpointError, RunInfo, RunNotFound, RunStateError
 from ui import run_panels, shell, state, workspace
 
 shell.page_start()
@@ -180,12 +180,13 @@ if not runs:
     st.page_link("pages/train.py", label="Train a network", icon=":material/model_training:")
 else:
     # ------------------------------------------------------------------- the table
-    filter_col, text_col = st.columns([2, 3])
-    shown_statuses = filter_col.multiselect("Status", list(STATUS_TEXT), default=list(STATUS_TEXT), key="rn_status",
-                                            format_func=STATUS_TEXT.get)
+    filter_col, text_col = st.columns([2, 3], vertical_alignment="bottom")
+    which = filter_col.segmented_control("Show", ["all", "active", "ended"], default="all", key="rn_show",
+                                         format_func=lambda v: {"all": "All", "active": "Queued or training",
+                                                                "ended": "Ended"}[v]) or "all"
     needle = text_col.text_input("Filter", key="rn_filter", placeholder="network, activation, preset, e.g. 800 or relu")
-    shown = [run for run in runs if run.status in shown_statuses and (
-        not needle or needle.lower() in f"{run.name} {layers(run)} {run.network_config.activation} "
+    shown = [run for run in runs if (which == "all" or (which == "active") == run.active) and (
+        not needle or needle.lower() in f"{run.name} {run.status_text} {layers(run)} {run.network_config.activation} "
                                         f"{run.network_config.loss} {run.preset or ''}".lower())]
     accuracies = {run.id: run.best_accuracy for run in runs}
     table = [{
