@@ -13,6 +13,10 @@ One module per concern:
 - :mod:`ann.inside`   looking inside a trained network: backquery, weight pictures, activations
 - :mod:`ann.experiments` the seed's error-rule comparison and hyperparameter sweeps
 - :mod:`ann.results`  experiment results files (JSON, versioned, validated)
+- :mod:`ann.by_hand`  one training step worked out number by number (a small network, or one node)
+- :mod:`ann.robustness` damaged images, the exact input gradient, FGSM, occlusion maps
+- :mod:`ann.hidden_map` the last hidden layer in 2-D: PCA, t-SNE, Procrustes alignment
+- :mod:`ann.epochs`   a run epoch by epoch: aligned maps and what each epoch changed
 - :mod:`ann.cli`      ``python -m ann``
 """
 

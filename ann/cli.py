@@ -1,4 +1,4 @@
-"""The command line: ``python -m ann download | train | evaluate | predict``.
+"""The command line: ``python -m ann download | train | evaluate | predict | runs``.
 
 Exit codes: 0 success, 2 a usage error (a bad flag or value), 1 any other failure, with a one-line message
 on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
@@ -60,6 +60,13 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
                         help="MNIST folder (default: $ANN_DATA_DIR, else data/ in the project)")
 
 
+def _workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="KEY", default=None,
+                        help="the workspace key (default: the command line's own, kept in the runs folder)")
+    parser.add_argument("--runs-dir", metavar="DIR", default=None,
+                        help="the run store (default: $ANN_RUNS_DIR, else runs/ in the project)")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -119,6 +126,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float32", "float64"], help="float64 reproduces the seed bit for bit")
     p.add_argument("--out", default="model.npz", help="where to save the model (default: model.npz)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
+    p.add_argument("--save-run", action="store_true",
+                   help="also record the run in the run store (runs/ or $ANN_RUNS_DIR), where the dashboard's "
+                        "Runs page and 'python -m ann runs' list it")
+    _workspace_arg(p)
+
+    p = sub.add_parser("runs", help="list, show, export or delete recorded training runs",
+                       description="The run store shared with the dashboard. Commands act on one workspace: the "
+                                   "command line's own (made on first use), or --workspace KEY (a browser's "
+                                   "key is in its private link on the Runs page).")
+    runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
+    q = runs_sub.add_parser("list", help="the workspace's runs, one line each")
+    _workspace_arg(q)
+    q.add_argument("--json", action="store_true", help="print one JSON list")
+    q = runs_sub.add_parser("show", help="one run: its settings and every epoch")
+    q.add_argument("run", metavar="RUN", help="a run's id, or its number (3 or 'Run 3')")
+    _workspace_arg(q)
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q = runs_sub.add_parser("export", help="write a run's model file (its last whole epoch)")
+    q.add_argument("run", metavar="RUN", help="a run's id, or its number")
+    q.add_argument("--out", required=True, help="the model file to write (.npz)")
+    _workspace_arg(q)
+    q = runs_sub.add_parser("delete", help="delete a run and its checkpoints")
+    q.add_argument("run", metavar="RUN", help="a run's id, or its number")
+    _workspace_arg(q)
 
     p = sub.add_parser("evaluate", help="score a model on the MNIST test set")
     p.add_argument("model", help="a model file saved by 'train'")
@@ -196,6 +227,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     mnist = _load_data(args.data)
     network = Network(net_cfg, seed=train_cfg.seed)
     n_records = min(train_cfg.limit or len(mnist.train.labels), len(mnist.train.labels))
+    if args.save_run:
+        return _train_recorded(args, net_cfg, train_cfg, mnist, n_records, out)
     layers = "-".join(str(n) for n in net_cfg.layer_sizes)
     print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {n_records} records "
           f"x{train_cfg.copies_per_record}, {train_cfg.epochs} epochs, batch {train_cfg.batch_size}, "
@@ -233,6 +266,158 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
               f"{train_seconds:.1f}s of training; model saved to {out}")
     return 0
+
+
+def _store_and_workspace(args: argparse.Namespace):
+    from ann.runs import RunStore, is_workspace_key, new_workspace_key
+
+    store = RunStore(args.runs_dir)
+    if args.workspace is not None:
+        if not is_workspace_key(args.workspace):
+            raise UsageError(f"--workspace {args.workspace!r} is not a workspace key (16 to 64 letters, digits, "
+                             "- and _; copy it from the Runs page's private link)")
+        return store, args.workspace
+    key_file = store.root / "cli-workspace.key"
+    try:
+        key = key_file.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if not is_workspace_key(key):
+        from ann.files import atomic_write_bytes
+
+        key = new_workspace_key()
+        atomic_write_bytes(key_file, key.encode())
+        os.chmod(key_file, 0o600)
+    return store, key
+
+
+def _dashboard_link(key: str) -> str:
+    return f"http://localhost:8501/runs?workspace={key}"
+
+
+def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, mnist, n_records: int, out: Path) -> int:
+    """``train --save-run``: the run is trained here, by the training service's own loop, and recorded in
+    the run store as it goes (checkpoints after every epoch, pause/stop from the dashboard honoured)."""
+    from ann.jobs import train_run
+    from ann.model_io import save_model
+    from ann.runs import FINISHED, RUNNING, this_worker
+
+    store, key = _store_and_workspace(args)
+    run = store.submit(key, net_cfg, train_cfg, preset=args.preset, records=n_records, source="cli",
+                       status=RUNNING, worker=this_worker())
+    print(f"recording {run.name} (id {run.id}) in {store.root}; the dashboard shows it at "
+          f"{_dashboard_link(key)}", file=sys.stderr)
+    bar = ProgressBar(f"epoch {run.epochs_done + 1}/{train_cfg.epochs}")
+    state = {"bar": bar}
+
+    def on_epoch(metrics: dict[str, Any]) -> None:
+        state["bar"].close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
+                           f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
+        if not args.json:
+            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
+                  f"train_accuracy {metrics['train_accuracy']:.4f} "
+                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
+        state["bar"] = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+
+    status = train_run(store, run, mnist, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
+    run = store.get_run(key, run.id)
+    history = store.history(run)
+    if not run.has_model:
+        raise RuntimeError(f"{run.name} ended ({status}) before its first epoch: {run.message or 'no model'}")
+    network = store.load_network(run)
+    save_model(out, network, train_cfg, history, run.info() | {"trained_by": "python -m ann train"})
+    result = {"test_accuracy": run.test_accuracy, "train_seconds": run.train_seconds, "epochs": history,
+              "config": configs_to_dict(net_cfg, train_cfg), "model": str(out), "run": run.id,
+              "status": run.status}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"performance: {run.test_accuracy * 100:.2f}% on the test set, {run.train_seconds:.1f}s of training; "
+              f"model saved to {out}; recorded as {run.name} ({run.status})")
+    return 0 if status == FINISHED else FAILURE
+
+
+def _find_run(store, key: str, text: str):
+    from ann.runs import RunNotFound
+
+    runs = store.list_runs(key)
+    wanted = text.strip()
+    number = wanted[4:].strip() if wanted.lower().startswith("run ") else wanted
+    for run in runs:
+        if run.id == wanted or (number.isdigit() and run.number == int(number)):
+            return run
+    raise RunNotFound(f"no run {text!r} in this workspace ('python -m ann runs list' lists them)")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from ann.runs import RunNotFound
+
+    store, key = _store_and_workspace(args)
+    try:
+        if args.runs_command == "list":
+            runs = store.list_runs(key)
+            if args.json:
+                print(json.dumps([_run_summary(run) for run in runs]))
+                return 0
+            if not runs:
+                print(f"no runs in this workspace ({store.root})")
+                return 0
+            print(f"{'run':<8} {'id':<16} {'status':<12} {'network':<18} {'epochs':>7} {'test':>8}  created")
+            for run in runs:
+                accuracy = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+                created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
+                layers = "-".join(str(n) for n in run.network_config.layer_sizes)
+                print(f"{run.name:<8} {run.id:<16} {run.status:<12} {layers:<18} "
+                      f"{run.epochs_done:>3}/{run.target_epochs:<3} {accuracy:>8}  {created}")
+            if args.workspace is None:
+                print(f"\nthe dashboard lists these at {_dashboard_link(key)}")
+            return 0
+        run = _find_run(store, key, args.run)
+        if args.runs_command == "show":
+            history = store.history(run)
+            if args.json:
+                print(json.dumps(_run_summary(run) | {"epochs": history, "events": store.events(run),
+                                                      "message": run.message}))
+                return 0
+            summary = _run_summary(run)
+            for name, value in summary.items():
+                if name != "config":
+                    print(f"{name:>15}: {value}")
+            print(f"{'config':>15}: " + ", ".join(f"{k}={v}" for k, v in summary["config"].items()))
+            if run.message:
+                print(f"{'message':>15}: {run.message}")
+            for epoch in history:
+                test = epoch.get("test_accuracy")
+                print(f"epoch {epoch['epoch']:>3}: train_loss {epoch['train_loss']:.4f} train_accuracy "
+                      f"{epoch['train_accuracy']:.4f} test_accuracy {test if test is None else round(test, 4)} "
+                      f"lr {epoch.get('learning_rate')} seconds {epoch['seconds']:.1f}")
+            return 0
+        if args.runs_command == "export":
+            from ann.files import atomic_write_bytes
+
+            if not run.has_model:
+                raise RuntimeError(f"{run.name} has no finished epoch yet, so no model to export")
+            out = Path(args.out)
+            if out.is_dir():
+                raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
+            atomic_write_bytes(out, store.model_bytes(run))
+            print(f"{run.name} (epoch {run.epochs_done}, {run.test_accuracy:.2%}) written to {out}")
+            return 0
+        store.delete(key, run.id)
+        print(f"{run.name} ({run.id}) deleted")
+        return 0
+    except RunNotFound as exc:
+        message = str(exc) if str(exc) != "not found" else f"run {getattr(args, 'run', '')!r} not found"
+        print(f"error: {message}", file=sys.stderr)
+        return FAILURE
+
+
+def _run_summary(run) -> dict[str, Any]:
+    return {"run": run.name, "id": run.id, "status": run.status, "epochs_done": run.epochs_done,
+            "target_epochs": run.target_epochs, "test_accuracy": run.test_accuracy,
+            "best_accuracy": run.best_accuracy, "train_seconds": run.train_seconds, "records": run.records,
+            "preset": run.preset, "source": run.source, "created": run.created,
+            "config": configs_to_dict(run.network_config, run.train_config)}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -290,7 +475,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return FAILURE if failed else 0
 
 
-COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "runs": cmd_runs}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -768,6 +768,70 @@ def load_mnist(
     return MNIST(train=splits["train"], test=splits["test"])
 
 
+def default_cache_dir() -> Path:
+    """Where :func:`load_mnist_mapped` keeps its uncompressed copies: ``$ANN_CACHE_DIR``, else ``data/cache``
+    in the project (git-ignored, like the downloads)."""
+    override = os.environ.get("ANN_CACHE_DIR", "").strip()
+    if override:
+        return Path(override).expanduser().resolve()
+    return Path(__file__).resolve().parent.parent / "data" / "cache"
+
+
+_CACHED_ARRAYS = (("train", "images", (N_PIXELS,), np.uint8), ("train", "labels", (), np.int64),
+                  ("test", "images", (N_PIXELS,), np.uint8), ("test", "labels", (), np.int64))
+
+
+def load_mnist_mapped(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                      *, verify: bool = True) -> MNIST:
+    """MNIST mapped into memory from uncompressed copies, so that processes share one copy of its pages.
+
+    The dashboard's server and its training workers each need all 70,000 images (55 MB). Read with
+    :func:`load_mnist`, each process holds its own copy; mapped read-only from the same ``.npy`` files, the
+    operating system keeps one copy in its page cache for all of them (the sum of the processes' PSS
+    counts it once). The copies are made on first use from the IDX files, through :func:`load_mnist` and
+    its checks, and named after the source files' sizes and modification times, so a replaced file makes
+    new ones. When the cache folder cannot be written, the data is simply loaded into memory.
+
+    Parameters are :func:`load_mnist`'s (never downloads); ``cache_dir`` defaults to
+    :func:`default_cache_dir`. The arrays are read-only, like :func:`load_mnist`'s.
+    """
+    folder = _resolve_data_dir(data_dir)
+    sources = [_find_file(folder, name) for name in MNIST_FILES]
+    if any(source is None for source in sources):
+        return load_mnist(folder, download=False, verify=verify)  # raises, naming the missing files
+    stamp = hashlib.sha1(repr([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources]).encode(),
+                         usedforsecurity=False).hexdigest()[:16]
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = cache / f"mnist-{stamp}{'' if verify else '-unverified'}"
+    paths = {(split, kind): cache / f"{split}-{kind}.npy" for split, kind, _, _ in _CACHED_ARRAYS}
+    mapped = _map_cached(paths)
+    if mapped is not None:
+        return mapped
+    mnist = load_mnist(folder, download=False, verify=verify)  # not made yet, or damaged: (re)made
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for split, kind, _, _ in _CACHED_ARRAYS:
+            array = getattr(getattr(mnist, split), kind)
+            _atomic_write(paths[split, kind], lambda stream, a=array: np.save(stream, a, allow_pickle=False))
+    except OSError:
+        return mnist  # a read-only place: the data in memory serves as well
+    return _map_cached(paths) or mnist
+
+
+def _map_cached(paths: dict[tuple[str, str], Path]) -> MNIST | None:
+    arrays = {}
+    try:
+        for split, kind, tail, dtype in _CACHED_ARRAYS:
+            array = np.load(paths[split, kind], mmap_mode="r", allow_pickle=False)
+            if array.dtype != dtype or array.shape[1:] != tail:
+                return None
+            arrays[split, kind] = array
+        return MNIST(train=Split(arrays["train", "images"], arrays["train", "labels"]),
+                     test=Split(arrays["test", "images"], arrays["test", "labels"]))
+    except (OSError, ValueError, EOFError):
+        return None
+
+
 def ensure_mnist(
     data_dir: str | os.PathLike | None = None, progress: ProgressCallback | None = None
 ) -> Path:

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
 
 from ann.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDigitError, prepare
-from ui import charts, digits, shell, state
+from ui import charts, digits, robustness_view, shell, state
 
 shell.page_start()
 
@@ -137,6 +137,9 @@ else:
         verdict = "now reads it right" if after == result["digit"] else "still reads it otherwise: teach it again"
         st.caption(f"Trained {result['times']} times on this drawing as a {result['digit']} at learning rate "
                    f"{result['learning_rate']:g}: the network {verdict}.")
+
+# How sure is it, and how easily fooled: the current drawing's robustness (ui.robustness_view, issue #11).
+robustness_view.drawing_sensitivity(network, st.session_state.get("draw_input"))
 
 st.divider()
 st.subheader("Your own digit images")

@@ -1,20 +1,15 @@
-"""Train: every hyperparameter of ``ann``, presets, Start and Stop, live progress and curves, runs, files.
+"""Train: every hyperparameter of ``ann``, presets, Start, and the run in progress, live.
 
-How Start and Stop work with Streamlit's reruns:
-
-- Start's callback leaves a request in the session; the script run that follows draws the settings
-  disabled and Stop enabled, then trains inside that same run, redrawing the progress bar (at most four
-  times a second) and the curves (once an epoch) in placeholders.
-- Stop is an ordinary button: clicking it makes Streamlit interrupt the running script at its next
-  Streamlit call (a progress redraw, within a fraction of a second) and start a new run. Each epoch's
-  metrics were appended to the run's history as they arrived, and ``ann.train`` only updates the network
-  between whole chunks, so the interrupted run is complete up to where it stopped. The new run (in
-  ``app.py``, whatever page it shows) records it as stopped; leaving the page mid-run does the same.
+Start submits a job to the server's training service (``ann.jobs``): a worker process trains it, outside
+this page's script run, and writes every epoch to the run store (``ann.runs``). So leaving the page, drawing
+on Draw, pressing any widget or reloading never interrupts it; the settings stay free while it trains (the
+next run can be prepared). The run's view below the settings redraws itself every second while the run is
+queued, training or paused: progress, time left, Pause/Resume, Stop, its learning rate (changeable while
+it trains) and its curves; when it ends, Continue trains more epochs of the same run. Every run is listed
+on the Runs page.
 """
 
 import functools
-import math
-import time
 from typing import Any
 
 import streamlit as st
@@ -33,8 +28,8 @@ from ann.config import (
     TrainConfig,
 )
 from ann.model_io import ModelFileError, model_to_bytes
-from ann.train import train
-from ui import charts, setup_link, shell, state
+from ann.runs import RunLimitError, RunStateError
+from ui import run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
 
@@ -115,16 +110,23 @@ def estimate_seconds(network: NetworkConfig, training: TrainConfig, records: int
     return samples * per_sample + test_pass + 0.5
 
 
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
-
-
-def request_start() -> None:
-    st.session_state["tr_start_requested"] = True
+def start_run() -> None:
+    """Start's callback: submit the run to the training service (it trains in a worker process)."""
+    try:
+        network, training = configs_from_widgets()
+    except ConfigError as exc:
+        st.session_state["tr_start_error"] = str(exc)
+        return
+    preset = st.session_state.get("tr_preset") or None
+    records = min(int(st.session_state.tr_limit), 60_000)
+    try:
+        run = workspace.service().submit(workspace.workspace_key(), network, training, preset=preset,
+                                         records=records)
+    except (RunLimitError, RunStateError) as exc:
+        st.session_state["tr_start_error"] = str(exc)
+        return
+    st.session_state["tr_view"] = run.id
+    st.session_state.setdefault(run_panels.WATCH_KEY, []).append(run.id)
 
 
 def link_base(name: str) -> dict[str, Any]:
@@ -138,7 +140,7 @@ LINK_PARAMS = setup_link.train_params(TRAIN_RECORDS, BATCH_SIZES)
 # --------------------------------------------------------------------------- page
 
 st.title("Train")
-mnist = state.require_mnist("The Train page")
+state.require_mnist_files("The Train page")
 
 if "tr_lr" not in st.session_state:  # first visit: the seed's values, a subset that trains in seconds
     st.session_state.update(preset_values("seed"))
@@ -153,12 +155,10 @@ if "tr_link_read" not in st.session_state:  # a shared link's settings (?lr=0.2&
     for warning in link_warnings:
         st.warning(warning, icon=":material/link_off:")
 
-training_now = bool(st.session_state.pop("tr_start_requested", False))
-locked = training_now  # while training, any widget change would interrupt it: settings are locked
 keep = "session"  # settings survive a visit to another page
 
 preset = st.segmented_control("Preset", list(PRESETS), format_func=lambda name: PRESETS[name].title,
-                              key="tr_preset", on_change=apply_preset, disabled=locked, persist_state=keep)
+                              key="tr_preset", on_change=apply_preset, persist_state=keep)
 if preset:
     modified = any(st.session_state.get(k) != v for k, v in preset_values(preset).items())
     st.caption(PRESETS[preset].description + (" *Settings changed since.*" if modified else "")
@@ -169,49 +169,49 @@ else:
 net_col, train_col, data_col = st.columns(3, gap="large")
 with net_col:
     st.markdown("**Network**")
-    layers = st.number_input("Hidden layers", 0, MAX_HIDDEN_LAYERS, step=1, key="tr_layers", disabled=locked,
+    layers = st.number_input("Hidden layers", 0, MAX_HIDDEN_LAYERS, step=1, key="tr_layers",
                              persist_state=keep)
     for layer in range(int(layers)):
         st.number_input(f"Nodes in hidden layer {layer + 1}", 5, 1000, step=10, key=f"tr_hidden_{layer}",
-                        disabled=locked, persist_state=keep)
-    st.selectbox("Activation of the hidden layers", ACTIVATION_NAMES, key="tr_activation", disabled=locked,
+                        persist_state=keep)
+    st.selectbox("Activation of the hidden layers", ACTIVATION_NAMES, key="tr_activation",
                  persist_state=keep)
     st.selectbox("Loss", LOSS_NAMES, key="tr_loss", format_func=lambda v: f"{v}: {LOSS_TEXT[v]}",
-                 disabled=locked, persist_state=keep)
+                 persist_state=keep)
     st.selectbox("Error rule", ERROR_RULE_NAMES, key="tr_error_rule", format_func=lambda v: f"{v}: {RULE_TEXT[v]}",
-                 disabled=locked, persist_state=keep,
+                 persist_state=keep,
                  help="How a layer's error is shared out among the hidden nodes that caused it.")
     st.selectbox("Send back", PROPAGATE_NAMES, key="tr_propagate", format_func=lambda v: PROPAGATE_TEXT[v],
-                 disabled=locked, persist_state=keep)
-    st.checkbox("Bias nodes", key="tr_bias", disabled=locked, persist_state=keep, help="The seed has none.")
+                 persist_state=keep)
+    st.checkbox("Bias nodes", key="tr_bias", persist_state=keep, help="The seed has none.")
 
 with train_col:
     st.markdown("**Training**")
-    st.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key="tr_lr", disabled=locked,
+    st.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key="tr_lr",
                     persist_state=keep)
-    st.slider("Epochs", 1, 100, key="tr_epochs", disabled=locked, persist_state=keep)
-    st.select_slider("Batch size", BATCH_SIZES, key="tr_batch", disabled=locked, persist_state=keep,
+    st.slider("Epochs", 1, 100, key="tr_epochs", persist_state=keep)
+    st.select_slider("Batch size", BATCH_SIZES, key="tr_batch", persist_state=keep,
                      help="1 is the seed's way: one sample, one update.")
-    st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", disabled=locked, persist_state=keep)
+    st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", persist_state=keep)
     st.number_input("Weight decay (L2)", 0.0, 0.01, step=0.0001, format="%.4f", key="tr_decay",
-                    disabled=locked, persist_state=keep)
-    st.selectbox("Learning-rate schedule", SCHEDULE_NAMES, key="tr_schedule", disabled=locked,
+                    persist_state=keep)
+    st.selectbox("Learning-rate schedule", SCHEDULE_NAMES, key="tr_schedule",
                  persist_state=keep)
     st.number_input("Warm-up epochs (cosine schedule)", 0.0, 10.0, step=0.5, key="tr_warmup",
-                    disabled=locked or st.session_state.tr_schedule != "cosine", persist_state=keep)
-    st.number_input("Random seed", 0, 2**32 - 1, step=1, key="tr_seed", disabled=locked, persist_state=keep)
+                    disabled=st.session_state.tr_schedule != "cosine", persist_state=keep)
+    st.number_input("Random seed", 0, 2**32 - 1, step=1, key="tr_seed", persist_state=keep)
 
 with data_col:
     st.markdown("**Data**")
     st.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
-                     disabled=locked, persist_state=keep, help="The first N of the 60,000 training images.")
-    st.checkbox("Shuffle every epoch", key="tr_shuffle", disabled=locked, persist_state=keep,
+                     persist_state=keep, help="The first N of the 60,000 training images.")
+    st.checkbox("Shuffle every epoch", key="tr_shuffle", persist_state=keep,
                 help="The seed trains in file order.")
-    st.slider("Rotation (degrees)", 0.0, 30.0, step=1.0, key="tr_rotate", disabled=locked, persist_state=keep,
+    st.slider("Rotation (degrees)", 0.0, 30.0, step=1.0, key="tr_rotate", persist_state=keep,
               help="0 turns augmentation by rotation off.")
     st.radio("Augmentation", AUGMENT_NAMES, key="tr_augment", format_func=lambda v: f"{v}: {AUGMENT_TEXT[v]}",
-             disabled=locked, persist_state=keep)
-    random_off = locked or st.session_state.tr_augment != "random"
+             persist_state=keep)
+    random_off = st.session_state.tr_augment != "random"
     st.slider("Shift (pixels)", 0, 4, key="tr_shift", disabled=random_off, persist_state=keep)
     st.slider("Elastic distortion strength", 0.0, 60.0, step=1.0, key="tr_elastic", disabled=random_off,
               persist_state=keep, help="Simard's elastic distortion; 34 is typical, 0 is off.")
@@ -219,7 +219,7 @@ with data_col:
               persist_state=keep)
     st.slider("Share distorted elastically", 0.0, 1.0, step=0.05, key="tr_elastic_share", disabled=random_off,
               persist_state=keep, help="The rest of each epoch's records are only rotated and shifted.")
-    st.selectbox("Precision", DTYPE_NAMES, key="tr_dtype", disabled=locked, persist_state=keep,
+    st.selectbox("Precision", DTYPE_NAMES, key="tr_dtype", persist_state=keep,
                  help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
 
 try:
@@ -230,11 +230,9 @@ except ConfigError as exc:
     config_error = str(exc)
 
 records = int(st.session_state.tr_limit)
-start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
-start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=request_start,
-                 disabled=locked or config_error is not None, width="stretch")
-stop_col.button("Stop", key="tr_stop", icon=":material/stop:", disabled=not training_now, width="stretch",
-                help="Stops after the current chunk of about a thousand records; finished epochs are kept.")
+start_col, info_col = st.columns([1, 7], vertical_alignment="center")
+start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,
+                 disabled=config_error is not None, width="stretch")
 if config_error:
     info_col.error(config_error)
 elif train_config is not None:
@@ -242,8 +240,17 @@ elif train_config is not None:
     info_col.caption(
         f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
         f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
-        f"{duration(estimate_seconds(network_config, train_config, records))} (a rough estimate; the "
-        "progress bar shows the real time left).")
+        f"{run_panels.duration(estimate_seconds(network_config, train_config, records))} of training (a rough "
+        "estimate). It trains on the server in the background: you can leave this page, and the settings stay "
+        "free for the next run.")
+start_error = st.session_state.pop("tr_start_error", None)
+if start_error:
+    st.error(start_error, icon=":material/block:")
+for run, why in workspace.store().removal_preview(workspace.workspace_key()):
+    if "runs" in why or "MB" in why:
+        st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
+                   f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download its "
+                   "model on the Runs page to keep it.")
 
 # The address bar always carries the settings that differ from the preset: a copied link opens this setup.
 link_query = setup_link.to_query(st.session_state, link_base, LINK_PARAMS)
@@ -256,69 +263,26 @@ with st.expander("Copy link to this setup", icon=":material/link:"):
                "(the preset it names, then every setting changed since); the names are the command line's "
                "flags: `python -m ann train --lr 0.2` is `?lr=0.2`.")
 
-live = st.container()  # progress and curves of the run in progress are drawn here
+# --------------------------------------------------------------------------- the run in view
 
-# --------------------------------------------------------------------------- runs of this session
-
-all_runs = state.runs()
-compare_options = [run.name for run in all_runs]
-new_runs = st.session_state.pop(state.NEW_RUNS_KEY, [])
-if "tr_compare" not in st.session_state:
-    st.session_state["tr_compare"] = compare_options[-3:]
-elif new_runs:
-    st.session_state["tr_compare"] = [n for n in st.session_state["tr_compare"] if n in compare_options] + [
-        n for n in new_runs if n in compare_options]
-if all_runs:
-    finished = all_runs[-1]
-    if new_runs and finished.name in new_runs:
-        accuracy = finished.test_accuracy
-        result = f"{accuracy:.2%} on the test set" if accuracy is not None else "no whole epoch"
-        verb = "finished" if finished.status == "finished" else f"stopped after {finished.epochs_done} epoch(s)"
-        active_note = " It is now the active model." if finished.epochs_done >= 1 else ""
-        st.success(f"{finished.name} {verb}: {result}.{active_note}", icon=":material/check_circle:")
-
-    st.subheader("Runs in this session")
-    active = state.active_model()
-    table = [{
-        "run": run.name, "status": run.status,
-        "network": "-".join(map(str, run.network_config.layer_sizes)),
-        "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
-        "learning rate": run.train_config.learning_rate, "batch": run.train_config.batch_size,
-        "epochs": f"{run.epochs_done} of {run.train_config.epochs}", "records": run.records,
-        "test accuracy": run.test_accuracy, "seconds": round(run.seconds, 1),
-        "active": active is not None and run.model_uid == active.uid,
-    } for run in all_runs]
-    st.dataframe(table, hide_index=True, column_config={
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
-        "records": st.column_config.NumberColumn(format="localized"),
-        "active": st.column_config.CheckboxColumn("active")})
-    compare = st.multiselect("Curves to compare", compare_options, key="tr_compare", disabled=locked,
-                             persist_state=keep)
-    shown = {run.name: run.history for run in all_runs if run.name in compare and run.history}
-    if shown:
-        accuracy_chart, loss_chart = charts.history_charts(shown)
-        left, right = st.columns(2)
-        left.altair_chart(accuracy_chart, width="stretch")
-        right.altair_chart(loss_chart, width="stretch")
-        st.caption("Solid: measured on the training samples as they were trained (augmented copies "
-                   "included); dashed: the test set after each epoch.")
-
-    with_weights = [run for run in all_runs if run.network is not None and run.epochs_done >= 1]
-    if with_weights:
-        pick_col, use_col, save_col = st.columns([2, 1, 1], vertical_alignment="bottom")
-        picked_name = pick_col.selectbox("Run", [run.name for run in reversed(with_weights)], key="tr_pick",
-                                         disabled=locked)
-        picked = next(run for run in with_weights if run.name == picked_name)
-        use_col.button("Make it the active model", key="tr_use", on_click=state.activate_run, args=(picked,),
-                       disabled=locked or (active is not None and picked.model_uid == active.uid))
-        save_col.download_button(
-            "Download its model (.npz)", key="tr_save_run", on_click="ignore", disabled=locked,
-            data=functools.partial(model_to_bytes, picked.network, picked.train_config, picked.history,
-                                   picked.info()),
-            file_name=f"ann-{picked.name.lower().replace(' ', '-')}.npz", mime="application/octet-stream")
-        if len(all_runs) > len(with_weights):
-            st.caption(f"Only the last {state.RUNS_KEEPING_WEIGHTS} runs keep their weights (and runs stopped "
-                       "before their first epoch ended have none worth keeping).")
+run_panels.show_news()
+my_runs = workspace.my_runs()
+if my_runs:
+    ids = [run.id for run in my_runs]
+    if st.session_state.get("tr_view") not in ids:
+        st.session_state["tr_view"] = ids[-1]
+    names = {run.id: f"{run.name}: {'-'.join(map(str, run.network_config.layer_sizes))}, "
+                     f"{run.records:,} records" for run in my_runs}
+    st.subheader("Your runs")
+    pick_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
+    pick_col.selectbox("Run", list(reversed(ids)), key="tr_view", format_func=names.get,
+                       help="The run shown below. Every run of yours is on the Runs page: a table, curves side "
+                            "by side, downloads, share links.")
+    link_col.page_link("pages/runs.py", label="All runs", icon=":material/table_chart:")
+    run_panels.train_view(st.session_state["tr_view"])
+else:
+    st.caption("Your runs appear here when you press Start, and on the Runs page. They train on this server in "
+               "the background: leave the page, draw on Draw, come back; a reload keeps them too.")
 
 # --------------------------------------------------------------------------- model files
 
@@ -351,7 +315,7 @@ with files_left:
         st.markdown(f"**Active model**: {headline}.")
         st.caption(sentence)
         st.download_button(
-            "Download the active model (.npz)", key="tr_save_active", on_click="ignore", disabled=locked,
+            "Download the active model (.npz)", key="tr_save_active", on_click="ignore",
             icon=":material/download:", mime="application/octet-stream", file_name="ann-explorer-model.npz",
             data=functools.partial(model_to_bytes, active.network, active.train_config, active.history,
                                    active.info))
@@ -359,51 +323,7 @@ with files_left:
                    "(no pickle); `python -m ann evaluate` and `predict` read it too.")
 with files_right:
     st.file_uploader("Upload a model file (.npz)", type=["npz"], key="tr_upload", on_change=load_uploaded_model,
-                     max_upload_size=MAX_MODEL_UPLOAD_MB, disabled=locked)
+                     max_upload_size=MAX_MODEL_UPLOAD_MB)
     outcome = st.session_state.pop("tr_upload_result", None)
     if outcome is not None:
         (st.error if outcome[0] == "error" else st.success)(outcome[1])
-
-# --------------------------------------------------------------------------- the run itself
-
-
-def train_live(run: state.Run) -> None:
-    """Train ``run.network`` here, drawing progress and curves into the ``live`` container."""
-    config = run.train_config
-    with live:
-        st.subheader(f"{run.name}: training")
-        bar = st.progress(0.0, text=f"Epoch 1 of {config.epochs}: starting...")
-        curves = st.empty()
-    started = time.perf_counter()
-    last_draw = 0.0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal last_draw
-        now = time.perf_counter()
-        if now - last_draw < state.UI_UPDATE_SECONDS and done < total:
-            return
-        last_draw = now
-        overall = (run.epochs_done + done / total) / config.epochs
-        elapsed = now - started
-        left = elapsed * (1 - overall) / overall if overall > 0 else math.nan
-        epoch_left = (elapsed / max(overall * config.epochs, 1e-9)) * (1 - done / total)
-        bar.progress(min(done / total, 1.0),
-                     text=f"Epoch {run.epochs_done + 1} of {config.epochs}: {done:,} of {total:,} samples, "
-                          f"{duration(epoch_left)} left in this epoch, {duration(left)} in all")
-
-    for metrics in train(run.network, mnist.train.images, mnist.train.labels, config,
-                         mnist.test.images, mnist.test.labels, progress=progress):
-        run.history.append(metrics)  # kept at once: a Stop from here on loses nothing of this epoch
-        accuracy_chart, loss_chart = charts.history_charts({run.name: run.history}, epochs=config.epochs)
-        with curves.container():
-            left, right = st.columns(2)
-            left.altair_chart(accuracy_chart, width="stretch")
-            right.altair_chart(loss_chart, width="stretch")
-
-
-if training_now and network_config is not None:
-    n_records = min(records, len(mnist.train.labels))
-    new_run = state.start_run(network_config, train_config, preset if preset else None, n_records)
-    train_live(new_run)
-    state.finish_run(new_run, "finished")
-    st.rerun()

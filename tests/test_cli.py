@@ -145,3 +145,40 @@ def test_every_training_setting_has_a_flag():
     expected = (set(train_fields()) | set(network_fields())) - {"input_nodes", "output_nodes", "hidden_nodes"}
     assert expected <= dests
     assert "hidden" in dests
+
+
+def test_a_recorded_run_is_listed_shown_exported_and_deleted(tmp_path, mnist_dir):
+    """``train --save-run`` records the run where the dashboard lists it; ``runs`` reads, exports, deletes."""
+    store_dir = tmp_path / "runs"
+    env = {"ANN_RUNS_DIR": str(store_dir)}
+    out = tmp_path / "model.npz"
+    trained = run("train", "--data", str(mnist_dir), "--limit", "1000", "--epochs", "2", "--save-run",
+                  "--out", str(out), "--json", env_extra=env)
+    assert trained.returncode == 0, trained.stderr
+    payload = json.loads(trained.stdout.strip().splitlines()[-1])
+    assert payload["status"] == "finished" and len(payload["epochs"]) == 2 and out.exists()
+    assert "/runs?workspace=" in trained.stderr  # the link that opens this workspace in the dashboard
+
+    listed = run("runs", "list", "--json", env_extra=env)
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)
+    assert [(r["run"], r["status"], r["epochs_done"], r["source"]) for r in runs] == [("Run 1", "finished", 2, "cli")]
+    assert runs[0]["test_accuracy"] == pytest.approx(payload["test_accuracy"])
+
+    shown = run("runs", "show", "Run 1", "--json", env_extra=env)
+    assert shown.returncode == 0 and [e["epoch"] for e in json.loads(shown.stdout)["epochs"]] == [1, 2]
+    exported = tmp_path / "exported.npz"
+    assert run("runs", "export", runs[0]["id"], "--out", str(exported), env_extra=env).returncode == 0
+    from ann.model_io import load_model
+
+    a, b = load_model(out).network, load_model(exported).network
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+
+    missing = run("runs", "show", "7", env_extra=env)
+    assert missing.returncode == 1 and "no run '7' in this workspace" in missing.stderr
+    other = run("runs", "list", "--workspace", "x" * 22, env_extra=env)  # another workspace sees nothing
+    assert other.returncode == 0 and "no runs in this workspace" in other.stdout
+    bad = run("runs", "list", "--workspace", "not a key", env_extra=env)
+    assert bad.returncode == 2 and "is not a workspace key" in bad.stderr
+    assert run("runs", "delete", "1", env_extra=env).returncode == 0
+    assert json.loads(run("runs", "list", "--json", env_extra=env).stdout) == []

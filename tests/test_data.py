@@ -584,3 +584,44 @@ def test_download_goes_to_ann_data_dir(monkeypatch, mnist_dir, tmp_path):
     monkeypatch.setattr("urllib.request.urlopen", FakeMirrors(real_file_server(mnist_dir)))
     assert ensure_mnist() == tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(MNIST_FILES)
+
+
+def _tiny_idx_folder(folder: Path, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", 50), ("t10k", 20)):
+        data.write_idx_images(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        data.write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return folder
+
+
+def test_mapped_copies_equal_the_files_are_read_only_and_rebuilt_when_damaged(tmp_path):
+    """load_mnist_mapped: the same arrays as load_mnist, mapped read-only from .npy copies made once; a
+    damaged copy is made again; where the cache cannot be written, the data is loaded into memory."""
+    folder = _tiny_idx_folder(tmp_path / "tiny")
+    cache = tmp_path / "cache"
+    loaded = data.load_mnist(folder, download=False, verify=False)
+    mapped = data.load_mnist_mapped(folder, cache, verify=False)
+    for split in ("train", "test"):
+        assert np.array_equal(getattr(mapped, split).images, getattr(loaded, split).images)
+        assert np.array_equal(getattr(mapped, split).labels, getattr(loaded, split).labels)
+    assert not mapped.train.images.flags.writeable
+    copies = sorted(cache.glob("mnist-*/*.npy"))
+    assert [p.name for p in copies] == ["test-images.npy", "test-labels.npy", "train-images.npy", "train-labels.npy"]
+    assert isinstance(mapped.train.images.base, np.memmap) or isinstance(mapped.train.images, np.memmap)
+
+    train_copy = next(p for p in copies if p.name == "train-images.npy")
+    train_copy.write_bytes(train_copy.read_bytes()[:100])  # truncated
+    again = data.load_mnist_mapped(folder, cache, verify=False)
+    assert np.array_equal(again.train.images, loaded.train.images)
+    assert train_copy.stat().st_size == 128 + 50 * 784  # made again, whole
+
+    # a new file in the folder makes new copies (named after the files' sizes and times)
+    _tiny_idx_folder(folder, seed=1)
+    changed = data.load_mnist_mapped(folder, cache, verify=False)
+    assert not np.array_equal(changed.train.images, loaded.train.images)
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would go")
+    in_memory = data.load_mnist_mapped(folder, blocked, verify=False)
+    assert np.array_equal(in_memory.test.images, changed.test.images)

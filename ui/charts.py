@@ -73,10 +73,12 @@ def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
 
 
 def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
-                   height: int = 260) -> tuple[alt.Chart, alt.Chart]:
+                   height: int = 260, events: dict[str, list[dict]] | None = None) -> tuple[alt.Chart, alt.Chart]:
     """Accuracy and loss per epoch: one colour per run, solid for training, dashed for the test set.
 
-    ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows).
+    ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows). ``events`` (per run, as
+    ``ann.runs.RunStore.events`` gives them) marks where the learning rate was changed while training: a
+    vertical rule at that point of the run (epoch 2.5 is halfway through the third epoch), labelled.
     """
     frame = history_frame(histories)
     top = max(epochs or 1, int(frame["epoch"].max()) if len(frame) else 1)
@@ -99,8 +101,34 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
             tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("set:N"),
                      alt.Tooltip("value:Q", title=title, format=fmt)],
         ).properties(height=height, title=f"{title.capitalize()} per epoch")
+        marks = _event_marks(events or {}, histories)
+        if marks is not None:
+            chart = alt.layer(chart, marks)
         charts.append(chart)
     return charts[0], charts[1]
+
+
+def _event_marks(events: dict[str, list[dict]], histories: dict[str, list[dict]]) -> alt.Chart | None:
+    """Vertical rules where a run's learning rate changed, with the new rate written beside them.
+
+    A change at ``at`` epochs is drawn at x = at: epoch k's point is the end of epoch k, so a change 40%
+    into the third epoch (at 2.4) sits between the points of epochs 2 and 3. The axis starts at epoch 1:
+    a change during the first epoch is drawn there.
+    """
+    rows = [{"run": run, "x": max(float(event["at"]), 1.0),
+             "label": f"lr → {event['value']:g}", "at": float(event["at"])}
+            for run, run_events in events.items() if run in histories
+            for event in run_events if event.get("kind") == "learning_rate" and event.get("value") is not None]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    tooltip = [alt.Tooltip("run:N"), alt.Tooltip("label:N", title="learning rate changed"),
+               alt.Tooltip("at:Q", title="after epochs", format=".2f")]
+    rule = alt.Chart(frame).mark_rule(color="#7c3aed", strokeDash=[2, 3], strokeWidth=1.5).encode(
+        x="x:Q", tooltip=tooltip)
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#7c3aed", fontSize=10).encode(
+        x="x:Q", y=alt.value(8), text="label:N", tooltip=tooltip)
+    return rule + text
 
 
 # --------------------------------------------------------------------------- predictions

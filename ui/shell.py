@@ -4,7 +4,7 @@
 still has its older multipage mode, in which each file in a ``pages/`` folder beside the entry file is a
 page of its own. The first script run of a fresh server, and every AppTest run, decide between the two
 modes before ``st.navigation`` has been called, so a page opened by its URL there runs its file alone,
-without this frame (no navigation, no sidebar, no recording of an interrupted run). :func:`page_start`
+without this frame (no navigation, no sidebar, no status of the runs in training). :func:`page_start`
 notices and runs the frame instead, which runs the page inside it.
 """
 
@@ -15,17 +15,21 @@ import time
 
 import streamlit as st
 
-from ui import state
+from ui import run_panels, state, workspace
 
 PAGES = (
     # (file, title, icon); the first is the default page
     ("pages/home.py", "Home", ":material/home:"),
     ("pages/dataset.py", "Dataset", ":material/grid_view:"),
     ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/runs.py", "Runs", ":material/table_chart:"),
     ("pages/evaluate.py", "Evaluate", ":material/fact_check:"),
     ("pages/draw.py", "Draw", ":material/draw:"),
     ("pages/inside.py", "Inside", ":material/neurology:"),
     ("pages/experiments.py", "Experiments", ":material/science:"),
+    ("pages/step.py", "One step by hand", ":material/calculate:"),
+    ("pages/map.py", "Hidden-layer map", ":material/scatter_plot:"),
+    ("pages/robustness.py", "Robustness lab", ":material/shield:"),
 )
 
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time
@@ -37,8 +41,10 @@ def run_app() -> None:
     st.set_page_config(page_title="ANN Explorer", page_icon=":material/neurology:", layout="wide")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                           for index, (path, title, icon) in enumerate(PAGES)])
-    # A training run interrupted by Stop, or by leaving the Train page, is recorded before any page draws.
-    state.recover_interrupted_runs()
+    # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
+    # session last looked make their model active before anything is drawn.
+    workspace.settle_workspace()
+    run_panels.notice_ended_runs(workspace.my_runs())
     with st.sidebar:
         model = state.active_model()
         if model is None:
@@ -46,6 +52,10 @@ def run_app() -> None:
         else:
             headline, sentence = state.describe_model(model)
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
+    workspace.show_workspace_notice()
+    # every page but Train (which shows its run in full) starts with the live status of your runs
+    on_train = page.url_path == "train"
+    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
     _this_run.inside_frame = True
     try:
         page.run()

@@ -3,8 +3,9 @@
 - MNIST is loaded once per server process (``st.cache_resource``) and shared by every session. The arrays
   ``ann.data`` returns are read-only, so no session can change them for another; they stay uint8 (55 MB
   for all 70,000 images) and are scaled a batch at a time where they are used.
-- Everything a user changes lives in ``st.session_state``, one per browser session: the active model,
-  the training runs, the Teach results. The pretrained model file is read once per server and its network
+- Everything a user changes lives in ``st.session_state``, one per browser session: the active model and
+  the Teach results. Training runs do not: they are jobs in the server's run store (``ann.runs``, trained by
+  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart. The pretrained model file is read once per server and its network
   shared read-only between sessions until one of them changes it: :func:`own_network` gives the session
   its own copy first (copy on write), so teaching in one session never changes what another sees.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,20 +28,19 @@ from ann.data import (
     MNISTFormatError,
     default_data_dir,
     ensure_mnist,
-    load_mnist,
+    load_mnist_mapped,
     mnist_status,
 )
 
 if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
     from ann.model_io import LoadedModel
     from ann.network import Network
+    from ann.runs import RunInfo, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED_PATH = ROOT / "data" / "pretrained.npz"
 PRETRAINED_LABEL = "data/pretrained.npz"
 UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
-RUNS_KEEPING_WEIGHTS = 5  # older runs keep their curves but drop their weights, bounding a session's memory
-NEW_RUNS_KEY = "runs_just_ended"  # names of runs ended since the Train page last drew its run list
 
 
 # --------------------------------------------------------------------------- the dataset (shared)
@@ -60,7 +59,9 @@ def dataset_status(folder: str) -> dict[str, Any]:
 
 @st.cache_resource(show_spinner="Loading MNIST: 70,000 images...", max_entries=1)
 def _load_mnist(folder: str) -> MNIST:
-    return load_mnist(folder, download=False)
+    # mapped from uncompressed copies: the training workers map the same files, so the server and they
+    # share one copy of MNIST's 55 MB in memory
+    return load_mnist_mapped(folder)
 
 
 def mnist_if_ready() -> MNIST | None:
@@ -74,8 +75,9 @@ def mnist_if_ready() -> MNIST | None:
         return None
 
 
-def require_mnist(purpose: str) -> MNIST:
-    """The shared dataset; if it is missing, offer the download here and stop the page."""
+def require_mnist_files(purpose: str) -> None:
+    """Stop the page unless MNIST's files are all present and good (offering the download), without
+    loading them: for a page whose work happens elsewhere (the Train page's runs train in worker processes)."""
     folder = data_folder()
     status = dataset_status(folder)
     if status["corrupt"]:
@@ -86,6 +88,12 @@ def require_mnist(purpose: str) -> MNIST:
         st.info(f"{purpose} needs the MNIST dataset, which is not downloaded yet.")
         download_panel(key=f"download_{purpose}")
         st.stop()
+
+
+def require_mnist(purpose: str) -> MNIST:
+    """The shared dataset; if it is missing, offer the download here and stop the page."""
+    require_mnist_files(purpose)
+    folder = data_folder()
     try:
         return _load_mnist(folder)
     except (MNISTFormatError, OSError) as exc:
@@ -152,7 +160,8 @@ class ActiveModel:
         self.history = history
         self.info = info
         self.name = name
-        self.source = source  # "pretrained", "trained" (on the Train page) or "uploaded"
+        self.source = source  # "pretrained", "run" (a run of this workspace), "shared" or "uploaded"
+        self.run_id: str | None = None  # the run it came from, if any
         self.shared = shared
         self.version = 0
         self.uid = uuid.uuid4().hex[:10]
@@ -288,7 +297,8 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
             parts.append(f"{float(model.info['train_seconds']):.0f} s of training")
     trained_by = model.info.get("trained_by")
     where = {"pretrained": f"shipped as {PRETRAINED_LABEL}", "uploaded": "uploaded in this session",
-             "trained": "trained in this session"}[model.source]
+             "run": "trained on the Train page (listed on the Runs page)",
+             "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
     how = f"Trained by `{trained_by}`" if trained_by else "Trained"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
@@ -315,106 +325,26 @@ def show_no_model() -> None:
             icon=":material/info:")
 
 
-# --------------------------------------------------------------------------- training runs (per session)
+# --------------------------------------------------------------------------- runs as models
 
 
-@dataclass(eq=False)
-class Run:
-    """One press of Start on the Train page: its configuration, its per-epoch history, its network.
-
-    The history grows as epochs end, so a run interrupted by Stop (or by leaving the page) keeps every
-    finished epoch. ``status`` is "running", "finished" or "stopped".
-    """
-
-    number: int
-    network_config: NetworkConfig
-    train_config: TrainConfig
-    preset: str | None
-    records: int
-    history: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "running"
-    network: Network | None = None
-    final_test_accuracy: float | None = None
-    model_uid: str | None = None
-
-    @property
-    def name(self) -> str:
-        return f"Run {self.number}"
-
-    @property
-    def epochs_done(self) -> int:
-        return len(self.history)
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(epoch["seconds"] for epoch in self.history))
-
-    @property
-    def test_accuracy(self) -> float | None:
-        if self.final_test_accuracy is not None:
-            return self.final_test_accuracy
-        return self.history[-1]["test_accuracy"] if self.history else None
-
-    def info(self) -> dict[str, Any]:
-        """The model file's ``info`` for this run, in the same shape as the command line writes."""
-        return {"trained_by": "ANN Explorer Train page", "preset": self.preset, "train_records": self.records,
-                "test_accuracy": self.test_accuracy, "train_seconds": self.seconds,
-                "stopped": self.status == "stopped"}
-
-
-def runs() -> list[Run]:
-    if "runs" not in st.session_state:
-        st.session_state["runs"] = []
-    return st.session_state["runs"]
-
-
-def start_run(network_config: NetworkConfig, train_config: TrainConfig, preset: str | None,
-              records: int) -> Run:
-    """A new run, listed at once (so an interruption still finds it), with a fresh network."""
-    from ann.network import Network
-
-    all_runs = runs()
-    run = Run(number=len(all_runs) + 1, network_config=network_config, train_config=train_config,
-              preset=preset, records=records, network=Network(network_config, seed=train_config.seed))
-    all_runs.append(run)
-    active = st.session_state.get("active_model")
-    for old in all_runs[:-RUNS_KEEPING_WEIGHTS]:
-        if old.network is not None and (active is None or old.model_uid != active.uid):
-            old.network = None
-    return run
-
-
-def activate_run(run: Run) -> ActiveModel:
-    """Make a run's network the session's active model."""
-    model = ActiveModel(config=run.network_config, network=run.network, train_config=run.train_config,
-                        history=run.history, info=run.info(), name=run.name, source="trained")
-    run.model_uid = model.uid
-    set_active_model(model)
+def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:
+    """A run's network after its last whole epoch, as a model of this session (its own copy: teaching it
+    on the Draw page never changes the run). CheckpointError says when the checkpoint is damaged."""
+    network = store.load_network(run)
+    model = ActiveModel(config=run.network_config, network=network, train_config=run.train_config,
+                        history=store.history(run), info=run.info(),
+                        name=f"Shared {run.name.lower()}" if shared else run.name,
+                        source="shared" if shared else "run")
+    model.run_id = run.id
     return model
 
 
-def finish_run(run: Run, status: str) -> None:
-    """Record how a run ended; a run with at least one whole epoch becomes the active model."""
-    run.status = status
-    st.session_state.setdefault(NEW_RUNS_KEY, []).append(run.name)
-    if run.network is not None and run.epochs_done >= 1:
-        activate_run(run)
-
-
-def recover_interrupted_runs() -> None:
-    """Runs still marked "running" were interrupted (Stop, or another page): record them as stopped.
-
-    A session runs one script at a time, so when this runs no training is in progress. The network is
-    whole (``ann.train`` updates it between chunks only) and includes the part of the last epoch that was
-    trained, so its test accuracy is measured afresh.
-    """
-    for run in runs():
-        if run.status != "running":
-            continue
-        mnist = mnist_if_ready()
-        if mnist is not None and run.network is not None and run.epochs_done >= 1:
-            run.final_test_accuracy, _ = score(run.network, mnist.test.images, mnist.test.labels)
-        finish_run(run, "stopped")
+def activate_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:
+    """Make a run's network the session's active model."""
+    model = model_from_run(run, store, shared)
+    set_active_model(model)
+    return model
 
 
 def score(network: Network, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

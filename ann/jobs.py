@@ -1,0 +1,461 @@
+"""Training as a service: worker processes train the queued runs of the run store; a pool keeps them going.
+
+Why processes, not threads (measured in ``bench/training_service.py``, figures in bench/README.md): the
+seed's per-sample training is thousands of small NumPy calls a second, each holding Python's GIL, so a
+training thread inside the dashboard's server slows every page of every visitor; a worker process has its
+own interpreter and the operating system shares the cores (workers run at a lower priority, ``nice``, so
+the pages come first). A process also gives its memory back when it ends, and one that crashes or is
+killed takes nothing else with it. The price is a start-up of about half a second (imports and MNIST),
+paid once per worker, not per run: a worker trains run after run and exits after a minute without work.
+
+The worker's side is :func:`train_run` (also used by ``python -m ann train --save-run``, which trains in its
+own process). Between two chunks of about a thousand records it reports progress and reads the owner's
+requests from the store: pause (it waits there, honoured within a second), stop (it ends after the
+chunk; the epoch in progress is not kept), a new learning rate (taken for the next chunk, and recorded).
+After every epoch it writes the checkpoints and the epoch's metrics. A run paused for more than
+``hold_seconds`` while others wait is parked: its worker goes back to the queue, and Resume queues the
+run again from its last whole epoch.
+
+The pool (:class:`TrainingService`) lives in the server: it starts workers while runs are queued, at most
+``ANN_TRAIN_WORKERS`` (default: the cores this process may use, at least 1), restarts none by itself
+(a queued run simply waits for the next worker), and marks runs whose worker died *interrupted*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ann.runs import (
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    CheckpointError,
+    RunInfo,
+    RunNotFound,
+    RunStore,
+    this_worker,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT_SECONDS = 0.5  # progress is written to the store at most twice a second
+PAUSE_POLL_SECONDS = 0.2  # a paused worker looks for Resume or Stop five times a second
+HEARTBEAT_SECONDS = 1.0
+
+
+class _Parked(Exception):
+    """A paused run gives its worker back to the queue."""
+
+
+class _Interrupted(Exception):
+    """The server that started this worker is gone, or the worker was asked to end."""
+
+
+class _Deleted(Exception):
+    """The run was deleted while it trained."""
+
+
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2) if lower."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(math.ceil(int(quota) / int(period)), 1))
+    except (OSError, ValueError):
+        pass
+    return max(cores, 1)
+
+
+def default_workers() -> int:
+    """``$ANN_TRAIN_WORKERS`` if it is a whole number >= 1, else :func:`available_cores`."""
+    try:
+        value = int(os.environ.get("ANN_TRAIN_WORKERS", ""))
+    except ValueError:
+        return available_cores()
+    return value if value >= 1 else available_cores()
+
+
+# --------------------------------------------------------------------------- the worker's side
+
+
+class RunControl:
+    """The training loop's link to the store while one run trains: progress out, requests in.
+
+    Its methods are the callbacks :func:`ann.train.train` takes: :meth:`progress`, :meth:`should_stop`
+    and :meth:`base_learning_rate`.
+    """
+
+    def __init__(self, store: RunStore, run: RunInfo, epochs_done: int, learning_rate: float, *,
+                 parent_pid: int | None = None, hold_seconds: float = 60.0,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 ending: threading.Event | None = None) -> None:
+        self.store = store
+        self.run = run
+        self.parent_pid = parent_pid
+        self.hold_seconds = hold_seconds
+        self.on_progress = on_progress
+        self.ending = ending
+        self.epochs_done = epochs_done
+        self.learning_rate = learning_rate
+        self.done = 0
+        self.total = 0
+        self.epoch_started = time.perf_counter()
+        self.waited = 0.0
+        self.last_report = 0.0
+        self.pending_rate: float | None = None  # the rate the owner asked for, read by should_stop
+
+    def epoch_ended(self) -> None:
+        self.epochs_done += 1
+        self.done = 0
+        self.epoch_started = time.perf_counter()
+        self.waited = 0.0
+
+    def progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.on_progress is not None:
+            self.on_progress(done, total)
+        now = time.perf_counter()
+        if now - self.last_report >= REPORT_SECONDS or done >= total:
+            self.last_report = now
+            self.store.report(self.run.id, progress_done=done, progress_total=total,
+                              epoch_seconds=now - self.epoch_started - self.waited)
+
+    def _check_alive(self) -> None:
+        if self.ending is not None and self.ending.is_set():
+            raise _Interrupted("Interrupted: the worker training it was asked to end (the server stopped).")
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            raise _Interrupted("Interrupted: the server that started its worker stopped.")
+
+    def _poll(self) -> tuple[str, float]:
+        polled = self.store.poll(self.run.id)
+        if polled is None:
+            raise _Deleted()
+        control, learning_rate, _ = polled
+        return control, learning_rate
+
+    def should_stop(self) -> bool:
+        """Polled before every chunk: True to stop; while paused it waits here (and the wait is not
+        counted as training time by ann.train)."""
+        self._check_alive()
+        control, self.pending_rate = self._poll()
+        if control == "stop":
+            return True
+        if control != "pause":
+            return False
+        started = time.perf_counter()
+        self.store.report(self.run.id, status=PAUSED)
+        last_beat = started
+        while True:
+            time.sleep(PAUSE_POLL_SECONDS)
+            self._check_alive()
+            control, self.pending_rate = self._poll()
+            if control == "stop":
+                return True
+            now = time.perf_counter()
+            if control != "pause":
+                self.waited += now - started
+                self.store.report(self.run.id, status=RUNNING)
+                return False
+            if now - started > self.hold_seconds and self.store.counts().get(QUEUED, 0) > 0:
+                raise _Parked()
+            if now - last_beat >= HEARTBEAT_SECONDS:
+                last_beat = now
+                self.store.report(self.run.id)
+
+    def base_learning_rate(self) -> float:
+        """The learning rate for the next chunk; a change the owner made is recorded where it happens."""
+        rate = self.pending_rate
+        if rate is not None and not math.isclose(rate, self.learning_rate, rel_tol=1e-12, abs_tol=0.0):
+            at = self.epochs_done + (self.done / self.total if self.total else 0.0)
+            self.store.record_event(self.run.id, at, "learning_rate", rate)
+            self.learning_rate = rate
+        return self.learning_rate
+
+
+_datasets: dict[tuple[str, bool], Any] = {}
+
+
+def load_dataset(data_dir: str | os.PathLike | None, verify: bool = True):
+    """The training data for a worker, read once per process (MNIST's four files, or files in its format
+    with ``verify=False``), mapped from the uncompressed copies the server maps too: the workers and the
+    server share one copy of its pages (``ann.data.load_mnist_mapped``)."""
+    from ann.data import load_mnist_mapped
+
+    key = (str(data_dir), verify)
+    if key not in _datasets:
+        _datasets[key] = load_mnist_mapped(data_dir, verify=verify)
+    return _datasets[key]
+
+
+def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None = None,
+              hold_seconds: float = 60.0, on_progress: Callable[[int, int], None] | None = None,
+              on_epoch: Callable[[dict[str, Any]], None] | None = None,
+              ending: threading.Event | None = None) -> str:
+    """Train a claimed run to its target epochs (or until stopped, parked, interrupted), writing to the
+    store as it goes. Returns the status it ended with. Never raises for a problem of the run itself: a
+    failure is recorded on the run (status "failed", with the message)."""
+    import numpy as np
+
+    from ann.network import Network
+    from ann.train import blas_threads, train
+
+    try:
+        if run.epochs_done > 0:
+            state = store.load_resume(run)
+            network, rng, history = state["network"], state["rng"], state["history"]
+            samples_seen = state["samples_seen"]
+        else:
+            network = Network(run.network_config, seed=run.train_config.seed)
+            rng = np.random.default_rng(run.train_config.seed)
+            history, samples_seen = [], 0
+        control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
+                             hold_seconds=hold_seconds, on_progress=on_progress, ending=ending)
+        with blas_threads():
+            for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
+                                 dataset.test.images, dataset.test.labels, progress=control.progress,
+                                 should_stop=control.should_stop, start_epoch=len(history), rng=rng,
+                                 samples_seen=samples_seen, base_learning_rate=control.base_learning_rate):
+                if metrics["stopped"]:
+                    store.end(run.id, STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
+                              "finished epoch(s) are kept, the epoch in progress is not.")
+                    return STOPPED
+                history.append(metrics)
+                store.record_epoch(run, metrics, network, rng, history, control.learning_rate)
+                control.epoch_ended()
+                if on_epoch is not None:
+                    on_epoch(metrics)
+        store.end(run.id, FINISHED)
+        return FINISHED
+    except _Parked:
+        store.end(run.id, PAUSED, "Paused for a while with others waiting, so its worker went on to the next "
+                  "run; Resume puts it back in the queue, from its last whole epoch.")
+        return PAUSED
+    except _Interrupted as exc:
+        store.end(run.id, INTERRUPTED, f"{exc} Continue resumes it from its last whole epoch.")
+        return INTERRUPTED
+    except _Deleted:
+        return "deleted"
+    except KeyboardInterrupt:
+        store.end(run.id, INTERRUPTED, "Interrupted (Ctrl-C). Continue resumes it from its last whole epoch.")
+        raise
+    except CheckpointError as exc:
+        store.end(run.id, FAILED, str(exc))
+        return FAILED
+    except Exception as exc:  # noqa: BLE001 -- a run's failure is recorded on the run; the worker goes on
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        try:
+            store.end(run.id, FAILED, f"Failed: {type(exc).__name__}: {message}")
+        except RunNotFound:
+            pass
+        return FAILED
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """A worker process: claim queued runs and train them, one at a time, until idle for ``--idle``
+    seconds or the server (``--parent``) is gone."""
+    parser = argparse.ArgumentParser(prog="python -m ann.jobs", description="An ANN Explorer training worker.")
+    parser.add_argument("--runs", required=True, help="the runs folder")
+    parser.add_argument("--data", default=None, help="the MNIST folder")
+    parser.add_argument("--no-verify", action="store_true", help="data in MNIST's format, not MNIST itself")
+    parser.add_argument("--parent", type=int, default=None, help="end when this process is gone")
+    parser.add_argument("--idle", type=float, default=60.0, help="end after this many seconds without work")
+    parser.add_argument("--hold", type=float, default=60.0, help="park a run paused this long while others wait")
+    parser.add_argument("--poll", type=float, default=0.25, help="seconds between looks at the queue")
+    parser.add_argument("--nice", type=int, default=10, help="lower this worker's priority by this much")
+    args = parser.parse_args(argv)
+    if args.nice:
+        try:
+            os.nice(args.nice)
+        except OSError:
+            pass
+    ending = threading.Event()
+
+    def on_term(signum, frame) -> None:  # noqa: ARG001 -- signal handler signature
+        ending.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    store = RunStore(args.runs)
+    worker = this_worker()
+    last_work = time.monotonic()
+    while not ending.is_set():
+        if args.parent is not None and os.getppid() != args.parent:
+            break
+        run = store.claim(worker)
+        if run is None:
+            if time.monotonic() - last_work > args.idle:
+                break
+            time.sleep(args.poll)
+            continue
+        try:
+            dataset = load_dataset(args.data, verify=not args.no_verify)
+        except Exception as exc:  # noqa: BLE001 -- the data is missing or damaged: say so on the run
+            store.end(run.id, FAILED, f"Failed: the training data could not be read: {exc}")
+            continue
+        train_run(store, run, dataset, parent_pid=args.parent, hold_seconds=args.hold, ending=ending)
+        last_work = time.monotonic()
+    return 0
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+class TrainingService:
+    """The server's pool of worker processes over a run store.
+
+    Parameters
+    ----------
+    store : RunStore
+    data_dir : path, optional
+        The MNIST folder the workers train from (default: ``ann.data``'s default).
+    workers : int, optional
+        At most this many runs train at once; default :func:`default_workers`.
+    verify_data : bool
+        False for data in MNIST's format that is not MNIST itself (the tests' tiny sets).
+    idle_seconds, hold_seconds, nice : passed to each worker (see :func:`worker_main`).
+    """
+
+    def __init__(self, store: RunStore, data_dir: str | os.PathLike | None = None, *, workers: int | None = None,
+                 verify_data: bool = True, idle_seconds: float = 60.0, hold_seconds: float = 60.0, nice: int = 10,
+                 supervise_seconds: float = 0.5, stale_seconds: float = 60.0) -> None:
+        self.store = store
+        self.data_dir = None if data_dir is None else str(data_dir)
+        self.workers = workers if workers is not None else default_workers()
+        if self.workers < 1:
+            raise ValueError(f"workers={workers}: at least 1 worker is needed")
+        self.verify_data = verify_data
+        self.idle_seconds = idle_seconds
+        self.hold_seconds = hold_seconds
+        self.nice = nice
+        self.supervise_seconds = supervise_seconds
+        self.stale_seconds = stale_seconds
+        self._procs: list[subprocess.Popen] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self.interrupted_at_start = store.mark_orphans(stale_seconds)
+        self._thread = threading.Thread(target=self._supervise, name="ann-training-service", daemon=True)
+        self._thread.start()
+
+    # --- what the pages call -----------------------------------------------------------------------------
+
+    def submit(self, workspace: str, network_config, train_config, **kwargs: Any) -> RunInfo:
+        """Queue a run (see :meth:`RunStore.submit`) and make sure a worker will take it."""
+        run = self.store.submit(workspace, network_config, train_config, **kwargs)
+        self.wake()
+        return run
+
+    def continue_run(self, workspace: str, run_id: str, more_epochs: int) -> RunInfo:
+        run = self.store.continue_run(workspace, run_id, more_epochs)
+        self.wake()
+        return run
+
+    def resume(self, workspace: str, run_id: str) -> RunInfo:
+        run = self.store.resume(workspace, run_id)
+        self.wake()
+        return run
+
+    def alive_workers(self) -> list[int]:
+        with self._lock:
+            self._reap()
+            return [proc.pid for proc in self._procs]
+
+    def wake(self) -> None:
+        """Start workers for the queued runs that no idle worker will take, up to the limit."""
+        if self._closing.is_set():
+            return
+        with self._lock:
+            self._reap()
+            queued = self.store.counts().get(QUEUED, 0)
+            if not queued:
+                return
+            ours = {proc.pid for proc in self._procs}
+            busy = sum(1 for run_worker in self._held_workers() if run_worker in ours)
+            idle = len(self._procs) - busy
+            for _ in range(min(self.workers - len(self._procs), queued - idle)):
+                self._procs.append(self._spawn())
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the workers (each marks the run it was training interrupted) and the supervisor."""
+        self._closing.set()
+        with self._lock:
+            for proc in self._procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for proc in self._procs:
+                try:
+                    proc.wait(max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self._procs.clear()
+        self._thread.join(timeout=2.0)
+
+    # --- inside ------------------------------------------------------------------------------------------
+
+    def _held_workers(self) -> list[int]:
+        pids = []
+        with self.store._db() as conn:
+            rows = conn.execute("SELECT worker FROM runs WHERE status IN (?, ?) AND worker IS NOT NULL",
+                                (RUNNING, PAUSED)).fetchall()
+        for row in rows:
+            pid = row["worker"].rpartition(":")[2]
+            if pid.isdigit():
+                pids.append(int(pid))
+        return pids
+
+    def _reap(self) -> None:
+        self._procs = [proc for proc in self._procs if proc.poll() is None]
+
+    def _spawn(self) -> subprocess.Popen:
+        command = [sys.executable, "-m", "ann.jobs", "--runs", str(self.store.root), "--parent", str(os.getpid()),
+                   "--idle", str(self.idle_seconds), "--hold", str(self.hold_seconds), "--nice", str(self.nice)]
+        if self.data_dir is not None:
+            command += ["--data", self.data_dir]
+        if not self.verify_data:
+            command.append("--no-verify")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        threads = env.get("ANN_BLAS_THREADS", "1")
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, threads)  # no idle BLAS thread pools beyond what training uses
+        log = open(self.store.root / "workers.log", "ab")  # noqa: SIM115 -- handed to the child
+        try:
+            return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        finally:
+            log.close()
+
+    def _supervise(self) -> None:
+        last_orphans = last_housekeeping = 0.0
+        while not self._closing.wait(self.supervise_seconds):
+            try:
+                now = time.monotonic()
+                if now - last_orphans >= 5.0:
+                    last_orphans = now
+                    self.store.mark_orphans(self.stale_seconds)
+                if now - last_housekeeping >= 600.0:
+                    last_housekeeping = now
+                    self.store.housekeeping(None)
+                self.wake()
+            except Exception:  # noqa: BLE001 -- the supervisor must outlive a locked or busy database
+                continue
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

@@ -1,0 +1,108 @@
+"""AppTest for the Runs page and the workspace key: every run of this browser, and nothing of another's.
+
+Runs are written straight into the server's run store (the same ``ann.runs`` a worker writes through), so
+these tests need no training; tests/test_e2e_runs.py trains for real in a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apptest_helpers import no_exceptions, open_page, texts
+from ann.config import NetworkConfig, TrainConfig
+
+
+@pytest.fixture(autouse=True)
+def mnist_folder(monkeypatch, mnist_dir):
+    monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
+
+
+def finished_run(key: str, accuracy: float = 0.8, epochs: int = 2, hidden: int = 20):
+    """A run of ``key``'s workspace with ``epochs`` recorded epochs, as a worker leaves it."""
+    from ann.network import Network
+    from ui import workspace
+
+    store = workspace.store()
+    run = store.submit(key, NetworkConfig(hidden_nodes=(hidden,)), TrainConfig(epochs=epochs, rotate=0.0), records=500)
+    claimed = store.claim()
+    while claimed.id != run.id:  # another test's leftovers: put them back in their state
+        store.end(claimed.id, "stopped")
+        claimed = store.claim()
+    history = []
+    for epoch in range(1, epochs + 1):
+        history.append({"epoch": epoch, "train_loss": 0.5 / epoch, "train_accuracy": accuracy, "test_accuracy":
+                        accuracy - 0.01 * (epochs - epoch), "test_loss": 0.3, "seconds": 1.0,
+                        "samples_seen": 500 * epoch, "learning_rate": 0.1, "stopped": False})
+        store.record_epoch(claimed, history[-1], Network(claimed.network_config, seed=epoch),
+                           np.random.default_rng(epoch), history, 0.1)
+    store.end(run.id, "finished")
+    return store.get_run(key, run.id)
+
+
+def test_an_empty_workspace_says_how_to_start():
+    at = open_page("runs")
+    no_exceptions(at)
+    assert "No runs yet" in texts(at.info)
+
+
+def test_runs_are_listed_compared_made_active_shared_and_deleted():
+    from ui import workspace
+
+    at = open_page("runs")
+    key = at.session_state["workspace_key"]
+    first = finished_run(key, 0.81)
+    second = finished_run(key, 0.86, hidden=40)
+    at.run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["Run 2", "Run 1"] and list(table["network"]) == ["784-40-10", "784-20-10"]
+    assert at.multiselect(key="rn_compare").value == ["Run 1", "Run 2"]
+    assert at.selectbox(key="rn_pick").value == second.id
+
+    at.button(key=f"rn_use_{second.id}").click().run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].name == "Run 2"
+    assert "Run 2: 784-40-10" in texts(at.sidebar.caption)
+
+    at.button(key=f"rn_share_{second.id}").click().run()
+    token = workspace.store().get_run(key, second.id).share
+    assert token and f"share={token}" in "\n".join(c.value for c in at.code)
+
+    at.selectbox(key="rn_pick").set_value(first.id).run()
+    at.button(key=f"rn_delete_{first.id}").click().run()
+    no_exceptions(at)
+    assert [r.name for r in workspace.store().list_runs(key)] == ["Run 2"]
+
+    viewer = open_page("runs", query={"share": token})  # another browser with the link
+    no_exceptions(viewer)
+    assert viewer.session_state["workspace_key"] != key
+    assert "A shared run" in texts(viewer.subheader)
+    assert not [b for b in viewer.button if b.key and b.key.startswith(("rn_delete", "rn_share", "rn_continue"))]
+    viewer.button(key="rn_use_shared").click().run()
+    assert viewer.session_state["active_model"].source == "shared"
+    assert workspace.store().list_runs(viewer.session_state["workspace_key"]) == []
+
+
+def test_guessed_ids_links_and_keys_are_not_found():
+    at = open_page("runs", query={"run": "0123456789abcdef"})
+    no_exceptions(at)
+    assert "That run was not found" in texts(at.warning)
+    bad_share = open_page("runs", query={"share": "y" * 24})
+    assert "This share link was not found" in texts(bad_share.error)
+    unknown = open_page(query={"workspace": "z" * 22})  # the link's page says so, whichever it is
+    assert "was not found on this server" in texts(unknown.warning)
+    assert unknown.session_state["workspace_key"] != "z" * 22
+
+
+def test_a_private_workspace_link_moves_the_runs_to_another_browser():
+    at = open_page("runs")
+    key = at.session_state["workspace_key"]
+    finished_run(key)
+    elsewhere = open_page(query={"workspace": key})
+    no_exceptions(elsewhere)
+    assert elsewhere.session_state["workspace_key"] == key
+    assert "now uses the workspace of the link" in texts(elsewhere.success)
+    assert "workspace" not in elsewhere.query_params  # the key leaves the address bar at once
+    elsewhere.switch_page("pages/runs.py").run()
+    assert list(elsewhere.dataframe[0].value["run"]) == ["Run 1"]

@@ -1,0 +1,352 @@
+"""The run store (ann.runs): a real SQLite database in a temporary folder, written by threads and processes.
+
+What a visitor relies on: runs and their epochs survive anything short of deleting the folder (a corrupt
+database is rebuilt from the run folders, a damaged checkpoint is named and moved aside); no workspace sees
+another's runs; housekeeping removes the oldest ended runs first and says so beforehand.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ann.config import NetworkConfig, TrainConfig
+from ann.runs import (
+    ENDED_STATUSES,
+    FINISHED,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    CheckpointError,
+    Limits,
+    RunLimitError,
+    RunNotFound,
+    RunStateError,
+    RunStore,
+    new_workspace_key,
+)
+
+SMALL = NetworkConfig(hidden_nodes=(20,))
+QUICK = TrainConfig(epochs=3, rotate=0.0, batch_size=16)
+
+
+def _fake_epoch(store: RunStore, run, epoch: int, accuracy: float = 0.5) -> None:
+    """Record one epoch the way a worker does: a real network's checkpoints, then the row."""
+    from ann.network import Network
+
+    network = Network(run.network_config, seed=epoch)
+    history = store.history(run) + [{"epoch": epoch, "train_loss": 1.0 / epoch, "train_accuracy": accuracy,
+                                     "test_accuracy": accuracy, "test_loss": 1.0, "seconds": 0.5,
+                                     "samples_seen": 100 * epoch, "learning_rate": 0.1, "stopped": False}]
+    store.record_epoch(run, history[-1], network, np.random.default_rng(epoch), history, 0.1)
+
+
+def _ended_run(store: RunStore, workspace: str, epochs: int = 1, status: str = FINISHED, accuracy: float = 0.5):
+    run = store.submit(workspace, SMALL, replace(QUICK, epochs=max(epochs, 1)), records=100)
+    claimed = store.claim()
+    assert claimed.id == run.id
+    for epoch in range(1, epochs + 1):
+        _fake_epoch(store, claimed, epoch, accuracy)
+    store.end(run.id, status)
+    return store.get_run(workspace, run.id)
+
+
+def test_a_submitted_run_is_queued_numbered_and_listed_only_in_its_workspace(tmp_path):
+    store = RunStore(tmp_path)
+    alice, bob = new_workspace_key(), new_workspace_key()
+    first = store.submit(alice, SMALL, QUICK, preset=None, records=500)
+    second = store.submit(alice, SMALL, QUICK, records=500)
+    bobs = store.submit(bob, SMALL, QUICK, records=500)
+    assert (first.name, second.name, bobs.name) == ("Run 1", "Run 2", "Run 1")
+    assert first.status == QUEUED and first.learning_rate == QUICK.learning_rate and first.target_epochs == 3
+    assert [r.id for r in store.list_runs(alice)] == [first.id, second.id]
+    assert [r.id for r in store.list_runs(bob)] == [bobs.id]
+    assert (tmp_path / "runs.db").exists() and (tmp_path / first.id / "run.json").exists()
+    # the key itself is never stored, only its hash
+    assert alice.encode() not in (tmp_path / "runs.db").read_bytes()
+    assert alice not in (tmp_path / first.id / "run.json").read_text()
+
+
+def test_another_workspace_can_neither_see_nor_touch_a_run(tmp_path):
+    """Every request for a run of another workspace, a guessed id or a malformed key is "not found"."""
+    store = RunStore(tmp_path)
+    owner, stranger = new_workspace_key(), new_workspace_key()
+    run = store.submit(owner, SMALL, QUICK, records=100)
+    assert store.list_runs(stranger) == []
+    for action in (lambda k, i: store.get_run(k, i), lambda k, i: store.pause(k, i), lambda k, i: store.resume(k, i),
+                   lambda k, i: store.stop(k, i), lambda k, i: store.delete(k, i),
+                   lambda k, i: store.set_learning_rate(k, i, 0.5), lambda k, i: store.continue_run(k, i, 2),
+                   lambda k, i: store.share(k, i), lambda k, i: store.unshare(k, i)):
+        for key, run_id in ((stranger, run.id), (owner, "0123456789abcdef"), ("short", run.id),
+                            (owner, "../../etc"), (None, run.id)):
+            with pytest.raises(RunNotFound, match="^not found$"):
+                action(key, run_id)
+    assert store.get_run(owner, run.id).status == QUEUED  # nothing happened to it
+    assert store.get_run(owner, run.id).learning_rate == QUICK.learning_rate
+
+
+def test_a_share_link_is_read_only_and_can_be_withdrawn(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=2)
+    token = store.share(owner, run.id)
+    assert store.share(owner, run.id) == token  # the same link each time
+    shared = store.get_shared(token)
+    assert shared.id == run.id and shared.epochs_done == 2
+    assert len(store.history(shared)) == 2
+    # the token is not a workspace key: it lists nothing and controls nothing
+    assert store.list_runs(token) == []
+    with pytest.raises(RunNotFound):
+        store.delete(token, run.id)
+    with pytest.raises(RunNotFound):
+        store.get_shared(token[:-2] + "xx")
+    store.unshare(owner, run.id)
+    with pytest.raises(RunNotFound, match="^not found$"):
+        store.get_shared(token)
+    assert store.get_run(owner, run.id).share is None
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    """Eight threads submit, claim, report and record epochs at once; every write lands, numbers stay
+    unique per workspace, and no run is claimed twice."""
+    store = RunStore(tmp_path, Limits(max_active=100, max_runs=100))
+    workspaces = [new_workspace_key() for _ in range(4)]
+    claimed: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def submitter(workspace: str) -> None:
+        try:
+            for _ in range(6):
+                store.submit(workspace, SMALL, QUICK, records=100)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def worker() -> None:
+        try:
+            idle_since = time.monotonic()
+            while time.monotonic() - idle_since < 1.0:
+                run = store.claim()
+                if run is None:
+                    time.sleep(0.01)
+                    continue
+                idle_since = time.monotonic()
+                with lock:
+                    claimed.append(run.id)
+                for step in range(3):
+                    store.report(run.id, progress_done=step, progress_total=3, epoch_seconds=0.1)
+                _fake_epoch(store, run, 1)
+                store.end(run.id, FINISHED)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submitter, args=(w,)) for w in workspaces]
+    threads += [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert len(claimed) == len(set(claimed)) == 24
+    for workspace in workspaces:
+        runs = store.list_runs(workspace)
+        assert [r.number for r in runs] == [1, 2, 3, 4, 5, 6]
+        assert all(r.status == FINISHED and r.epochs_done == 1 and len(store.history(r)) == 1 for r in runs)
+
+
+def test_claims_are_fair_between_workspaces_and_the_queue_position_says_so(tmp_path):
+    """Alice queues three runs, then Bob one: with one worker, Bob's run starts second, not fourth."""
+    store = RunStore(tmp_path)
+    alice, bob = new_workspace_key(), new_workspace_key()
+    a1, a2, a3 = (store.submit(alice, SMALL, QUICK, records=100) for _ in range(3))
+    b1 = store.submit(bob, SMALL, QUICK, records=100)
+    assert [store.queue_position(r) for r in (a1, a2, a3, b1)] == [0, 2, 3, 1]
+    order = []
+    for _ in range(4):
+        run = store.claim("host:1")
+        order.append(run.id)
+        positions_now = {r.id: store.queue_position(r) for r in store.list_runs(alice) + store.list_runs(bob)}
+        assert positions_now[run.id] is None  # a running run has no place in the queue
+        store.end(run.id, FINISHED)
+    assert order == [a1.id, b1.id, a2.id, a3.id]
+    assert store.claim() is None
+
+
+def test_a_workspace_may_hold_only_a_few_waiting_runs(tmp_path):
+    store = RunStore(tmp_path, Limits(max_active=2))
+    owner = new_workspace_key()
+    store.submit(owner, SMALL, QUICK, records=100)
+    second = store.submit(owner, SMALL, QUICK, records=100)
+    with pytest.raises(RunLimitError, match="already have 2 runs waiting or training"):
+        store.submit(owner, SMALL, QUICK, records=100)
+    store.stop(owner, second.id)  # a queued run stops at once and frees its place
+    assert store.get_run(owner, second.id).status == STOPPED
+    store.submit(owner, SMALL, QUICK, records=100)
+    assert len(store.list_runs(new_workspace_key())) == 0
+
+
+def test_requests_that_do_not_fit_the_state_are_refused_with_the_reason(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    ended = _ended_run(store, owner, epochs=1)
+    with pytest.raises(RunStateError, match="Run 1 is finished: it cannot be paused now"):
+        store.pause(owner, ended.id)
+    with pytest.raises(RunStateError, match="continue by 1 to 1000 epochs"):
+        store.continue_run(owner, ended.id, 0)
+    queued = store.submit(owner, SMALL, QUICK, records=100)
+    with pytest.raises(RunStateError, match="only a finished, stopped, interrupted or failed run"):
+        store.continue_run(owner, queued.id, 2)
+    with pytest.raises(Exception, match="learning_rate=50.0 is out of range"):
+        store.set_learning_rate(owner, queued.id, 50.0)
+    running = store.claim()
+    with pytest.raises(RunStateError, match="stop it first"):
+        store.delete(owner, running.id)
+
+
+def test_pause_resume_and_stop_of_runs_not_yet_training(tmp_path):
+    """A queued run paused waits outside the queue; resumed, it queues again; stopped, it ends at once."""
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = store.submit(owner, SMALL, QUICK, records=100)
+    assert store.pause(owner, run.id).status_text == "paused (between epochs)"
+    assert store.claim() is None  # a paused run is not taken
+    assert store.resume(owner, run.id).status == QUEUED
+    running = store.claim()
+    assert running.id == run.id and running.status == RUNNING
+    assert store.pause(owner, run.id).control == "pause"  # the worker is asked, and answers
+    assert store.resume(owner, run.id).control == ""
+    assert store.stop(owner, run.id).control == "stop"
+
+
+def test_a_corrupt_database_is_moved_aside_and_the_runs_rebuilt_from_their_folders(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=2, accuracy=0.75)
+    token = store.share(owner, run.id)
+    queued = store.submit(owner, SMALL, QUICK, records=100)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"runs.db{suffix}").unlink(missing_ok=True)
+    (tmp_path / "runs.db").write_bytes(b"this is not a database" * 100)
+
+    reopened = RunStore(tmp_path)
+    assert len(reopened.notices) == 1
+    assert "could not be read" in reopened.notices[0] and "2 run(s) recovered" in reopened.notices[0]
+    assert list(tmp_path.glob("runs.db.corrupt-*"))
+    runs = {r.id: r for r in reopened.list_runs(owner)}
+    assert runs[run.id].status == FINISHED and runs[run.id].epochs_done == 2
+    assert runs[run.id].test_accuracy == 0.75 and runs[run.id].share == token
+    assert [e["epoch"] for e in reopened.history(runs[run.id])] == [1, 2]
+    assert runs[queued.id].status == INTERRUPTED and runs[queued.id].epochs_done == 0
+    assert reopened.load_network(runs[run.id]).weights[0].shape == (20, 784)
+    assert reopened.get_shared(token).id == run.id
+
+
+def test_a_damaged_checkpoint_is_named_moved_aside_and_nothing_else_is_lost(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=2)
+    resume = tmp_path / run.id / "resume.npz"
+    resume.write_bytes(resume.read_bytes()[:200])  # truncated, as by a full disk
+    with pytest.raises(CheckpointError, match=rf"{run.id}/resume.npz is damaged .* moved to .*resume.npz.corrupt-"):
+        store.load_network(run)
+    assert list((tmp_path / run.id).glob("resume.npz.corrupt-*"))
+    assert len(store.history(run)) == 2  # the curves are all there
+    assert store.load_network(run, epoch=1).weights[0].shape == (20, 784)  # and the epoch snapshots
+    with pytest.raises(CheckpointError, match="is missing"):
+        store.load_network(run)
+
+
+def test_a_checkpoint_ahead_of_the_database_brings_the_database_up_to_it(tmp_path):
+    """A kill between writing an epoch's checkpoint and its row loses nothing: the next load adds the row."""
+    from ann.network import Network
+    from ann.runs import write_resume
+
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=1)
+    history = store.history(run) + [dict(store.history(run)[0], epoch=2, test_accuracy=0.9)]
+    write_resume(tmp_path / run.id / "resume.npz", Network(SMALL, seed=2), np.random.default_rng(2), history, [],
+                 0.1, run)
+    state = store.load_resume(run)
+    assert len(state["history"]) == 2
+    again = store.get_run(owner, run.id)
+    assert again.epochs_done == 2 and again.test_accuracy == 0.9 and len(store.history(again)) == 2
+
+
+def test_housekeeping_removes_the_oldest_ended_runs_first_and_says_so_beforehand(tmp_path):
+    store = RunStore(tmp_path, Limits(max_runs=3, max_megabytes=1000, max_age_days=30, max_active=3))
+    owner = new_workspace_key()
+    old = _ended_run(store, owner)
+    middle = _ended_run(store, owner)
+    newest = _ended_run(store, owner)
+    preview = store.removal_preview(owner)
+    assert [(r.id, why) for r, why in preview] == [(old.id, "a workspace keeps at most 3 runs")]
+    fourth = store.submit(owner, SMALL, QUICK, records=100)  # makes room: the oldest ended run goes
+    assert [r.id for r in store.list_runs(owner)] == [middle.id, newest.id, fourth.id]
+    assert not (tmp_path / old.id).exists()
+    # active runs are never removed, however full the workspace
+    store.submit(owner, SMALL, QUICK, records=100)
+    store.submit(owner, SMALL, QUICK, records=100)
+    assert all(r.status in ENDED_STATUSES or r.status == QUEUED for r in store.list_runs(owner))
+    assert len([r for r in store.list_runs(owner) if r.status == QUEUED]) == 3
+
+
+def test_the_disk_quota_and_the_age_limit(tmp_path):
+    store = RunStore(tmp_path, Limits(max_runs=100, max_megabytes=1000, max_age_days=2))
+    owner = new_workspace_key()
+    runs = [_ended_run(store, owner, epochs=2) for _ in range(3)]
+    per_run = runs[0].disk_bytes
+    assert per_run > 100_000  # two epoch snapshots and the resume checkpoint of a 784-20-10 network
+    small = RunStore(tmp_path, Limits(max_runs=100, max_megabytes=2.5 * per_run / 1e6, max_age_days=2))
+    preview = small.removal_preview(owner)
+    assert [r.id for r, _ in preview] == [runs[0].id]
+    assert "MB of checkpoints" in preview[0][1]
+    small.housekeeping(owner)
+    assert [r.id for r in small.list_runs(owner)] == [runs[1].id, runs[2].id]
+    # the age limit: a day before, the preview names the runs; after, they are gone
+    ended = max(r.ended for r in small.list_runs(owner))
+    soon = small.removal_preview(owner, now=ended + 1.5 * 86_400)
+    assert {r.id for r, why in soon if "kept 2 days" in why} == {runs[1].id, runs[2].id}
+    assert small.housekeeping(None, now=ended + 1.5 * 86_400) == []
+    assert sorted(small.housekeeping(None, now=ended + 2.1 * 86_400)) == sorted([runs[1].id, runs[2].id])
+    assert small.list_runs(owner) == []
+
+
+def test_orphans_of_a_dead_worker_become_interrupted(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = store.submit(owner, SMALL, QUICK, records=100)
+    import socket
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    store.claim(f"{socket.gethostname()}:{dead.pid}")
+    assert store.mark_orphans() == [run.id]
+    ended = store.get_run(owner, run.id)
+    assert ended.status == INTERRUPTED and "Continue resumes it" in ended.message
+    # a silent worker on another host is given stale_seconds
+    other = store.submit(owner, SMALL, QUICK, records=100)
+    store.claim("elsewhere:123")
+    assert store.mark_orphans(stale_seconds=60) == []
+    assert store.mark_orphans(stale_seconds=60, now=time.time() + 61) == [other.id]
+
+
+def test_run_json_and_checkpoints_hold_what_a_rebuild_needs(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=1)
+    static = json.loads((tmp_path / run.id / "run.json").read_text())
+    assert static["number"] == 1 and static["config"]["hidden_nodes"] == [20] and static["records"] == 100
+    assert store.epoch_snapshots(run) == [1]
+    from ann.model_io import load_model
+
+    snapshot = load_model(tmp_path / run.id / "epoch_0001.npz")
+    assert snapshot.info["stored_as"] == "float16" and snapshot.history[-1]["epoch"] == 1
+    assert load_model(store.model_bytes(run)).network.weights[0].dtype == np.float32

@@ -1,0 +1,307 @@
+"""Training runs on the pages: the small live status on every page, the Train page's full view, controls.
+
+A run trains in a worker process (``ann.jobs``); these panels only read the run store and send requests
+(pause, resume, stop, a new learning rate, continue). They redraw themselves with ``st.fragment(run_every=...)``
+while a run of this workspace is queued, training or paused, so the rest of the page is not rerun; when a
+run ends they rerun the whole page once (so the sidebar's active model, the run lists and the Draw page
+follow) and stop polling.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from ann.config import ConfigError
+from ann.runs import ACTIVE_STATUSES, FINISHED, PAUSED, QUEUED, STOPPED, CheckpointError, RunInfo, RunNotFound, RunStateError
+from ui import state, workspace
+
+SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
+LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
+QUEUED_SECONDS = 3.0  # ... while it waits in the queue (a classroom's queue is long: poll it gently)
+WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
+NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds < 60:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+
+
+def queue_text(run: RunInfo) -> str:
+    position = workspace.store().queue_position(run)
+    if position is None:
+        return "waiting for a worker"
+    if position == 0:
+        return "next in the queue"
+    return f"{position} run{'s' if position > 1 else ''} ahead of yours"
+
+
+def status_text(run: RunInfo) -> str:
+    """One line: where the run stands."""
+    if run.status == QUEUED:
+        return f"queued: {queue_text(run)}"
+    if run.status == PAUSED and run.worker is None:
+        return f"paused after epoch {run.epochs_done} of {run.target_epochs}"
+    if run.status in ("running", PAUSED):
+        epoch = min(run.epochs_done + 1, run.target_epochs)
+        share = run.progress_done / run.progress_total if run.progress_total else 0.0
+        text = f"epoch {epoch} of {run.target_epochs}, {share:.0%}"
+        if run.status == PAUSED:
+            return f"paused in {text}"
+        left = run.seconds_left()
+        return text + (f", {duration(left)} left" if left is not None else "")
+    done = f"{run.epochs_done} of {run.target_epochs} epochs"
+    return f"{run.status_text} after {done}" if run.status != FINISHED else f"finished: {done}"
+
+
+def accuracy_text(run: RunInfo) -> str:
+    return f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _request(action: str, run_id: str, *args: Any) -> None:
+    """A button's callback: send the request; a refusal (the run moved on meanwhile) is shown, not raised."""
+    svc = workspace.service()
+    key = workspace.workspace_key()
+    calls = {"pause": svc.store.pause, "resume": svc.resume, "stop": svc.store.stop,
+             "continue": svc.continue_run, "learning_rate": svc.store.set_learning_rate}
+    try:
+        calls[action](key, run_id, *args)
+    except (RunStateError, ConfigError) as exc:
+        st.session_state["runs_refusal"] = str(exc)
+    except RunNotFound:
+        st.session_state["runs_refusal"] = "That run was not found (deleted?)."
+    if action in ("continue", "resume"):
+        st.session_state.setdefault(WATCH_KEY, []).append(run_id)
+
+
+def _set_rate(run_id: str, key: str) -> None:
+    _request("learning_rate", run_id, float(st.session_state[key]))
+
+
+def _continue(run_id: str, key: str) -> None:
+    _request("continue", run_id, int(st.session_state[key]))
+    st.session_state["tr_view"] = run_id
+
+
+def show_refusal() -> None:
+    refusal = st.session_state.pop("runs_refusal", None)
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+
+
+def control_buttons(run: RunInfo, prefix: str, compact: bool = False) -> None:
+    """Pause or Resume, and Stop, for an active run (``compact``: small buttons in the current row)."""
+    if not run.active:
+        return
+    cols = (st, st) if compact else st.columns(2, gap="small")
+    width = "content" if compact else "stretch"
+    paused = run.status == PAUSED or run.control == "pause"
+    if paused:
+        cols[0].button("Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", width=width,
+                       on_click=_request, args=("resume", run.id), help=None if compact else
+                       "Goes on from where it paused.")
+    else:
+        cols[0].button("Pause", key=f"{prefix}_pause_{run.id}", icon=":material/pause:", width=width,
+                       on_click=_request, args=("pause", run.id), help=None if compact else
+                       "Pauses between two training steps (within a second); Resume goes on from there.")
+    cols[1].button("Stop", key=f"{prefix}_stop_{run.id}", icon=":material/stop:", width=width,
+                   on_click=_request, args=("stop", run.id), disabled=run.control == "stop",
+                   help=None if compact else "Ends the run; its finished epochs are kept (the epoch in "
+                   "progress is not), and Continue can go on from there later.")
+
+
+def learning_rate_control(run: RunInfo, prefix: str) -> None:
+    """Change the learning rate of an active run (taken at the worker's next chunk, marked on the curves)."""
+    key = f"{prefix}_lr_{run.id}"
+    if key not in st.session_state:
+        st.session_state[key] = float(run.learning_rate)
+    left, right = st.columns([2, 1], vertical_alignment="bottom", gap="small")
+    left.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key=key,
+                      help="Change it while the run trains: it applies from the next chunk of about a thousand "
+                           "records and is marked on the curves.")
+    right.button("Set", key=f"{prefix}_set_lr_{run.id}", on_click=_set_rate, args=(run.id, key),
+                 disabled=math.isclose(float(st.session_state[key]), run.learning_rate, rel_tol=1e-9),
+                 width="stretch")
+
+
+def continue_control(run: RunInfo, prefix: str) -> None:
+    """Train N more epochs of an ended run, from its last whole epoch."""
+    if not run.can_continue:
+        return
+    key = f"{prefix}_more_{run.id}"
+    remaining = run.target_epochs - run.epochs_done
+    st.session_state.setdefault(key, remaining if remaining > 0 else 5)
+    left, right = st.columns([2, 1], vertical_alignment="bottom", gap="small")
+    left.number_input("More epochs", 1, 100, step=1, key=key)
+    right.button("Continue", key=f"{prefix}_continue_{run.id}", icon=":material/resume:", width="stretch",
+                 on_click=_continue, args=(run.id, key),
+                 help="The same run goes on from the end of its last whole epoch, its random state carried "
+                      "over: 5 epochs and then 3 more are the 8 epochs of one run. With a cosine schedule, "
+                      "the schedule is stretched over the new total from here on.")
+
+
+# --------------------------------------------------------------------------- runs that end
+
+
+def notice_ended_runs(runs: list[RunInfo]) -> bool:
+    """Runs seen active before and ended now: the newest with a whole epoch becomes the active model, as
+    when training ran in the page. Returns True if anything changed (the page should be drawn again)."""
+    watched = set(st.session_state.get(WATCH_KEY, []))
+    by_id = {run.id: run for run in runs}
+    ended = [by_id[i] for i in watched if i in by_id and not by_id[i].active]
+    active_now = [run.id for run in runs if run.active]
+    st.session_state[WATCH_KEY] = active_now
+    gone = [i for i in watched if i not in by_id]
+    if not ended:
+        return bool(gone)
+    ended.sort(key=lambda run: run.ended or 0.0)
+    news = []
+    for run in ended:
+        result = f"{run.test_accuracy:.2%} on the test set" if run.test_accuracy is not None else "no whole epoch"
+        verb = {FINISHED: "finished", STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
+            run.status, run.status_text)
+        news.append(f"{run.name} {verb}: {result}.")
+    usable = [run for run in ended if run.status in (FINISHED, STOPPED) and run.has_model]
+    if usable:
+        try:
+            state.activate_run(usable[-1], workspace.store())
+            news[-1 if usable[-1] is ended[-1] else 0] += f" {usable[-1].name} is now the active model."
+        except CheckpointError as exc:
+            news.append(str(exc))
+    st.session_state[NEWS_KEY] = news
+    for line in news:
+        st.toast(line, icon=":material/check_circle:")
+    return True
+
+
+# --------------------------------------------------------------------------- the status on every page
+
+
+def _status_body(hide: str | None = None) -> None:
+    runs = workspace.my_runs()
+    if notice_ended_runs(runs):
+        st.rerun(scope="app")
+    active = [run for run in runs if run.status in ACTIVE_STATUSES and run.id != hide]
+    if not active:
+        return
+    with st.container(border=True, key="run_status"):
+        for run in active[-3:]:
+            share = (run.progress_done / run.progress_total) if run.progress_total else 0.0
+            overall = min((run.epochs_done + share) / max(run.target_epochs, 1), 1.0)
+            line = f"**{run.name}**: {status_text(run)}"
+            if run.test_accuracy is not None:
+                line += f"; test accuracy {accuracy_text(run)}"
+            # one row: the progress, then small buttons (on a phone the buttons wrap below it, side by side)
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                with st.container(width="stretch"):
+                    st.progress(overall, text=line)
+                control_buttons(run, "sb", compact=True)
+
+
+_status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
+
+
+def status_bar(hide: str | None = None) -> None:
+    """The small live status of this workspace's active runs, at the top of every page (in the main
+    area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
+    in full already (the Train page's run in view)."""
+    runs = workspace.my_runs()
+    if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
+        _status_live(hide)
+
+
+# --------------------------------------------------------------------------- the Train page's view
+
+
+def run_charts(run: RunInfo, history: list[dict[str, Any]], events: list[dict[str, Any]],
+               key: str = "") -> None:
+    from ui import charts  # altair and pandas: not for a page that has no run to draw
+
+    accuracy_chart, loss_chart = charts.history_charts({run.name: history}, epochs=run.target_epochs,
+                                                       events={run.name: events})
+    left, right = st.columns(2)
+    left.altair_chart(accuracy_chart, width="stretch", key=f"{key}_acc" if key else None)
+    right.altair_chart(loss_chart, width="stretch", key=f"{key}_loss" if key else None)
+
+
+def _train_view_body(run_id: str) -> None:
+    store = workspace.store()
+    try:
+        run = store.get_run(workspace.workspace_key(), run_id)
+    except RunNotFound:
+        st.session_state.pop("tr_view", None)
+        return
+    was = st.session_state.get("tr_view_status")
+    st.session_state["tr_view_status"] = run.status
+    if was is not None and was != run.status and (not run.active or was == QUEUED):
+        # it ended (redraw the page once: results, active model; then stop polling), or it left the queue
+        # (redraw with the faster timer of a training run)
+        st.rerun(scope="app")
+    with st.container(border=True, key="tr_live"):
+        title, status = st.columns([1, 3], vertical_alignment="center")
+        title.markdown(f"#### {run.name}")
+        status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
+                        f"**{accuracy_text(run)}**.")
+        if run.status in ("running", PAUSED) and run.worker is not None:
+            share = run.progress_done / run.progress_total if run.progress_total else 0.0
+            st.progress(min(share, 1.0), text=(
+                f"Epoch {min(run.epochs_done + 1, run.target_epochs)} of {run.target_epochs}: "
+                f"{run.progress_done:,} of {run.progress_total:,} samples"
+                + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
+        elif run.status == QUEUED:
+            busy = len(workspace.service().alive_workers())
+            st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
+                    f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
+                    icon=":material/hourglass_top:")
+        if run.message and not run.active:
+            st.caption(run.message)
+        show_refusal()
+        if run.active:
+            buttons, rate = st.columns([1, 1], gap="large", vertical_alignment="bottom")
+            with buttons:
+                control_buttons(run, "tr")
+            with rate:
+                learning_rate_control(run, "tr")
+        else:
+            continue_control(run, "tr")
+        history = store.history(run)
+        if history:
+            run_charts(run, history, store.events(run))
+        elif run.active:
+            st.caption("The curves appear when the first epoch ends.")
+
+
+_train_view_live = st.fragment(run_every=LIVE_SECONDS)(_train_view_body)
+_train_view_queued = st.fragment(run_every=QUEUED_SECONDS)(_train_view_body)
+
+
+def train_view(run_id: str) -> None:
+    """The Train page's view of one run: live (redrawn every second) while it trains, every few seconds
+    while it waits in the queue, still once it has ended."""
+    try:
+        run = workspace.store().get_run(workspace.workspace_key(), run_id)
+    except RunNotFound:
+        return
+    st.session_state["tr_view_status"] = run.status
+    if run.status == QUEUED:
+        _train_view_queued(run_id)
+    elif run.active:
+        _train_view_live(run_id)
+    else:
+        _train_view_body(run_id)
+
+
+def show_news() -> None:
+    for line in st.session_state.pop(NEWS_KEY, []):
+        st.success(line, icon=":material/check_circle:")

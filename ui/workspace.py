@@ -1,0 +1,95 @@
+"""Whose runs these are: the browser's private workspace key, and the server's run store and training pool.
+
+The key. Each browser gets a random workspace key the first time it opens the app, kept in a cookie
+(``ann_workspace``, a year, this site only), so a reload or a return next week finds the same runs; the
+session keeps it in ``st.session_state`` too. Nothing in the address bar carries it, so a link copied to
+share a page (the Train page's settings, say) never gives a workspace away. To move to another device, the
+Runs page shows a private link with ``?workspace=KEY``: opening it adopts that workspace in the new browser
+(and takes the key out of the address bar at once). A link whose key owns no runs on this server is "not
+found", and the browser keeps its own workspace.
+
+The store and the pool are one per server (``st.cache_resource``): plain objects from ``ann.runs`` and
+``ann.jobs``, safe to call from every session's script thread; no Streamlit call is ever made from the
+pool's thread or its worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from ann.jobs import TrainingService
+from ann.runs import RunInfo, RunStore, default_runs_dir, is_workspace_key, new_workspace_key
+from ui import state
+
+COOKIE = "ann_workspace"
+COOKIE_DAYS = 365
+KEY = "workspace_key"
+
+
+@st.cache_resource(show_spinner=False)
+def _service(runs_dir: str, data_dir: str) -> TrainingService:
+    return TrainingService(RunStore(runs_dir), data_dir)
+
+
+def service() -> TrainingService:
+    """The server's training pool (started on first use; it starts worker processes only for queued runs)."""
+    return _service(str(default_runs_dir()), state.data_folder())
+
+
+def store() -> RunStore:
+    return service().store
+
+
+def _set_cookie(key: str) -> None:
+    """Ask the browser to keep the key: a script in the page (st.html runs it; the page is same-origin)."""
+    max_age = COOKIE_DAYS * 86_400
+    script = (f"<script>document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(key)} + "
+              f"'; path=/; max-age={max_age}; SameSite=Lax' + "
+              "(window.location.protocol === 'https:' ? '; Secure' : '');</script>")
+    st.html(script, unsafe_allow_javascript=True)
+
+
+def workspace_key() -> str:
+    """This browser's workspace key (made, or read from its cookie, on the session's first script run)."""
+    key = st.session_state.get(KEY)
+    if key is None:
+        cookie = st.context.cookies.get(COOKIE) if st.context.cookies is not None else None
+        key = cookie if is_workspace_key(cookie) else new_workspace_key()
+        st.session_state[KEY] = key
+        st.session_state["workspace_cookie_pending"] = key != cookie
+    return key
+
+
+def settle_workspace() -> None:
+    """On every script run, before a page draws: adopt a ``?workspace=`` link, keep the cookie current,
+    and take the key out of the address bar."""
+    key = workspace_key()
+    adopted = st.query_params.get("workspace")
+    if adopted is not None:
+        del st.query_params["workspace"]
+        if adopted != key:
+            if is_workspace_key(adopted) and store().workspace_exists(adopted):
+                st.session_state[KEY] = key = adopted
+                st.session_state["workspace_cookie_pending"] = True
+                st.session_state["workspace_notice"] = ("success", "This browser now uses the workspace of the "
+                                                        "link you opened: its runs are listed on the Runs page.")
+            else:
+                st.session_state["workspace_notice"] = ("warning", "The workspace link you opened was not "
+                                                        "found on this server; this browser keeps its own "
+                                                        "workspace.")
+    if st.session_state.pop("workspace_cookie_pending", False):
+        with st.sidebar:
+            _set_cookie(key)
+
+
+def show_workspace_notice() -> None:
+    notice = st.session_state.pop("workspace_notice", None)
+    if notice is not None:
+        kind, text = notice
+        (st.success if kind == "success" else st.warning)(text, icon=":material/key:")
+
+
+def my_runs() -> list[RunInfo]:
+    return store().list_runs(workspace_key())
