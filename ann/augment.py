@@ -144,10 +144,21 @@ def _rotation_operator_as(degrees: float, dtype_str: str) -> tuple[scipy.sparse.
 
 def _rotate_fixed(X: np.ndarray, degrees: float, cval: float) -> np.ndarray:
     A, b = _rotation_operator_as(degrees, X.dtype.str)
+    n = X.shape[0]
     # Sparse beats dense here (about 0.26 s against 0.43 s for 60,000 float32 images, 0.42 s against
-    # 0.77 s in float64, on 2 cores). A @ X.T keeps the product in scipy's fast CSR kernel; its transpose
-    # is column-major, and one copy makes rows contiguous again for the minibatch slicing downstream.
-    out = np.ascontiguousarray((A @ X.T).T)
+    # 0.77 s in float64, on 2 cores). scipy's CSR kernel wants the images as columns of a C-order array,
+    # and the result comes back that way: two transposing copies. Their row length is padded so that it
+    # is not a multiple of 1 KB: at 1,024 images a chunk (the training loop's), rows 4 KB apart all fall
+    # in the same cache sets and the transposing copy took 4.8 ms instead of 0.5 (a 1,024-image rotation
+    # 5.7 ms instead of about 1.5).
+    width = -(-max(n, 1) // 16) * 16
+    if (width * X.dtype.itemsize) % 1024 == 0:
+        width += 16
+    columns = np.zeros((N_PIXELS, width), X.dtype)
+    columns[:, :n] = X.T
+    rotated = A @ columns
+    out = np.empty_like(X)
+    out[...] = rotated[:, :n].T
     out += X.dtype.type(cval) * b
     return out
 

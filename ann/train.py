@@ -9,15 +9,13 @@ a second and always between two whole training steps: the network is never left 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
-from ann import augment
+from ann import augment, blas
 from ann.config import TrainConfig
 from ann.data import scale_inputs
 from ann.network import Network
@@ -27,27 +25,22 @@ StopRequest = Callable[[], bool]
 LearningRateSource = Callable[[], float]  # the base learning rate now (it may change while a run trains)
 
 _CHUNK_RECORDS = 1024  # records scaled, augmented and trained between two progress reports
-_threadpools: ThreadpoolController | None = None
 
 
-def blas_threads():
-    """A context in which BLAS uses ``$ANN_BLAS_THREADS`` threads, one by default.
+def blas_threads(work: str = "batch", threads: int | None = None):
+    """A context in which training or scoring runs its BLAS products on the threads chosen for ``work``.
 
-    At this project's sizes (a 784x800 layer, batches of up to a few hundred) a second BLAS thread gains
-    little on an idle machine, and when another process holds the other core it costs 10 to 70 times the
-    time (measured here: the threads spin, waiting for each other). One thread is the robust choice for a
-    shared server. ANN_BLAS_THREADS sets more, but at present that is slower even on an idle machine:
-    NumPy and SciPy each load their own OpenBLAS, a mini-batch step calls both (products through NumPy,
-    in-place updates through SciPy), and two multi-threaded pools hand the cores back and forth.
+    ``work`` is ``"sample"`` (one sample per step), ``"batch"`` (mini-batch steps) or ``"score"`` (forward
+    passes over a data set); ``threads`` overrides the choice, as does ``$ANN_BLAS_THREADS`` when
+    ``threads`` is not given. Defaults (measured, see :mod:`ann.blas`): one thread for per-sample steps,
+    every core for mini-batches and scoring. Every product goes through one BLAS library
+    (:mod:`ann.blas`), and the process's other BLAS library is held at one thread meanwhile, so two
+    threads are no longer slower than one. A process that shares the machine with other training
+    processes (the training service's workers) should ask for one thread (``ANN_BLAS_THREADS=1``).
+
+    Yields the thread count.
     """
-    global _threadpools
-    if _threadpools is None:
-        _threadpools = ThreadpoolController()
-    try:
-        threads = max(int(os.environ.get("ANN_BLAS_THREADS", "1")), 1)
-    except ValueError:
-        threads = 1
-    return _threadpools.limit(limits=threads, user_api="blas")
+    return blas.threads(work, threads)
 
 
 def random_variant(X: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
@@ -110,7 +103,7 @@ def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int =
     """
     correct = 0
     loss_sum = 0.0
-    with blas_threads():
+    with blas_threads("score"):
         for start in range(0, len(images), batch):
             y = labels[start:start + batch]
             outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
@@ -201,6 +194,8 @@ def train(
     chunk = max(_CHUNK_RECORDS // batch, 1) * batch
     per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
     constant_lr = config.schedule == "constant"
+    work = "sample" if per_sample else "batch"
+    blas.requested_threads(work)  # a bad $ANN_BLAS_THREADS is reported before any training
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
@@ -232,7 +227,7 @@ def train(
             else:
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)
-            with blas_threads():
+            with blas_threads(work):
                 if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
                     sequence = np.stack(variants, axis=1).reshape(-1, X.shape[1])  # record, +rot, -rot, ...
                     trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
