@@ -323,14 +323,10 @@ class Network:
         n_layers = len(self.weights)
         for l, (g, a) in enumerate(zip(steps, layers[:-1])):
             W = self.weights[l]
-            if momentum:
-                v = self._velocity[l]
-                blas.add_outer(v, scale, g, a, beta=momentum)  # v = momentum v + scale g^T a
-                if weight_decay:
-                    blas.add_scaled(v, -learning_rate * weight_decay, W)
-                blas.add_scaled(W, 1.0, v)
-            else:
-                blas.add_outer(W, scale, g, a, beta=1.0 - learning_rate * weight_decay)
+            if momentum:  # v = momentum v + scale g^T a; v -= lr decay W; W += v
+                blas.momentum_update(W, self._velocity[l], scale, g, a, momentum, learning_rate * weight_decay)
+            else:  # W = (1 - lr decay) W + scale g^T a
+                blas.momentum_update(W, None, scale, g, a, 1.0 - learning_rate * weight_decay)
             if self.biases is not None:
                 b_update = g.sum(axis=0) * scale
                 if momentum:

@@ -33,10 +33,11 @@ def blas_threads(work: str = "batch", threads: int | None = None):
     ``work`` is ``"sample"`` (one sample per step), ``"batch"`` (mini-batch steps) or ``"score"`` (forward
     passes over a data set); ``threads`` overrides the choice, as does ``$ANN_BLAS_THREADS`` when
     ``threads`` is not given. Defaults (measured, see :mod:`ann.blas`): one thread for per-sample steps,
-    every core for mini-batches and scoring. Every product goes through one BLAS library
-    (:mod:`ann.blas`), and the process's other BLAS library is held at one thread meanwhile, so two
-    threads are no longer slower than one. A process that shares the machine with other training
-    processes (the training service's workers) should ask for one thread (``ANN_BLAS_THREADS=1``).
+    every core for mini-batches and scoring. Every product goes through one BLAS library whose own pool
+    stays at one thread; the large products are cut into fixed slices that :mod:`ann.blas`'s threads
+    share, so the result is the same bits whatever the count, and a busy second core slows the work
+    instead of stalling it. A process that shares the machine with other training processes (the
+    training service's workers) should still ask for one thread (``ANN_BLAS_THREADS=1``).
 
     Yields the thread count.
     """
@@ -195,7 +196,7 @@ def train(
     per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
     constant_lr = config.schedule == "constant"
     work = "sample" if per_sample else "batch"
-    blas.requested_threads(work)  # a bad $ANN_BLAS_THREADS is reported before any training
+    blas.requested_threads(work)  # a bad $ANN_BLAS_THREADS is reported here, before any training
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
