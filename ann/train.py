@@ -90,8 +90,9 @@ def as_inputs(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.asarray(images, dtype)
 
 
-def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> tuple[float, float]:
-    """Accuracy and mean loss on a labelled set, in one forward pass.
+def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000,
+          threads: int | None = None) -> tuple[float, float]:
+    """Accuracy and mean loss on a labelled set, in one forward pass (``threads``: see :func:`blas_threads`).
 
     Parameters
     ----------
@@ -104,7 +105,7 @@ def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int =
     """
     correct = 0
     loss_sum = 0.0
-    with blas_threads("score"):
+    with blas_threads("score", threads):
         for start in range(0, len(images), batch):
             y = labels[start:start + batch]
             outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
@@ -132,6 +133,7 @@ def train(
     rng: np.random.Generator | None = None,
     samples_seen: int = 0,
     base_learning_rate: LearningRateSource | None = None,
+    threads: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
 
@@ -165,6 +167,9 @@ def train(
         Read before every chunk: the learning rate to use from there on in place of
         ``config.learning_rate`` (the schedule, if any, scales it). Lets a user change the rate while the
         run trains; a rate that never changes gives the same steps as without it.
+    threads : int, optional
+        Threads for the products (:func:`blas_threads`); by default ``$ANN_BLAS_THREADS``, else one for
+        per-sample training and every core for mini-batches. The result is the same bits either way.
 
     Yields
     ------
@@ -196,7 +201,7 @@ def train(
     per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
     constant_lr = config.schedule == "constant"
     work = "sample" if per_sample else "batch"
-    blas.requested_threads(work)  # a bad $ANN_BLAS_THREADS is reported here, before any training
+    train_threads = blas.requested_threads(work, threads)  # a bad count is reported here, before training
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
@@ -228,7 +233,7 @@ def train(
             else:
                 variants = (X,)
             outputs = np.empty((len(variants), *T.shape), network.dtype)
-            with blas_threads(work):
+            with blas_threads(work, train_threads):
                 if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
                     sequence = np.stack(variants, axis=1).reshape(-1, X.shape[1])  # record, +rot, -rot, ...
                     trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
@@ -257,7 +262,7 @@ def train(
             lr = learning_rate_at(config, epoch - 1, base)
         test_accuracy = test_loss = None
         if test_images is not None and test_labels is not None:
-            test_accuracy, test_loss = score(network, test_images, test_labels)
+            test_accuracy, test_loss = score(network, test_images, test_labels, threads=threads)
         yield {
             "epoch": epoch,
             "train_loss": loss_sum / max(done, 1),
