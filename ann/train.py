@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -202,7 +203,30 @@ def train(
     constant_lr = config.schedule == "constant"
     work = "sample" if per_sample else "batch"
     train_threads = blas.requested_threads(work, threads)  # a bad count is reported here, before training
+    random_augment = config.augment == "random" and bool(config.rotate or config.shift or config.elastic_alpha)
+    # With more than one thread, the next chunk's random distortions are drawn and computed on a thread of
+    # their own while this chunk trains (NumPy releases the GIL in its array loops, ann.blas in its
+    # products), so that augmentation, a third of a Best epoch on one core, overlaps the products. The
+    # draws come from ``rng`` in the same order as without it (chunk after chunk, never across an
+    # epoch's end), so the run is the same bits; only a stop leaves ``rng`` one chunk further on.
+    prefetch = ThreadPoolExecutor(1, thread_name_prefix="ann-augment") if (
+        random_augment and train_threads > 1) else None
+    try:
+        yield from _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop,
+                           start_epoch, rng, samples_seen, base_learning_rate, threads, n, chunk, per_sample,
+                           constant_lr, work, train_threads, random_augment, prefetch)
+    finally:
+        if prefetch is not None:
+            prefetch.shutdown(wait=True)
 
+
+def _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop, start_epoch, rng,
+            samples_seen, base_learning_rate, threads, n, chunk, per_sample, constant_lr, work, train_threads,
+            random_augment, prefetch):
+    """The epochs of :func:`train` (see there), after its checks."""
+    copies = config.copies_per_record
+    per_epoch = n * copies
+    batch = config.batch_size
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
         waited = 0.0  # time spent in should_stop (a paused run waits there): not training time
@@ -212,26 +236,39 @@ def train(
         done = 0
         stopped = False
         base = None
+        ahead = None  # the next chunk's distortion, computing on the prefetch thread
+
+        def chunk_inputs(start: int) -> np.ndarray:
+            idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
+            return as_inputs(images[idx], network.dtype)
+
         for start in range(0, n, chunk):
             if should_stop is not None:
                 asked = time.perf_counter()
                 stopped = bool(should_stop())
                 waited += time.perf_counter() - asked
                 if stopped:
+                    if ahead is not None:
+                        ahead.result()  # let it finish with rng before the caller has it back
                     break
             if base_learning_rate is not None:
                 base = float(base_learning_rate())
             lr = learning_rate_at(config, epoch - 1 + start / n, base)
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
-            X = as_inputs(images[idx], network.dtype)
             y = labels[idx]
             T = network.targets(y)
             if copies == 3:  # the seed: each record, then rotated +angle, then rotated -angle
+                X = chunk_inputs(start)
                 variants = (X, augment.rotate(X, config.rotate), augment.rotate(X, -config.rotate))
-            elif config.augment == "random" and (config.rotate or config.shift or config.elastic_alpha):
-                variants = (random_variant(X, rng, config),)
+            elif random_augment:
+                distorted = ahead.result() if ahead is not None else random_variant(chunk_inputs(start), rng, config)
+                ahead = None
+                if prefetch is not None and start + chunk < n:
+                    ahead = prefetch.submit(random_variant, chunk_inputs(start + chunk), rng, config)
+                variants = (distorted,)
             else:
-                variants = (X,)
+                variants = (chunk_inputs(start),)
+            X = variants[0]  # for its shape: every variant has the chunk's records in order
             outputs = np.empty((len(variants), *T.shape), network.dtype)
             with blas_threads(work, train_threads):
                 if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks

@@ -91,3 +91,22 @@ def test_in_place_update_refuses_an_array_it_would_copy():
         blas.add_outer(W.T, 1.0, np.ones((2, 20), np.float32), np.ones((2, 10), np.float32))
     with pytest.raises(ValueError, match="C-contiguous"):
         blas.rank_one_update(np.zeros((10, 20), np.int64), 1.0, np.ones(10), np.ones(20))
+
+
+def test_a_random_augmented_run_is_the_same_on_one_thread_and_on_two(mnist):
+    """Two threads also distort the next chunk on a thread of its own while this one trains (ann.train):
+    the draws keep their order, so the run is the same bits as on one thread, across epochs too."""
+    config = TrainConfig(limit=2048, epochs=2, batch_size=64, augment="random", rotate=12.0, shift=2,
+                         elastic_alpha=34.0, elastic_fraction=0.5, momentum=0.9, shuffle=True, learning_rate=0.05,
+                         schedule="cosine", seed=5)
+    network_config = NetworkConfig(hidden_nodes=(800,), activation="relu", loss="cross_entropy",
+                                   propagate="delta", bias=True)
+    runs = []
+    for count in (1, 2):
+        net = Network(network_config, seed=5)
+        history = fit(net, mnist.train.images, mnist.train.labels, config, threads=count)
+        runs.append((net, [m["train_loss"] for m in history]))
+    (one, losses_one), (two, losses_two) = runs
+    assert losses_one == losses_two
+    for W, V in zip(one.weights + one.biases, two.weights + two.biases):
+        np.testing.assert_array_equal(W, V)
