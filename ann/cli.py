@@ -7,6 +7,7 @@ on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -68,6 +69,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
+
+
+def _copy_flags(source: argparse.ArgumentParser, target: argparse.ArgumentParser, skip: tuple[str, ...]) -> None:
+    """Give ``target`` a copy of each of ``source``'s options (not those whose dest is in ``skip``). Copies,
+    not the same objects (as ``parents=`` would share), so that changing one parser never changes the other."""
+    for action in source._actions:
+        if action.dest not in skip and action.option_strings:
+            target._add_action(copy.copy(action))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,11 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # sweep: every training flag of 'train' (copied from its parser, so the two never drift apart), plus
     # the grid, the seeds and where the runs train. --out and --json are the sweep's own.
-    p = sub.add_parser("sweep", parents=[sub.choices["train"]], conflict_handler="resolve", add_help=False,
-                       help="train a grid of runs in parallel (local processes or a Dask cluster)",
+    p = sub.add_parser("sweep", help="train a grid of runs in parallel (local processes or a Dask cluster)",
                        description="Train every combination of the --param values (for each seed) in "
                                    "parallel. Other training flags fix the rest, as for 'train'.")
-    p.add_argument("-h", "--help", action="help", help="show this help message and exit")
+    _copy_flags(sub.choices["train"], p, skip=("help", "out", "json"))
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
                    help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
                         "(layers: 300x100); repeat for a grid")
