@@ -374,6 +374,28 @@ class Network:
         expit = scipy.special.expit
         top = len(upper) - 1
 
+        if top == 0 and first_bias is None and mse and sigmoid_hidden and not send_step and transpose_rule:
+            W1, W1T = upper[0]
+
+            def seed_step(z0: np.ndarray, t: np.ndarray, lr: float, out: np.ndarray | None = None,
+                          scaled_step0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                # The seed's own network (one sigmoid hidden layer, sigmoid outputs, W^T.E, no biases): the
+                # general step below with its loops and choices unrolled, the same operations in the same
+                # order (so the same bits), about 15% less time a sample.
+                h = expit(z0, out=z0)
+                z = gemv(1.0, W1T, h, trans=1)
+                out = expit(z, out=z if out is None else out)
+                error = t - out
+                g = error * out
+                g *= 1.0 - out
+                hidden_error = gemv(lr, W1T, error)  # lr W1^T e, with W1 before its step
+                ger(lr, h, g, a=W1T, overwrite_a=1)
+                hidden_error *= h
+                one_minus = np.subtract(1.0, h, out=h)  # h is z0's buffer: no longer needed
+                return out, np.multiply(hidden_error, one_minus, out=scaled_step0)
+
+            return seed_step
+
         def step(z0: np.ndarray, t: np.ndarray, lr: float, out: np.ndarray | None = None,
                  scaled_step0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
             z = z0

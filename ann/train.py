@@ -258,8 +258,8 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
             y = labels[idx]
             T = network.targets(y)
             if copies == 3:  # the seed: each record, then rotated +angle, then rotated -angle
-                X = chunk_inputs(start)
-                variants = (X, augment.rotate(X, config.rotate), augment.rotate(X, -config.rotate))
+                interleaved = augment.seed_copies(chunk_inputs(start), config.rotate)  # (n, 3, 784)
+                variants = (interleaved[:, 0], interleaved[:, 1], interleaved[:, 2])
             elif random_augment:
                 distorted = ahead.result() if ahead is not None else random_variant(chunk_inputs(start), rng, config)
                 ahead = None
@@ -272,7 +272,8 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
             outputs = np.empty((len(variants), *T.shape), network.dtype)
             with blas_threads(work, train_threads):
                 if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
-                    sequence = np.stack(variants, axis=1).reshape(-1, X.shape[1])  # record, +rot, -rot, ...
+                    stacked = interleaved if copies == 3 else np.stack(variants, axis=1)
+                    sequence = stacked.reshape(-1, X.shape[1])  # record, +rot, -rot, record, ...
                     trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
                     outputs[:] = trained.reshape(len(X), len(variants), -1).transpose(1, 0, 2)
                 elif per_sample:
