@@ -64,6 +64,7 @@ __all__ = [
     "linear",
     "matvec",
     "momentum_update",
+    "hold_pools_at_one",
     "rank_one_update",
     "requested_threads",
     "threads",
@@ -451,22 +452,52 @@ def requested_threads(work: str = "batch", count: int | None = None) -> int:
     return available_cores() if default == "cores" else int(default)
 
 
+_hold_lock = threading.Lock()
+_pools_held = False
+
+
+def hold_pools_at_one() -> None:
+    """Set every BLAS library's own thread pool to one thread, for the rest of the process.
+
+    Once, not as a limit restored on leaving: the training loop and the thread that distorts its next
+    chunk would enter and leave at their own times, and threadpoolctl (3.8) lets only one "controlling"
+    thread change OpenBLAS's process-wide setting, silently ignoring the others. A pool that went back
+    to two threads under a running product changes its bits (and its idle worker spins on the second
+    core). Every product of ann runs through this module's own slices instead, so the pools have no
+    work for a second thread; NumPy code of the same process runs its BLAS on one thread afterwards.
+    """
+    global _pools_held
+    if _pools_held:
+        return
+    with _hold_lock:
+        if _pools_held:
+            return
+        try:  # take over from whichever thread threadpoolctl last let set OpenBLAS's threads
+            from threadpoolctl import OpenBLASController
+
+            OpenBLASController.clear_controlling_thread(force=True)
+        except (ImportError, AttributeError):  # threadpoolctl before 3.6 has no controlling thread
+            pass
+        _blas_libraries().limit(limits=1)  # kept: never restored
+        _pools_held = True
+
+
 @contextmanager
 def threads(work: str = "batch", count: int | None = None) -> Iterator[int]:
     """A context in which the large products above run on ``requested_threads(work, count)`` threads.
 
-    Every BLAS library's own pool is held at one thread meanwhile (theirs spin and stall, and change the
-    bits); the team of this module spreads the slices of the large products instead. The previous limits
-    and team size come back on exit. Yields the count.
+    Every BLAS library's own pool is at one thread (:func:`hold_pools_at_one`: theirs spin and stall,
+    and change the bits); the team of this module spreads the slices of the large products instead. The
+    team's previous size comes back on exit. Yields the count.
     """
     count = requested_threads(work, count)
+    hold_pools_at_one()
     previous = _team.size
-    with _blas_libraries().limit(limits=1):
-        _team.size = count
-        try:
-            yield count
-        finally:
-            _team.size = previous
+    _team.size = count
+    try:
+        yield count
+    finally:
+        _team.size = previous
 
 
 def library_info() -> dict[str, Any]:

@@ -57,14 +57,10 @@ def test_one_thread_and_two_give_the_same_bits():
             np.testing.assert_array_equal(W, V)
 
 
-def test_threads_hold_every_blas_pool_at_one_and_restore_them():
-    before = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+def test_every_blas_pool_is_at_one_thread_once_ann_computes():
     with blas.threads("batch", 2) as count:
-        assert count == 2
-        inside = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-        assert set(inside.values()) == {1}
-    after = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-    assert after == before
+        assert count == 2 and blas._team.size == 2
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
 
 
 def test_thread_counts_by_kind_of_work(monkeypatch):
