@@ -427,11 +427,15 @@ class _Dask:
                              "one with 'dask scheduler' and workers with 'dask worker ADDRESS' (README: "
                              "'Sweeps on a Dask cluster'), or drop --scheduler to use local processes") from None
         self.address = address
-        workers = self.client.scheduler_info().get("workers", {})
-        self.workers = sum(w.get("nthreads", 1) for w in workers.values()) or 0
-        self._stop_name = f"ann-sweep-stop-{uuid.uuid4().hex}"
-        self._event = Event(self._stop_name, client=self.client)
-        self._data = self.client.scatter(data, broadcast=True)
+        try:
+            workers = self.client.scheduler_info().get("workers", {})
+            self.workers = sum(w.get("nthreads", 1) for w in workers.values()) or 0
+            self._stop_name = f"ann-sweep-stop-{uuid.uuid4().hex}"
+            self._event = Event(self._stop_name, client=self.client)
+            self._data = self.client.scatter(data, broadcast=True)
+        except BaseException:
+            self.client.close()
+            raise
 
     def submit(self, task: Callable, spec: RunSpec):
         return self.client.submit(_dask_task, task, spec, self._data, self._stop_name, pure=False,
