@@ -14,6 +14,7 @@ finishes. Stop interrupts the script at its next progress redraw, which stops th
 chunks; the next run marks the result stopped, and everything that finished before stays on the chart.
 """
 
+import threading
 import time
 from typing import Any
 
@@ -259,12 +260,27 @@ def grid_config(specs) -> dict[str, Any]:
     return config
 
 
+@st.cache_resource(show_spinner=False)
+def _live_slot() -> threading.Semaphore:
+    """One live experiment at a time on a server: each starts a worker process per core, with its own copy
+    of the data, beside the training service's workers; a classroom pressing Run must not multiply them."""
+    return threading.Semaphore(1)
+
+
 def run_grid(specs, data: SweepData, progress: LiveProgress, on_run, unit: str) -> None:
-    """The runs through ``ann.sweep.run_sweep`` on this machine's cores. A Stop interrupts the script at
-    its next redraw; leaving ``run_sweep`` then stops its workers between two chunks."""
-    run_sweep_runs(specs, data, workers=live_workers(len(specs)),
-                   progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
-                   on_run=on_run)
+    """The runs through ``ann.sweep.run_sweep`` on this machine's cores, once the server's one live
+    experiment slot is free. A Stop interrupts the script at its next redraw (also while it waits); leaving
+    ``run_sweep`` then stops its workers between two chunks."""
+    slot = _live_slot()
+    while not slot.acquire(timeout=0.5):
+        progress.report(0.0, "waiting for another visitor's live experiment to end (this server runs one at "
+                             "a time; yours starts by itself)")
+    try:
+        run_sweep_runs(specs, data, workers=live_workers(len(specs)),
+                       progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
+                       on_run=on_run)
+    finally:
+        slot.release()
 
 
 # --------------------------------------------------------------------------- page
