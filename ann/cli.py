@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elastic-sigma", type=float, help="random: smoothness of the elastic field in pixels")
     p.add_argument("--elastic-fraction", type=float,
                    help="random: share of each epoch's records also distorted elastically (default 1)")
+    p.add_argument("--thickness", type=float,
+                   help="random: strokes thinned or thickened by up to this many pixels of width (0 = off)")
+    p.add_argument("--contrast", type=float,
+                   help="random: stroke edges raised to a power from 1/(1+C) to 1+C, softer or harder (0 = off)")
+    p.add_argument("--noise", type=float,
+                   help="random: Gaussian noise of standard deviation up to this, on the 0..1 scale (0 = off)")
     p.add_argument("--momentum", type=float, help="momentum (seed: 0)")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay (seed: 0)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (seed: constant)")
@@ -165,10 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
 
-    p = sub.add_parser("predict", help="predict the digit in your own images (PNG/JPG)")
-    p.add_argument("model", help="a model file saved by 'train'")
+    p = sub.add_parser("predict", help="read the digit in your own images (PNG, JPG, phone photos)",
+                       description="Read the digit in each image, prepared as the dashboard's Draw page does. "
+                                   "Exit code 1 if any file could not be read (the others are still read).")
+    p.add_argument("--model", metavar="FILE", default=None,
+                   help="a model file (default: the dashboard's default model, "
+                        "data/<the shipped handwriting model>)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, dark ink on light or the reverse")
-    p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    p.add_argument("--json", action="store_true",
+                   help="end with one JSON list on stdout: file, digit, confidence, outputs, error per image")
 
     # sweep: every training flag of 'train' (copied from its parser, so the two never drift apart), plus
     # the grid, the seeds and where the runs train. --out and --json are the sweep's own.
@@ -232,7 +243,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "shift", "elastic_alpha",
-                "elastic_sigma", "elastic_fraction", "warmup_epochs",
+                "elastic_sigma", "elastic_fraction", "thickness", "contrast", "noise", "warmup_epochs",
                 "momentum", "weight_decay", "schedule", "shuffle", "activation", "loss", "error_rule",
                 "propagate", "bias", "seed", "limit", "dtype")
 
@@ -477,31 +488,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_model_path() -> Path:
+    from ann.models import SHIPPED_MODELS, default_model
+
+    model = default_model()
+    if model is None:
+        names = ", ".join(m.label for m in SHIPPED_MODELS)
+        raise RuntimeError(f"no shipped model file found ({names}); give one with --model FILE")
+    return model.path
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from ann.images import ImageError, prepare
     from ann.model_io import load_model
 
-    model = load_model(args.model)
+    path = Path(args.model) if args.model is not None else _default_model_path()
+    model = load_model(path)
+    if args.model is None:
+        print(f"model: {path.relative_to(path.parents[1]) if len(path.parents) > 1 else path} (the default; "
+              "--model FILE for another)", file=sys.stderr)
     results = []
-    failed = 0
-    for path in args.images:
+    for name in args.images:
+        entry: dict[str, Any] = {"file": name, "digit": None, "confidence": None, "outputs": None, "error": None}
         try:
-            x, _ = prepare(Path(path), dtype=model.network.dtype)
+            if name.lower().endswith(".npz"):
+                raise ImageError(f"{name} is a model file, not an image (give a model with --model FILE)")
+            x, _ = prepare(Path(name), dtype=model.network.dtype)
         except (ImageError, OSError) as exc:
-            failed += 1
-            results.append({"image": path, "error": str(exc)})
-            if not args.json:
-                print(f"{path}: {exc}")
+            message = " ".join(str(exc).split())
+            entry["error"] = message if message.startswith(name) else f"{name}: {message}"
+            results.append(entry)
+            print(f"{name}: error: {entry['error'].removeprefix(name + ': ')}")
             continue
         outputs = model.network.query(x)[0]
         digit = int(np.argmax(outputs))
-        results.append({"image": path, "digit": digit, "confidence": float(outputs[digit]),
-                        "outputs": [float(v) for v in outputs]})
-        if not args.json:
-            print(f"{path}: {digit} (confidence {outputs[digit]:.2f})")
+        entry.update(digit=digit, confidence=float(outputs[digit]), outputs=[float(v) for v in outputs])
+        results.append(entry)
+        print(f"{name}: {digit} (confidence {outputs[digit]:.2f})")
     if args.json:
-        print(json.dumps({"predictions": results}))
-    return FAILURE if failed else 0
+        print(json.dumps(results))
+    return FAILURE if any(entry["error"] for entry in results) else 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
