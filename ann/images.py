@@ -426,8 +426,8 @@ def canvas_to_grey(rgba) -> np.ndarray:
 # same steps, stroke and slant steps off), in pixels of the 28x28 image. Strokes are brought into the range
 # from MNIST's 10th to its 75th percentile of width: a tighter top than the 90th (3.0 px) read thick
 # handwriting better on the measure's tuning part (bench/README.md), and thick is what foreign digits are.
-MNIST_STROKE_WIDTH = (1.6, 2.2, 2.6)  # stroke width: 10th percentile, median, 75th percentile
-MNIST_SLANT = (-0.49, -0.12, 0.22)  # slant (columns per row, + leans left): 10th, median, 90th percentile
+MNIST_STROKE_WIDTH = (1.56, 2.17, 2.59)  # stroke width: 10th percentile, median, 75th percentile
+MNIST_SLANT = (-0.46, -0.10, 0.23)  # slant (columns per row, + leans left): 10th, median, 90th percentile
 STROKE_BLEND = 0.4  # px: strokes this far outside MNIST's range or more are redrawn fully; nearer, in part
 WORK_SCALE = 4  # the stroke and slant steps work on the digit at 4x its final size (80 px on the long side)
 BACKGROUND_FOOTPRINT = 0.4  # local background: closing over 40% of the short side (wider than any stroke)

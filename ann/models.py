@@ -8,11 +8,12 @@ with :data:`DEFAULT_MODEL`, the one that reads handwriting from outside MNIST be
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ShippedModel", "SHIPPED_MODELS", "DEFAULT_MODEL", "DATA_DIR", "shipped_models", "shipped_model",
-           "default_model"]
+__all__ = ["ShippedModel", "SHIPPED_MODELS", "DEFAULT_MODEL", "DEFAULT_MODEL_ENV", "DATA_DIR", "shipped_models",
+           "shipped_model", "default_name", "default_model"]
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -55,6 +56,7 @@ SHIPPED_MODELS: tuple[ShippedModel, ...] = (
     ),
 )
 DEFAULT_MODEL = "handwriting"
+DEFAULT_MODEL_ENV = "ANN_DEFAULT_MODEL"  # names another shipped model as the default (tests, a server)
 
 
 def shipped_models() -> list[ShippedModel]:
@@ -71,10 +73,19 @@ def shipped_model(name: str) -> ShippedModel:
                    f"{', '.join(m.name for m in SHIPPED_MODELS)}")
 
 
+def default_name() -> str:
+    """The default model's name: ``$ANN_DEFAULT_MODEL`` when it names a shipped model (a server that should
+    start its visitors on another one), else :data:`DEFAULT_MODEL`."""
+    chosen = os.environ.get(DEFAULT_MODEL_ENV, "").strip()
+    return chosen if chosen in {m.name for m in SHIPPED_MODELS} else DEFAULT_MODEL
+
+
 def default_model() -> ShippedModel | None:
-    """The default model if its file is present, else the first shipped model present, else None."""
+    """The default model (:func:`default_name`) if its file is present, else the first shipped model
+    present, else None."""
     present = shipped_models()
+    wanted = default_name()
     for model in present:
-        if model.name == DEFAULT_MODEL:
+        if model.name == wanted:
             return model
     return present[0] if present else None

@@ -22,7 +22,7 @@ NOTABLE_SHARE = 0.03  # ...of those whose push is at least this share of the str
 PICTURE = 84  # screen pixels for a 28x28 picture: three per weight
 
 st.title("Inside the network")
-model = state.show_model_caption()
+model = state.show_model_caption(pick=True)
 if model is None:
     st.stop()
 network = model.network

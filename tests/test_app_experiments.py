@@ -275,7 +275,8 @@ def test_inside_handles_other_network_shapes(hidden, activation):
 def test_inside_without_any_model_says_so(monkeypatch, tmp_path):
     from ui import state
 
-    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "missing.npz")
+    monkeypatch.setattr(state, "SHIPPED_DIR", tmp_path)  # no shipped model file there
+    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "pretrained.npz")
     at = open_page("inside")
     no_exceptions(at)
     assert "No model yet" in texts(at.info)

@@ -34,3 +34,22 @@ def digit_image(image: np.ndarray, scale: int = 4) -> np.ndarray:
 def csv_record(label: int, image: np.ndarray) -> str:
     """The image as one line of the seed's CSV files: the label, then 784 pixel values 0-255."""
     return ",".join(str(int(v)) for v in [label, *to_pixels(image).ravel()])
+
+
+def step_picture(image: np.ndarray, height: int = 112, ink: bool = True) -> np.ndarray:
+    """One stage of the preprocessing (``ann.images.Step.image``, any size, 0..255) as a picture
+    ``height`` pixels tall: ink dark on white when ``ink`` (the stages that hold bright ink on 0), else
+    as it is (the user's own image). Small images are enlarged by whole pixels, so the pixels stay
+    visible; large ones are reduced by averaging."""
+    values = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
+    if ink:
+        values = 255.0 - values
+    rows, cols = values.shape
+    if rows <= height:
+        scale = max(1, height // rows)
+        values = np.repeat(np.repeat(values, scale, axis=0), scale, axis=1)
+    else:
+        factor = -(-rows // height)
+        padded = np.pad(values, ((0, -rows % factor), (0, -cols % factor)), mode="edge")
+        values = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).mean(axis=(1, 3))
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
