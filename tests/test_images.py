@@ -112,8 +112,8 @@ def test_light_on_dark_gives_the_same_result_as_dark_on_light(mnist_digits):
 def test_a_28x28_mnist_digit_is_left_essentially_unchanged(mnist_digits):
     for digit in mnist_digits[:10]:
         assert best_aligned_correlation(images.to_mnist(digit, preprocess=images.PLAIN_PREPROCESS), digit) > 0.95
-    # With every step, a digit whose strokes are thicker than MNIST's 75th percentile is thinned a little;
-    # the rest come back as they were.
+    # With every step, a digit whose strokes are thicker than MNIST's median is thinned a little; the rest
+    # come back as they were.
     kept = [best_aligned_correlation(images.to_mnist(digit), digit) for digit in mnist_digits]
     assert min(kept) > 0.8 and np.median(kept) > 0.95
 
@@ -127,8 +127,9 @@ def test_photo_of_grey_paper_loses_its_background(mnist_digits):
     page = 150.0 - (150.0 - 40.0) * ink + rng.normal(0, 4, size=ink.shape)
     page = np.clip(page, 0, 255)
     photo = images.to_mnist(page)
-    # The paper became 0: no texture around the digit, which fills the same 20x20 box as the clean scan.
-    assert np.count_nonzero(photo) <= 1.2 * np.count_nonzero(clean)
+    # The paper became 0: no texture around the digit, which fills the same 20x20 box as the clean scan
+    # (the stroke step may leave a faint fringe where it thickened the strokes by a fraction of a pixel).
+    assert np.count_nonzero(photo > 25) <= 1.2 * np.count_nonzero(clean > 25)
     assert correlation(photo, clean) > 0.95
 
 
@@ -352,12 +353,12 @@ def test_mnist_stroke_range_is_mnist_s_own(mnist_dir):
         widths.append(images.stroke_width(work) / images.WORK_SCALE)
     low, median, high = images.MNIST_STROKE_WIDTH
     assert np.median(widths) == pytest.approx(median, abs=0.2)
-    assert 0.05 < np.mean(np.array(widths) < low) < 0.2 and 0.15 < np.mean(np.array(widths) > high) < 0.4
+    assert 0.03 < np.mean(np.array(widths) < low) < 0.2 and 0.03 < np.mean(np.array(widths) > high) < 0.2
 
 
 def test_thick_and_thin_pens_come_out_with_mnist_s_strokes(mnist_digits):
     """The same digit written with a thick felt pen and a fine one: strokes brought into MNIST's range."""
-    low, _, high = images.MNIST_STROKE_WIDTH
+    low, high = images.STROKE_RANGE
     for digit in mnist_digits[:6]:
         big = np.kron(digit.astype(float), np.ones((8, 8)))  # 224x224: MNIST's ~2.2 px strokes are ~18 px
         thick = scipy.ndimage.grey_dilation(big, size=(15, 15))
