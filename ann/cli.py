@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="train on the first N training records only")
     p.add_argument("--dtype", choices=["float32", "float64"], help="float64 reproduces the seed bit for bit")
     p.add_argument("--out", default="model.npz", help="where to save the model (default: model.npz)")
+    p.add_argument("--float16", action="store_true",
+                   help="store the weights as float16 in the model file: half the size; the network computes in "
+                        "its own dtype after loading (the test accuracy is checked again and reported)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
     p.add_argument("--save-run", action="store_true",
                    help="also record the run in the run store (runs/ or $ANN_RUNS_DIR), where the dashboard's "
@@ -186,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="train a grid of runs in parallel (local processes or a Dask cluster)",
                        description="Train every combination of the --param values (for each seed) in "
                                    "parallel. Other training flags fix the rest, as for 'train'.")
-    _copy_flags(sub.choices["train"], p, skip=("help", "out", "json", "save_run", "workspace", "runs_dir"))
+    _copy_flags(sub.choices["train"], p, skip=("help", "out", "float16", "json", "save_run", "workspace", "runs_dir"))
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
                    help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
                         "(layers: 300x100); repeat for a grid")
@@ -292,19 +295,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_seconds = sum(m["seconds"] for m in history)
     info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
             "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds}
-    save_model(out, network, train_cfg, history, info)
+    stored = {}
+    if args.float16:
+        # The file's own accuracy: the weights as they will be read back, rounded to float16.
+        from ann.model_io import load_model, model_to_bytes
+        from ann.train import accuracy_of
+
+        reread = load_model(model_to_bytes(network, storage="float16")).network
+        info["stored_as"] = "float16"
+        info["test_accuracy"] = accuracy_of(reread, mnist.test.images, mnist.test.labels)
+        stored = {"stored_as": "float16", "stored_test_accuracy": info["test_accuracy"]}
+    save_model(out, network, train_cfg, history, info, storage="float16" if args.float16 else None)
     result = {
         "test_accuracy": history[-1]["test_accuracy"],
         "train_seconds": train_seconds,
         "epochs": history,
         "config": configs_to_dict(net_cfg, train_cfg),
         "model": str(out),
+        **stored,
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
-              f"{train_seconds:.1f}s of training; model saved to {out}")
+              f"{train_seconds:.1f}s of training; model saved to {out}"
+              + (f" (float16: {stored['stored_test_accuracy'] * 100:.2f}%)" if stored else ""))
     return 0
 
 

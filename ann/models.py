@@ -41,7 +41,7 @@ class ShippedModel:
 SHIPPED_MODELS: tuple[ShippedModel, ...] = (
     ShippedModel(
         name="handwriting",
-        title="Handwriting (Best preset, trained for real handwriting)",
+        title="Handwriting (reads real handwriting best)",
         filename="handwriting.npz",
         command="python -m ann train --preset handwriting --float16 --out data/handwriting.npz",
         description="784-800-800-10 ReLU trained with random rotations, shifts, elastic distortions and "

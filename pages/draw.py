@@ -27,6 +27,7 @@ st.markdown(  # the prediction, large; on a narrow screen a compact answer above
     "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}"
     ".st-key-answer_top {min-height: 3.2rem;}"
     ".st-key-answer_top p {font-size: 1.6rem; line-height: 1.3; margin: 0;}"
+    ".st-key-answer_top strong {font-size: 2.4rem;}"
     f"@media (min-width: {WIDE_SCREEN}px) {{.st-key-answer_top {{display: none;}}}}</style>",
     unsafe_allow_html=True)
 

@@ -371,7 +371,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
 
 
 def _accuracy_text(accuracy: float | None) -> str:
-    return f", {accuracy:.2%} on MNIST's test set" if accuracy is not None else ""
+    return f" · MNIST {accuracy:.2%}" if accuracy is not None else ""
 
 
 def picker_options() -> dict[str, str]:
