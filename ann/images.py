@@ -6,18 +6,30 @@ so that its centre of mass sits at the centre. A photo, an uploaded PNG or a can
 MNIST to the network only after the same steps, which :func:`to_mnist` performs:
 
 1. polarity: MNIST has bright ink on a dark background; dark-on-light input (the seed's PNGs, paper)
-   is inverted. ``invert="auto"`` decides from the background level (median of the border pixels) and
-   which side of it the most extreme pixels lie.
-2. background removal: the background level is subtracted, so grey paper becomes 0, and faint texture
-   (below 15 % of the strongest ink) is cleared.
-3. crop to the bounding box of the ink (pixels at 30 % or more of the strongest ink: about where the
+   is inverted. ``invert="auto"`` decides which way the ink departs furthest from the background: the
+   border's level for a small image, a local median for a larger one (a photo's border may lie in shadow).
+2. background removal: the paper's level is removed, so grey paper becomes 0, and faint texture (below
+   15 % of the strongest ink) is cleared. With ``Preprocess.flatten`` (the default) the paper is estimated
+   pixel by pixel (:func:`background`), so a shadow across a photographed page is not taken for ink, and
+   dark ink is measured as the share of its paper's light it takes away.
+3. specks (``Preprocess.despeckle``): pieces of ink small and far from the digit are removed
+   (:func:`despeckle`), so a dot in a corner does not set the crop.
+4. crop to the bounding box of the ink (pixels at 30 % or more of the strongest ink: about where the
    edge of a bilevel NIST stroke would be).
-4. resize so the longer side is 20 pixels, keeping the aspect ratio: shrinking averages the area each
+5. stroke width (``Preprocess.stroke``): measured (:func:`stroke_width`) on the digit at 4x its final size
+   and brought into ``STROKE_RANGE`` (MNIST's own 10th percentile to its median, measured) by grey erosion
+   or dilation (:func:`change_width`); a felt pen is thinned, a fine pen thickened. Slant
+   (``Preprocess.deslant``, off: it did not help the measure) is brought into MNIST's range by a shear.
+6. resize so the longer side is 20 pixels, keeping the aspect ratio: shrinking averages the area each
    output pixel covers (anti-aliasing, as a bilevel NIST digit became grey levels; Pillow's BOX filter,
    written here as two small matrix products), enlarging interpolates linearly; then the strongest ink
    is scaled to 255.
-5. paste into a 28x28 field, shifted by whole pixels so the centre of mass lands on pixel (14, 14), as
+7. paste into a 28x28 field, shifted by whole pixels so the centre of mass lands on pixel (14, 14), as
    in MNIST (its test set: mean centre of mass (13.99, 14.01), never more than 0.5 px away).
+
+Steps 1, 2 (one level), 4, 6 and 7 are MNIST's own (``PLAIN_PREPROCESS``); the others bring a digit from
+outside MNIST nearer MNIST's look, and each was kept because ``bench/real_handwriting.py`` showed it helps.
+:func:`mnist_steps` returns every stage, for the Draw page's "what the network sees, step by step".
 
 Image files are decoded in bounded memory by :func:`decode_image` (see its docstring): at most
 ``MAX_IMAGE_PIXELS`` pixels, reduced while or right after decoding to at most ``DECODED_LONG_SIDE`` pixels on
