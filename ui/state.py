@@ -397,7 +397,9 @@ def picker_options() -> dict[str, str]:
     try:
         from ui import workspace  # here: ui.workspace imports this module
 
-        runs = [run for run in workspace.my_runs() if run.has_model and run.id not in runs_in_own]
+        # Runs that have ended with a model (finished, stopped or interrupted after an epoch): one still
+        # training is offered once it ends (its status bar says so; the Runs page can use it earlier).
+        runs = [run for run in workspace.my_runs() if run.has_model and not run.active and run.id not in runs_in_own]
     except Exception:  # the run store is unavailable: the picker still offers the rest
         runs = []
     for run in runs:
