@@ -206,7 +206,8 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 # --------------------------------------------------------------------------- Inside
 
 
-def test_inside_shows_weights_an_image_backquery_and_histograms():
+def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
+    monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
     at = open_page("inside")
     no_exceptions(at)
     assert [s.value for s in at.subheader] == [

@@ -36,20 +36,27 @@ def csv_record(label: int, image: np.ndarray) -> str:
     return ",".join(str(int(v)) for v in [label, *to_pixels(image).ravel()])
 
 
-def step_picture(image: np.ndarray, height: int = 112, ink: bool = True) -> np.ndarray:
-    """One stage of the preprocessing (``ann.images.Step.image``, any size, 0..255) as a picture
-    ``height`` pixels tall: ink dark on white when ``ink`` (the stages that hold bright ink on 0), else
-    as it is (the user's own image). Small images are enlarged by whole pixels, so the pixels stay
-    visible; large ones are reduced by averaging."""
+def step_picture(image: np.ndarray, side: int = 112, ink: bool = True) -> np.ndarray:
+    """One stage of the preprocessing (``ann.images.Step.image``, any size, 0..255) as a ``side`` x ``side``
+    picture: ink dark on white when ``ink`` (the stages that hold bright ink on 0), else as it is (the user's
+    own image); fitted inside, keeping its shape, on white with a light grey frame, so every stage shows at
+    the same size. Small images are enlarged by whole pixels, so the pixels stay visible; large ones are
+    reduced by averaging."""
     values = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
     if ink:
         values = 255.0 - values
+    inner = side - 4
     rows, cols = values.shape
-    if rows <= height:
-        scale = max(1, height // rows)
+    longest = max(rows, cols)
+    if longest <= inner:
+        scale = max(1, inner // longest)
         values = np.repeat(np.repeat(values, scale, axis=0), scale, axis=1)
     else:
-        factor = -(-rows // height)
+        factor = -(-longest // inner)
         padded = np.pad(values, ((0, -rows % factor), (0, -cols % factor)), mode="edge")
         values = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).mean(axis=(1, 3))
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    picture = np.full((side, side), 255.0)
+    picture[0, :] = picture[-1, :] = picture[:, 0] = picture[:, -1] = 200.0  # the frame
+    top, left = (side - values.shape[0]) // 2, (side - values.shape[1]) // 2
+    picture[top:top + values.shape[0], left:left + values.shape[1]] = values
+    return np.clip(np.rint(picture), 0, 255).astype(np.uint8)
