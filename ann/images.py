@@ -966,7 +966,7 @@ def _normalise(grey, invert, preprocess: Preprocess, steps: list[Step] | None) -
     field[top : top + new_height, left : left + new_width] = small
     image = np.clip(np.rint(field), 0, 255).astype(np.uint8)
     record("mnist", "What the network sees", image.astype(np.float64),
-           "fitted into 20x20, centred by mass in 28x28")
+           "fitted into 20x20, centred by mass on the 28-pixel square")
     return image
 
 

@@ -32,7 +32,7 @@ st.markdown(  # the prediction, large; on a narrow screen a compact answer above
     unsafe_allow_html=True)
 
 st.title("Draw")
-model = state.show_model_caption(pick=True)
+model = state.show_model_caption(pick=True, short=True)  # short: the canvas and its answer fit a phone's screen
 if model is None:
     st.stop()
 network = model.network

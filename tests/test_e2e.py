@@ -371,7 +371,11 @@ def test_model_downloads_and_uploads_back(page, tmp_path):
     caught.value.save_as(saved)
     assert saved.name == "ann-explorer-model.npz"
     model = load_model(saved)
-    assert model.network.config.layer_sizes == (784, 200, 10)
+    from ann.models import default_model
+    from ann.model_io import read_model_info
+
+    shipped = read_model_info(default_model().path)  # the session starts with the default shipped model
+    assert model.network.config.layer_sizes == shipped["network"].layer_sizes
     assert model.info.get("test_accuracy", 0) > 0.95
 
     page.locator(".st-key-tr_upload input[type='file']").set_input_files(saved)

@@ -98,10 +98,12 @@ def test_draw_picks_a_model_and_shows_what_the_network_sees_step_by_step(page):
     wait_idle(page)
     assert draw_and_read(page, [(0.5, 0.15), (0.5, 0.85)], "draw_picked_seed") == "1"
     page.get_by_text("What the network sees, step by step").click()
-    steps = page.get_by_test_id("stExpander").filter(has_text="step by step").get_by_test_id("stImage")
-    steps.last.wait_for()
-    assert steps.count() == 6  # grey, ink, specks, crop, stroke width, what the network sees
-    assert "Stroke width" in steps.nth(4).inner_text()
+    expander = page.get_by_test_id("stExpander").filter(has_text="step by step")
+    pictures = expander.locator("img")
+    pictures.nth(5).wait_for()
+    assert pictures.count() == 6  # grey, ink, specks, crop, stroke width, what the network sees
+    text = expander.inner_text()
+    assert "5. Stroke width" in text and "6. What the network sees" in text
     assert_no_errors(page)
     screenshot(page, "draw_steps")
     go_to(page, "Evaluate")  # the pick holds on the other pages

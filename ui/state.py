@@ -458,15 +458,16 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     return st.session_state.get("active_model")
 
 
-def show_model_caption(pick: bool = False) -> ActiveModel | None:
+def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel | None:
     """One line saying which model is active and how it was trained (pages that predict show it); with
-    ``pick``, the model picker above it."""
+    ``pick``, the model picker above it; ``short``: the headline only (the sidebar has the rest), for a page
+    that must keep its top compact on a phone."""
     model = model_picker() if pick else active_model()
     if model is None:
         show_no_model()
         return None
     headline, sentence = describe_model(model)
-    st.caption(f"**Active model**: {headline}. {sentence}")
+    st.caption(f"**Active model**: {headline}." + ("" if short else f" {sentence}"))
     return model
 
 
