@@ -514,11 +514,12 @@ def _default_model_path() -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ann.images import ImageError, prepare
+    from ann.images import ImageError, prepare, preprocess_for
     from ann.model_io import load_model
 
     path = Path(args.model) if args.model is not None else _default_model_path()
     model = load_model(path)
+    preprocess = preprocess_for(model.train_config)  # as the Draw page prepares images for this model
     if args.model is None:
         print(f"model: {path.relative_to(path.parents[1]) if len(path.parents) > 1 else path} (the default; "
               "--model FILE for another)", file=sys.stderr)
@@ -528,7 +529,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         try:
             if name.lower().endswith(".npz"):
                 raise ImageError(f"{name} is a model file, not an image (give a model with --model FILE)")
-            x, _ = prepare(Path(name), dtype=model.network.dtype)
+            x, _ = prepare(Path(name), dtype=model.network.dtype, preprocess=preprocess)
         except (ImageError, OSError) as exc:
             message = " ".join(str(exc).split())
             entry["error"] = message if message.startswith(name) else f"{name}: {message}"

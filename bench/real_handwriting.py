@@ -16,8 +16,9 @@ to bench/out/real_handwriting.json.
     python bench/real_handwriting.py --measure-mnist                  # MNIST's stroke widths and slant
 
 Variants: ``naive`` (resize to 28x28), ``plain`` (MNIST's own steps: polarity, one background level,
-crop, 20x20, centre of mass), ``default`` (``ann.images.DEFAULT_PREPROCESS``), and ``default`` with one step
-switched: ``-flatten``, ``-despeckle``, ``-stroke``, ``+deslant``.
+crop, 20x20, centre of mass), ``model`` (what the app and ``predict`` use for that model:
+``ann.images.preprocess_for``), ``default`` (every step, ``ann.images.DEFAULT_PREPROCESS``), and ``default``
+with one step switched: ``-flatten``, ``-despeckle``, ``-stroke``, ``+deslant``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def variants() -> dict[str, images.Preprocess | None]:
     return {
         "naive": None,
         "plain": images.PLAIN_PREPROCESS,
+        "model": None,  # per model: ann.images.preprocess_for(its TrainConfig), what the app and predict use
         "default": default,
         "-flatten": flip(flatten=False),
         "-despeckle": flip(despeckle=False),
@@ -133,7 +135,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     parser.add_argument("--model", action="append", default=None,
                         help="a model file (repeatable; default: every model in data/ that ann ships)")
-    parser.add_argument("--variants", default="naive,plain,default",
+    parser.add_argument("--variants", default="naive,plain,model",
                         help="comma-separated, or 'all' (" + ", ".join(variants()) + ")")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--name", default="real_handwriting", help="results file bench/out/NAME.json")
@@ -159,8 +161,13 @@ def main() -> None:
           f"{', '.join(n for n in sorted(sets.font_files()) if sets.held_out_font(n))}); "
           f"built in {time.perf_counter() - start:.0f} s")
     mnist = None if args.no_mnist_test else load_mnist(args.data, download=False)
+    if "model" in chosen:  # made of the two it can be
+        chosen = [name for name in chosen if name != "model"]
+        chosen = ["model"] + [name for name in ("default", "-stroke") if name not in chosen] + chosen
     prepared = {}
     for name in chosen:
+        if name == "model":
+            continue
         started = time.perf_counter()
         prepared[name] = inputs(samples, variants()[name])
         failed = sum(bool(e) for e in prepared[name][1])
@@ -169,7 +176,10 @@ def main() -> None:
                "typefaces": sorted(sets.font_files()), "models": {}}
     header = "  ".join(f"{k[:9]:>9}" for k in KINDS)
     for path in model_paths:
-        network = load_model(path).network
+        loaded = load_model(path)
+        network = loaded.network
+        if "model" in chosen:
+            prepared["model"] = prepared["default" if images.preprocess_for(loaded.train_config).stroke else "-stroke"]
         entry: dict = {}
         if mnist is not None:
             from ann.train import accuracy_of

@@ -12,7 +12,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
 
-from ann.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDigitError, prepare, prepare_steps
+from ann.images import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    ImageError,
+    NoDigitError,
+    prepare,
+    prepare_steps,
+    preprocess_for,
+)
 from ui import charts, digits, robustness_view, shell, state
 
 shell.page_start()
@@ -36,6 +44,7 @@ model = state.show_model_caption(pick=True, short=True)  # short: the canvas and
 if model is None:
     st.stop()
 network = model.network
+preprocess = preprocess_for(model.train_config)  # a model trained on every stroke width keeps the drawn width
 
 
 def clear_canvas() -> None:
@@ -93,7 +102,7 @@ problem = None
 try:
     # image_data is None until something is drawn (and always under AppTest): an empty canvas.
     if canvas.image_data is not None:
-        x, image, steps = prepare_steps(canvas.image_data, dtype=network.dtype)
+        x, image, steps = prepare_steps(canvas.image_data, dtype=network.dtype, preprocess=preprocess)
 except NoDigitError:
     pass
 except ImageError as exc:
@@ -127,9 +136,11 @@ else:
 
     with st.expander("What the network sees, step by step", icon=":material/filter_frames:"):
         st.caption("How the drawing becomes the network's 784 inputs (`ann.images`): MNIST's own steps (ink, "
-                   "crop, fit into 20x20, centre of mass), and three that bring a digit from outside MNIST "
-                   "nearer MNIST's look: uneven light and specks removed, and the stroke width brought into "
-                   "MNIST's range.")
+                   "crop, fit into 20x20, centre of mass), and those that bring a digit from outside MNIST "
+                   "nearer MNIST's look: uneven light and specks removed"
+                   + (", and the stroke width brought into MNIST's range." if preprocess.stroke else
+                      ". The stroke width is left as drawn: this model was trained on strokes of every width "
+                      "(thinning them would cost it on real handwriting)."))
         # The user's own image as it is, but the dashboard's way round: dark ink on white.
         st.image([digits.step_picture(step.image, ink=step.name != "grey" or np.median(step.image[0]) < 128)
                   for step in steps],
@@ -174,18 +185,18 @@ def read_upload(upload) -> dict:
     ann decodes one image at a time, at most 1024 pixels on the long side (``ann.images.decode_image``), so
     30 phone photos cost the server no more memory than one; only the small result is kept."""
     cache = st.session_state.setdefault("upload_cache", {})
-    if upload.file_id not in cache:
+    key = (upload.file_id, preprocess)  # prepared again for a model that wants other steps
+    if key not in cache:
         try:
             if upload.size > MAX_IMAGE_BYTES:
                 raise ImageError(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
                                  f"{MAX_IMAGE_BYTES // 2**20} MB")
-            x_file, image_file = prepare(upload, dtype=np.float32)  # messages name upload.name
-            cache[upload.file_id] = {"x": x_file, "image": image_file}
+            x_file, image_file = prepare(upload, dtype=np.float32, preprocess=preprocess)  # messages name it
+            cache[key] = {"x": x_file, "image": image_file}
         except ImageError as exc:  # NoDigitError included: a blank image
             message = str(exc)
-            cache[upload.file_id] = {"error": message if message.startswith(upload.name)
-                                     else f"{upload.name}: {message}"}
-    return cache[upload.file_id]
+            cache[key] = {"error": message if message.startswith(upload.name) else f"{upload.name}: {message}"}
+    return cache[key]
 
 
 uploads = st.file_uploader(
@@ -194,13 +205,13 @@ uploads = st.file_uploader(
     help=f"Dark ink on light paper or the reverse. Phone photos are fine: up to "
          f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, turned upright as the phone recorded.")
 if uploads:
-    present = {u.file_id for u in uploads}
+    present = {(u.file_id, preprocess) for u in uploads}
     cache = st.session_state.get("upload_cache", {})
     for stale in set(cache) - present:
         del cache[stale]
     if len(uploads) > MAX_UPLOADS:
         st.warning(f"{len(uploads)} files: the first {MAX_UPLOADS} are shown.")
-    new = sum(u.file_id not in cache for u in uploads[:MAX_UPLOADS])
+    new = sum((u.file_id, preprocess) not in cache for u in uploads[:MAX_UPLOADS])
     reading = st.spinner(f"Reading {new} new image{'s' if new != 1 else ''}...", show_time=True) if new else \
         contextlib.nullcontext()
     with reading:

@@ -438,3 +438,15 @@ def test_mnist_steps_show_each_stage_and_end_in_to_mnist(mnist_digits):
     assert "deslanted" in [s.name for s in deslanted]
     with pytest.raises(TypeError, match="Preprocess"):
         images.to_mnist(page, preprocess={"stroke": False})
+
+
+def test_a_model_trained_on_every_stroke_width_keeps_the_drawn_width():
+    from ann.config import TrainConfig
+
+    assert images.preprocess_for(None) == images.DEFAULT_PREPROCESS
+    assert images.preprocess_for(TrainConfig()) == images.DEFAULT_PREPROCESS
+    taught = images.preprocess_for(TrainConfig(augment="random", thickness=1.5))
+    assert taught == dataclasses.replace(images.DEFAULT_PREPROCESS, stroke=False)
+    thick = np.zeros((120, 120))
+    thick[20:100, 50:70] = 255  # a felt-pen 1
+    assert "stroke" not in [s.name for s in images.mnist_steps(thick, preprocess=taught)]
