@@ -5,9 +5,12 @@
   for all 70,000 images) and are scaled a batch at a time where they are used.
 - Everything a user changes lives in ``st.session_state``, one per browser session: the active model and
   the Teach results. Training runs do not: they are jobs in the server's run store (``ann.runs``, trained by
-  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart. The pretrained model file is read once per server and its network
-  shared read-only between sessions until one of them changes it: :func:`own_network` gives the session
-  its own copy first (copy on write), so teaching in one session never changes what another sees.
+  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart.
+  Each shipped model file (``ann.models``: the default, the best reader of handwriting, and the seed's) is
+  read once per server and its network shared read-only between sessions until one of them changes it:
+  :func:`own_network` gives the session its own copy first (copy on write), so teaching in one session never
+  changes what another sees. :func:`model_picker` offers the shipped models, the session's own (uploads,
+  taught copies) and the workspace's ended runs.
 """
 
 from __future__ import annotations
