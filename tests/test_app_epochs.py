@@ -117,7 +117,7 @@ def test_inside_scrubber_opens_from_a_link_computes_on_the_button_and_shows_each
     assert metrics(at)["First layer's weights moved"][0] == f"{rms:.4f}"
     assert len(at.get("vega_lite_chart")) == 5  # accuracy per epoch, two matrices, two histograms
 
-    at.segmented_control(key="in_epoch_nodes_by").set_value("changed").run()
+    at.segmented_control(key="in_scrub_nodes_by").set_value("changed").run()
     no_exceptions(at)
     most = np.argsort(-np.linalg.norm(moved, axis=1))[:3]
     assert at.get("image")[0].captions[:3] == [f"node {j}" for j in most]

@@ -132,11 +132,11 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
     how_col, count_col = st.columns([3, 2], vertical_alignment="bottom")
     ways = {"first": "the first nodes", "changed": "the nodes this epoch changed most"}
     how = how_col.segmented_control("Show", list(ways), format_func=ways.get, default="first", required=True,
-                                    key="in_epoch_nodes_by", disabled=now.node_change is None,
+                                    key="in_scrub_nodes_by", disabled=now.node_change is None,
                                     wrap=True)
     sizes = [n for n in GRID_SIZES if n < n_nodes] + ([n_nodes] if n_nodes <= GRID_SIZES[-1] else [])
     count = sizes[0] if len(sizes) == 1 else count_col.select_slider(
-        "How many", sizes, value=32 if 32 in sizes else sizes[-1], key=f"in_epoch_count_{n_nodes}")
+        "How many", sizes, value=32 if 32 in sizes else sizes[-1], key=f"in_scrub_count_{n_nodes}")
     if how == "changed" and now.node_change is not None:
         nodes = [int(j) for j in np.argsort(-now.node_change)[:count]]
     else:
