@@ -94,11 +94,13 @@ def test_inside_scrubber_opens_from_a_link_computes_on_the_button_and_shows_each
     assert slider.value == 3 and slider.options == ["start", "1", "2", "3"]
     last, before = scores(network_at(run, 3), mnist), scores(network_at(run, 2), mnist)
     shown = metrics(at)
-    assert shown["Test accuracy"] == (f"{last.accuracy:.2%}", f"{(last.accuracy - before.accuracy) * 100:+.2f} points")
+    gain = f"{(last.accuracy - before.accuracy) * 100:+.2f} points"
+    assert shown["Test accuracy"] == (f"{last.accuracy:.2%}", gain)
     wrong = 10_000 - int(np.trace(last.confusion))
     assert shown["Test images read wrong"][0] == f"{wrong:,}"
     gained = int(np.trace(last.confusion)) - int(np.trace(before.confusion))
-    assert f"**Epoch 3** read {abs(gained):,} {'more' if gained >= 0 else 'fewer'} test images right" in texts(at.markdown)
+    said = f"**Epoch 3** read {abs(gained):,} {'more' if gained >= 0 else 'fewer'} test images right"
+    assert said in texts(at.markdown)
 
     slider.set_value(0).run()  # before training: the network the run's seed builds
     no_exceptions(at)
@@ -206,7 +208,8 @@ def test_map_epochs_on_the_button_with_fixed_axes_a_slider_and_play(mnist):
     net = network_at(run, 2)
     read = np.argmax(net.query(as_inputs(mnist.test.images[order], net.dtype)), axis=1)
     right = float(np.mean(read == mnist.test.labels[order]))
-    assert f"After epoch 2 (2 of Run 1's epochs on the slider): {right:.1%} of these 500 test images" in texts(at.caption)
+    expected = f"After epoch 2 (2 of Run 1's epochs on the slider): {right:.1%} of these 500 test images"
+    assert expected in texts(at.caption)
     domain = chart_spec(at)["layer"][0]["encoding"]["x"]["scale"]["domain"]
 
     at.button(key="map_play").click().run()  # at the last epoch, Play starts again from the start

@@ -132,13 +132,15 @@ def show() -> None:
         help="The last epoch's PCA: one projection for every epoch, the last epoch's two widest directions, so "
              "the axes stay put and the early epochs show how far the points still had to go. Each epoch's own: "
              "its own two widest directions, turned, mirrored and scaled onto the next epoch's map (Procrustes), "
-             "so every frame is its epoch's best view; slower for large networks.")
+             "so every frame is its epoch's best view; slower for large networks (one PCA per epoch: 23 s against "
+             "5 s for 50 epochs of 784-800-800-10).")
     shown = st.session_state.get(SHOWN_KEY, {}).get(run.id)
     if shown is None:
         right.button("Map its epochs", key="map_run_draw", type="primary", icon=":material/animation:",
                      on_click=_ask, args=(run.id, epochs), width="stretch")
         st.info(f"{run.name} has {len(epochs) - 1} finished epoch(s) with a checkpoint: **Map its epochs** maps "
-                f"the test images through each (about a second for the seed's network and a few epochs).",
+                "the test images through each: a fraction of a second for a few epochs of the seed's network, about "
+                "5 s for 50 epochs of the Best preset's 784-800-800-10.",
                 icon=":material/info:")
         return
     newer = [e for e in epochs if e > shown[-1]]
