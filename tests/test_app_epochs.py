@@ -54,13 +54,15 @@ def record_epoch(claimed, history: list, network) -> None:
 
 
 def network_at(run, epoch: int):
-    """The run's network after ``epoch`` as the store gives it (0: rebuilt from the run's seed)."""
+    """The run's network after ``epoch`` read straight from its snapshot file, as a worker wrote it (float16
+    weights), or 0: rebuilt from the run's seed."""
+    from ann.model_io import load_model
     from ann.network import Network
     from ui import workspace
 
     if epoch == 0:
         return Network(run.network_config, seed=run.train_config.seed)
-    return workspace.store().load_network(run, epoch)
+    return load_model(workspace.store().folder(run.id) / f"epoch_{epoch:04d}.npz").network
 
 
 def scores(network, mnist):
@@ -151,15 +153,26 @@ def test_inside_scrubber_of_a_run_in_training_takes_in_new_epochs(mnist):
         workspace.store().end(run.id, "stopped")
 
 
-def test_a_damaged_checkpoint_is_named_not_a_traceback():
+def test_a_damaged_checkpoint_is_named_not_a_traceback_and_the_resume_file_is_left_alone():
     from ui import workspace
 
     at = open_page("inside")
     key = at.session_state["workspace_key"]
-    run = finished_run(key, epochs=3)
-    (workspace.store().folder(run.id) / "epoch_0002.npz").write_bytes(b"not a checkpoint")
+    store = workspace.store()
+    damaged = finished_run(key, epochs=3)
+    (store.folder(damaged.id) / "epoch_0002.npz").write_bytes(b"not a checkpoint")
+    intact = finished_run(key, epochs=2)
+    resume = store.folder(intact.id) / "resume.npz"
+    resume.write_bytes(b"damaged too, but only Continue needs it")
     at.session_state["in_view"] = SCRUBBER
     at.run()
+    assert at.selectbox(key="in_run").value == intact.id  # the newest first
+    at.button(key="in_epochs_go").click().run()
+    no_exceptions(at)
+    assert metrics(at)["Test accuracy"][0].endswith("%")  # every epoch's own snapshot is read, not resume.npz
+    assert resume.read_bytes() == b"damaged too, but only Continue needs it"  # nor moved aside from here
+
+    at.selectbox(key="in_run").set_value(damaged.id).run()
     at.button(key="in_epochs_go").click().run()
     no_exceptions(at)
     assert "Run 1's checkpoint of epoch 2 is damaged" in texts(at.error)

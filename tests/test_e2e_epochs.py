@@ -60,7 +60,9 @@ def test_a_trained_run_scrubbed_on_inside_and_played_on_the_map(page, browser, a
     go.click()
     page.get_by_text("The confusion matrix at epoch 3").wait_for()
     wait_idle(page)
-    assert accuracy_shown(page) == recorded  # the last epoch's checkpoint is the run's model, exactly
+    # the last epoch's snapshot is the run's model, its weights stored as float16: the shipped model reads every
+    # test image the same either way, so at most a few of 10,000 may differ
+    assert abs(accuracy_shown(page) - recorded) <= 0.05, (accuracy_shown(page), recorded)
     assert page.locator(EPOCH_SLIDER).count() == 1
     assert drawn_charts(main_block(page)) >= 5  # accuracy per epoch, two matrices, two histograms
     assert_no_errors(page)

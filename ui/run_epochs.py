@@ -100,19 +100,25 @@ def missing_epochs_note(run: RunInfo, epochs: list[int]) -> str | None:
 
 
 def load_epoch(run: RunInfo, epoch: int) -> Network:
-    """The run's network after ``epoch`` (0: before training). Raises ann.runs.CheckpointError."""
+    """The run's network after ``epoch`` (0: before training), from that epoch's own snapshot (weights stored
+    as float16: for looking, no visible difference; the shipped model reads the same digits either way).
+
+    Raises
+    ------
+    ann.runs.CheckpointError
+        The snapshot is missing or damaged (the message names it).
+    """
     from ann.network import Network
 
     if epoch == START:
         # the worker builds its network from the run's seed (ann.jobs.train_run): the same seed, the same start
         return Network(run.network_config, seed=run.train_config.seed)
-    store = workspace.store()
-    if run.active:
-        # While a run trains, its last-epoch checkpoint (resume.npz, which load_network reads for the run's
-        # last epoch) moves on with the worker: an epoch ending meanwhile would be shown under the number
-        # before it. Every epoch's own snapshot stays put; asking as if one more epoch were done reads it.
-        return store.load_network(replace(run, epochs_done=run.epochs_done + 1), epoch)
-    return store.load_network(run, epoch)
+    # RunStore.load_network reads a run's last epoch from resume.npz, the checkpoint Continue starts from.
+    # That file moves on with a worker (an epoch ending meanwhile would be shown under the number before it)
+    # and reading it has side effects meant for resuming (a damaged one is moved aside; a database behind it
+    # is brought up to it). Every epoch's own snapshot stays put: asking as if one more epoch were done reads
+    # the snapshot for the last epoch too.
+    return workspace.store().load_network(replace(run, epochs_done=run.epochs_done + 1), epoch)
 
 
 def networks(run: RunInfo, epochs: list[int]) -> NetworksOnDemand:
@@ -124,8 +130,3 @@ def networks(run: RunInfo, epochs: list[int]) -> NetworksOnDemand:
 
 def epoch_label(epoch: int) -> str:
     return "start" if epoch == START else str(epoch)
-
-
-def newer_epochs_note(run: RunInfo, shown: tuple[int, ...]) -> int:
-    """How many finished epochs the run has beyond those ``shown`` (a run in training gains them)."""
-    return max(run.epochs_done - max(shown), 0)
