@@ -178,6 +178,24 @@ def test_a_damaged_checkpoint_is_named_not_a_traceback_and_the_resume_file_is_le
     assert "Run 1's checkpoint of epoch 2 is damaged" in texts(at.error)
 
 
+@pytest.mark.parametrize("hidden,activation", [((30, 20), "tanh"), ((), "sigmoid")], ids=["deep", "no-hidden"])
+def test_inside_scrubber_of_other_network_shapes(hidden, activation):
+    from ui import workspace
+
+    at = open_page("inside")
+    key = at.session_state["workspace_key"]
+    run, _, _ = claimed_run(key, NetworkConfig(hidden_nodes=hidden, activation=activation, bias=True), epochs=2)
+    workspace.store().end(run.id, "stopped")
+    at.session_state["in_view"] = SCRUBBER
+    at.run()
+    at.button(key="in_epochs_go").click().run()
+    no_exceptions(at)
+    weights = at.get("image")[0]
+    assert len(weights.value) == (30 if hidden else 10)  # the first layer's nodes (the outputs without hidden)
+    assert weights.captions[3] == ("node 3" if hidden else "digit 3")
+    assert len(at.get("vega_lite_chart")) == 3 + len(hidden) + 1  # one histogram per weight layer
+
+
 def test_inside_without_runs_and_with_a_link_to_anothers_run():
     at = open_page("inside")
     other = open_page("inside")
@@ -227,14 +245,14 @@ def test_map_epochs_on_the_button_with_fixed_axes_a_slider_and_play(mnist):
 
     at.button(key="map_play").click().run()  # at the last epoch, Play starts again from the start
     no_exceptions(at)
-    assert at.select_slider(key=slider_key).value == 0 and at.session_state["map_playing"]
+    assert at.select_slider(key=slider_key).value == 0 and at.session_state["map_playing"] == slider_key
     assert "Before training" in texts(at.caption)
     assert chart_spec(at)["layer"][0]["encoding"]["x"]["scale"]["domain"] == domain  # the axes stay put
     at.run()  # each redraw of the playing frame (the browser's timer) is one epoch further
-    assert at.select_slider(key=slider_key).value == 1 and at.session_state["map_playing"]
+    assert at.select_slider(key=slider_key).value == 1 and at.session_state["map_playing"] == slider_key
     at.run()
     no_exceptions(at)
-    assert at.select_slider(key=slider_key).value == 2 and not at.session_state["map_playing"]  # it stops there
+    assert at.select_slider(key=slider_key).value == 2 and at.session_state["map_playing"] is None  # it stops
     assert at.button(key="map_play")
 
     at.segmented_control(key="map_run_align").set_value("procrustes").run()

@@ -127,6 +127,7 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
 
     # ------------------------------------------------------------------- weight pictures
     hidden = bool(run.network_config.hidden_nodes)
+    noun = "node" if hidden else "digit"  # without a hidden layer, the first layer is the ten output nodes
     st.markdown(f"##### {'The hidden nodes' if hidden else 'The output nodes'} at epoch {epoch}")
     pictures = first_layer_pictures(run.id, epoch, run)
     n_nodes = pictures.shape[0]
@@ -148,7 +149,7 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
     with weights_col:
         st.markdown("**Their weights**")
         st.image(list(inside_charts.diverging_images(pictures[nodes], limit)), width=PICTURE,
-                 caption=[f"node {j}" for j in nodes])
+                 caption=[f"{noun} {j}" for j in nodes])
         st.caption(f"Red where ink turns the node on, blue where it turns it off; one scale for every epoch "
                    f"(full colour at ±{limit:.2f}, the last epoch's), so the patterns grow out of the noise.")
     with change_col:
@@ -159,7 +160,7 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
             delta = pictures[nodes].astype(np.float64) - first_layer_pictures(run.id, epochs[i - 1], run)[nodes]
             change_limit = inside_charts.symmetric_limit(delta)
             st.image(list(inside_charts.diverging_images(delta, change_limit)), width=PICTURE,
-                     caption=[f"node {j}: {now.node_change[j]:.2f}" for j in nodes])
+                     caption=[f"{noun} {j}: {now.node_change[j]:.2f}" for j in nodes])
             st.caption(f"The change since epoch {epochs[i - 1]} (red: the weight grew), on its own scale (full "
                        f"colour at ±{change_limit:.3f}), as changes shrink while training settles. Under each: "
                        "the size of the node's change.")

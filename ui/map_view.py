@@ -21,7 +21,7 @@ DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"]  # tableau10: ten colours told apart easily
 PICK_KEY = "map_run"
 SHOWN_KEY = "map_epochs_shown"  # run id -> the epochs the view was asked to map (a tuple)
-PLAYING_KEY = "map_playing"
+PLAYING_KEY = "map_playing"  # the slider key of the epochs being played, or None
 TICK_KEY = "map_play_tick"  # False until the first frame of a Play has been drawn
 EPOCH_SAMPLES = (500, 1000, 2000)
 DEFAULT_EPOCH_SAMPLE = 2000
@@ -99,18 +99,18 @@ def epoch_map_data(run_id: str, epochs: tuple[int, ...], n: int, align: str, _ru
 
 def _ask(run_id: str, epochs: tuple[int, ...]) -> None:
     st.session_state.setdefault(SHOWN_KEY, {})[run_id] = epochs
-    st.session_state[PLAYING_KEY] = False
+    st.session_state[PLAYING_KEY] = None
 
 
 def _play(slider_key: str, epochs: tuple[int, ...]) -> None:
     if st.session_state.get(slider_key, epochs[-1]) == epochs[-1]:  # at the end: play from the start
         st.session_state[slider_key] = epochs[0]
-    st.session_state[PLAYING_KEY] = True
+    st.session_state[PLAYING_KEY] = slider_key
     st.session_state[TICK_KEY] = False
 
 
 def _pause() -> None:
-    st.session_state[PLAYING_KEY] = False
+    st.session_state[PLAYING_KEY] = None
 
 
 def show() -> None:
@@ -143,6 +143,9 @@ def show() -> None:
                 "5 s for 50 epochs of the Best preset's 784-800-800-10.",
                 icon=":material/info:")
         return
+    if len(shown) < 2:
+        st.info(f"{run.name} has no epoch checkpoint on disk to map.", icon=":material/info:")
+        return
     newer = [e for e in epochs if e > shown[-1]]
     if newer:
         right.button(f"Take in {len(newer)} new epoch(s)", key="map_run_newer", on_click=_ask, args=(run.id, epochs),
@@ -161,7 +164,8 @@ def show() -> None:
 
     slider_key = f"map_epoch_{run.id}_{len(shown)}"
     st.session_state.setdefault(slider_key, shown[-1])
-    playing = bool(st.session_state.get(PLAYING_KEY))
+    # playing these very epochs (a Play left running on another run, or before it gained epochs, is over)
+    playing = st.session_state.get(PLAYING_KEY) == slider_key
     play_col, highlight_col = st.columns([1, 4], vertical_alignment="bottom")
     if playing:
         play_col.button("Pause", key="map_pause", icon=":material/pause:", on_click=_pause, width="stretch")
@@ -175,14 +179,14 @@ def show() -> None:
 
 
 def _stop_playing() -> None:
-    st.session_state[PLAYING_KEY] = False
+    st.session_state[PLAYING_KEY] = None
 
 
 def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: dict, highlight: int | None,
                 align: str, timed: bool) -> None:
     """The slider and the map at its epoch (a fragment: moving the slider redraws only this; while playing,
     it redraws itself every PLAY_SECONDS, one epoch further each time)."""
-    playing = bool(st.session_state.get(PLAYING_KEY))
+    playing = st.session_state.get(PLAYING_KEY) == slider_key
     if timed and not playing:  # stopped by a touch of the slider: the page draws its Play button again
         st.rerun(scope="app")
     if playing:
@@ -217,7 +221,7 @@ def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: di
                f"right; crosses with a black outline: the {int(wrong.sum()):,} read wrong. The axes are the same at "
                "every epoch. Hover a point for its test image number and this epoch's answer.")
     if playing and epoch == epochs[-1]:
-        st.session_state[PLAYING_KEY] = False
+        st.session_state[PLAYING_KEY] = None
         st.rerun(scope="app")
 
 
