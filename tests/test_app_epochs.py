@@ -143,6 +143,7 @@ def test_inside_scrubber_of_a_run_in_training_takes_in_new_epochs(mnist):
         record_epoch(claimed, history, Network(run.network_config, seed=3))  # the worker finishes epoch 3
         at.run()
         assert "has finished 1 more epoch(s) since you opened it" in texts(at.caption)
+        assert "no checkpoint on disk" not in texts(at.caption)  # a newer epoch is not a missing one
         assert at.select_slider(key=f"in_epoch_{run.id}_3").value == 2  # nothing moves by itself
         at.button(key="in_epochs_newer").click().run()
         no_exceptions(at)
@@ -176,6 +177,21 @@ def test_a_damaged_checkpoint_is_named_not_a_traceback_and_the_resume_file_is_le
     at.button(key="in_epochs_go").click().run()
     no_exceptions(at)
     assert "Run 1's checkpoint of epoch 2 is damaged" in texts(at.error)
+
+
+def test_an_epoch_without_its_checkpoint_is_skipped_and_said_so():
+    from ui import workspace
+
+    at = open_page("inside")
+    run = finished_run(at.session_state["workspace_key"], epochs=3)
+    (workspace.store().folder(run.id) / "epoch_0002.npz").unlink()
+    at.session_state["in_view"] = SCRUBBER
+    at.run()
+    at.button(key="in_epochs_go").click().run()
+    no_exceptions(at)
+    assert at.select_slider(key=f"in_epoch_{run.id}_3").options == ["start", "1", "3"]
+    captions = texts(at.caption)
+    assert "Epoch 2 of Run 1 has no checkpoint on disk" in captions and "The change since epoch 1" in captions
 
 
 @pytest.mark.parametrize("hidden,activation", [((30, 20), "tanh"), ((), "sigmoid")], ids=["deep", "no-hidden"])

@@ -89,8 +89,9 @@ def finished_epochs(run: RunInfo) -> list[int]:
 
 
 def missing_epochs_note(run: RunInfo, epochs: list[int]) -> str | None:
-    """A sentence naming the finished epochs that have no checkpoint on disk, if any."""
-    missing = sorted(set(range(1, run.epochs_done + 1)) - set(epochs))
+    """A sentence naming the epochs up to the last of ``epochs`` that have no checkpoint among them, if any
+    (epochs finished since are not missing: the pages offer to take them in)."""
+    missing = sorted(set(range(1, max(epochs) + 1)) - set(epochs))
     if not missing:
         return None
     listed = ", ".join(str(e) for e in missing[:8]) + (", ..." if len(missing) > 8 else "")
