@@ -78,9 +78,6 @@ def show() -> None:
         st.caption(f"{run.name} has {len(epochs) - 1} finished epoch(s) with a checkpoint. Nothing is computed "
                    "until you ask.")
         return
-    if len(shown) < 2:
-        st.info(f"{run.name} has no epoch checkpoint on disk to go through.", icon=":material/info:")
-        return
     newer = [e for e in epochs if e > shown[-1]]
     if newer:
         left, right = st.columns([3, 1], vertical_alignment="center")
@@ -88,6 +85,9 @@ def show() -> None:
                      f"({run_panels.status_text(run)}).")
         right.button("Take them in", key="in_epochs_newer", on_click=_take_newer, args=(run.id, epochs),
                      icon=":material/refresh:", width="stretch")
+    if len(shown) < 2:
+        st.info(f"{run.name} has no epoch checkpoint on disk to go through.", icon=":material/info:")
+        return
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)

@@ -143,14 +143,14 @@ def show() -> None:
                 "5 s for 50 epochs of the Best preset's 784-800-800-10.",
                 icon=":material/info:")
         return
-    if len(shown) < 2:
-        st.info(f"{run.name} has no epoch checkpoint on disk to map.", icon=":material/info:")
-        return
     newer = [e for e in epochs if e > shown[-1]]
     if newer:
         right.button(f"Take in {len(newer)} new epoch(s)", key="map_run_newer", on_click=_ask, args=(run.id, epochs),
                      icon=":material/refresh:", width="stretch",
                      help=f"{run.name} has finished more epochs since you mapped it ({run_panels.status_text(run)}).")
+    if len(shown) < 2:
+        st.info(f"{run.name} has no epoch checkpoint on disk to map.", icon=":material/info:")
+        return
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
