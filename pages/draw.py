@@ -5,13 +5,14 @@ fit into 20x20, centre of mass to the middle of 28x28). Teaching changes this se
 network only (``ui.state.own_network``); other sessions, and the shipped model, never see it.
 """
 
+import contextlib
 import hashlib
 
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
 
-from ann.images import MAX_IMAGE_BYTES, ImageError, NoDigitError, prepare
+from ann.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDigitError, prepare
 from ui import charts, digits, robustness_view, shell, state
 
 shell.page_start()
@@ -145,24 +146,30 @@ st.subheader("Your own digit images")
 
 
 def read_upload(upload) -> dict:
-    """Prepare one uploaded file, once per file (canvas strokes rerun the page; uploads stay put)."""
+    """Prepare one uploaded file, once per file (canvas strokes rerun the page; uploads stay put).
+
+    ann decodes one image at a time, at most 1024 pixels on the long side (``ann.images.decode_image``), so
+    30 phone photos cost the server no more memory than one; only the small result is kept."""
     cache = st.session_state.setdefault("upload_cache", {})
     if upload.file_id not in cache:
         try:
             if upload.size > MAX_IMAGE_BYTES:
                 raise ImageError(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
                                  f"{MAX_IMAGE_BYTES // 2**20} MB")
-            x_file, image_file = prepare(upload.getvalue(), dtype=np.float32)
+            x_file, image_file = prepare(upload, dtype=np.float32)  # messages name upload.name
             cache[upload.file_id] = {"x": x_file, "image": image_file}
         except ImageError as exc:  # NoDigitError included: a blank image
-            cache[upload.file_id] = {"error": str(exc).replace(upload.file_id, upload.name)}
+            message = str(exc)
+            cache[upload.file_id] = {"error": message if message.startswith(upload.name)
+                                     else f"{upload.name}: {message}"}
     return cache[upload.file_id]
 
 
-uploads = st.file_uploader("Upload one or several PNG or JPG images of digits", type=["png", "jpg", "jpeg"],
-                           accept_multiple_files=True, key="draw_uploads",
-                           max_upload_size=MAX_IMAGE_BYTES // 2**20,
-                           help="Dark ink on light paper or the reverse; any size up to 4000x4000 pixels.")
+uploads = st.file_uploader(
+    "Upload one or several PNG or JPG images of digits", type=["png", "jpg", "jpeg"], accept_multiple_files=True,
+    key="draw_uploads", max_upload_size=MAX_IMAGE_BYTES // 2**20,
+    help=f"Dark ink on light paper or the reverse. Phone photos are fine: up to "
+         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, turned upright as the phone recorded.")
 if uploads:
     present = {u.file_id for u in uploads}
     cache = st.session_state.get("upload_cache", {})
@@ -170,10 +177,14 @@ if uploads:
         del cache[stale]
     if len(uploads) > MAX_UPLOADS:
         st.warning(f"{len(uploads)} files: the first {MAX_UPLOADS} are shown.")
-    read = [(u.name, read_upload(u)) for u in uploads[:MAX_UPLOADS]]
+    new = sum(u.file_id not in cache for u in uploads[:MAX_UPLOADS])
+    reading = st.spinner(f"Reading {new} new image{'s' if new != 1 else ''}...", show_time=True) if new else \
+        contextlib.nullcontext()
+    with reading:
+        read = [(u.name, read_upload(u)) for u in uploads[:MAX_UPLOADS]]  # one at a time
     for name, entry in read:
         if "error" in entry:
-            st.error(f"{name}: {entry['error']}")
+            st.error(entry["error"])
     good = [(name, entry) for name, entry in read if "error" not in entry]
     if good:
         batch = np.concatenate([entry["x"] for _, entry in good]).astype(network.dtype)

@@ -326,7 +326,9 @@ def test_training_shows_live_curves_and_final_accuracy(page):
         pass
     page.screenshot(path=SCREENSHOTS / "e2e_train_live.png")
 
-    done = page.get_by_text(re.compile(r"Run 1 finished: [0-9.]+% on the test set"))
+    # the news is a toast and an alert on the page: read the alert
+    done = main_block(page).get_by_test_id("stAlertContentSuccess").filter(
+        has_text=re.compile(r"Run 1 finished: [0-9.]+% on the test set")).first
     done.wait_for(timeout=120_000)
     wait_idle(page)
     accuracy = float(re.search(r"([0-9.]+)%", done.inner_text()).group(1))

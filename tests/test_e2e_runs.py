@@ -41,6 +41,21 @@ def start_run(page, records: str | None = None, epochs: str | None = None) -> No
     page.locator(LIVE).wait_for()
 
 
+def click_until(page, button, done_js: str, attempts: int = 3, timeout: int = 20_000) -> None:
+    """Click ``button`` until ``done_js`` holds. The live views redraw themselves every second or two, and a
+    click that lands while its button is being redrawn can be lost on a busy machine: it is made again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        button.click()
+        try:
+            page.wait_for_function(done_js, timeout=timeout)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+
+
 def live_text(page) -> str:
     return page.locator(LIVE).inner_text()
 
@@ -93,9 +108,8 @@ def test_pause_holds_the_run_and_resume_lets_it_go_on(page):
     start_run(page, records="60,000", epochs="2")
     page.wait_for_function(f"/Epoch 1 of 2: [1-9]/.test(document.querySelector('{LIVE}')?.innerText)",
                            timeout=WAIT_MS)
-    main_block(page).get_by_role("button", name="Pause").first.click()
-    page.wait_for_function(f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')",
-                           timeout=WAIT_MS)
+    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
+                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
     held = re.search(r"([\d,]+) of ([\d,]+) samples", live_text(page))
     page.wait_for_timeout(2500)  # the live view redraws every second: nothing moves while paused
     again = re.search(r"([\d,]+) of ([\d,]+) samples", live_text(page))
@@ -104,14 +118,10 @@ def test_pause_holds_the_run_and_resume_lets_it_go_on(page):
     assert "Paused in epoch" in live_text(page)
     screenshot(page, "runs_paused")
 
-    wait_idle(page)
-    main_block(page).get_by_role("button", name="Resume").first.click()
-    page.wait_for_function(f"!document.querySelector('{LIVE}')?.innerText.includes('Paused')", timeout=WAIT_MS)
-    page.wait_for_timeout(1500)  # a redraw of the live view is not in the middle of the click below
-    wait_idle(page)
-    main_block(page).get_by_role("button", name="Stop").first.click()
-    page.wait_for_function(f"document.querySelector('{LIVE}')?.innerText.includes('Stopped after')",
-                           timeout=WAIT_MS)
+    click_until(page, main_block(page).get_by_role("button", name="Resume").first,
+                f"!document.querySelector('{LIVE}')?.innerText.includes('Paused')")
+    click_until(page, main_block(page).get_by_role("button", name="Stop").first,
+                f"document.querySelector('{LIVE}')?.innerText.includes('Stopped after')")
     assert "the epoch in progress is not" in live_text(page)
     wait_idle(page)
     assert_no_errors(page)
@@ -132,9 +142,9 @@ def test_two_browsers_never_see_each_others_runs_and_a_share_link_is_read_only(p
         wait_idle(other)
         assert "784-200-10" not in main_block(other).inner_text()  # nothing of the first visitor's
 
-        main_block(page).get_by_role("button", name="Share a read-only link").click()
+        click_until(page, main_block(page).get_by_role("button", name="Share a read-only link"),
+                    "[...document.querySelectorAll(\"[data-testid='stCode']\")].some(c => c.innerText.includes('share='))")
         code = main_block(page).get_by_test_id("stCode").filter(has_text="share=").first
-        code.wait_for()
         link = code.inner_text().strip()
         assert link.startswith(f"{app_url}/runs?share=")
         screenshot(page, "runs_shared")

@@ -2,6 +2,8 @@
 
 import gzip
 import io
+import struct
+import zlib
 
 import imageio.v3 as iio
 import numpy as np
@@ -243,11 +245,22 @@ def test_non_image_bytes_raise_image_error(tmp_path):
 
 
 def test_too_large_images_raise_image_error():
-    tall = png_bytes(np.full((images.MAX_IMAGE_SIDE + 1, 8), 255, dtype=np.uint8))
-    with pytest.raises(ImageError, match=r"too large: 8x4001 pixels \(the limit is 4000x4000\)"):
-        images.load_image(tall)
+    # Over MAX_IMAGE_PIXELS: refused from the header alone (a PNG whose IHDR claims 8001x8000, no pixels).
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">L", 13) + b"IHDR" + struct.pack(">2L5B", 8001, 8000, 8, 0, 0, 0, 0)
+    bomb = header + struct.pack(">L", zlib.crc32(header[12:])) + b"\0\0\0\0IEND\xaeB`\x82"
+    with pytest.raises(ImageError, match=r"decompression bomb: 8001x8000 is 64\.0 megapixels \(the limit is 64\)"):
+        images.load_image(bomb)
     with pytest.raises(ImageError, match=r"too large: 20\.0 MB \(the limit is 20 MB\)"):
         images.load_image(b"\x89PNG" + bytes(images.MAX_IMAGE_BYTES))
+
+
+def test_long_thin_and_large_images_are_reduced_not_refused():
+    """The old 4000-pixel side limit is gone: a 4001x8 strip is read, reduced to the decoded size."""
+    tall = np.full((4001, 8), 255, dtype=np.uint8)
+    tall[1000:3000, 2:6] = 0
+    grey = images.load_image(png_bytes(tall))
+    assert grey.shape == (1001, 2) and max(grey.shape) <= images.DECODED_LONG_SIDE
+    assert images.to_mnist(grey).max() == 255
 
 
 def test_bad_arrays_raise_clear_errors():

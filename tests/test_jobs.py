@@ -101,10 +101,10 @@ def test_queued_runs_all_finish_and_never_more_train_at_once_than_the_limit(serv
     most_training = most_workers = 0
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        runs = [_run(store, w, i) for w, i in submitted]
-        most_training = max(most_training, sum(r.status in (RUNNING, PAUSED) for r in runs))
+        counts = store.counts()  # one query: a consistent snapshot of every run's status
+        most_training = max(most_training, counts.get(RUNNING, 0) + counts.get(PAUSED, 0))
         most_workers = max(most_workers, len(svc.alive_workers()))
-        if all(r.status == FINISHED for r in runs):
+        if counts.get(FINISHED, 0) == len(submitted):
             break
         time.sleep(0.01)
     runs = [_run(store, w, i) for w, i in submitted]
