@@ -15,7 +15,6 @@ they computed per run and list of epochs (a run still training gains epochs; the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -114,12 +113,9 @@ def load_epoch(run: RunInfo, epoch: int) -> Network:
     if epoch == START:
         # the worker builds its network from the run's seed (ann.jobs.train_run): the same seed, the same start
         return Network(run.network_config, seed=run.train_config.seed)
-    # RunStore.load_network reads a run's last epoch from resume.npz, the checkpoint Continue starts from.
-    # That file moves on with a worker (an epoch ending meanwhile would be shown under the number before it)
-    # and reading it has side effects meant for resuming (a damaged one is moved aside; a database behind it
-    # is brought up to it). Every epoch's own snapshot stays put: asking as if one more epoch were done reads
-    # the snapshot for the last epoch too.
-    return workspace.store().load_network(replace(run, epochs_done=run.epochs_done + 1), epoch)
+    # Every epoch from its own snapshot, the last one too: the resume checkpoint moves on with a worker (an
+    # epoch ending meanwhile would be shown under the number before it).
+    return workspace.store().load_network(run, epoch, snapshot=True)
 
 
 def networks(run: RunInfo, epochs: list[int]) -> NetworksOnDemand:
