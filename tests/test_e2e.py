@@ -102,7 +102,10 @@ def app_url(browser, mnist_dir, tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = dict(os.environ, ANN_DATA_DIR=str(mnist_dir), PYTHONUNBUFFERED="1")
+    # its own run store: a server's pool trains every queued run of its store, so one shared with the AppTests
+    # or an earlier module's server would first train (or wait behind) their leftover runs
+    env = dict(os.environ, ANN_DATA_DIR=str(mnist_dir), ANN_RUNS_DIR=str(tmp_path_factory.mktemp("server_runs")),
+               PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
