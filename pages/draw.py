@@ -22,9 +22,8 @@ STROKE_WIDTH = 24  # about 2.5 MNIST pixels once the digit is fitted into 20x20,
 MAX_UPLOADS = 30
 DEFAULT_TEACH_TIMES = 10
 
-st.markdown(  # the prediction, large
-    "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}</style>",
-    unsafe_allow_html=True)
+st.html(  # the prediction, large (only CSS: applied to the page, nothing drawn)
+    "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}</style>")
 
 st.title("Draw")
 model = state.show_model_caption()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apptest_helpers import AppTest, no_exceptions, open_page, texts  # noqa: F401
+from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,16 @@ def charts(at: AppTest) -> list:
 
 
 def image_captions(at: AppTest) -> str:
-    return "\n".join(caption for element in at.get("image") for caption in element.captions)
+    """Every picture's caption: the pages' grids and figures (ui.pictures) and any st.image."""
+    grids = [caption for element in at.html for caption, _ in figures(element.value)]
+    return "\n".join(grids + [caption for element in at.get("image") for caption in element.captions])
+
+
+def open_inside_views(at: AppTest) -> None:
+    """Open Inside's views 2 and 4 (a click on each expander), which are computed only when open."""
+    at.session_state["in_follow"] = True
+    at.session_state["in_spread"] = True
+    at.run()
 
 
 def query(at: AppTest) -> dict[str, str]:
@@ -140,17 +149,30 @@ def test_an_interrupted_live_run_keeps_what_finished():
 
 
 def test_inside_shows_weights_an_image_backquery_and_histograms():
+    from ann.inside import backquery_all, hidden_weight_images
+    from ui import digits, inside_charts, state
+
     at = open_page("inside")
     no_exceptions(at)
-    assert [s.value for s in at.subheader] == [
-        "1. What each hidden node looks for", "2. One image through the network", "3. The network run backwards",
-        "4. How the weights are spread"]
-    images = at.get("image")
-    weight_grid = images[0]
-    assert len(weight_grid.value) == 64 and weight_grid.captions[0] == "node 0"
-    backquery = next(i for i in images if len(i.value) == 10)
-    assert backquery.captions[3].startswith("3: read as ")
+    assert [s.value for s in at.subheader] == ["1. What each hidden node looks for", "3. The network run backwards"]
+    assert [e.label for e in at.expander] == ["**2. One image through the network**",
+                                              "**4. How the weights are spread**"]
+    assert not charts(at) and "the network reads" not in texts(at.markdown)  # views 2 and 4 wait to be opened
+    net = state._read_pretrained(str(state.PRETRAINED_PATH), state.PRETRAINED_PATH.stat().st_mtime).network
+    weight_grid = figures(at.html[0].value)
+    assert len(weight_grid) == 64 and weight_grid[0][0] == "node 0"
+    first = hidden_weight_images(net, 0)[:64]  # each picture is its node's 784 weights in the diverging colours
+    expected = inside_charts.diverging_palette()[inside_charts.diverging_indices(
+        first, inside_charts.symmetric_limit(first))]
+    for (_, picture), colours in zip(weight_grid, expected):
+        np.testing.assert_array_equal(picture, colours)
+    backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
+    assert backquery[3][0].startswith("3: read as ")
+    np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(backquery_all(net)[3]))
     assert "of the 10 as the digit they came from" in texts(at.caption)
+
+    open_inside_views(at)
+    no_exceptions(at)
     assert "the network reads a **7** (right)" in texts(at.markdown)  # test image #0 is a 7
     assert len(charts(at)) == 5  # outputs, contributions, activations, two histograms
 
@@ -171,7 +193,8 @@ def test_inside_follows_the_drawing_from_the_draw_page(mnist):
 
     at = open_page()
     at.session_state["draw_input"] = {"x": scale_inputs(mnist.test.images[1:2]), "fingerprint": "two"}
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("pages/inside.py")
+    open_inside_views(at)
     no_exceptions(at)
     assert at.segmented_control(key="in_source").value == "drawing"
     assert "your drawing, as the Draw page prepared it" in image_captions(at)
@@ -180,6 +203,7 @@ def test_inside_follows_the_drawing_from_the_draw_page(mnist):
 
 def test_inside_without_a_drawing_says_where_to_make_one():
     at = open_page("inside")
+    open_inside_views(at)
     at.segmented_control(key="in_source").set_value("drawing").run()
     no_exceptions(at)
     assert "write a digit on the Draw page" in texts(at.info)
@@ -195,14 +219,15 @@ def test_inside_handles_other_network_shapes(hidden, activation):
     at = open_page()
     at.session_state["active_model"] = ActiveModel(config=config, train_config=None, history=[], info={},
                                                     name="Mine", source="uploaded", network=Network(config))
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("pages/inside.py")
+    open_inside_views(at)
     no_exceptions(at)
     if hidden:
         assert "have no picture" in texts(at.caption)
-        assert len(at.get("image")[0].value) == 30  # the 30 first-layer nodes: "How many" tops out at all
+        assert len(figures(at.html[0].value)) == 30  # the 30 first-layer nodes: "How many" tops out at all
     else:
         assert "no hidden layer" in texts(at.info)
-        assert len(at.get("image")[0].value) == 10
+        assert len(figures(at.html[0].value)) == 10
 
 
 def test_inside_without_any_model_says_so(monkeypatch, tmp_path):
@@ -234,6 +259,9 @@ def test_a_link_opens_the_train_page_with_its_settings():
     expected = {"preset": "fast", "hidden": "100,50", "lr": "0.5", "shuffle": "false", "limit": "2000",
                 "error-rule": "proportional"}
     assert query(at) == expected
+    assert not at.code  # the link to copy is drawn when its expander is opened
+    at.session_state["tr_copy_link"] = True
+    at.run()
     link = at.code[-1].value
     assert link.startswith("/train?preset=fast&") and "hidden=100,50" in link and "lr=0.5" in link
 
@@ -285,6 +313,8 @@ def test_changing_a_setting_updates_the_link_and_defaults_keep_it_empty():
     at = open_page("train")
     no_exceptions(at)
     assert not dict(at.query_params)
+    at.session_state["tr_copy_link"] = True
+    at.run()
     assert at.code[-1].value == "/train"
     at.number_input(key="tr_lr").set_value(0.25).run()
     at.select_slider(key="tr_batch").set_value(16).run()

@@ -45,7 +45,8 @@ def run_app() -> None:
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()
-    run_panels.notice_ended_runs(workspace.my_runs())
+    runs = workspace.my_runs()  # the frame's one query of the run store per script run
+    run_panels.notice_ended_runs(runs)
     with st.sidebar:
         model = state.active_model()
         if model is None:
@@ -56,7 +57,7 @@ def run_app() -> None:
     workspace.show_workspace_notice()
     # every page but Train (which shows its run in full) starts with the live status of your runs
     on_train = page.url_path == "train"
-    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
+    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None, runs=runs)
     _this_run.inside_frame = True
     try:
         page.run()
