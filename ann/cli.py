@@ -1,4 +1,4 @@
-"""The command line: ``python -m ann download | train | evaluate | predict | runs``.
+"""The command line: ``python -m ann download | train | evaluate | predict | sweep | runs``.
 
 Exit codes: 0 success, 2 a usage error (a bad flag or value), 1 any other failure, with a one-line message
 on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
@@ -7,6 +7,7 @@ on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -77,6 +78,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _copy_flags(source: argparse.ArgumentParser, target: argparse.ArgumentParser, skip: tuple[str, ...]) -> None:
+    """Give ``target`` a copy of each of ``source``'s options (not those whose dest is in ``skip``). Copies,
+    not the same objects (as ``parents=`` would share), so that changing one parser never changes the other."""
+    for action in source._actions:
+        if action.dest not in skip and action.option_strings:
+            target._add_action(copy.copy(action))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ann",
@@ -106,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elastic-sigma", type=float, help="random: smoothness of the elastic field in pixels")
     p.add_argument("--elastic-fraction", type=float,
                    help="random: share of each epoch's records also distorted elastically (default 1)")
+    p.add_argument("--thickness", type=float,
+                   help="random: strokes thinned or thickened by up to this many pixels of width (0 = off)")
+    p.add_argument("--contrast", type=float,
+                   help="random: stroke edges raised to a power from 1/(1+C) to 1+C, softer or harder (0 = off)")
+    p.add_argument("--noise", type=float,
+                   help="random: Gaussian noise of standard deviation up to this, on the 0..1 scale (0 = off)")
     p.add_argument("--momentum", type=float, help="momentum (seed: 0)")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay (seed: 0)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (seed: constant)")
@@ -125,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="train on the first N training records only")
     p.add_argument("--dtype", choices=["float32", "float64"], help="float64 reproduces the seed bit for bit")
     p.add_argument("--out", default="model.npz", help="where to save the model (default: model.npz)")
+    p.add_argument("--float16", action="store_true",
+                   help="store the weights as float16 in the model file: half the size; the network computes in "
+                        "its own dtype after loading (the test accuracy is checked again and reported)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
     p.add_argument("--save-run", action="store_true",
                    help="also record the run in the run store (runs/ or $ANN_RUNS_DIR), where the dashboard's "
@@ -156,10 +174,35 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
 
-    p = sub.add_parser("predict", help="predict the digit in your own images (PNG/JPG)")
-    p.add_argument("model", help="a model file saved by 'train'")
+    p = sub.add_parser("predict", help="read the digit in your own images (PNG, JPG, phone photos)",
+                       description="Read the digit in each image, prepared as the dashboard's Draw page does. "
+                                   "Exit code 1 if any file could not be read (the others are still read).")
+    p.add_argument("--model", metavar="FILE", default=None,
+                   help="a model file (default: the dashboard's default model, "
+                        "data/<the shipped handwriting model>)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, dark ink on light or the reverse")
-    p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    p.add_argument("--json", action="store_true",
+                   help="end with one JSON list on stdout: file, digit, confidence, outputs, error per image")
+
+    # sweep: every training flag of 'train' (copied from its parser, so the two never drift apart), plus
+    # the grid, the seeds and where the runs train. --out and --json are the sweep's own.
+    p = sub.add_parser("sweep", help="train a grid of runs in parallel (local processes or a Dask cluster)",
+                       description="Train every combination of the --param values (for each seed) in "
+                                   "parallel. Other training flags fix the rest, as for 'train'.")
+    _copy_flags(sub.choices["train"], p, skip=("help", "out", "float16", "json", "save_run", "workspace", "runs_dir"))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
+                   help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
+                        "(layers: 300x100); repeat for a grid")
+    p.add_argument("--seeds", type=_positive_int, default=1,
+                   help="seeds per grid point: --seed, --seed + 1, ... (default 1)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=None,
+                       help="local processes, one run each at a time (default: the cores)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                       help="train on this Dask cluster instead (pip install -r requirements-dask.txt)")
+    p.add_argument("--out", default="sweep.json", help="results file, the Experiments page's format "
+                                                       "(default: sweep.json)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
     return parser
 
 
@@ -203,9 +246,21 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "shift", "elastic_alpha",
-                "elastic_sigma", "elastic_fraction", "warmup_epochs",
+                "elastic_sigma", "elastic_fraction", "thickness", "contrast", "noise", "warmup_epochs",
                 "momentum", "weight_decay", "schedule", "shuffle", "activation", "loss", "error_rule",
                 "propagate", "bias", "seed", "limit", "dtype")
+
+
+def _epoch_done(bar: ProgressBar, metrics: dict[str, Any], epochs: int, quiet: bool) -> ProgressBar:
+    """Close the epoch's progress line with its figures, print its line (unless ``quiet``: --json), and
+    return the next epoch's bar."""
+    bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
+              f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
+    if not quiet:
+        print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
+              f"train_accuracy {metrics['train_accuracy']:.4f} "
+              f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
+    return ProgressBar(f"epoch {metrics['epoch'] + 1}/{epochs}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -242,29 +297,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     for metrics in train(network, mnist.train.images, mnist.train.labels, train_cfg,
                          mnist.test.images, mnist.test.labels, progress=progress):
         history.append(metrics)
-        bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
-                  f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
-        if not args.json:
-            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
-                  f"train_accuracy {metrics['train_accuracy']:.4f} "
-                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
-        bar = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+        bar = _epoch_done(bar, metrics, train_cfg.epochs, quiet=args.json)
     train_seconds = sum(m["seconds"] for m in history)
     info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
             "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds}
-    save_model(out, network, train_cfg, history, info)
+    stored = {}
+    if args.float16:
+        # The file's own accuracy: the weights as they will be read back, rounded to float16.
+        from ann.model_io import load_model, model_to_bytes
+        from ann.train import accuracy_of
+
+        reread = load_model(model_to_bytes(network, storage="float16")).network
+        info["stored_as"] = "float16"
+        info["test_accuracy"] = accuracy_of(reread, mnist.test.images, mnist.test.labels)
+        stored = {"stored_as": "float16", "stored_test_accuracy": info["test_accuracy"]}
+    save_model(out, network, train_cfg, history, info, storage="float16" if args.float16 else None)
     result = {
         "test_accuracy": history[-1]["test_accuracy"],
         "train_seconds": train_seconds,
         "epochs": history,
         "config": configs_to_dict(net_cfg, train_cfg),
         "model": str(out),
+        **stored,
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
-              f"{train_seconds:.1f}s of training; model saved to {out}")
+              f"{train_seconds:.1f}s of training; model saved to {out}"
+              + (f" (float16: {stored['stored_test_accuracy'] * 100:.2f}%)" if stored else ""))
     return 0
 
 
@@ -311,13 +372,7 @@ def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, mnist, n_recor
     state = {"bar": bar}
 
     def on_epoch(metrics: dict[str, Any]) -> None:
-        state["bar"].close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
-                           f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
-        if not args.json:
-            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
-                  f"train_accuracy {metrics['train_accuracy']:.4f} "
-                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
-        state["bar"] = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+        state["bar"] = _epoch_done(state["bar"], metrics, train_cfg.epochs, quiet=args.json)
 
     status = train_run(store, run, mnist, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
     run = store.get_run(key, run.id)
@@ -448,35 +503,122 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_model_path() -> Path:
+    from ann.models import SHIPPED_MODELS, default_model
+
+    model = default_model()
+    if model is None:
+        names = ", ".join(m.label for m in SHIPPED_MODELS)
+        raise RuntimeError(f"no shipped model file found ({names}); give one with --model FILE")
+    return model.path
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ann.images import ImageError, prepare
+    from ann.images import ImageError, prepare, preprocess_for
     from ann.model_io import load_model
 
-    model = load_model(args.model)
+    path = Path(args.model) if args.model is not None else _default_model_path()
+    model = load_model(path)
+    preprocess = preprocess_for(model.train_config)  # as the Draw page prepares images for this model
+    if args.model is None:
+        print(f"model: {path.relative_to(path.parents[1]) if len(path.parents) > 1 else path} (the default; "
+              "--model FILE for another)", file=sys.stderr)
     results = []
-    failed = 0
-    for path in args.images:
+    for name in args.images:
+        entry: dict[str, Any] = {"file": name, "digit": None, "confidence": None, "outputs": None, "error": None}
         try:
-            x, _ = prepare(Path(path), dtype=model.network.dtype)
+            if name.lower().endswith(".npz"):
+                raise ImageError(f"{name} is a model file, not an image (give a model with --model FILE)")
+            x, _ = prepare(Path(name), dtype=model.network.dtype, preprocess=preprocess)
         except (ImageError, OSError) as exc:
-            failed += 1
-            results.append({"image": path, "error": str(exc)})
-            if not args.json:
-                print(f"{path}: {exc}")
+            message = " ".join(str(exc).split())
+            entry["error"] = message if message.startswith(name) else f"{name}: {message}"
+            results.append(entry)
+            print(f"{name}: error: {entry['error'].removeprefix(name + ': ')}")
             continue
         outputs = model.network.query(x)[0]
         digit = int(np.argmax(outputs))
-        results.append({"image": path, "digit": digit, "confidence": float(outputs[digit]),
-                        "outputs": [float(v) for v in outputs]})
-        if not args.json:
-            print(f"{path}: {digit} (confidence {outputs[digit]:.2f})")
+        entry.update(digit=digit, confidence=float(outputs[digit]), outputs=[float(v) for v in outputs])
+        results.append(entry)
+        print(f"{name}: {digit} (confidence {outputs[digit]:.2f})")
     if args.json:
-        print(json.dumps({"predictions": results}))
-    return FAILURE if failed else 0
+        print(json.dumps(results))
+    return FAILURE if any(entry["error"] for entry in results) else 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ann.results import save_results
+    from ann.sweep import SweepData, SweepError, expand_grid, format_value, parse_param, run_sweep
+
+    base: dict[str, Any] = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
+    if args.hidden is not None:
+        base["hidden_nodes"] = tuple(args.hidden)
+    first_seed = base.pop("seed", None)
+    if first_seed is None:
+        first_seed = PRESETS[args.preset].train.seed if args.preset else 80
+    try:
+        params = [parse_param(text) for text in args.param]
+        specs = expand_grid(params, [first_seed + i for i in range(args.seeds)], base, preset=args.preset)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'sweep.json'}")
+
+    mnist = _load_data(args.data)
+    limit = specs[0].train.limit
+    data = SweepData(mnist.train.images[:limit], mnist.train.labels[:limit], mnist.test.images, mnist.test.labels)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
+        f"{min(args.workers or _cores(), len(specs))} local processes"
+    grid = " x ".join(f"{name} ({len(values)})" for name, values in params)
+    print(f"sweep: {len(specs)} runs ({grid}, {args.seeds} seed{'s' if args.seeds > 1 else ''}) on {where}",
+          file=sys.stderr)
+    bar = ProgressBar("runs")
+
+    def on_run(record: dict[str, Any]) -> None:
+        point = " ".join(f"{k}={format_value(v)}" for k, v in record["values"].items())
+        if record["status"] == "failed":
+            outcome = f"FAILED: {record['error']}"
+        elif record["final_test_accuracy"] is None:
+            outcome = "stopped before its first epoch"
+        else:
+            outcome = f"test {record['final_test_accuracy']:.2%} in {sum(record['seconds']):.1f}s"
+        sys.stderr.write("\r" + " " * 79 + "\r")
+        print(f"run {record['index'] + 1}/{len(specs)} {point} seed {record['seed']}: {outcome}", file=sys.stderr)
+
+    try:
+        result = run_sweep(specs, data, workers=args.workers, scheduler=args.scheduler,
+                           progress=lambda fraction, message: bar.update(fraction, 1.0, message[:60]),
+                           on_run=on_run)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    bar.close(f"{len(result['runs'])} runs, {result['failed']} failed, {result['seconds_total']:.0f}s")
+    save_results(out, result)
+    finished = [r for r in result["runs"] if r["final_test_accuracy"] is not None]
+    best = max(finished, key=lambda r: r["final_test_accuracy"], default=None)
+    summary = {"results": str(out), "runs": len(result["runs"]), "failed": result["failed"],
+               "seconds_total": result["seconds_total"], "backend": result["backend"], "workers": result["workers"],
+               "best": None if best is None else {"values": best["values"], "seed": best["seed"],
+                                                  "test_accuracy": best["final_test_accuracy"]}}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        if best is not None:
+            point = " ".join(f"{k}={format_value(v)}" for k, v in best["values"].items())
+            print(f"best: {point} seed {best['seed']}: {best['final_test_accuracy']:.2%} on the test set")
+        print(f"{len(result['runs'])} runs ({result['failed']} failed) in {result['seconds_total']:.0f}s; "
+              f"results saved to {out} (open it on the Experiments page)")
+    return FAILURE if result["failed"] else 0
+
+
+def _cores() -> int:
+    from ann.blas import available_cores
+
+    return available_cores()
 
 
 COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "runs": cmd_runs}
+            "sweep": cmd_sweep, "runs": cmd_runs}
 
 
 def main(argv: list[str] | None = None) -> int:

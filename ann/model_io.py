@@ -74,11 +74,12 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python numbers and NaN/inf as None (JSON has neither)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -87,8 +88,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
-                   history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None) -> bytes:
-    """The model file's bytes (for a download button, or to write yourself)."""
+                   history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
+                   storage: str | None = None) -> bytes:
+    """The model file's bytes (for a download button, or to write yourself).
+
+    ``storage`` ("float16", "float32" or "float64") stores the weights and biases in that precision; by
+    default the network's own. A float16 file is half the size of a float32 one; reading it gives the
+    network's own dtype back (the values rounded to float16's 11 significant bits).
+    """
+    if storage is not None and storage not in ("float16", "float32", "float64"):
+        raise ValueError(f"storage={storage!r} is not known; choose float16, float32 or float64")
     net_cfg = asdict(network.config)
     net_cfg["hidden_nodes"] = list(network.config.hidden_nodes)
     meta = {
@@ -102,16 +111,19 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
     arrays = {f"weights_{i}": W for i, W in enumerate(network.weights)}
     if network.biases is not None:
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
+    if storage is not None:
+        arrays = {key: value.astype(storage) for key, value in arrays.items()}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, meta=np.array(json.dumps(_jsonable(meta))), **arrays)
+    np.savez_compressed(buffer, meta=np.array(json.dumps(jsonable(meta))), **arrays)
     return buffer.getvalue()
 
 
 def save_model(path: str | os.PathLike, network: Network, train_config: TrainConfig | None = None,
-               history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None) -> Path:
-    """Write a model file atomically and return its path."""
+               history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
+               storage: str | None = None) -> Path:
+    """Write a model file atomically and return its path (``storage``: see :func:`model_to_bytes`)."""
     path = Path(path)
-    data = model_to_bytes(network, train_config, history, info)
+    data = model_to_bytes(network, train_config, history, info, storage)
     atomic_write_bytes(path, data)
     return path
 

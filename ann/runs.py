@@ -52,6 +52,7 @@ import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
 from ann.files import atomic_write, atomic_write_bytes
+from ann.model_io import jsonable
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
     from ann.network import Network
@@ -142,20 +143,8 @@ def owner_of(workspace: str) -> str:
     return hashlib.sha256(workspace.encode()).hexdigest()[:32]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # a diverged run's NaN loss: JSON has no NaN
-    return value
-
-
 def _dumps(value: Any) -> str:
-    return json.dumps(_jsonable(value))
+    return json.dumps(jsonable(value))
 
 
 # --------------------------------------------------------------------------- what a run is
@@ -902,11 +891,16 @@ class RunStore:
                                   "the checkpoint is older than the run's record.")
         return state
 
-    def load_network(self, run: RunInfo, epoch: int | None = None) -> Network:
-        """The run's network after its last whole epoch (exact), or after ``epoch`` (from that epoch's
-        snapshot, stored as float16: for looking at, not for continuing)."""
-        if epoch is None or epoch == run.epochs_done:
+    def load_network(self, run: RunInfo, epoch: int | None = None, snapshot: bool = False) -> Network:
+        """The run's network after its last whole epoch (exact, from the checkpoint Continue starts from), or
+        after ``epoch`` from that epoch's own snapshot (float16: for looking at, not for continuing).
+
+        ``snapshot=True`` reads the snapshot for the last epoch too: it never changes, whereas the resume
+        checkpoint moves on while a worker trains, and reading it may bring the database up to it (for
+        pages that look at a run's epochs while it trains)."""
+        if not snapshot and (epoch is None or epoch == run.epochs_done):
             return self.load_resume(run)["network"]
+        epoch = run.epochs_done if epoch is None else epoch
         from ann.model_io import ModelFileError, load_model
 
         path = self.folder(run.id) / f"epoch_{int(epoch):04d}.npz"
@@ -1003,7 +997,7 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
     for i, v in enumerate(network._velocity or []):
         arrays[f"velocity_{i}"] = v
     # The generator's state holds 128-bit integers: JSON keeps them exactly (Python ints), unlike npz.
-    atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(_jsonable(meta))), **arrays))
+    atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(jsonable(meta))), **arrays))
 
 
 def _read_checkpoint_meta(path: Path) -> dict[str, Any]:

@@ -45,22 +45,57 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     return path
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def tree_memory(pid: int) -> tuple[float, float, int]:
+    """(sum of RSS, sum of PSS) in MB over ``pid`` and every process below it, and how many processes.
+
+    RSS counts a page shared by several processes (libraries, a mapped data file) in each of them: an upper
+    bound. PSS splits it between them: the sum is the memory the tree really takes (what a container's limit
+    counts)."""
+    rss = pss = 0.0
+    pids = process_tree(pid)
+    for current in pids:
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return rss, pss, len(pids)
+
+
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | None = None) -> dict[str, Any]:
+def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | None = None,
+                  repo: Path = REPO_DIR) -> dict[str, Any]:
     """Run ``python -m ann train ... --json`` in a subprocess and return its JSON result.
 
     stderr (the progress bar) goes to ``log`` when given, else it is kept and shown only on failure.
+    ``repo`` is the tree whose ``ann`` runs (another commit's, see :func:`checkout`).
     """
     command = [sys.executable, "-m", "ann", "train", *args, "--data", str(data_dir), "--out", str(out_model),
                "--json"]
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(repo) + os.pathsep + env.get("PYTHONPATH", "")
     stderr = open(log, "w") if log else subprocess.PIPE
     try:
-        done = subprocess.run(command, cwd=REPO_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        done = subprocess.run(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     finally:
         if log:
             stderr.close()
@@ -69,3 +104,17 @@ def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | 
         raise RuntimeError(f"{' '.join(command)} failed with exit code {done.returncode}:\n{detail[-3000:]}")
     last = done.stdout.strip().splitlines()[-1]
     return json.loads(last)
+
+
+def checkout(ref: str) -> Path:
+    """The repository's files at commit ``ref`` (``git archive``) in bench/out/tree-<ref>/, to time ``ann`` as
+    it was ("before") against the working tree ("after") in one run."""
+    sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO_DIR, capture_output=True, text=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"--before {ref}: not a commit of this repository ({sha.stderr.strip()})")
+    folder = OUT_DIR / f"tree-{sha.stdout.strip()}"
+    if not (folder / "ann" / "__init__.py").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha.stdout.strip(), "ann"], cwd=REPO_DIR, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
