@@ -19,6 +19,8 @@ from ui import state
 from ui.model_cache import per_model
 
 model = state.active_model()
+if st.session_state.get("pick"):  # what the model picker does: another shipped model, a new object
+    model = st.session_state["active_model"] = state.shipped(st.session_state.pop("pick"))
 if st.session_state.get("teach"):
     state.own_network(model).weights[0][0, 0] += 1.0  # what Teach does: the session's own copy, changed
     model.version += 1
@@ -71,3 +73,30 @@ def test_a_shipped_model_is_computed_once_for_every_visitor_and_an_own_model_in_
     third.run()  # another visitor teaching once too: same version number, never the same key
     assert third.session_state["key"] != second.session_state["key"]
     assert len([call for call in CALLS if call[0] == tag]) == 3
+
+
+def test_each_shipped_model_of_the_picker_is_computed_once_per_server():
+    """Visitors who pick the other shipped model share its work too: one computation per shipped model, under
+    keys that tell the two models apart; picking a model back again computes nothing."""
+    tag = uuid.uuid4().hex
+    default = session(tag).run()
+    picked = []
+    for _ in range(2):
+        at = session(tag)
+        at.session_state["pick"] = "seed"
+        picked.append(at.run())
+    for at in (default, *picked):
+        no_exceptions(at)
+    assert len([call for call in CALLS if call[0] == tag]) == 2  # three visitors, two models
+    assert picked[0].session_state["key"] == picked[1].session_state["key"] != default.session_state["key"]
+    assert picked[0].session_state["key"].startswith("shipped-")
+    assert picked[0].session_state["result"] != default.session_state["result"]
+
+    default.session_state["pick"] = "seed"  # the first visitor picks the seed too, then goes back
+    default.run()
+    assert default.session_state["result"] == picked[0].session_state["result"]
+    default.session_state["pick"] = "handwriting"
+    default.run()
+    no_exceptions(default)
+    assert len([call for call in CALLS if call[0] == tag]) == 2
+    assert all("model_cache" not in at.session_state for at in (default, *picked))
