@@ -182,6 +182,71 @@ class Server:
         self._log.close()
 
 
+class Sampler:
+    """``py-spy record`` of a server while a wave runs (``--py-spy``): where its CPU goes, every thread, the
+    static files and the websocket included, not only the script runs that cProfile sees
+    (``bench/profile_pages.py``). 100 samples a second of the thread holding the GIL (``--gil``: py-spy's
+    guess of which threads are idle counts threads asleep in ``select`` and ``Condition.wait`` here), so
+    time in C code that releases the GIL (zlib, socket writes) is missed."""
+
+    def __init__(self, server: Server, name: str) -> None:
+        self.path = OUT_DIR / f"classroom_{name}_pyspy.txt"
+        self.process = subprocess.Popen(
+            ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "100", "--gil", "--output",
+             str(self.path), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        time.sleep(1.0)  # py-spy attaches
+
+    def stop(self) -> dict[str, Any]:
+        self.process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        return summarize_samples(self.path)
+
+
+# Where a sample's stack says it is: the first of these that matches, from the stack's top (the innermost
+# frame) down; the categories of the README's table.
+SAMPLE_KINDS = (
+    ("gc after a script run", ("gc.collect", "_run_script;<built-in method collect")),
+    ("static files (tornado)", ("StaticFileHandler", "static_file_handling", "web.py:get_content")),
+    ("compressing responses", ("zlib", "gzip", "GZipContentEncoding")),
+    ("the page's script", ("/pages/", "/ui/", "/ann/", "app.py")),
+    ("Streamlit's elements and protobufs", ("streamlit/elements", "streamlit/delta_generator", "protobuf",
+                                            "streamlit/commands")),
+    ("script runs: Streamlit's own", ("script_runner", "exec_func_with_error_handling")),
+    ("websocket and forward messages", ("websocket", "browser_websocket_handler", "forward_msg", "app_session")),
+    ("caches (st.cache_*)", ("streamlit/runtime/caching",)),
+    ("tornado and asyncio", ("tornado", "asyncio")),
+)
+
+
+def summarize_samples(path: Path) -> dict[str, Any]:
+    """Shares of py-spy's raw samples (``stack count`` lines) by :data:`SAMPLE_KINDS`, and the heaviest
+    leaf functions."""
+    kinds: dict[str, int] = {}
+    leaves: dict[str, int] = {}
+    total = 0
+    if not path.is_file():
+        return {"samples": 0}
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        kind = next((name for name, marks in SAMPLE_KINDS if any(m in stack for m in marks)), "other")
+        kinds[kind] = kinds.get(kind, 0) + n
+        leaves[frames[-1]] = leaves.get(frames[-1], 0) + n
+    top = sorted(leaves.items(), key=lambda item: -item[1])[:15]
+    return {"samples": total, "shares": {k: round(v / max(total, 1), 3) for k, v in
+                                         sorted(kinds.items(), key=lambda item: -item[1])},
+            "top_leaves": [(leaf, round(n / max(total, 1), 3)) for leaf, n in top], "file": str(path)}
+
+
 def title_of(server: Server, path: str) -> str:
     return "Hello" if server.name == "hello" else PAGES[path]
 
@@ -221,10 +286,14 @@ def warm_up(browser, server: Server, paths):
     forgets its compiled scripts whenever no session is connected: every first visitor would pay for
     compiling them again)."""
     context = browser.new_context(viewport=VIEWPORT)
+    resident = context.new_page()  # connected first, and all along: going from page to page below drops
+    resident.goto(url_of(server, paths[0]), wait_until="commit")  # a session for a moment, which would
+    wait_rendered(resident, title_of(server, paths[0]))  # otherwise leave none and clear the compiled pages
     page = context.new_page()
     for path in paths:
         page.goto(url_of(server, path), wait_until="commit")
         wait_rendered(page, title_of(server, path))
+    page.close()
     server.settle()
     return context
 
@@ -285,14 +354,19 @@ def wave(browser, server: Server, paths: list[str], sessions: int) -> dict[str, 
 
 
 def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessions: int,
-                   waves: int) -> dict[str, Any]:
+                   waves: int, py_spy: bool = False) -> dict[str, Any]:
     print(f"\n== a classroom: {sessions} visitors at once, pages {['/' + p for p in paths]}, {waves} waves each "
           f"(load {load()})")
     rows: dict[str, list[dict]] = {"hello": [], "app": []}
     for number in range(waves):
         for name, server, wanted in (("hello", hello, [""]), ("app", app, paths)):
+            sampler = Sampler(server, f"{name}_wave{number + 1}") if py_spy else None
             rows[name].append(wave(browser, server, wanted, sessions))
             r = rows[name][-1]
+            if sampler is not None:  # after the wave's figures: py-spy's own CPU is not the server's
+                r["py_spy"] = profile = sampler.stop()
+                print(f"  py-spy, {name}: {profile['samples']} samples; "
+                      + ", ".join(f"{k} {v:.0%}" for k, v in profile.get("shares", {}).items()))
             print(f"  wave {number + 1}, {name:<5}: {r['cpu_seconds']:6.2f} s CPU, all rendered after "
                   f"{r['wall_seconds']:.0f} s, resident {r['rss_mb']:.0f} MB, peak {r['peak_mb']:.0f} MB, "
                   f"load {load()}")
@@ -381,10 +455,13 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=30, help="visitors at once (part 'classroom')")
     parser.add_argument("--classroom-pages", nargs="+", default=list(CLASSROOM_PAGES))
     parser.add_argument("--waves", type=int, default=2, help="classroom waves per app, alternating")
+    parser.add_argument("--py-spy", action="store_true",
+                        help="sample each server with py-spy during the classroom waves (its CPU is not counted: "
+                             "py-spy runs beside the browsers) and print where the time went")
     parser.add_argument("--idle-sessions", type=int, default=100, help="idle visitors (part 'idle')")
     parser.add_argument("--batch", type=int, default=10, help="idle visitors browsing at the same time")
-    parser.add_argument("--ttl", type=float, default=30.0,
-                        help="server.disconnectedSessionTTL of both servers, seconds (the app ships 30)")
+    parser.add_argument("--ttl", type=float, default=60.0,
+                        help="server.disconnectedSessionTTL of both servers, seconds (the app ships 60)")
     args = parser.parse_args()
     paths = ["" if p == "home" else p for p in args.pages]
     classroom_paths = ["" if p == "home" else p for p in args.classroom_pages]
@@ -411,7 +488,7 @@ def main() -> int:
                 results["pages"] = pages_part(browser, hello, app, paths, args.repeats)
             if "classroom" in args.parts:
                 results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
-                                                      args.waves)
+                                                      args.waves, args.py_spy)
             if "idle" in args.parts:
                 results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl)
             for context in resident:

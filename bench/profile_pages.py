@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import BENCH_DIR, DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
-from classroom import BROWSER_CORE, CHROMIUM_ARGS, PAGES, VIEWPORT, Server, load, title_of, url_of, wait_rendered
+from classroom import (BROWSER_CORE, CHROMIUM_ARGS, PAGES, VIEWPORT, Server, load, title_of, url_of, wait_rendered,
+                       warm_up)
 
 SITECUSTOMIZE = '''
 """Written by bench/profile_pages.py: profile every script run of this Streamlit server into $ANN_PROFILE_DIR."""
@@ -153,12 +154,9 @@ def main() -> int:
         server.wait_healthy()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport=VIEWPORT)
-            page = context.new_page()
-            for path in [""] if args.hello else list(PAGES):  # warm up: every page once
-                page.goto(url_of(server, path), wait_until="commit")
-                wait_rendered(page, title_of(server, path))
-            # this first visitor stays connected, as in the classroom bench (see classroom.warm_up)
+            # warm up: every page once; this first visitor stays connected, as in the classroom bench (see
+            # classroom.warm_up: its resident page keeps Streamlit's compiled pages)
+            context = warm_up(browser, server, [""] if args.hello else list(PAGES))
             for path in paths:
                 visits = [visit(browser, server, path, profiles) for _ in range(args.visits)]
                 files = [f for v in visits for f in v["files"]]
