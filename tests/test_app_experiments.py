@@ -31,6 +31,12 @@ def image_captions(at: AppTest) -> str:
     return "\n".join(grids + [caption for element in at.get("image") for caption in element.captions])
 
 
+def open_sweeps(at: AppTest) -> AppTest:
+    """Open the Experiments page's Sweeps tab (a click on it), which is built only when open."""
+    at.session_state["ex_tab"] = "Sweeps"
+    return at.run()
+
+
 def open_inside_views(at: AppTest) -> None:
     """Open Inside's views 2 and 4 (a click on each expander), which are computed only when open."""
     at.session_state["in_follow"] = True
@@ -51,13 +57,21 @@ def test_experiments_shows_the_shipped_results_and_what_they_say():
     no_exceptions(at)
     assert at.title[0].value == "Experiments"
     assert [tab.label for tab in at.tabs] == ["Error rules", "Sweeps"]
-    # the error-rule chart, learning rate, hidden nodes, and the epochs sweeps (with and without rotations)
-    assert len(charts(at)) >= 4
+    assert len(charts(at)) == 1  # the error rules' chart; the Sweeps tab waits to be opened
     markdown = texts(at.markdown)
     assert "**Our figures** (all 60,000 training records" in markdown
     assert "agree with the seed" in markdown  # the error rules: blue and green both do well
-    assert "the best rate is" in markdown and "test accuracy peaks at epoch" in markdown
+    assert "the best rate is" not in markdown
     assert "What the seed concluded" in texts(at.info)
+    assert "Precomputed on full MNIST" in texts(at.caption)
+
+    open_sweeps(at)
+    no_exceptions(at)
+    # learning rate, hidden nodes, and the epochs sweeps (with and without rotations)
+    assert len(charts(at)) >= 4
+    markdown = texts(at.markdown)
+    assert "the best rate is" in markdown and "test accuracy peaks at epoch" in markdown
+    assert "agree with the seed" not in markdown  # the error rules' tab is closed now
     assert "Precomputed on full MNIST" in texts(at.caption)
 
 
@@ -70,11 +84,13 @@ def test_experiments_without_the_shipped_files_still_offers_live_runs(monkeypatc
     monkeypatch.setattr(findings, "SWEEPS_PATH", broken)
     at = open_page("experiments")
     no_exceptions(at)
+    assert "experiments_error_rules.json` is not there yet" in texts(at.info)
+    assert not charts(at) and not at.button(key="ex_r_start").disabled
+    open_sweeps(at)
+    no_exceptions(at)
     info = texts(at.info)
-    assert "experiments_error_rules.json` is not there yet" in info
     assert "experiments_sweeps.json` could not be read" in info and "created" in info
-    assert not charts(at)
-    assert not at.button(key="ex_r_start").disabled and not at.button(key="ex_s_start").disabled
+    assert not charts(at) and not at.button(key="ex_s_start").disabled
 
 
 def test_experiments_live_error_rules_run_on_a_subset():
@@ -93,12 +109,12 @@ def test_experiments_live_error_rules_run_on_a_subset():
     assert result["config"]["hidden_nodes"] == [25] and result["config"]["rotate"] == 0.0
     assert "**Your run: 500 training records**" in texts(at.markdown)
     assert "**Our figures** (the first 500 training records, 2 epochs)" in texts(at.markdown)
-    assert len(charts(at)) >= 5  # the shipped charts and this run's
+    assert len(charts(at)) == 2  # the shipped error rules and this run's (the Sweeps tab is closed)
     assert not at.button(key="ex_r_start").disabled and at.button(key="ex_r_stop").disabled
 
 
 def test_experiments_live_sweeps_learning_rate_and_epochs():
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))
     at.segmented_control(key="ex_s_parameter").set_value("learning_rate").run()
     at.multiselect(key="ex_s_lr_values").set_value([0.3, 0.1])
     at.select_slider(key="ex_s_records").set_value(500)
@@ -122,7 +138,7 @@ def test_experiments_live_sweeps_learning_rate_and_epochs():
 
 
 def test_experiments_sweep_needs_a_value():
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))
     at.segmented_control(key="ex_s_parameter").set_value("hidden_nodes").run()
     at.multiselect(key="ex_s_hidden_values").set_value([]).run()
     no_exceptions(at)
@@ -169,7 +185,7 @@ def test_a_sweep_results_file_opened_on_the_page_shows_its_chart_finding_and_run
 
     from ui.findings import read_results_file  # what the page calls with an upload
 
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))  # the results file opens on the Sweeps tab
     loaded = read_results_file("sweep.json", json.dumps(grid_result()).encode())
     assert "result" in loaded
     at.session_state["ex_file_result"] = loaded
