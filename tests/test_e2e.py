@@ -153,6 +153,19 @@ def wait_idle(page) -> None:
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
 
 
+CHART = "[data-testid='stVegaLiteChart']"
+
+
+def visible_charts(scope) -> int:
+    """Charts drawn with a real size (a chart that failed to render is an empty box)."""
+    count = 0
+    for chart in scope.locator(CHART).all():
+        box = chart.bounding_box()
+        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
+            count += 1
+    return count
+
+
 def main_block(page):
     return page.get_by_test_id("stMainBlockContainer")
 

@@ -12,19 +12,18 @@ from __future__ import annotations
 import re
 
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
+    CHART,
     app_url,
     assert_no_errors,
     browser,
     main_block,
     page,
     screenshot,
+    visible_charts,
     wait_idle,
     VIEWPORT,
     WAIT_MS,
 )
-
-CHART = "[data-testid='stVegaLiteChart']"
-
 
 def open_from_sidebar(page, name: str, path: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{name}$")).click()
@@ -32,16 +31,6 @@ def open_from_sidebar(page, name: str, path: str) -> None:
     main_block(page).locator("h1").filter(has_text=re.compile(rf"^{name}|^Inside the network$")).wait_for()
     page.locator(CHART).first.wait_for()
     wait_idle(page)
-
-
-def visible_charts(scope) -> int:
-    """Charts drawn with a real size (a chart that failed to render is an empty box)."""
-    count = 0
-    for chart in scope.locator(CHART).all():
-        box = chart.bounding_box()
-        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
-            count += 1
-    return count
 
 
 def test_experiments_shows_the_seeds_chart_and_the_sweeps(page):
