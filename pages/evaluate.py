@@ -1,16 +1,18 @@
 """Evaluate: the active model's scorecard on the 10,000 test images.
 
 Accuracy, the confusion matrix (click a cell, or pick it below, to see its images), precision and recall
-per digit, and the mistakes the network was surest of. The evaluation is computed once per model version
-and kept in the session, so moving around the page costs no new forward pass.
+per digit, and the mistakes the network was surest of. The scorecard, the matrix's chart and the pictures
+are computed once per model version (``ui.model_cache``): for the shipped model once per server, shared by
+every visitor; for a session's own model once, in its session. Moving around the page costs no new forward
+pass, and a visitor's first look costs the server little more than sending the page.
 """
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, digits, shell, state
+from ui import charts, pictures, shell, state
+from ui.model_cache import per_model
 
 shell.page_start()
 
@@ -25,18 +27,57 @@ mnist = state.require_mnist("The Evaluate page")
 labels = mnist.test.labels
 
 
-def evaluation_of(active: state.ActiveModel) -> Evaluation:
-    cached = st.session_state.get("ev_cache")
-    if cached is not None and cached[0] == active.key:
-        return cached[1]
-    with st.spinner("Scoring the 10,000 test images..."):
-        result = evaluate(active.network, mnist.test.images, labels)
-    st.session_state["ev_cache"] = (active.key, result)
-    return result
+def scorecard(network) -> Evaluation:
+    """The network on the 10,000 test images (a forward pass: about 0.1 s for the seed's network)."""
+    return evaluate(network, mnist.test.images, labels)
+
+
+def matrix_spec(network, result: Evaluation, show: str) -> dict:
+    """The confusion matrix's chart as a Vega-Lite dict (altair takes longer to build it than to send it)."""
+    return charts.confusion_spec(result.confusion, show=show)
+
+
+def cell_grid(network, result: Evaluation, true_digit: int, predicted_digit: int) -> tuple[int, str]:
+    """How many test images of ``true_digit`` were read as ``predicted_digit``, and the first of them as
+    pictures (mistakes: surest first; hits: least sure first, the ones that nearly went wrong)."""
+    cell = np.flatnonzero((labels == true_digit) & (result.predictions == predicted_digit))
+    order = np.argsort(result.confidences[cell], kind="stable")
+    cell = cell[order[::-1] if true_digit != predicted_digit else order]
+    shown = cell[:CELL_IMAGES]
+    return len(cell), pictures.digit_grid(mnist.test.images[shown],
+                                          [f"#{i}: {result.confidences[i]:.2f}" for i in shown], width=84)
+
+
+def score_table(network, result: Evaluation) -> str:
+    """Precision and recall per digit as an HTML table, each share with a bar."""
+    def bar(share: float) -> str:
+        return (f'<td style="min-width:9rem"><div style="display:flex;align-items:center;gap:6px">'
+                f'<div style="flex:1;height:8px;background:rgba(128,128,128,.2);border-radius:4px">'
+                f'<div style="width:{share:.1%};height:8px;background:#2563eb;border-radius:4px"></div></div>'
+                f'<span style="font-variant-numeric:tabular-nums">{share:.1%}</span></div></td>')
+
+    head = "".join(f"<th style='text-align:left;padding:2px 10px'>{h}</th>" for h in
+                   ("digit", "precision", "recall", "test images", "predicted as this digit"))
+    rows = "".join(
+        f"<tr><td style='padding:2px 10px'>{d}</td>{bar(result.precision[d])}{bar(result.recall[d])}"
+        f"<td style='padding:2px 10px;text-align:right'>{result.confusion[d].sum():,}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{result.confusion[:, d].sum():,}</td></tr>"
+        for d in range(len(result.precision)))
+    return (f"<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:0.9rem'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+def mistakes_grid(network, result: Evaluation) -> str:
+    """The mistakes the network was surest of, as pictures ("" when it made none)."""
+    worst = most_confident_mistakes(result, labels, k=MISTAKES)
+    if not len(worst):
+        return ""
+    return pictures.digit_grid(mnist.test.images[worst], [f"{labels[i]} read as {result.predictions[i]} "
+                                                          f"({result.confidences[i]:.2f})" for i in worst], width=84)
 
 
 def select_clicked_cell() -> None:
-    """A click on the heatmap picks that cell in the two selectboxes below it."""
+    """A click on the heatmap picks that cell in the two rows of digits beside it."""
     event = st.session_state.get("ev_confusion")
     cells = (event or {}).get("selection", {}).get("cell") or []
     if cells:
@@ -44,12 +85,8 @@ def select_clicked_cell() -> None:
         st.session_state["ev_predicted"] = int(cells[0]["predicted"])
 
 
-def image_grid(indices: np.ndarray, captions: list[str], scale: int = 2) -> None:
-    st.image([digits.digit_image(mnist.test.images[i], scale=scale) for i in indices], caption=captions,
-             width=28 * scale)
-
-
-result = evaluation_of(model)
+with st.spinner("Scoring the 10,000 test images..."):
+    result = per_model(model, scorecard)
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
 c1, c2, c3, c4 = st.columns(4)
@@ -70,60 +107,47 @@ with matrix_col:
     show = st.segmented_control("Show", ["counts", "rates"], default="counts", required=True, key="ev_show",
                                 help="Rates are shares of the true digit's images, in percent.")
     selected = (st.session_state["ev_true"], st.session_state["ev_predicted"])
-    st.altair_chart(charts.confusion_chart(result.confusion, show=show, selected=selected), key="ev_confusion",
-                    on_select=select_clicked_cell, selection_mode="cell", width="content")
+    spec = charts.outline_cell(per_model(model, matrix_spec, show, using=(result,)), selected)
+    st.vega_lite_chart(spec, key="ev_confusion", on_select=select_clicked_cell, selection_mode="cell",
+                       width="content")
     st.caption("Rows: the true digit; columns: the network's answer. The diagonal (green) is right; "
                "orange cells are mistakes, darker for more. Hover a cell for its numbers; click it to see "
                "its images.")
 with cell_col:
-    pick_true, pick_predicted = st.columns(2)
-    true_digit = pick_true.selectbox("True digit", list(range(10)), key="ev_true")
-    predicted_digit = pick_predicted.selectbox("Predicted digit", list(range(10)), key="ev_predicted")
-    cell = np.flatnonzero((labels == true_digit) & (result.predictions == predicted_digit))
-    # Mistakes: surest first. Hits: least sure first, the ones that nearly went wrong.
-    order = np.argsort(result.confidences[cell], kind="stable")
-    cell = cell[order[::-1] if true_digit != predicted_digit else order]
+    # two rows of digits rather than drop-down lists: one click each, and lighter for a first look
+    true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true")
+    predicted_digit = st.segmented_control("Predicted digit", list(range(10)), required=True, key="ev_predicted")
+    count, grid = per_model(model, cell_grid, int(true_digit), int(predicted_digit), using=(result,))
     kind = "read right" if true_digit == predicted_digit else f"read as {predicted_digit}"
-    st.markdown(f"**{len(cell):,}** test images of **{true_digit}** {kind}"
-                + (f" (the first {CELL_IMAGES} shown)" if len(cell) > CELL_IMAGES else ""))
-    if len(cell):
-        shown = cell[:CELL_IMAGES]
-        image_grid(shown, [f"#{i}: {result.confidences[i]:.2f}" for i in shown], scale=3)
+    st.markdown(f"**{count:,}** test images of **{true_digit}** {kind}"
+                + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
+    if count:
+        st.html(grid)
         st.caption("Under each image: its number in the test set and the activation of the winning output "
                    "node." + (" Least sure first." if true_digit == predicted_digit else " Surest first."))
     else:
         st.caption("None: the network never made this answer for this digit.")
 
 st.subheader("Precision and recall per digit")
-table = pd.DataFrame({
-    "digit": range(10),
-    "precision": result.precision,
-    "recall": result.recall,
-    "test images": result.confusion.sum(axis=1),
-    "predicted as this digit": result.confusion.sum(axis=0),
-})
-st.dataframe(table, hide_index=True, width="content", column_config={
-    "precision": st.column_config.ProgressColumn(
-        "precision", format="percent", min_value=0.0, max_value=1.0,
-        help="Of the images the network called this digit, the share that were."),
-    "recall": st.column_config.ProgressColumn(
-        "recall", format="percent", min_value=0.0, max_value=1.0,
-        help="Of the images of this digit, the share the network found."),
-})
+st.html(per_model(model, score_table, using=(result,)))
+st.caption("Precision: of the images the network called this digit, the share that were. Recall: of the "
+           "images of this digit, the share the network found.")
 
 st.subheader("The most confident mistakes")
-worst_mistakes = most_confident_mistakes(result, labels, k=MISTAKES)
-if len(worst_mistakes):
-    image_grid(worst_mistakes, [f"{labels[i]} read as {result.predictions[i]} ({result.confidences[i]:.2f})"
-                                for i in worst_mistakes], scale=3)
+worst_mistakes = per_model(model, mistakes_grid, using=(result,))
+if worst_mistakes:
+    st.html(worst_mistakes)
     st.caption("True digit, the network's answer and its winning activation. Some of these labels are "
                "arguable even for people.")
 else:
     st.caption("No mistakes at all.")
 
 if model.history:
-    with st.expander("How the active model learned (its training curves)"):
-        accuracy_chart, loss_chart = charts.history_charts({model.name: model.history})
-        left, right = st.columns(2)
-        left.altair_chart(accuracy_chart, width="stretch")
-        right.altair_chart(loss_chart, width="stretch")
+    # drawn only when opened: most visitors never do, and two charts are most of this page's cost
+    curves = st.expander("How the active model learned (its training curves)", key="ev_curves", on_change="rerun")
+    if curves.open:
+        with curves:
+            accuracy_chart, loss_chart = charts.history_charts({model.name: model.history})
+            left, right = st.columns(2)
+            left.altair_chart(accuracy_chart, width="stretch")
+            right.altair_chart(loss_chart, width="stretch")

@@ -108,6 +108,7 @@ def test_robustness_lab(page):
     page.get_by_text(re.compile(r"Adversarial \(FGSM\): from [0-9.]+% undamaged")).wait_for()
     wait_idle(page)
     sweeps = page.get_by_role("tabpanel", name="Accuracy under damage")
+    sweeps.locator(f"{CHART} canvas, {CHART} svg").nth(4).wait_for()  # five charts, drawn after the script
     assert visible_charts(sweeps) == 5
     assert_no_errors(page)
     screenshot(page, "robustness_sweeps")
@@ -116,6 +117,7 @@ def test_robustness_lab(page):
     one = page.get_by_role("tabpanel", name="One image")
     one.get_by_text("What its answer rests on").wait_for()
     wait_idle(page)
+    one.get_by_test_id("stImage").nth(7).wait_for()  # the tab is built when opened: its pictures come after
     assert one.get_by_test_id("stImage").count() >= 8  # the original, nudge, copy, four damaged, the heat map
     assert "read as" in one.inner_text()
     assert_no_errors(page)

@@ -212,11 +212,12 @@ def _status_body(hide: str | None = None) -> None:
 _status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
 
 
-def status_bar(hide: str | None = None) -> None:
+def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> None:
     """The small live status of this workspace's active runs, at the top of every page (in the main
     area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
-    in full already (the Train page's run in view)."""
-    runs = workspace.my_runs()
+    in full already (the Train page's run in view). ``runs``: this workspace's runs, if the caller has
+    just read them. A visitor with no run queued or training gets nothing: no fragment, no timer."""
+    runs = workspace.my_runs() if runs is None else runs
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
         _status_live(hide)
 
