@@ -149,3 +149,44 @@ def test_the_model_picker_offers_the_visitor_s_ended_runs_not_another_s():
     active = at.session_state["active_model"]
     assert active.run_id == mine.id and active.source == "run"
     assert "784-30-10" in texts(at.caption)
+
+
+def test_a_run_made_active_is_read_from_its_checkpoint_and_its_deletion_brings_back_the_default():
+    """A session keeps a run's id, not its network (a classroom's finished Best runs held 10 MB each); the
+    network read back equals the checkpoint's; teaching takes the session's own copy; a deleted run's model
+    gives way to the default model with a message, on this page and in another tab of the same browser."""
+    from ui import workspace
+
+    at = open_page("runs")
+    key = at.session_state["workspace_key"]
+    run = finished_run(key, 0.84, hidden=30)
+    at.run()
+    at.button(key=f"rn_use_{run.id}").click().run()
+    no_exceptions(at)
+    model = at.session_state["active_model"]
+    assert model.name == "Run 1" and model._network is None  # nothing held by the session
+    expected = workspace.store().load_network(run)
+    for got, want in zip(model.network.weights, expected.weights):
+        np.testing.assert_array_equal(got, want)
+
+    workspace.store().delete(key, run.id)  # as from another tab, or housekeeping
+    at.switch_page("pages/draw.py").run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].source == "pretrained"
+    assert "Run 1 can no longer be read (Run 1 was deleted)" in texts(at.warning)
+
+
+def test_teaching_a_run_s_model_takes_the_session_s_own_copy():
+    from ui import state
+
+    at = open_page("runs")
+    key = at.session_state["workspace_key"]
+    run = finished_run(key, 0.84, hidden=30)
+    at.run()
+    at.button(key=f"rn_use_{run.id}").click().run()
+    model = at.session_state["active_model"]
+    shared = model.network
+    own = state.own_network(model)
+    assert own is not shared and model._network is own and model._loader is None
+    own.weights[0][0, 0] += 1.0
+    assert shared.weights[0][0, 0] != own.weights[0][0, 0]  # the cached network is untouched

@@ -37,6 +37,8 @@ from ann.data import (
 )
 
 if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
+    from collections.abc import Callable
+
     from ann.model_io import LoadedModel
     from ann.network import Network
     from ann.runs import RunInfo, RunStore
@@ -45,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "data"  # the shipped models' files (ann.models names them); tests point it elsewhere
 PRETRAINED_PATH = SHIPPED_DIR / "pretrained.npz"  # the seed's classic network, the first shipped model
 PRETRAINED_LABEL = "data/pretrained.npz"
+RUN_NETWORKS_CACHED = 4  # runs' networks kept in memory for the whole server (ActiveModel's loader)
 OWN_MODELS_KEPT = 6  # a session's own models (uploads, taught copies, runs) offered by the picker
 UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
 
@@ -164,7 +167,7 @@ class ActiveModel:
     def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
                  shared: bool = False, uid: str | None = None, shipped_name: str | None = None,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, loader: Callable[[], Network] | None = None) -> None:
         self.config = config
         self.train_config = train_config
         self.history = history
@@ -178,10 +181,17 @@ class ActiveModel:
         self.version = 0
         self.uid = uid or uuid.uuid4().hex[:10]
         self._network = network
+        # A run's network is read from its checkpoint through a small server-wide cache whenever it is asked
+        # for, never held by the session: thirty sessions whose Best runs ended held thirty 10 MB networks
+        # (bench/classroom_training.py --preset best: the server alone at 630 MB). Teaching takes the
+        # session's own copy first (own_network).
+        self._loader = loader
 
     @property
     def network(self) -> Network:
-        if self._network is None:  # only a shipped model starts without one
+        if self._network is None and self._loader is not None:
+            return self._loader()
+        if self._network is None:  # a shipped model starts without one
             path = self.path or PRETRAINED_PATH
             self._network = _read_pretrained(str(path), path.stat().st_mtime).network
         return self._network
@@ -189,6 +199,19 @@ class ActiveModel:
     @network.setter
     def network(self, network: Network) -> None:
         self._network = network
+
+    def unreadable(self) -> str | None:
+        """Why a run's network can no longer be read (the run deleted or removed by housekeeping, its
+        checkpoint damaged), or None."""
+        if self._network is not None or self._loader is None:
+            return None
+        from ann.runs import CheckpointError, RunNotFound
+
+        try:
+            self._loader()
+        except (CheckpointError, RunNotFound, OSError) as exc:
+            return str(exc)
+        return None
 
     @property
     def key(self) -> str:
@@ -285,6 +308,11 @@ def active_model() -> ActiveModel | None:
     """This session's model: the default shipped one (the best reader of handwriting) until the user picks
     another, trains, uploads or teaches."""
     model = st.session_state.get("active_model")
+    if model is not None and (reason := model.unreadable()):
+        own_models().pop(model.uid, None)
+        st.session_state["model_gone"] = (f"{model.name} can no longer be read ({reason}), so the default model "
+                                          "is active again.")
+        model = None
     if model is None:
         model = _default()
         if model is not None:
@@ -313,7 +341,11 @@ def set_active_model(model: ActiveModel) -> None:
 
 
 def own_network(model: ActiveModel) -> Network:
-    """The model's network, copied first if it is still the one shared by all sessions."""
+    """The model's network, copied first if it is still the one shared by all sessions (or a run's, read
+    through the server-wide cache)."""
+    if model._loader is not None and model._network is None:
+        model.network = model.network.copy()
+        model._loader = None
     if model.shared:
         model.network = model.network.copy()
         model.uid = uuid.uuid4().hex[:10]  # its own model now: nothing cached for the shipped one applies
@@ -474,6 +506,8 @@ def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel |
     ``pick``, the model picker above it; ``short``: the headline only (the sidebar has the rest), for a page
     that must keep its top compact on a phone."""
     model = model_picker() if pick else active_model()
+    if gone := st.session_state.pop("model_gone", None):
+        st.warning(gone, icon=":material/search_off:")
     if model is None:
         show_no_model()
         return None
@@ -496,13 +530,33 @@ def show_no_model() -> None:
 def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:
     """A run's network after its last whole epoch, as a model of this session (its own copy: teaching it
     on the Draw page never changes the run). CheckpointError says when the checkpoint is damaged."""
-    network = store.load_network(run)
-    model = ActiveModel(config=run.network_config, network=network, train_config=run.train_config,
+    from ann.runs import CheckpointError
+
+    epochs, checkpoint = run.epochs_done, store.folder(run.id) / "resume.npz"
+
+    def loader() -> Network:
+        if not checkpoint.exists():  # deleted (here, in another tab, by housekeeping), even if still cached
+            raise CheckpointError(f"{run.name} was deleted")
+        return _run_network(run.id, epochs, store, run)
+
+    loader()  # read now: a damaged checkpoint is said at once
+    model = ActiveModel(config=run.network_config, train_config=run.train_config,
                         history=store.history(run), info=run.info(),
                         name=f"Shared {run.name.lower()}" if shared else run.name,
-                        source="shared" if shared else "run")
+                        source="shared" if shared else "run", loader=loader)
     model.run_id = run.id
     return model
+
+
+@st.cache_resource(show_spinner=False, max_entries=RUN_NETWORKS_CACHED)
+def _run_network(run_id: str, epochs: int, _store: RunStore, _run: RunInfo) -> Network:
+    """A run's network after ``epochs`` whole epochs, read-only, shared by the sessions using it; the few used
+    last stay in memory for the whole server, any other is read again from its checkpoint. Exact from the
+    checkpoint Continue starts from; from the epoch's float16 snapshot once the run has been continued."""
+    state = _store.load_resume(_run)
+    if len(state["history"]) == epochs:
+        return state["network"]
+    return _store.load_network(_run, epochs, snapshot=True)
 
 
 def activate_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:
