@@ -29,6 +29,8 @@ import itertools
 import multiprocessing
 import os
 import queue
+import shutil
+import tempfile
 import time
 import traceback
 import uuid
@@ -319,8 +321,14 @@ def _guarded(task: Callable, spec: RunSpec, data: SweepData, should_stop, progre
 _worker_state: dict[str, Any] = {}  # in each local worker process: the data, the stop flag, the progress queue
 
 
-def _local_init(data: SweepData, stop, progress_queue) -> None:
-    _worker_state.update(data=data, stop=stop, progress=progress_queue)
+def _local_init(folder: str, stop, progress_queue) -> None:
+    # The arrays are read (mapped) from files rather than sent through the spawn pipe: a child that dies while
+    # starting leaves its parent blocked for good writing a large payload into that pipe (the parent holds
+    # its read end open until the write ends), which hung a sweep test twice on a loaded machine.
+    arrays = {name: np.load(os.path.join(folder, f"{name}.npy"), mmap_mode="r")
+              for name in ("images", "labels", "test_images", "test_labels")}
+    _worker_state.update(data=SweepData(**arrays), stop=stop, progress=progress_queue)
+    progress_queue.put((-1, 0.0))  # this worker is up: a pool that breaks after this broke in a run
 
 
 def _local_task(task: Callable, spec: RunSpec) -> dict[str, Any]:
@@ -345,14 +353,17 @@ class _Processes:
         self.workers = workers
         self.address = None
         self._context = multiprocessing.get_context("spawn")  # fresh interpreters: safe beside threads
-        self._data = data
+        self._folder = tempfile.mkdtemp(prefix="ann_sweep_")
+        for name in ("images", "labels", "test_images", "test_labels"):
+            np.save(os.path.join(self._folder, f"{name}.npy"), np.ascontiguousarray(getattr(data, name)))
+        self.workers_started = 0  # workers that came up (their initializer ran)
         self._stop = self._context.Event()
         self._progress = self._context.Queue()
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_local_init,
-                                      initargs=(self._data, self._stop, self._progress))
+                                      initargs=(self._folder, self._stop, self._progress))
 
     def submit(self, task: Callable, spec: RunSpec) -> cf.Future:
         return self._pool.submit(_local_task, task, spec)
@@ -383,9 +394,13 @@ class _Processes:
         messages = []
         while True:
             try:
-                messages.append(self._progress.get_nowait())
+                index, fraction = self._progress.get_nowait()
             except (queue.Empty, OSError, ValueError):
                 return messages
+            if index < 0:
+                self.workers_started += 1
+            else:
+                messages.append((index, fraction))
 
     def stop(self) -> None:
         self._stop.set()
@@ -394,6 +409,7 @@ class _Processes:
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._progress.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -546,7 +562,7 @@ def run_sweep(
     records: dict[int, dict[str, Any]] = {}
     waiting = list(reversed(specs))  # popped from the end: grid order
     running: dict[Any, RunSpec] = {}
-    stopped = False
+    stopped = retried = False
     slots = max(pool.workers, 1) if pool.backend == "processes" else len(specs)
 
     def report(message: str) -> None:
@@ -580,7 +596,13 @@ def run_sweep(
                 if record is None:  # the local pool broke: every run in it is lost with the process
                     lost = [spec] + list(running.values())
                     running.clear()
+                    pool.progress_messages()  # counts the workers that came up
+                    never_up = getattr(pool, "workers_started", 1) == 0
                     pool.broken()
+                    if never_up and not retried:  # no worker even started (a failed start-up): once more
+                        retried = True
+                        waiting.extend(reversed(lost))  # popped from the end: grid order
+                        break
                     for lost_spec in lost:
                         finish(lost_spec, _failed(lost_spec, "the worker process training it died (killed, "
                                                              "or out of memory); the other runs went on"))
