@@ -30,11 +30,14 @@ import multiprocessing
 import os
 import queue
 import shutil
+import sys
 import tempfile
 import time
+import types
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from typing import Any
@@ -344,6 +347,20 @@ def _local_task(task: Callable, spec: RunSpec) -> dict[str, Any]:
     return _guarded(task, spec, _worker_state["data"], stop.is_set, report)
 
 
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """While processes are spawned, a ``__main__`` with no file: a spawned child runs its parent's main module
+    again by path, and in a Streamlit server (or an AppTest) that is a page script, which must not run in a
+    training worker (an AppTest's script raised there, and every worker died at start-up)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 class _Processes:
     """Up to ``workers`` local processes, each training one run at a time."""
 
@@ -366,7 +383,8 @@ class _Processes:
                                       initargs=(self._folder, self._stop, self._progress))
 
     def submit(self, task: Callable, spec: RunSpec) -> cf.Future:
-        return self._pool.submit(_local_task, task, spec)
+        with _plain_main():  # the pool starts its processes here, on its first submissions
+            return self._pool.submit(_local_task, task, spec)
 
     def result(self, future: cf.Future, spec: RunSpec) -> dict[str, Any] | None:
         """The run's record, or None if the pool broke under it (see :meth:`broken`)."""

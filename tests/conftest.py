@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,16 @@ def _temporary_env(name: str, folder: Path):
         os.environ.pop(name, None)
     else:
         os.environ[name] = previous
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """An AppTest runs its script as ``__main__`` and leaves it there; a process spawned later (a sweep's
+    workers, a Dask nanny) would run that script again and die. Each test gets pytest's own back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session", autouse=True)
