@@ -207,10 +207,10 @@ def _from_zip(name: str, data: bytes) -> _Given:
     folders: set[tuple[str, ...]] = set()
     for info in infos:
         parts = tuple(p for p in PurePosixPath(info.filename.replace("\\", "/")).parts if p not in ("", "/"))
-        if not parts or _ignored(parts):
-            continue
         if ".." in parts:
             raise OwnDataError(f"{name}: the entry {info.filename!r} points outside the zip; make the zip again")
+        if not parts or _ignored(parts):
+            continue
         folders.update(parts[:i] for i in range(1, len(parts)))
         if info.is_dir():
             folders.add(parts)
@@ -497,8 +497,15 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
             raise OwnDataError(f"the class folder {class_name!r} has a name of {len(class_name)} characters; use at "
                                f"most {MAX_CLASS_NAME}")
     index = {name: i for i, name in enumerate(class_names)}
+    labels = np.array([index[entry.parts[-2]] for entry in entries], np.int64)
+    role_of = np.array([split_of(entry.parts) or "all" for entry in entries])
+    where = {i: ", ".join(sorted({"/".join(e.parts[:-1]) for e in entries if e.parts[-2] == class_name}))
+             for i, class_name in enumerate(class_names)}
+    # the classes and their counts are known from the file names: checked before a minute of decoding
+    _check_classes(given.title, class_names, np.bincount(labels, minlength=len(class_names)),
+                   np.bincount(labels[role_of == "test"], minlength=len(class_names)) if "test" in role_of else None,
+                   lambda i: f" (folder {where[i]})")
     pixels = np.empty((len(entries), N_PIXELS), np.uint8)
-    labels = np.empty(len(entries), np.int64)
     for number, entry in enumerate(entries):
         data = io.BytesIO(entry.read(MAX_IMAGE_BYTES))
         data.name = entry.name  # ann.images names the file in its messages
@@ -509,18 +516,10 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
                                "or give the picture more contrast") from None
         except ImageError as exc:
             raise OwnDataError(str(exc)) from None
-        labels[number] = index[entry.parts[-2]]
         if progress is not None:
             progress(number + 1, len(entries))
-    roles = sorted(s for s in splits if s is not None) or ["all"]
-    sets: dict[str, Split] = {}
-    where: dict[int, str] = {}
-    role_of = np.array([split_of(entry.parts) or "all" for entry in entries])
-    for role in roles:
-        keep = role_of == role
-        sets[role] = Split(pixels[keep], labels[keep])
-    for i, class_name in enumerate(class_names):
-        where[i] = ", ".join(sorted({"/".join(e.parts[:-1]) for e in entries if e.parts[-2] == class_name}))
+    sets = {role: Split(pixels[role_of == role], labels[role_of == role])
+            for role in (sorted(s for s in splits if s is not None) or ["all"])}
     return sets, class_names, where
 
 
@@ -562,30 +561,12 @@ def _assemble(sets: dict[str, Split], class_names: tuple[str, ...] | None, where
         top = max(int(s.labels.max()) for s in sets.values() if len(s))
         class_names = tuple(str(i) for i in range(top + 1))
     n = len(class_names)
-    if n < MIN_CLASSES:
-        raise OwnDataError(f"{title}: only one class ({class_names[0]!r}); a dataset needs {MIN_CLASSES} to "
-                           f"{MAX_CLASSES} classes")
-    if n > MAX_CLASSES:
-        raise OwnDataError(f"{title}: {n} classes; at most {MAX_CLASSES} are read here")
     total = sum(len(s) for s in sets.values())
     if total > MAX_RECORDS:
         raise OwnDataError(f"{title}: {total:,} images; a dataset here has at most {MAX_RECORDS:,}")
-    counts = sum(np.bincount(s.labels, minlength=n) for s in sets.values())
-    test_counts = np.bincount(sets["test"].labels, minlength=n) if "test" in sets else None
-
-    def place(i: int) -> str:
-        if kind == "images":
-            return f" (folder {where[i]})" if where.get(i) else ""
-        return f" (label {i})"
-
-    for i, class_name in enumerate(class_names):
-        if counts[i] < MIN_PER_CLASS:
-            what = "no images" if counts[i] == 0 else f"only {counts[i]} image{'s' if counts[i] > 1 else ''}"
-            raise OwnDataError(f"class {class_name!r}{place(i)} has {what}; every class needs at least "
-                               f"{MIN_PER_CLASS}: add images, or remove the class")
-        if test_counts is not None and test_counts[i] == 0:
-            raise OwnDataError(f"class {class_name!r}{place(i)} has no images in the test set: add some, or give one "
-                               "set alone to have it split")
+    _check_classes(title, class_names, sum(np.bincount(s.labels, minlength=n) for s in sets.values()),
+                   np.bincount(sets["test"].labels, minlength=n) if "test" in sets else None,
+                   (lambda i: f" (folder {where[i]})") if kind == "images" else (lambda i: f" (label {i})"))
     if "all" in sets:
         train, test = split_seeded(sets["all"], n, test_fraction, seed)
         note = (f"{kind} from {title}; one set given, split with seed {seed}: {test_fraction:.0%} of each class "
@@ -601,6 +582,25 @@ def _assemble(sets: dict[str, Split], class_names: tuple[str, ...] | None, where
         split.labels.flags.writeable = False
     return Dataset(key=content_key(class_names, train, test), title=title[:200] or "own data",
                    class_names=class_names, train=train, test=test, digits=False, note=note)
+
+
+def _check_classes(title: str, class_names: tuple[str, ...], counts: np.ndarray, test_counts: np.ndarray | None,
+                   place: Callable[[int], str]) -> None:
+    """2 to 62 classes, each with at least MIN_PER_CLASS images and (with a test set given) one to test on."""
+    n = len(class_names)
+    if n < MIN_CLASSES:
+        raise OwnDataError(f"{title}: only one class ({class_names[0]!r}); a dataset needs {MIN_CLASSES} to "
+                           f"{MAX_CLASSES} classes")
+    if n > MAX_CLASSES:
+        raise OwnDataError(f"{title}: {n} classes; at most {MAX_CLASSES} are read here")
+    for i, class_name in enumerate(class_names):
+        if counts[i] < MIN_PER_CLASS:
+            what = "no images" if counts[i] == 0 else f"only {counts[i]} image{'s' if counts[i] > 1 else ''}"
+            raise OwnDataError(f"class {class_name!r}{place(i)} has {what}; every class needs at least "
+                               f"{MIN_PER_CLASS}: add images, or remove the class")
+        if test_counts is not None and test_counts[i] == 0:
+            raise OwnDataError(f"class {class_name!r}{place(i)} has no images in the test set: add some, or give one "
+                               "set alone to have it split")
 
 
 def content_key(class_names: tuple[str, ...], train: Split, test: Split) -> str:
