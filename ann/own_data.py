@@ -86,7 +86,8 @@ MAX_CLASSES = MAX_LABEL + 1  # 62: the ten digits and the upper- and lower-case 
 MIN_PER_CLASS = 10  # images per class: a fifth of ten leaves two to test on
 MAX_RECORDS = 100_000  # images in all: 78 MB of pixels, more than MNIST's 70,000
 MAX_IMAGE_FILES = 20_000  # image files in a folder or zip: each is decoded (about 1-3 ms a small one)
-MAX_TOTAL_MB = 200  # the files as given (a zip as stored): what an upload may be
+MAX_TOTAL_MB = 120  # the files as given (a zip as stored): MNIST's training set as the seed's CSV is 105 MB, and
+#                    reading a CSV takes about 1.5 times its size on top (bench/own_data_speed.py)
 MAX_UNPACKED_MB = 512  # a zip's files unpacked, declared sizes summed before anything is unpacked
 MAX_ZIP_ENTRIES = MAX_IMAGE_FILES + 5_000  # listed entries (files and folders) of a zip
 TEST_FRACTION = 0.2  # of each class, held out for testing when one set is given alone
@@ -103,6 +104,7 @@ LIMITS = {
     "unpacked from a zip": f"at most {MAX_UNPACKED_MB} MB",
 }
 _IGNORED = re.compile(r"^(\..*|__MACOSX|Thumbs\.db|desktop\.ini)$", re.IGNORECASE)  # what systems add to zips
+_DOCUMENTS = re.compile(r"^(readme|licen[cs]e|copying)(\..*)?$|\.md$", re.IGNORECASE)  # beside the data, at the top
 _SPLIT_FOLDERS = {"train": "train", "training": "train", "test": "test", "testing": "test", "t10k": "test"}
 _IDX_BYTES = 16 + MAX_RECORDS * N_PIXELS  # an IDX images file of MAX_RECORDS images
 _LABEL_BYTES = 8 + MAX_RECORDS
@@ -322,6 +324,7 @@ def read_own_data(source: Any, *, title: str | None = None, test_fraction: float
         raise OwnDataError(f"test fraction {test_fraction!r} is out of range; use {MIN_TEST_FRACTION} to "
                            f"{MAX_TEST_FRACTION} (the share of each class held out for testing)")
     given = _gather(source)
+    given.entries = [e for e in given.entries if not (len(e.parts) == 1 and _DOCUMENTS.search(e.parts[0]))]
     if not given.entries:
         raise OwnDataError(f"{given.title}: empty: no files found. Give a CSV file, a pair of IDX files, or a folder "
                            "or zip of images with one subfolder per class")
@@ -453,7 +456,11 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
     """Images in class folders (optionally below train/ and test/): each decoded and made 28x28."""
     from ann.images import MAX_IMAGE_BYTES, ImageError, NoDigitError, load_image, to_mnist
 
-    # A zip of one folder holding everything ("digits/cat/1.png"): that folder is the root.
+    # A zip of one folder holding everything ("digits/cat/1.png"): that folder is the root, and a README in
+    # it is beside the data, not in a class
+    tops = {entry.parts[0] for entry in given.entries}
+    if len(tops) == 1:
+        given.entries = [e for e in given.entries if not (len(e.parts) == 2 and _DOCUMENTS.search(e.parts[1]))]
     parts_of = [entry.parts for entry in given.entries]
     folders = set(given.folders)
     while parts_of and all(len(p) > 2 for p in parts_of) and len({p[0] for p in parts_of}) == 1 \
@@ -608,7 +615,7 @@ def content_key(class_names: tuple[str, ...], train: Split, test: Split) -> str:
     digest = hashlib.sha256(json.dumps(list(class_names)).encode())
     for array, dtype in ((train.images, np.uint8), (train.labels, np.int64), (test.images, np.uint8),
                          (test.labels, np.int64)):
-        digest.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
+        digest.update(np.ascontiguousarray(array, dtype=dtype).data)  # a view: no copy of the pixels
     return "own-" + digest.hexdigest()[:16]
 
 

@@ -87,9 +87,11 @@ def test_an_image_folder_a_zip_of_it_and_its_upload_are_the_same_dataset(shapes)
     field = np.asarray(data.train.images).reshape(-1, 28, 28)
     assert field[:, :3, :].max() == 0 and field.max(axis=(1, 2)).min() == 255
     # a zip with a top folder, system litter and another order of entries: the same content, the same key
-    packed = zip_folder(shapes, top="shapes", extra={"__MACOSX/shapes/._circle": b"junk", "shapes/.DS_Store": b"x"})
+    packed = zip_folder(shapes, top="shapes", extra={"__MACOSX/shapes/._circle": b"junk", "shapes/.DS_Store": b"x",
+                                                      "shapes/README.md": b"# my shapes"})
     assert read_own_data([("shapes.zip", packed)]).key == data.key
     (shapes.parent / "shapes.zip").write_bytes(packed)
+    assert read_own_data([("shapes.zip", zip_folder(shapes, extra={"LICENSE": b"CC0"}))]).key == data.key
     assert read_own_data(shapes.parent / "shapes.zip").key == data.key
 
 
