@@ -167,6 +167,7 @@ _CSV_FIELDS = 1 + N_PIXELS
 # of temporaries (4,096 took 130 MB, measured on a 105 MB upload), and parse as fast.
 _CSV_CHUNK_ROWS = 1024
 _CSV_SCAN_BLOCK = 1 << 24  # bytes looked at a time for newlines: a 16 MB mask at most
+_GUNZIP_STEP = 1 << 22  # bytes unpacked at a time from an upload's gzip stream
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -447,26 +448,32 @@ def _too_large(name: str, max_bytes: int) -> str:
             f"({(max_bytes - 16) // N_PIXELS:,} images at most)")
 
 
-def _bounded_gunzip(name: str, raw: bytes, max_bytes: int) -> bytes:
-    """Unpack a gzip stream (members one after another, as gzip does), refusing more than ``max_bytes``."""
+def _bounded_gunzip(name: str, raw: bytes, max_bytes: int) -> bytearray:
+    """Unpack a gzip stream (members one after another, as gzip does), refusing more than ``max_bytes``.
+
+    It is unpacked 4 MB at a time into one growing buffer, returned as it is (no final copy): the peak is
+    the data itself, or ``max_bytes`` and a step for a file that holds more.
+    """
     out = bytearray()
     rest = raw
     try:
         while rest:
             unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out += unpacker.decompress(rest, max_bytes + 1 - len(out))
-            if len(out) > max_bytes:
-                raise IDXFormatError(_too_large(name, max_bytes))
-            if not unpacker.eof:
-                if unpacker.unconsumed_tail:  # stopped by the bound, not by the end of the data
+            while True:
+                out += unpacker.decompress(rest, min(_GUNZIP_STEP, max_bytes + 1 - len(out)))
+                if len(out) > max_bytes:
                     raise IDXFormatError(_too_large(name, max_bytes))
+                rest = unpacker.unconsumed_tail
+                if unpacker.eof or not rest:
+                    break
+            if not unpacker.eof:
                 raise IDXFormatError(f"{name}: gzip stream ends early (truncated file or interrupted download)")
             rest = unpacker.unused_data.lstrip(b"\0")  # gzip allows padding after a member
     except zlib.error as exc:
         raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from None
     if not out:
         raise IDXFormatError(f"{name}: empty file (after decompression)")
-    return bytes(out)
+    return out
 
 
 def _magic_hint(magic: int, expected: int) -> str:
@@ -514,8 +521,11 @@ def _parse_idx_images(name: str, data: bytes) -> np.ndarray:
         )
     declared = count * rows * cols
     _check_payload(name, len(data) - 16, declared, f"{count:,} images of {rows}x{cols}")
-    # A view on the bytes object: no copy, and read-only because bytes are immutable.
-    return np.frombuffer(data, dtype=np.uint8, count=declared, offset=16).reshape(count, N_PIXELS)
+    # A view on the data: no copy; read-only (bytes are immutable; an unpacked upload's buffer is not, so it is
+    # marked so)
+    images = np.frombuffer(data, dtype=np.uint8, count=declared, offset=16).reshape(count, N_PIXELS)
+    images.flags.writeable = False
+    return images
 
 
 def _parse_idx_labels(name: str, data: bytes, n_classes: int = N_CLASSES) -> np.ndarray:

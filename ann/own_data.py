@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import shutil
+import struct
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -192,8 +193,30 @@ def _file_reader(path: Path) -> Callable[[int], bytes]:
     return read
 
 
+_EOCD = struct.Struct("<4s4H2LH")  # the zip's end record: signature, disks, entry counts, directory size, offset
+
+
+def _check_zip_end(name: str, data: bytes) -> None:
+    """The entry count from the zip's end record, before zipfile builds an object for every entry it lists
+    (a 50 MB upload can list a million). Found where zipfile finds it: at the very end, else the last one in
+    the final 64 KB (a comment may follow it)."""
+    tail_from = max(0, len(data) - _EOCD.size - 0xFFFF)
+    end = len(data) - _EOCD.size
+    if not (end >= 0 and data[end:end + 4] == b"PK\x05\x06"):
+        end = data.rfind(b"PK\x05\x06", tail_from)
+    if end < 0 or end + _EOCD.size > len(data):
+        raise OwnDataError(f"{name}: not a zip file this program can read (its end record is missing: cut short?)")
+    entries = _EOCD.unpack_from(data, end)[4]
+    if entries == 0xFFFF or data[max(0, end - 20):end][:4] == b"PK\x06\x07":
+        raise OwnDataError(f"{name}: a ZIP64 archive (for more than 65,535 entries or 4 GB); a dataset here has at "
+                           f"most {MAX_IMAGE_FILES:,} images")
+    if entries > MAX_ZIP_ENTRIES:
+        raise OwnDataError(f"{name}: {entries:,} entries; a dataset here has at most {MAX_IMAGE_FILES:,} images")
+
+
 def _from_zip(name: str, data: bytes) -> _Given:
     """A zip's files, checked before anything is unpacked: its entry count and declared sizes."""
+    _check_zip_end(name, data)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
@@ -226,8 +249,15 @@ def _from_zip(name: str, data: bytes) -> _Given:
 def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
         try:
-            with archive.open(info) as stream:  # read in bounded steps: a declared size can lie
-                return stream.read(limit + 1)
+            with archive.open(info) as stream:  # read in 1 MB steps: each unpacks at most that much
+                pieces, got = [], 0
+                while got <= limit:
+                    piece = stream.read(min(1 << 20, limit + 1 - got))
+                    if not piece:
+                        break
+                    pieces.append(piece)
+                    got += len(piece)
+                return b"".join(pieces)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
             raise OwnDataError(f"{zip_name}: {info.filename} cannot be unpacked ({exc})") from None
     return read
