@@ -5,6 +5,8 @@ One module per concern:
 - :mod:`ann.config`   the frozen configuration dataclasses and named presets
 - :mod:`ann.network`  the multilayer perceptron, its activations, losses and error rules
 - :mod:`ann.data`     MNIST from IDX or CSV files, download and verification
+- :mod:`ann.datasets` the named datasets (MNIST, Fashion-MNIST, Kuzushiji-MNIST), their class names
+- :mod:`ann.own_data` your own data (CSV, IDX, folders of images per class), checked, split, kept per workspace
 - :mod:`ann.augment`  rotations (the seed's), shifts and elastic distortions, over a batch
 - :mod:`ann.train`    the training loop: a generator of per-epoch metrics
 - :mod:`ann.metrics`  scorecard, accuracy, confusion matrix, precision and recall

@@ -13,6 +13,11 @@ looks complete. Every file problem is reported by a specific exception that name
 what is wrong with it (:class:`IDXFormatError`, :class:`CSVFormatError`, :class:`ChecksumError`,
 :class:`DownloadError`).
 
+The same functions read the other datasets published in MNIST's format (Fashion-MNIST, Kuzushiji-MNIST):
+each is a :class:`Published` (its files, md5 sums, mirrors; ``ann.datasets`` keeps them), passed as
+``source=``. :func:`parse_csv`, :func:`parse_idx_images` and :func:`parse_idx_labels` read a file's bytes (an
+upload), in bounded memory, for ``ann.own_data``.
+
 Arrays come out batches first: images ``uint8`` of shape ``(n, 784)`` and labels ``int64`` of
 shape ``(n,)``. They are read-only, so a dashboard can share one loaded copy between users
 without one of them changing it for the others.
