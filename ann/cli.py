@@ -1,4 +1,4 @@
-"""The command line: ``python -m ann download | train | evaluate | predict | runs``.
+"""The command line: ``python -m ann download | train | evaluate | predict | sweep | runs``.
 
 Which data: ``--dataset mnist|fashion|kmnist`` names a dataset published in MNIST's format (downloaded on first
 use into its folder under ``data/``); ``--data PATH`` gives data of one's own (``ann.own_data``: a CSV file, a
@@ -12,6 +12,7 @@ on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -100,6 +101,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _copy_flags(source: argparse.ArgumentParser, target: argparse.ArgumentParser, skip: tuple[str, ...]) -> None:
+    """Give ``target`` a copy of each of ``source``'s options (not those whose dest is in ``skip``). Copies,
+    not the same objects (as ``parents=`` would share), so that changing one parser never changes the other."""
+    for action in source._actions:
+        if action.dest not in skip and action.option_strings:
+            target._add_action(copy.copy(action))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ann",
@@ -184,6 +193,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file saved by 'train'")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, dark ink on light or the reverse")
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+
+    # sweep: every training flag of 'train' (copied from its parser, so the two never drift apart), plus
+    # the grid, the seeds and where the runs train. --out and --json are the sweep's own.
+    p = sub.add_parser("sweep", help="train a grid of runs in parallel (local processes or a Dask cluster)",
+                       description="Train every combination of the --param values (for each seed) in "
+                                   "parallel. Other training flags fix the rest, as for 'train'.")
+    _copy_flags(sub.choices["train"], p, skip=("help", "out", "json", "save_run", "workspace", "runs_dir"))
+    p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
+                   help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
+                        "(layers: 300x100); repeat for a grid")
+    p.add_argument("--seeds", type=_positive_int, default=1,
+                   help="seeds per grid point: --seed, --seed + 1, ... (default 1)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=None,
+                       help="local processes, one run each at a time (default: the cores)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                       help="train on this Dask cluster instead (pip install -r requirements-dask.txt)")
+    p.add_argument("--out", default="sweep.json", help="results file, the Experiments page's format "
+                                                       "(default: sweep.json)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
     return parser
 
 
@@ -566,8 +595,79 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return FAILURE if failed else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ann.results import save_results
+    from ann.sweep import SweepData, SweepError, expand_grid, format_value, parse_param, run_sweep
+
+    base: dict[str, Any] = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
+    if args.hidden is not None:
+        base["hidden_nodes"] = tuple(args.hidden)
+    first_seed = base.pop("seed", None)
+    if first_seed is None:
+        first_seed = PRESETS[args.preset].train.seed if args.preset else 80
+    try:
+        params = [parse_param(text) for text in args.param]
+        specs = expand_grid(params, [first_seed + i for i in range(args.seeds)], base, preset=args.preset)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'sweep.json'}")
+
+    mnist = _load_data(args.data)
+    limit = specs[0].train.limit
+    data = SweepData(mnist.train.images[:limit], mnist.train.labels[:limit], mnist.test.images, mnist.test.labels)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
+        f"{min(args.workers or _cores(), len(specs))} local processes"
+    grid = " x ".join(f"{name} ({len(values)})" for name, values in params)
+    print(f"sweep: {len(specs)} runs ({grid}, {args.seeds} seed{'s' if args.seeds > 1 else ''}) on {where}",
+          file=sys.stderr)
+    bar = ProgressBar("runs")
+
+    def on_run(record: dict[str, Any]) -> None:
+        point = " ".join(f"{k}={format_value(v)}" for k, v in record["values"].items())
+        if record["status"] == "failed":
+            outcome = f"FAILED: {record['error']}"
+        elif record["final_test_accuracy"] is None:
+            outcome = "stopped before its first epoch"
+        else:
+            outcome = f"test {record['final_test_accuracy']:.2%} in {sum(record['seconds']):.1f}s"
+        sys.stderr.write("\r" + " " * 79 + "\r")
+        print(f"run {record['index'] + 1}/{len(specs)} {point} seed {record['seed']}: {outcome}", file=sys.stderr)
+
+    try:
+        result = run_sweep(specs, data, workers=args.workers, scheduler=args.scheduler,
+                           progress=lambda fraction, message: bar.update(fraction, 1.0, message[:60]),
+                           on_run=on_run)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    bar.close(f"{len(result['runs'])} runs, {result['failed']} failed, {result['seconds_total']:.0f}s")
+    save_results(out, result)
+    finished = [r for r in result["runs"] if r["final_test_accuracy"] is not None]
+    best = max(finished, key=lambda r: r["final_test_accuracy"], default=None)
+    summary = {"results": str(out), "runs": len(result["runs"]), "failed": result["failed"],
+               "seconds_total": result["seconds_total"], "backend": result["backend"], "workers": result["workers"],
+               "best": None if best is None else {"values": best["values"], "seed": best["seed"],
+                                                  "test_accuracy": best["final_test_accuracy"]}}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        if best is not None:
+            point = " ".join(f"{k}={format_value(v)}" for k, v in best["values"].items())
+            print(f"best: {point} seed {best['seed']}: {best['final_test_accuracy']:.2%} on the test set")
+        print(f"{len(result['runs'])} runs ({result['failed']} failed) in {result['seconds_total']:.0f}s; "
+              f"results saved to {out} (open it on the Experiments page)")
+    return FAILURE if result["failed"] else 0
+
+
+def _cores() -> int:
+    from ann.blas import available_cores
+
+    return available_cores()
+
+
 COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "runs": cmd_runs}
+            "sweep": cmd_sweep, "runs": cmd_runs}
 
 
 def main(argv: list[str] | None = None) -> int:

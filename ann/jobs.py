@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ann.blas import available_cores
 from ann.runs import (
     FAILED,
     FINISHED,
@@ -66,21 +67,6 @@ class _Interrupted(Exception):
 
 class _Deleted(Exception):
     """The run was deleted while it trained."""
-
-
-def available_cores() -> int:
-    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2) if lower."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(math.ceil(int(quota) / int(period)), 1))
-    except (OSError, ValueError):
-        pass
-    return max(cores, 1)
 
 
 def default_workers() -> int:
@@ -225,7 +211,7 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
     import numpy as np
 
     from ann.network import Network
-    from ann.train import blas_threads, train
+    from ann.train import train
 
     try:
         classes = getattr(dataset, "n_classes", None)
@@ -242,20 +228,20 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
             history, samples_seen = [], 0
         control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
                              hold_seconds=hold_seconds, on_progress=on_progress, ending=ending)
-        with blas_threads():
-            for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
-                                 dataset.test.images, dataset.test.labels, progress=control.progress,
-                                 should_stop=control.should_stop, start_epoch=len(history), rng=rng,
-                                 samples_seen=samples_seen, base_learning_rate=control.base_learning_rate):
-                if metrics["stopped"]:
-                    store.end(run.id, STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
-                              "finished epoch(s) are kept, the epoch in progress is not.")
-                    return STOPPED
-                history.append(metrics)
-                store.record_epoch(run, metrics, network, rng, history, control.learning_rate)
-                control.epoch_ended()
-                if on_epoch is not None:
-                    on_epoch(metrics)
+        # threads: $ANN_BLAS_THREADS, which the pool sets for its workers (ann.train's defaults otherwise)
+        for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
+                             dataset.test.images, dataset.test.labels, progress=control.progress,
+                             should_stop=control.should_stop, start_epoch=len(history), rng=rng,
+                             samples_seen=samples_seen, base_learning_rate=control.base_learning_rate):
+            if metrics["stopped"]:
+                store.end(run.id, STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
+                          "finished epoch(s) are kept, the epoch in progress is not.")
+                return STOPPED
+            history.append(metrics)
+            store.record_epoch(run, metrics, network, rng, history, control.learning_rate)
+            control.epoch_ended()
+            if on_epoch is not None:
+                on_epoch(metrics)
         store.end(run.id, FINISHED)
         return FINISHED
     except _Parked:
@@ -449,9 +435,11 @@ class TrainingService:
             command.append("--no-verify")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-        threads = env.get("ANN_BLAS_THREADS", "1")
+        # The cores shared out: each worker trains with cores // workers threads (one each when every core
+        # has a worker); BLAS's own pools stay at one thread (ann.blas splits the large products itself).
+        env.setdefault("ANN_BLAS_THREADS", str(max(available_cores() // self.workers, 1)))
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(name, threads)  # no idle BLAS thread pools beyond what training uses
+            env.setdefault(name, "1")
         log = open(self.store.root / "workers.log", "ab")  # noqa: SIM115 -- handed to the child
         try:
             return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -68,7 +68,7 @@ class Evaluation:
 def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> Evaluation:
     """Score ``network`` on ``images`` (uint8 pixels or scaled inputs, (n, 784)) with ``labels`` (n,)."""
     labels = np.asarray(labels, np.int64)
-    with blas_threads():
+    with blas_threads("score"):
         outputs = np.concatenate([
             network.query(as_inputs(images[s:s + batch], network.dtype)) for s in range(0, len(images), batch)
         ]) if len(images) else np.zeros((0, network.config.output_nodes), network.dtype)

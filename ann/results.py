@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-RESULT_KINDS = ("error_rules", "sweep", "sweeps")  # "sweeps": several sweep results in one file
+RESULT_KINDS = ("error_rules", "sweep", "sweeps", "grid")  # "sweeps": several sweep results in one file;
+# "grid": a sweep over any settings and seeds, one record per run (ann.sweep, python -m ann sweep)
+RUN_STATUSES = ("finished", "failed", "stopped")
 
 
 class ResultsFileError(ValueError):
@@ -108,6 +110,39 @@ def _validate_experiment(results: Any, source: str, where: str = "") -> None:
                f"{prefix}final_test_accuracy holds a value outside 0..1")
 
 
+def _validate_grid(results: dict[str, Any], source: str) -> None:
+    """A ``grid`` result of :func:`ann.sweep.run_sweep`: its settings, seeds and one record per run."""
+    missing = [k for k in ("parameters", "seeds", "config", "records", "runs") if k not in results]
+    _check(not missing, source, f"missing key(s) {', '.join(missing)} for kind 'grid'")
+    parameters, seeds, runs = results["parameters"], results["seeds"], results["runs"]
+    _check(isinstance(parameters, list) and all(isinstance(p, dict) and isinstance(p.get("name"), str)
+                                                and isinstance(p.get("values"), list) and p["values"]
+                                                for p in parameters),
+           source, "parameters must be a list of {name, values} with at least one value each")
+    _check(isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds),
+           source, "seeds must be a non-empty list of whole numbers")
+    _check(isinstance(results["config"], dict), source, "config is not an object")
+    _check(isinstance(results["records"], int) and results["records"] >= 0, source,
+           f"records must be a whole number >= 0, got {results['records']!r}")
+    _check(isinstance(runs, list), source, "runs is not a list")
+    names = [p["name"] for p in parameters]
+    for i, run in enumerate(runs):
+        _check(isinstance(run, dict), source, f"runs[{i}] is not an object")
+        status = run.get("status")
+        _check(status in RUN_STATUSES, source,
+               f"runs[{i}]: status {status!r} is not one of {', '.join(RUN_STATUSES)}")
+        _check(isinstance(run.get("values"), dict) and sorted(run["values"]) == sorted(names), source,
+               f"runs[{i}]: values must name exactly the grid's settings ({', '.join(names)})")
+        _check(run.get("seed") in seeds, source, f"runs[{i}]: seed {run.get('seed')!r} is not one of the seeds")
+        _validate_series({"run": i, **run}, f"runs[{i}]", source, "run")
+        final = run.get("final_test_accuracy")
+        _check(final is None or (_is_number(final) and 0.0 <= final <= 1.0), source,
+               f"runs[{i}]: final_test_accuracy {final!r} is not an accuracy (0..1) or null")
+        if status == "failed":
+            _check(isinstance(run.get("error"), str) and run["error"], source,
+                   f"runs[{i}]: a failed run must say why (error)")
+
+
 def validate_results(results: Any, source: str = "results", require_header: bool = False) -> None:
     """Check an experiment result (or a ``"sweeps"`` collection) and raise :class:`ResultsFileError` if bad.
 
@@ -124,6 +159,9 @@ def validate_results(results: Any, source: str = "results", require_header: bool
                "ANN Explorer or re-run bench/run_experiments.py")
     kind = results.get("kind")
     _check(kind in RESULT_KINDS, source, f"kind {kind!r} is not known; expected one of: {', '.join(RESULT_KINDS)}")
+    if kind == "grid":
+        _validate_grid(results, source)
+        return
     if kind != "sweeps":
         _validate_experiment(results, source)
         return

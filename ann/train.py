@@ -9,15 +9,14 @@ a second and always between two whole training steps: the network is never left 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
-from ann import augment
+from ann import augment, blas
 from ann.config import TrainConfig
 from ann.data import scale_inputs
 from ann.network import Network
@@ -27,27 +26,23 @@ StopRequest = Callable[[], bool]
 LearningRateSource = Callable[[], float]  # the base learning rate now (it may change while a run trains)
 
 _CHUNK_RECORDS = 1024  # records scaled, augmented and trained between two progress reports
-_threadpools: ThreadpoolController | None = None
 
 
-def blas_threads():
-    """A context in which BLAS uses ``$ANN_BLAS_THREADS`` threads, one by default.
+def blas_threads(work: str = "batch", threads: int | None = None):
+    """A context in which training or scoring runs its BLAS products on the threads chosen for ``work``.
 
-    At this project's sizes (a 784x800 layer, batches of up to a few hundred) a second BLAS thread gains
-    little on an idle machine, and when another process holds the other core it costs 10 to 70 times the
-    time (measured here: the threads spin, waiting for each other). One thread is the robust choice for a
-    shared server. ANN_BLAS_THREADS sets more, but at present that is slower even on an idle machine:
-    NumPy and SciPy each load their own OpenBLAS, a mini-batch step calls both (products through NumPy,
-    in-place updates through SciPy), and two multi-threaded pools hand the cores back and forth.
+    ``work`` is ``"sample"`` (one sample per step), ``"batch"`` (mini-batch steps) or ``"score"`` (forward
+    passes over a data set); ``threads`` overrides the choice, as does ``$ANN_BLAS_THREADS`` when
+    ``threads`` is not given. Defaults (measured, see :mod:`ann.blas`): one thread for per-sample steps,
+    every core for mini-batches and scoring. Every product goes through one BLAS library whose own pool
+    stays at one thread; the large products are cut into fixed slices that :mod:`ann.blas`'s threads
+    share, so the result is the same bits whatever the count, and a busy second core slows the work
+    instead of stalling it. A process that shares the machine with other training processes (the
+    training service's workers) should still ask for one thread (``ANN_BLAS_THREADS=1``).
+
+    Yields the thread count.
     """
-    global _threadpools
-    if _threadpools is None:
-        _threadpools = ThreadpoolController()
-    try:
-        threads = max(int(os.environ.get("ANN_BLAS_THREADS", "1")), 1)
-    except ValueError:
-        threads = 1
-    return _threadpools.limit(limits=threads, user_api="blas")
+    return blas.threads(work, threads)
 
 
 def random_variant(X: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
@@ -96,8 +91,9 @@ def as_inputs(images: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.asarray(images, dtype)
 
 
-def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> tuple[float, float]:
-    """Accuracy and mean loss on a labelled set, in one forward pass.
+def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000,
+          threads: int | None = None) -> tuple[float, float]:
+    """Accuracy and mean loss on a labelled set, in one forward pass (``threads``: see :func:`blas_threads`).
 
     Parameters
     ----------
@@ -110,7 +106,7 @@ def score(network: Network, images: np.ndarray, labels: np.ndarray, batch: int =
     """
     correct = 0
     loss_sum = 0.0
-    with blas_threads():
+    with blas_threads("score", threads):
         for start in range(0, len(images), batch):
             y = labels[start:start + batch]
             outputs = network.query(as_inputs(images[start:start + batch], network.dtype))
@@ -138,6 +134,7 @@ def train(
     rng: np.random.Generator | None = None,
     samples_seen: int = 0,
     base_learning_rate: LearningRateSource | None = None,
+    threads: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
 
@@ -171,6 +168,9 @@ def train(
         Read before every chunk: the learning rate to use from there on in place of
         ``config.learning_rate`` (the schedule, if any, scales it). Lets a user change the rate while the
         run trains; a rate that never changes gives the same steps as without it.
+    threads : int, optional
+        Threads for the products (:func:`blas_threads`); by default ``$ANN_BLAS_THREADS``, else one for
+        per-sample training and every core for mini-batches. The result is the same bits either way.
 
     Yields
     ------
@@ -195,13 +195,36 @@ def train(
     if not 0 <= start_epoch <= config.epochs:
         raise ValueError(f"start_epoch={start_epoch} is outside 0..{config.epochs} (the configuration's epochs)")
     rng = rng if rng is not None else np.random.default_rng(config.seed)
-    copies = config.copies_per_record
-    per_epoch = n * copies
     batch = config.batch_size
     chunk = max(_CHUNK_RECORDS // batch, 1) * batch
     per_sample = batch == 1 and config.momentum == 0.0 and config.weight_decay == 0.0
     constant_lr = config.schedule == "constant"
+    work = "sample" if per_sample else "batch"
+    train_threads = blas.requested_threads(work, threads)  # a bad count is reported here, before training
+    random_augment = config.augment == "random" and bool(config.rotate or config.shift or config.elastic_alpha)
+    # With more than one thread, the next chunk's random distortions are drawn and computed on a thread of
+    # their own while this chunk trains (NumPy releases the GIL in its array loops, ann.blas in its
+    # products), so that augmentation, a third of a Best epoch on one core, overlaps the products. The
+    # draws come from ``rng`` in the same order as without it (chunk after chunk, never across an
+    # epoch's end), so the run is the same bits; only a stop leaves ``rng`` one chunk further on.
+    prefetch = ThreadPoolExecutor(1, thread_name_prefix="ann-augment") if (
+        random_augment and train_threads > 1) else None
+    try:
+        yield from _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop,
+                           start_epoch, rng, samples_seen, base_learning_rate, threads, n, chunk, per_sample,
+                           constant_lr, work, train_threads, random_augment, prefetch)
+    finally:
+        if prefetch is not None:
+            prefetch.shutdown(wait=True)
 
+
+def _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop, start_epoch, rng,
+            samples_seen, base_learning_rate, threads, n, chunk, per_sample, constant_lr, work, train_threads,
+            random_augment, prefetch):
+    """The epochs of :func:`train` (see there), after its checks."""
+    copies = config.copies_per_record
+    per_epoch = n * copies
+    batch = config.batch_size
     for epoch in range(start_epoch + 1, config.epochs + 1):
         started = time.perf_counter()
         waited = 0.0  # time spent in should_stop (a paused run waits there): not training time
@@ -211,30 +234,44 @@ def train(
         done = 0
         stopped = False
         base = None
+        ahead = None  # the next chunk's distortion, computing on the prefetch thread
+
+        def chunk_inputs(start: int) -> np.ndarray:
+            idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
+            return as_inputs(images[idx], network.dtype)
+
         for start in range(0, n, chunk):
             if should_stop is not None:
                 asked = time.perf_counter()
                 stopped = bool(should_stop())
                 waited += time.perf_counter() - asked
                 if stopped:
+                    if ahead is not None:
+                        ahead.result()  # let it finish with rng before the caller has it back
                     break
             if base_learning_rate is not None:
                 base = float(base_learning_rate())
             lr = learning_rate_at(config, epoch - 1 + start / n, base)
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
-            X = as_inputs(images[idx], network.dtype)
             y = labels[idx]
             T = network.targets(y)
             if copies == 3:  # the seed: each record, then rotated +angle, then rotated -angle
-                variants = (X, augment.rotate(X, config.rotate), augment.rotate(X, -config.rotate))
-            elif config.augment == "random" and (config.rotate or config.shift or config.elastic_alpha):
-                variants = (random_variant(X, rng, config),)
+                interleaved = augment.seed_copies(chunk_inputs(start), config.rotate)  # (n, 3, 784)
+                variants = (interleaved[:, 0], interleaved[:, 1], interleaved[:, 2])
+            elif random_augment:
+                distorted = ahead.result() if ahead is not None else random_variant(chunk_inputs(start), rng, config)
+                ahead = None
+                if prefetch is not None and start + chunk < n:
+                    ahead = prefetch.submit(random_variant, chunk_inputs(start + chunk), rng, config)
+                variants = (distorted,)
             else:
-                variants = (X,)
+                variants = (chunk_inputs(start),)
+            X = variants[0]  # for its shape: every variant has the chunk's records in order
             outputs = np.empty((len(variants), *T.shape), network.dtype)
-            with blas_threads():
+            with blas_threads(work, train_threads):
                 if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
-                    sequence = np.stack(variants, axis=1).reshape(-1, X.shape[1])  # record, +rot, -rot, ...
+                    stacked = interleaved if copies == 3 else np.stack(variants, axis=1)
+                    sequence = stacked.reshape(-1, X.shape[1])  # record, +rot, -rot, record, ...
                     trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
                     outputs[:] = trained.reshape(len(X), len(variants), -1).transpose(1, 0, 2)
                 elif per_sample:
@@ -261,7 +298,7 @@ def train(
             lr = learning_rate_at(config, epoch - 1, base)
         test_accuracy = test_loss = None
         if test_images is not None and test_labels is not None:
-            test_accuracy, test_loss = score(network, test_images, test_labels)
+            test_accuracy, test_loss = score(network, test_images, test_labels, threads=threads)
         yield {
             "epoch": epoch,
             "train_loss": loss_sum / max(done, 1),

@@ -49,18 +49,20 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | None = None) -> dict[str, Any]:
+def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | None = None,
+                  repo: Path = REPO_DIR) -> dict[str, Any]:
     """Run ``python -m ann train ... --json`` in a subprocess and return its JSON result.
 
     stderr (the progress bar) goes to ``log`` when given, else it is kept and shown only on failure.
+    ``repo`` is the tree whose ``ann`` runs (another commit's, see :func:`checkout`).
     """
     command = [sys.executable, "-m", "ann", "train", *args, "--data", str(data_dir), "--out", str(out_model),
                "--json"]
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(repo) + os.pathsep + env.get("PYTHONPATH", "")
     stderr = open(log, "w") if log else subprocess.PIPE
     try:
-        done = subprocess.run(command, cwd=REPO_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        done = subprocess.run(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     finally:
         if log:
             stderr.close()
@@ -69,3 +71,17 @@ def run_ann_train(args: list[str], data_dir: Path, out_model: Path, log: Path | 
         raise RuntimeError(f"{' '.join(command)} failed with exit code {done.returncode}:\n{detail[-3000:]}")
     last = done.stdout.strip().splitlines()[-1]
     return json.loads(last)
+
+
+def checkout(ref: str) -> Path:
+    """The repository's files at commit ``ref`` (``git archive``) in bench/out/tree-<ref>/, to time ``ann`` as
+    it was ("before") against the working tree ("after") in one run."""
+    sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO_DIR, capture_output=True, text=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"--before {ref}: not a commit of this repository ({sha.stderr.strip()})")
+    folder = OUT_DIR / f"tree-{sha.stdout.strip()}"
+    if not (folder / "ann" / "__init__.py").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha.stdout.strip(), "ann"], cwd=REPO_DIR, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder

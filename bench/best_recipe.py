@@ -34,6 +34,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,36 @@ def run_in_process(overrides: dict[str, Any], data_dir: Path, log_path: Path,
     }
 
 
+def train_flops_per_epoch(config: dict[str, Any], records: int) -> float:
+    """Floating-point operations of one epoch's training steps: forward, weight gradients, and the error
+    sent below every layer but the first (2 per multiply-add); the elementwise work is left out."""
+    sizes = [784, *config["hidden_nodes"], 10]
+    pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2.0 * records * (2 * sum(pairs) + sum(pairs[1:]))
+
+
+def augmentation_seconds(data_dir: Path, config: dict[str, Any]) -> dict[str, float]:
+    """One epoch's random distortions, timed on one thread: as the recipe draws them, and without the
+    elastic part (the fields' share is the difference)."""
+    import numpy as np
+
+    from ann.config import configs_from_dict
+    from ann.data import load_mnist, scale_inputs
+    from ann.train import random_variant
+
+    _, train_cfg = configs_from_dict({k: v for k, v in config.items() if k != "hidden_nodes"}
+                                     | {"hidden_nodes": tuple(config["hidden_nodes"])})
+    images = load_mnist(data_dir, download=False).train.images
+    out = {}
+    for name, cfg in (("recipe", train_cfg), ("without_elastic", replace(train_cfg, elastic_alpha=0.0))):
+        rng = np.random.default_rng(0)
+        started = time.process_time()
+        for start in range(0, len(images), 1024):
+            random_variant(scale_inputs(images[start:start + 1024], np.float32), rng, cfg)
+        out[name] = time.process_time() - started
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Test accuracy and training time of the 'best' preset.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="MNIST IDX folder (default: %(default)s)")
@@ -150,10 +181,33 @@ def main(argv: list[str] | None = None) -> int:
     met = accuracy >= TARGET_ACCURACY and seconds <= BUDGET_SECONDS
     print(f"target (>= {TARGET_ACCURACY:.1%} in <= {BUDGET_SECONDS:.0f} s): {'met' if met else 'NOT met'}"
           f"{'; aim ' + format(AIM_ACCURACY, '.1%') + ' reached' if accuracy >= AIM_ACCURACY else ''}")
+    # Arithmetic against the machine's peak, and what the augmentation costs (measured after the run).
+    from blas_threads import gemm_peak
+
+    from ann import blas
+
+    threads = blas.requested_threads("batch", args.threads)
+    peak = gemm_peak(threads)
+    records = min(result["config"].get("limit") or 60_000, 60_000)
+    flops = train_flops_per_epoch(result["config"], records)
+    achieved = flops * len(epochs) / seconds / 1e9
+    augmentation = augmentation_seconds(args.data, result["config"])
+    epoch_seconds = seconds / len(epochs)
+    print(f"arithmetic: {flops / 1e9:.0f} GFLOP an epoch; {achieved:.0f} GFLOP/s achieved over the training "
+          f"seconds, against a peak of {peak:.0f} GFLOP/s (float32 GEMM, {threads} thread(s)): "
+          f"{achieved / peak:.0%}")
+    print(f"augmentation, one thread: {augmentation['recipe']:.2f} s an epoch "
+          f"({augmentation['recipe'] - augmentation['without_elastic']:.2f} s of it the elastic fields); "
+          f"an epoch of training took {epoch_seconds:.2f} s")
     path = write_results(name, {
+        "threads": threads,
+        "gflop_per_epoch": flops / 1e9,
+        "gflops_achieved": achieved,
+        "gflops_peak": peak,
+        "augmentation_cpu_seconds_per_epoch": augmentation,
+        "elastic_share_of_epoch": (augmentation["recipe"] - augmentation["without_elastic"]) / epoch_seconds,
         "overrides": overrides,
         "elastic_fraction": args.elastic_fraction,
-        "threads": args.threads,
         "cpu_seconds": sum(m.get("cpu_seconds", 0.0) for m in epochs) or None,
         "test_accuracy": accuracy,
         "train_seconds": seconds,

@@ -7,19 +7,23 @@ through ``ann.experiments``) shown at once, and a live run on a subset of this s
 - **Sweeps**: test accuracy against the learning rate, the hidden layer's size, and the epochs.
 
 Live runs follow the Train page's Start/Stop pattern: Start's callback leaves a request; the script run that
-follows draws the settings disabled and Stop enabled, then runs the experiment at the end of that same run,
-one rule (or one swept value) at a time through the ``ann.experiments`` runners, keeping each finished one
-in the session at once. Stop interrupts the script at its next progress redraw; the next run marks the
-result stopped, and everything that finished before stays on the chart.
+follows draws the settings disabled and Stop enabled, then runs the experiment at the end of that same run
+through the sweep runner (``ann.sweep.run_sweep``, the one ``python -m ann sweep`` uses): the rules (or the
+swept values) train side by side on worker processes, one per core, and each is kept in the session as it
+finishes. Stop interrupts the script at its next progress redraw, which stops the workers between two
+chunks; the next run marks the result stopped, and everything that finished before stays on the chart.
 """
 
+import threading
 import time
 from typing import Any
 
 import streamlit as st
 
-from ann.config import ConfigError, NetworkConfig, TrainConfig
-from ann.experiments import compare_error_rules, sweep
+from ann.blas import available_cores
+from ann.config import ConfigError, configs_to_dict
+from ann.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
+from ann.sweep import run_sweep as run_sweep_runs
 from ui import experiments_charts as ec
 from ui import findings, shell, state
 
@@ -31,11 +35,44 @@ HIDDEN_CHOICES = [10, 25, 50, 100, 200, 400, 800]
 SWEEP_NAMES = {"learning_rate": "learning rate", "hidden_nodes": "hidden nodes", "epochs": "epochs"}
 LIVE_RULES = "ex_live_rules"  # this session's live error-rule result
 LIVE_SWEEPS = "ex_live_sweeps"  # this session's live sweeps, by parameter
+FILE_RESULT = "ex_file_result"  # a results file opened on the page (python -m ann sweep --out)
+FILE_NAME = "ex_file_name"  # (name, size) of the upload FILE_RESULT was read from
 TEST_PASS_SPEED = 15e9  # multiply-adds a second: the estimates below are rough on purpose
 SAMPLE_SPEED = 8e9
 keep = "session"  # the knobs survive a visit to another page
 
 # --------------------------------------------------------------------------- helpers
+
+
+def show_results_file(loaded: dict[str, Any] | None) -> None:
+    """A results file opened on this page: a grid's chart, finding and runs, or a sweep's own chart."""
+    if loaded is None:
+        return
+    if "error" in loaded:
+        st.warning(loaded["error"])
+        return
+    result, name = loaded["result"], loaded["name"]
+    kind = result["kind"]
+    if kind == "grid":
+        names = ", ".join(p["name"].replace("_", " ") for p in result["parameters"]) or "no setting"
+        st.markdown(f"**{name}: {len(result['runs'])} runs over {names}, {len(result['seeds'])} seed"
+                    f"{'s' if len(result['seeds']) > 1 else ''}, {result['records']:,} training records**")
+        if any(r["status"] == "finished" for r in result["runs"]):
+            st.altair_chart(ec.grid_chart(result), width="stretch")
+        st.markdown(findings.grid_finding(result))
+        where = (f"Dask cluster at {result['scheduler']}" if result.get("backend") == "dask"
+                 else f"{result.get('workers', '?')} local processes")
+        st.caption(f"Trained on {where} in {duration(result.get('seconds_total', 0.0))}.")
+        st.dataframe(ec.grid_table(result), hide_index=True, width="stretch")
+    elif kind == "error_rules":
+        st.altair_chart(ec.error_rules_chart(result), width="stretch")
+        st.markdown(findings.error_rules_finding(result))
+    else:
+        entries = findings.sweeps_by_parameter(result) if kind == "sweeps" else {result["parameter"]: [result]}
+        for parameter, group in entries.items():
+            for entry in group:
+                chart = ec.epochs_chart(entry) if parameter == "epochs" else ec.sweep_chart(entry)
+                st.altair_chart(chart, width="stretch")
 
 
 def request_start(kind: str) -> None:
@@ -97,102 +134,153 @@ def shipped_note(results: dict[str, Any]) -> str:
 
 
 class LiveProgress:
-    """One progress bar for an experiment run in parts (rules, or swept values), weighted by their cost.
+    """One progress bar for a live experiment, whose runs train side by side (``ann.sweep.run_sweep``).
 
     Redraws at most four times a second (each redraw is also where Streamlit can interrupt for Stop).
     """
 
-    def __init__(self, costs: list[float]) -> None:
-        total = sum(costs) or 1.0
-        self.shares = [c / total for c in costs]
-        self.bar = st.progress(0.0, text="Starting...")
+    def __init__(self, title: str) -> None:
+        self.bar = st.progress(0.0, text=f"{title}: starting worker processes...")
+        self.title = title
         self.started = time.perf_counter()
         self.last_draw = 0.0
-        self.part = 0
-        self.title = ""
 
-    def start_part(self, part: int, title: str) -> None:
-        self.part, self.title = part, title
-        self.report(0.0, "starting", force=True)
-
-    def report(self, fraction: float, message: str, force: bool = False) -> None:
+    def report(self, fraction: float, message: str) -> None:
         now = time.perf_counter()
-        if not force and now - self.last_draw < state.UI_UPDATE_SECONDS and fraction < 1.0:
+        if now - self.last_draw < state.UI_UPDATE_SECONDS and fraction < 1.0:
             return
         self.last_draw = now
-        overall = sum(self.shares[:self.part]) + self.shares[self.part] * min(max(fraction, 0.0), 1.0)
         elapsed = now - self.started
-        left = f", about {duration(elapsed * (1 - overall) / overall)} left" if overall > 0.02 else ""
-        detail = message.split(": ", 1)[-1]  # the runner's own title is replaced by ours
-        self.bar.progress(min(overall, 1.0), text=f"{self.title}: {detail}{left}")
+        left = f", about {duration(elapsed * (1 - fraction) / fraction)} left" if fraction > 0.02 else ""
+        self.bar.progress(min(max(fraction, 0.0), 1.0), text=f"{self.title}: {message}{left}")
 
 
 # --------------------------------------------------------------------------- the live runs
 
 
+def live_workers(runs: int) -> int:
+    """Worker processes for a live run: one per core, no more than runs (each process costs memory)."""
+    return max(1, min(available_cores(), runs))
+
+
+def sweep_data(mnist, records: int) -> SweepData:
+    return SweepData(mnist.train.images[:records], mnist.train.labels[:records], mnist.test.images,
+                     mnist.test.labels)
+
+
 def run_error_rules(mnist, panel, settings: dict[str, Any]) -> None:
-    """Each rule in turn, same data, seed and configuration; the chart grows one rule at a time."""
-    train_config = TrainConfig(learning_rate=settings["lr"], epochs=settings["epochs"], limit=settings["records"],
-                               rotate=10.0 if settings["rotate"] else 0.0, seed=settings["seed"])
-    network_config = NetworkConfig(hidden_nodes=(settings["hidden"],))
-    result = {"kind": "error_rules", "config": {}, "records": min(settings["records"], len(mnist.train.labels)),
-              "test_records": len(mnist.test.labels), "series": [], "stopped": False, "seconds_total": 0.0,
-              "status": "running"}
+    """The four rules side by side on worker processes, same data, seed and configuration; the chart grows
+    as each rule finishes."""
+    base = {"learning_rate": settings["lr"], "epochs": settings["epochs"], "limit": settings["records"],
+            "rotate": 10.0 if settings["rotate"] else 0.0, "hidden_nodes": (settings["hidden"],)}
+    specs = expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base)
+    records = min(settings["records"], len(mnist.train.labels))
+    result = {"kind": "error_rules", "config": {}, "records": records, "test_records": len(mnist.test.labels),
+              "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state[LIVE_RULES] = result  # listed at once: a Stop keeps every rule that finished
+    finished: list[dict[str, Any]] = []
     with panel:
-        progress = LiveProgress([1.0] * len(ec.RULES))
+        progress = LiveProgress(f"{len(specs)} rules on {live_workers(len(specs))} processes")
         chart = st.empty()
-    for part, rule in enumerate(ec.RULES):
-        progress.start_part(part, f"Rule {part + 1} of {len(ec.RULES)}, {ec.RULE_SHORT[rule]}")
-        one = compare_error_rules(mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels,
-                                  train_config, network_config, rules=[rule], progress=progress.report)
-        result["config"] = one["config"]
-        result["series"].extend(one["series"])
-        result["seconds_total"] += one["seconds_total"]
+
+    def on_run(record: dict[str, Any]) -> None:
+        finished.append(record)
+        grid = {"parameters": [{"name": "error_rule", "values": list(ec.RULES)}], "seeds": [settings["seed"]],
+                "config": grid_config(specs), "records": records,
+                "test_records": len(mnist.test.labels), "stopped": False,
+                "seconds_total": time.perf_counter() - started, "runs": sorted(finished, key=lambda r: r["index"])}
+        result.update({k: v for k, v in as_error_rules(grid).items() if k != "stopped"})
         chart.altair_chart(ec.error_rules_chart(result, epochs=settings["epochs"], zoom=settings["zoom"]),
                            width="stretch")
+
+    started = time.perf_counter()
+    run_grid(specs, sweep_data(mnist, records), progress, on_run, unit="rules")
     result["status"] = "finished"
 
 
 def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
-    """A sweep over one setting: one run per value (the chart grows a point at a time), or, for epochs,
-    one long run scored after every epoch on the test set and on the training records."""
+    """A sweep over one setting: one run per value, side by side on worker processes (the chart grows a
+    point at a time), or, for epochs, one long run scored after every epoch on the test set and on the
+    training records."""
     parameter = settings["parameter"]
-    train_config = TrainConfig(learning_rate=0.1, epochs=settings["epochs"], limit=settings["records"],
-                               rotate=10.0 if settings["rotate"] else 0.0, seed=settings["seed"])
-    network_config = NetworkConfig()
-    data = (mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels)
     records = min(settings["records"], len(mnist.train.labels))
+    base = {"learning_rate": 0.1, "epochs": settings["epochs"], "limit": settings["records"],
+            "rotate": 10.0 if settings["rotate"] else 0.0}
+    if parameter == "epochs":
+        specs = expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
+                            train_eval_records=min(records, 10_000))
+        title = f"{settings['max_epochs']} epochs"
+    else:
+        grid_values = [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
+        specs = expand_grid([(parameter, grid_values)], [settings["seed"]], base)
+        title = f"{len(specs)} runs on {live_workers(len(specs))} processes"
     result = {"kind": "sweep", "parameter": parameter, "config": {}, "records": records,
               "test_records": len(mnist.test.labels), "values": [], "final_test_accuracy": [], "series": [],
               "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state.setdefault(LIVE_SWEEPS, {})[parameter] = result
-    if parameter == "epochs":
-        parts = [list(range(1, settings["max_epochs"] + 1))]  # one run: epoch e of it is a run of e epochs
-        costs = [1.0]
-    else:
-        parts = [[v] for v in settings["values"]]
-        costs = [float(v) if parameter == "hidden_nodes" else 1.0 for v in settings["values"]]
+    finished: list[dict[str, Any]] = []
     with panel:
-        progress = LiveProgress(costs)
+        progress = LiveProgress(title)
         chart = st.empty()
-    for part, values in enumerate(parts):
-        title = (f"{settings['max_epochs']} epochs" if parameter == "epochs" else
-                 f"{SWEEP_NAMES[parameter].capitalize()} {values[0]:g} ({part + 1} of {len(parts)})")
-        progress.start_part(part, title)
-        one = sweep(*data, parameter, values, train_config, network_config, progress=progress.report,
-                    train_eval_records=min(records, 10_000))
-        result["config"] = one["config"]
-        for key in ("values", "final_test_accuracy", "series"):
-            result[key].extend(one[key])
-        result["seconds_total"] += one["seconds_total"]
-        if "train_eval_records" in one:
-            result["train_eval_records"] = one["train_eval_records"]
+
+    def on_run(record: dict[str, Any]) -> None:
+        finished.append(record)
+        runs = sorted(finished, key=lambda r: r["index"])
+        if parameter == "epochs":
+            done_epochs = list(range(1, len(record["epochs"]) + 1))
+            one = {"parameter": "epochs", "config": grid_config(specs), "values": done_epochs,
+                   "final_test_accuracy": record["test_accuracy"][:len(done_epochs)],
+                   "series": [{"value": settings["max_epochs"], **{k: record[k] for k in (
+                       "epochs", "test_accuracy", "train_loss", "seconds", "train_accuracy")}}]
+                   if done_epochs else [],
+                   "train_eval_records": specs[0].train_eval_records}
+        else:
+            grid = {"parameters": [{"name": parameter, "values": [list(v) if isinstance(v, tuple) else v
+                                                                  for v in grid_values]}],
+                    "seeds": [settings["seed"]], "config": grid_config(specs), "records": records,
+                    "test_records": len(mnist.test.labels), "stopped": False, "seconds_total": 0.0, "runs": runs}
+            one = as_sweep(grid)
+        result.update({k: v for k, v in one.items() if k not in ("stopped", "seconds_total", "kind")})
+        result["seconds_total"] = time.perf_counter() - started
         draw = ec.epochs_chart(result, epochs=settings["max_epochs"]) if parameter == "epochs" else (
             ec.sweep_chart(result) if result["values"] else None)
         if draw is not None:
             chart.altair_chart(draw, width="stretch")
+
+    started = time.perf_counter()
+    run_grid(specs, sweep_data(mnist, records), progress, on_run, unit="runs")
     result["status"] = "finished"
+
+
+def grid_config(specs) -> dict[str, Any]:
+    """The settings every run of the grid shares (its varied ones left out), as the results show them."""
+    config = configs_to_dict(specs[0].network, specs[0].train)
+    for name, _ in specs[0].values:
+        config.pop(name, None)
+    return config
+
+
+@st.cache_resource(show_spinner=False)
+def _live_slot() -> threading.Semaphore:
+    """One live experiment at a time on a server: each starts a worker process per core, with its own copy
+    of the data, beside the training service's workers; a classroom pressing Run must not multiply them."""
+    return threading.Semaphore(1)
+
+
+def run_grid(specs, data: SweepData, progress: LiveProgress, on_run, unit: str) -> None:
+    """The runs through ``ann.sweep.run_sweep`` on this machine's cores, once the server's one live
+    experiment slot is free. A Stop interrupts the script at its next redraw (also while it waits); leaving
+    ``run_sweep`` then stops its workers between two chunks."""
+    slot = _live_slot()
+    while not slot.acquire(timeout=0.5):
+        progress.report(0.0, "waiting for another visitor's live experiment to end (this server runs one at "
+                             "a time; yours starts by itself)")
+    try:
+        run_sweep_runs(specs, data, workers=live_workers(len(specs)),
+                       progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
+                       on_run=on_run)
+    finally:
+        slot.release()
 
 
 # --------------------------------------------------------------------------- page
@@ -378,6 +466,16 @@ with sweeps_tab:
             st.caption(run_note(live_sweep))
             st.markdown(describe[parameter](live_sweep))
 
+    st.markdown("#### A sweep from the command line")
+    st.caption("`python -m ann sweep --param learning_rate=0.01,0.03,0.1 --param hidden_nodes=100,200,400 "
+               "--seeds 3` trains a grid of runs side by side, on this machine's cores or a Dask cluster, and "
+               "writes a results file (`sweep.json`). Open it here to see what it found.")
+    upload = st.file_uploader("Results file", type=["json"], key="ex_file_upload", disabled=locked)
+    if upload is not None and st.session_state.get(FILE_NAME) != (upload.name, upload.size):
+        st.session_state[FILE_NAME] = (upload.name, upload.size)
+        st.session_state[FILE_RESULT] = findings.read_results_file(upload.name, upload.getvalue())
+    show_results_file(st.session_state.get(FILE_RESULT))
+
 # --------------------------------------------------------------------------- the run itself
 
 if starting is not None and data_ready:
@@ -391,7 +489,7 @@ if starting is not None and data_ready:
             run_sweep(mnist, sweep_panel, {"parameter": parameter, "values": values, "max_epochs": max_epochs,
                                            "records": s_records, "epochs": s_epochs, "seed": int(s_seed),
                                            "rotate": s_rotate})
-    except ConfigError as exc:
+    except (ConfigError, SweepError) as exc:
         st.error(f"This experiment cannot run: {exc}")
         st.stop()
     st.rerun()

@@ -136,6 +136,73 @@ def test_an_interrupted_live_run_keeps_what_finished():
     assert "**Your run: 1,000 training records**" in texts(at.markdown)
 
 
+def grid_result(failed: bool = True) -> dict:
+    """A small grid result as python -m ann sweep writes it: 2 learning rates x 2 seeds, one run failed."""
+    runs = []
+    for index, (lr, seed) in enumerate([(0.1, 80), (0.1, 81), (0.3, 80), (0.3, 81)]):
+        run = {"index": index, "values": {"learning_rate": lr}, "seed": seed, "status": "finished", "error": None,
+               "epochs": [1, 2], "test_accuracy": [0.9, 0.92 + lr / 10], "train_loss": [0.2, 0.1],
+               "seconds": [1.0, 1.0], "final_test_accuracy": 0.92 + lr / 10, "worker": "vm:1"}
+        if failed and index == 3:
+            run.update(status="failed", error="RuntimeError: out of luck", epochs=[], test_accuracy=[],
+                       train_loss=[], seconds=[], final_test_accuracy=None)
+        runs.append(run)
+    return {"kind": "grid", "format_version": 1, "created": "2026-12-02T18:00:00+00:00",
+            "parameters": [{"name": "learning_rate", "values": [0.1, 0.3]}], "seeds": [80, 81],
+            "config": {"epochs": 2, "hidden_nodes": [200]}, "records": 1000, "test_records": 10000,
+            "backend": "processes", "workers": 2, "scheduler": None, "stopped": False, "failed": int(failed),
+            "seconds_total": 6.0, "runs": runs}
+
+
+def test_a_sweep_results_file_opened_on_the_page_shows_its_chart_finding_and_runs():
+    """What the file uploader leaves in the session (AppTest cannot upload): a grid from python -m ann sweep."""
+    import json
+
+    from ui.findings import read_results_file  # what the page calls with an upload
+
+    at = open_page("experiments")
+    loaded = read_results_file("sweep.json", json.dumps(grid_result()).encode())
+    assert "result" in loaded
+    at.session_state["ex_file_result"] = loaded
+    at.run()
+    no_exceptions(at)
+    text = texts(at.markdown)
+    assert "**sweep.json: 4 runs over learning rate, 2 seeds, 1,000 training records**" in text
+    assert "**Best**: learning rate 0.3, 95.00% on the test set" in text and "of 2 settings tried" in text
+    assert "**1 run failed**: run 4 (RuntimeError: out of luck)" in text
+    assert "Trained on 2 local processes in 6 s." in texts(at.caption)
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["finished", "finished", "finished", "failed"]
+
+
+def test_a_bad_results_file_is_named_with_the_problem():
+    from ui.findings import read_results_file
+
+    assert "not a JSON results file" in read_results_file("x.json", b"{not json")["error"]
+    broken = grid_result()
+    broken["runs"][0]["status"] = "lost"
+    import json
+
+    message = read_results_file("grid.json", json.dumps(broken).encode())["error"]
+    assert "grid.json: runs[0]: status 'lost' is not one of finished, failed, stopped" in message
+
+
+def test_grid_charts_draw_numbers_layers_and_empty_grids():
+    from ui import experiments_charts as ec
+
+    assert ec.grid_chart(grid_result()).to_dict()["layer"][0]["encoding"]["x"]["field"] == "learning_rate_number"
+    layered = grid_result(failed=False)
+    for run, hidden in zip(layered["runs"], ([100], [300, 100], [100], [300, 100])):
+        run["values"] = {"hidden_nodes": hidden, "learning_rate": run["values"]["learning_rate"]}
+    layered["parameters"] = [{"name": "hidden_nodes", "values": [[100], [300, 100]]},
+                             {"name": "learning_rate", "values": [0.1, 0.3]}]
+    spec = ec.grid_chart(layered).to_dict()
+    assert spec["layer"][1]["encoding"]["x"]["field"] == "hidden_nodes"  # layers as labels: 100, 300x100
+    empty = {**grid_result(), "runs": []}
+    ec.grid_chart(empty).to_dict()
+    assert len(ec.grid_table(empty)) == 0
+
+
 # --------------------------------------------------------------------------- Inside
 
 

@@ -272,3 +272,13 @@ def test_rejects_bad_generator_and_amounts(digits):
         augment.random_distort(digits, np.random.default_rng(0), max_shift=1.5)
     with pytest.raises(ValueError, match="elastic_sigma"):
         augment.random_distort(digits, np.random.default_rng(0), elastic_alpha=1, elastic_sigma=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_seed_copies_are_the_record_and_its_two_rotations_interleaved(dtype):
+    X = np.random.default_rng(3).random((1024, 784)).astype(dtype)  # 1,024: the training loop's chunk
+    copies = augment.seed_copies(X, 10.0)
+    assert copies.shape == (1024, 3, 784) and copies.dtype == dtype
+    np.testing.assert_array_equal(copies[:, 0], X)
+    np.testing.assert_array_equal(copies[:, 1], augment.rotate(X, 10.0))
+    np.testing.assert_array_equal(copies[:, 2], augment.rotate(X, -10.0))

@@ -62,13 +62,41 @@ def test_experiments_shows_the_seeds_chart_and_the_sweeps(page):
     screenshot(page, "experiments_sweeps")
 
 
+def test_a_sweep_made_on_the_command_line_opens_on_the_page(page, tmp_path, mnist_dir):
+    """python -m ann sweep writes a results file; uploaded on the Sweeps tab it shows its chart and runs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "sweep.json"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "ann", "sweep", "--data", str(mnist_dir), "--param", "lr=0.1,0.3",
+                           "--seeds", "2", "--limit", "300", "--epochs", "1", "--rotate", "0", "--out", str(out)],
+                          capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    open_from_sidebar(page, "Experiments", "experiments")
+    page.get_by_role("tab", name="Sweeps").click()
+    sweeps = page.get_by_role("tabpanel", name="Sweeps")
+    sweeps.locator("input[type='file']").set_input_files(str(out))
+    sweeps.get_by_text("sweep.json: 4 runs over learning rate, 2 seeds, 300 training records").wait_for()
+    wait_idle(page)
+    text = sweeps.inner_text()
+    assert "Best: learning rate" in text and "of 2 settings tried" in text
+    assert sweeps.get_by_test_id("stDataFrame").count() == 1
+    assert visible_charts(sweeps) >= 4  # the shipped three and this sweep's
+    assert_no_errors(page)
+    screenshot(page, "experiments_sweep_file")
+
+
 def test_a_live_error_rule_run_can_be_stopped_and_keeps_its_finished_rules(page):
     open_from_sidebar(page, "Experiments", "experiments")
     page.locator(".st-key-ex_r_start button").first.click()
     progress = page.get_by_test_id("stProgress")
     progress.wait_for()
-    # Stop once the first rule is done (its line is on the chart), while the second trains.
-    progress.filter(has_text="Rule 2 of 4").wait_for()
+    # Stop once a rule is done (its line is on the chart) while others train (side by side, one per core).
+    progress.filter(has_text=re.compile(r"[123]/4 rules done")).wait_for()
     # (while the script runs, the page can hold the Stop button of the last run too, disabled and fading)
     page.locator(".st-key-ex_r_stop button:enabled").first.click()
     rules = page.get_by_role("tabpanel", name="Error rules")

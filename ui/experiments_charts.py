@@ -168,3 +168,84 @@ def epochs_chart(result: dict[str, Any], epochs: int | None = None, height: int 
                       .encode(x="epoch:Q", y="accuracy:Q", text="text:N"))
         layers.append(marker.mark_rule(color="#dc2626", strokeDash=[3, 3], opacity=0.6).encode(x="epoch:Q"))
     return alt.layer(*layers).properties(height=height)
+
+
+# --------------------------------------------------------------------------- grids (python -m ann sweep)
+
+
+def _grid_label(value: Any) -> str:
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def grid_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """One row per finished run of a ``grid`` result: its settings (as labels), seed and final accuracy."""
+    names = [p["name"] for p in result.get("parameters", [])]
+    rows = []
+    for run in result.get("runs", []):
+        if run.get("final_test_accuracy") is None or run.get("status") != "finished":
+            continue
+        row = {"seed": run["seed"], "accuracy": float(run["final_test_accuracy"]),
+               "seconds": float(sum(run.get("seconds", [])))}
+        for name in names:
+            value = run["values"][name]
+            row[name] = _grid_label(value)
+            row[f"{name}_number"] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                else None
+        rows.append(row)
+    columns = ["seed", "accuracy", "seconds"] + [c for n in names for c in (n, f"{n}_number")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def grid_chart(result: dict[str, Any], height: int = 320) -> alt.Chart:
+    """Final test accuracy against the grid's first setting: the mean over seeds as a line (one per value
+    of the other settings) and every seed's run as a point."""
+    names = [p["name"] for p in result.get("parameters", [])]
+    frame = grid_frame(result)
+    first = names[0] if names else "run"
+    if not names:
+        frame[first] = "all"
+        frame[f"{first}_number"] = None
+    others = names[1:]
+    frame["series"] = frame[others].astype(str).agg(", ".join, axis=1) if others and len(frame) else "all runs"
+    series_title = ", ".join(PARAMETER_TITLES.get(n, n.replace("_", " ")) for n in others) or " "
+    numeric = len(frame) > 0 and frame[f"{first}_number"].notna().all()
+    title = PARAMETER_TITLES.get(first, first.replace("_", " "))
+    if numeric:
+        values = sorted(set(frame[f"{first}_number"]))
+        log = min(values) > 0 and max(values) / min(values) >= 10
+        pad = (max(values) - min(values)) * 0.08 or abs(values[0]) * 0.1 or 1.0
+        domain = [min(values) / 1.3, max(values) * 1.3] if log else [min(values) - pad, max(values) + pad]
+        x = alt.X(f"{first}_number:Q", title=f"{title} (log scale)" if log else title,
+                  scale=alt.Scale(type="log" if log else "linear", nice=False, domain=domain),
+                  axis=alt.Axis(values=values, format="~g", labelOverlap=False))
+    else:
+        order = [_grid_label(v) for v in next((p["values"] for p in result.get("parameters", [])), [])]
+        x = alt.X(f"{first}:N", title=title, sort=order)
+    means = frame.groupby(["series", first, f"{first}_number"], dropna=False, as_index=False)["accuracy"].mean()
+    epochs = result.get("config", {}).get("epochs")
+    y = _accuracy_axis(list(frame["accuracy"]), f"test accuracy after {epochs} epochs" if epochs else
+                       "test accuracy")
+    color = alt.Color("series:N", title=series_title, legend=alt.Legend(orient="bottom") if others else None)
+    line = alt.Chart(means).mark_line(strokeWidth=2.5).encode(x=x, y=y, color=color)
+    points = alt.Chart(frame).mark_point(filled=True, size=60, opacity=0.8).encode(
+        x=x, y=y, color=color,
+        tooltip=[alt.Tooltip(f"{n}:N", title=PARAMETER_TITLES.get(n, n)) for n in names]
+        + [alt.Tooltip("seed:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%"),
+           alt.Tooltip("seconds:Q", title="training seconds", format=".1f")])
+    return alt.layer(line, points).properties(height=height)
+
+
+def grid_table(result: dict[str, Any]) -> pd.DataFrame:
+    """Every run of a ``grid`` result, failed and stopped ones included, for a table."""
+    names = [p["name"] for p in result.get("parameters", [])]
+    rows = []
+    for run in result.get("runs", []):
+        final = run.get("final_test_accuracy")
+        rows.append({**{PARAMETER_TITLES.get(n, n.replace("_", " ")): _grid_label(run["values"][n]) for n in names},
+                     "seed": run["seed"], "status": run["status"],
+                     "test accuracy": None if final is None else round(100 * final, 2),
+                     "epochs": len(run.get("epochs", [])), "seconds": round(sum(run.get("seconds", [])), 1),
+                     "error": run.get("error") or ""})
+    return pd.DataFrame(rows)

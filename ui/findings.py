@@ -7,12 +7,13 @@ says what the seed blog claimed and whether these figures agree.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ann.results import ResultsFileError, load_results
+from ann.results import ResultsFileError, load_results, validate_results
 from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,19 @@ def shipped(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return _read(str(path), path.stat().st_mtime), None
     except (ResultsFileError, OSError) as exc:
         return None, f"`data/{path.name}` could not be read: {exc}"
+
+
+def read_results_file(name: str, raw: bytes) -> dict[str, Any]:
+    """An uploaded results file, checked: ``{"result": ..., "name": ...}`` or ``{"error": sentence}``."""
+    try:
+        results = json.loads(raw.decode("utf-8"))
+        validate_results(results, name, require_header=True)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {"error": f"{name} is not a JSON results file ({exc}); give the file `python -m ann sweep "
+                         "--out` wrote."}
+    except ResultsFileError as exc:
+        return {"error": f"This file cannot be shown: {exc}"}
+    return {"result": results, "name": name}
 
 
 def sweeps_by_parameter(collection: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
@@ -216,3 +230,31 @@ def epochs_finding(result: dict[str, Any]) -> str:
                  "test set: the network knows the images it trained on better than new ones, and the fewer "
                  "images it trains on, the wider that gap.")
     return text
+
+
+def grid_finding(result: dict[str, Any]) -> str:
+    """What a ``grid`` result says: the best setting (mean over its seeds) and the runs that failed."""
+    names = [p["name"] for p in result.get("parameters", [])]
+    groups: dict[tuple, list[float]] = {}
+    for run in result.get("runs", []):
+        if run.get("status") == "finished" and run.get("final_test_accuracy") is not None:
+            key = tuple(str(run["values"][n]) for n in names)
+            groups.setdefault(key, []).append(run["final_test_accuracy"])
+    failed = [run for run in result.get("runs", []) if run.get("status") == "failed"]
+    parts = []
+    if groups:
+        key, accuracies = max(groups.items(), key=lambda item: sum(item[1]) / len(item[1]))
+        mean = sum(accuracies) / len(accuracies)
+        point = ", ".join(f"{n.replace('_', ' ')} {v}" for n, v in zip(names, key)) or "the one setting"
+        spread = (f" (mean of {len(accuracies)} seeds, {min(accuracies):.2%} to {max(accuracies):.2%})"
+                  if len(accuracies) > 1 else "")
+        parts.append(f"**Best**: {point}, {mean:.2%} on the test set{spread}, of {len(groups)} settings tried.")
+    else:
+        parts.append("No run of this sweep finished.")
+    if failed:
+        parts.append(f"**{len(failed)} run{'s' if len(failed) > 1 else ''} failed**: "
+                     + "; ".join(f"run {r['index'] + 1} ({r['error']})" for r in failed[:3])
+                     + (" ..." if len(failed) > 3 else "") + ".")
+    if result.get("stopped"):
+        parts.append("The sweep was stopped before every run finished.")
+    return " ".join(parts)

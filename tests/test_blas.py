@@ -1,0 +1,108 @@
+"""ann.blas: one BLAS library for the products of a step, the same bits at any thread count, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from ann import blas
+from ann.config import NetworkConfig, TrainConfig
+from ann.network import Network
+from ann.train import fit
+
+# Shapes on both sides of blas.SPLIT_MACS: 64x784x200 (10 M, one call) and 64x784x800 (40 M, split).
+SHAPES = [(64, 784, 200), (64, 784, 800), (3, 800, 800 * 8)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, n_in, n_out", SHAPES)
+def test_products_match_numpy(dtype, n, n_in, n_out):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n_in)).astype(dtype)
+    W = rng.standard_normal((n_out, n_in)).astype(dtype)
+    g = rng.standard_normal((n, n_out)).astype(dtype)
+    b = rng.standard_normal(n_out).astype(dtype)
+    tol = {"rtol": 1e-4, "atol": 1e-3} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-10}
+    np.testing.assert_allclose(blas.linear(a, W), a @ W.T, **tol)
+    np.testing.assert_allclose(blas.linear(a, W, b), a @ W.T + b, **tol)
+    np.testing.assert_allclose(blas.backward(g, W), g @ W, **tol)
+    C = W.copy()
+    blas.add_outer(C, 0.5, g, a, beta=0.9)
+    np.testing.assert_allclose(C, 0.9 * W + 0.5 * g.T @ a, **tol)
+    V, W2 = rng.standard_normal(W.shape).astype(dtype), W.copy()
+    expected_v = 0.9 * V + 0.5 * g.T @ a - 0.01 * W
+    blas.momentum_update(W2, V, 0.5, g, a, 0.9, decay=0.01)
+    np.testing.assert_allclose(V, expected_v, **tol)
+    np.testing.assert_allclose(W2, W + expected_v, **tol)
+
+
+def test_one_thread_and_two_give_the_same_bits():
+    """Large products are cut into fixed slices, whatever the thread count: a mini-batch run of the Best
+    recipe's network repeats bit for bit at 1 and 2 threads (OpenBLAS's own pool would not)."""
+    rng = np.random.default_rng(1)
+    X = rng.random((640, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, len(X))
+    config = NetworkConfig(hidden_nodes=(800, 800), activation="relu", loss="cross_entropy", propagate="delta",
+                           bias=True)
+    weights = []
+    for count in (1, 2, 1):
+        net = Network(config, seed=3)
+        with blas.threads("batch", count):
+            for s in range(0, len(X), 64):
+                net.train(X[s:s + 64], net.targets(labels[s:s + 64]), 0.05, 0.9)
+        weights.append(net.weights)
+    for other in weights[1:]:
+        for W, V in zip(weights[0], other):
+            np.testing.assert_array_equal(W, V)
+
+
+def test_every_blas_pool_is_at_one_thread_once_ann_computes():
+    with blas.threads("batch", 2) as count:
+        assert count == 2 and blas._team.size == 2
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+
+
+def test_thread_counts_by_kind_of_work(monkeypatch):
+    monkeypatch.delenv("ANN_BLAS_THREADS", raising=False)
+    assert blas.requested_threads("sample") == 1
+    assert blas.requested_threads("batch") == blas.available_cores()
+    assert blas.requested_threads("batch", 3) == 3
+    monkeypatch.setenv("ANN_BLAS_THREADS", "1")
+    assert blas.requested_threads("batch") == 1 and blas.requested_threads("score") == 1
+    with pytest.raises(ValueError, match="kind of work"):
+        blas.requested_threads("gpu")
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5"])
+def test_a_bad_thread_count_says_what_to_do(monkeypatch, bad):
+    monkeypatch.setenv("ANN_BLAS_THREADS", bad)
+    with pytest.raises(blas.BlasThreadsError, match=r"ANN_BLAS_THREADS=.*whole number of at least 1"):
+        fit(Network(), np.zeros((10, 784), np.uint8), np.zeros(10, np.int64), TrainConfig(epochs=1, rotate=0))
+
+
+def test_in_place_update_refuses_an_array_it_would_copy():
+    W = np.zeros((10, 20), np.float32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        blas.add_outer(W.T, 1.0, np.ones((2, 20), np.float32), np.ones((2, 10), np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        blas.rank_one_update(np.zeros((10, 20), np.int64), 1.0, np.ones(10), np.ones(20))
+
+
+def test_a_random_augmented_run_is_the_same_on_one_thread_and_on_two(mnist):
+    """Two threads also distort the next chunk on a thread of its own while this one trains (ann.train):
+    the draws keep their order, so the run is the same bits as on one thread, across epochs too."""
+    config = TrainConfig(limit=2048, epochs=2, batch_size=64, augment="random", rotate=12.0, shift=2,
+                         elastic_alpha=34.0, elastic_fraction=0.5, momentum=0.9, shuffle=True, learning_rate=0.05,
+                         schedule="cosine", seed=5)
+    network_config = NetworkConfig(hidden_nodes=(800,), activation="relu", loss="cross_entropy",
+                                   propagate="delta", bias=True)
+    runs = []
+    for count in (1, 2):
+        net = Network(network_config, seed=5)
+        history = fit(net, mnist.train.images, mnist.train.labels, config, threads=count)
+        runs.append((net, [m["train_loss"] for m in history]))
+    (one, losses_one), (two, losses_two) = runs
+    assert losses_one == losses_two
+    for W, V in zip(one.weights + one.biases, two.weights + two.biases):
+        np.testing.assert_array_equal(W, V)
