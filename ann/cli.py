@@ -614,9 +614,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'sweep.json'}")
 
-    mnist = _load_data(args.data)
+    dataset = _load_data(args)
+    # one output node per class of the data, whatever the grid varies
+    specs = [replace(spec, network=replace(spec.network, output_nodes=dataset.n_classes)) for spec in specs]
     limit = specs[0].train.limit
-    data = SweepData(mnist.train.images[:limit], mnist.train.labels[:limit], mnist.test.images, mnist.test.labels)
+    data = SweepData(dataset.train.images[:limit], dataset.train.labels[:limit], dataset.test.images,
+                     dataset.test.labels)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         f"{min(args.workers or _cores(), len(specs))} local processes"
     grid = " x ".join(f"{name} ({len(values)})" for name, values in params)

@@ -489,7 +489,7 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
     # A zip of one folder holding everything ("digits/cat/1.png"): that folder is the root, and a README in
     # it is beside the data, not in a class
     tops = {entry.parts[0] for entry in given.entries}
-    if len(tops) == 1:
+    if len(tops) == 1 and any(len(entry.parts) > 2 for entry in given.entries):
         given.entries = [e for e in given.entries if not (len(e.parts) == 2 and _DOCUMENTS.search(e.parts[1]))]
     parts_of = [entry.parts for entry in given.entries]
     folders = set(given.folders)

@@ -287,3 +287,14 @@ def test_offline_a_named_dataset_says_where_its_files_go(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "Could not download Fashion-MNIST file train-images-idx3-ubyte.gz" in result.stderr
     assert str(tmp_path / "data" / "fashion") in result.stderr
+
+
+def test_a_sweep_on_your_own_data_gives_each_run_one_output_per_class(tmp_path):
+    from dataset_files import band_set, csv_bytes
+
+    csv = tmp_path / "three.csv"
+    csv_bytes(band_set(150, 3, seed=2), csv)
+    result = run("sweep", "--data", str(csv), "--param", "learning_rate=0.1,0.3", "--workers", "1", "--epochs",
+                 "1", "--rotate", "0", "--hidden", "10", "--out", str(tmp_path / "s.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert _last_json(result)["runs"] == 2 and _last_json(result)["best"]["test_accuracy"] > 0.9
