@@ -1021,11 +1021,16 @@ class RunStore:
                                   "the checkpoint is older than the run's record.")
         return state
 
-    def load_network(self, run: RunInfo, epoch: int | None = None) -> Network:
-        """The run's network after its last whole epoch (exact), or after ``epoch`` (from that epoch's
-        snapshot, stored as float16: for looking at, not for continuing)."""
-        if epoch is None or epoch == run.epochs_done:
+    def load_network(self, run: RunInfo, epoch: int | None = None, snapshot: bool = False) -> Network:
+        """The run's network after its last whole epoch (exact, from the checkpoint Continue starts from), or
+        after ``epoch`` from that epoch's own snapshot (float16: for looking at, not for continuing).
+
+        ``snapshot=True`` reads the snapshot for the last epoch too: it never changes, whereas the resume
+        checkpoint moves on while a worker trains, and reading it may bring the database up to it (for
+        pages that look at a run's epochs while it trains)."""
+        if not snapshot and (epoch is None or epoch == run.epochs_done):
             return self.load_resume(run)["network"]
+        epoch = run.epochs_done if epoch is None else epoch
         from ann.model_io import ModelFileError, load_model
 
         path = self.folder(run.id) / f"epoch_{int(epoch):04d}.npz"

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
-from ui import charts, digits, inside_charts, shell, state
+from ui import charts, digits, epoch_scrubber, inside_charts, run_epochs, shell, state
 
 shell.page_start()
 
@@ -20,21 +20,7 @@ DEFAULT_GRID = 64
 TOP_CONTRIBUTIONS = 8  # at most this many hidden nodes shown pushing an output up, and pushing it down
 NOTABLE_SHARE = 0.03  # ...of those whose push is at least this share of the strongest one
 PICTURE = 84  # screen pixels for a 28x28 picture: three per weight
-
-st.title("Inside the network")
-model = state.show_model_caption()
-if model is None:
-    st.stop()
-network = model.network
-config = model.config
-n_hidden_layers = len(config.hidden_nodes)
-output_kind = "sigmoid" if config.loss == "mse" else "softmax"
-
-st.markdown(
-    "A trained network is nothing but numbers: one weight on every link. Here they are drawn as pictures. "
-    "Each view says what it shows; hover over a chart for its values. Everything is computed from the "
-    "**active model**, so train another one, or teach this one on the Draw page, and come back to compare."
-)
+VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
 def node_pictures(images: np.ndarray, nodes: list[int], captions: list[str]) -> float:
@@ -44,201 +30,229 @@ def node_pictures(images: np.ndarray, nodes: list[int], captions: list[str]) -> 
     return limit
 
 
-# --------------------------------------------------------------------------- 1. weights as pictures
-
-first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28): the hidden nodes, or the outputs if none
-st.subheader("1. What each hidden node looks for" if n_hidden_layers else "1. What each output node looks for")
+st.title("Inside the network")
 st.markdown(
-    "Every node of the first layer multiplies each of the 784 pixels by its own weight and adds the lot up. "
-    "Drawn in the 28x28 grid of the pixels they belong to, a node's weights show the pattern of ink it "
-    "responds to: **red** where ink turns the node on, **blue** where ink turns it off, white where it does "
-    "not care. Most nodes look for a fragment of a stroke, or for ink in one place and not in another; "
-    "rarely for a whole digit. All the pictures share one colour scale."
+    "A trained network is nothing but numbers: one weight on every link. Here they are drawn as pictures. "
+    "Each view says what it shows; hover over a chart for its values. The first tab looks inside the **active "
+    "model**, so train another one, or teach this one on the Draw page, and come back to compare; the second "
+    "goes through one of your training runs epoch by epoch, to watch the pictures form."
 )
-if not n_hidden_layers:
-    st.info("This model has no hidden layer: its ten output nodes look at the pixels directly, so these are "
-            "the output nodes' weights, digit by digit.", icon=":material/info:")
+missing = run_epochs.take_run_link(epoch_scrubber.PICK_KEY, "in_view", VIEWS[1])
+if missing:
+    st.warning(missing, icon=":material/search_off:")
+# Tabs that rerun the page when switched: only the open one is computed (the epoch scrubber reads
+# checkpoints; the active model's views score images).
+model_tab, run_tab = st.tabs(VIEWS, key="in_view", on_change="rerun")
+if run_tab.open:
+    with run_tab:
+        epoch_scrubber.show()
+    st.stop()
 
-n_nodes = first_layer.shape[0]
-choices = {"first": "the first nodes", "strongest": "the strongest weights"}
-if n_hidden_layers == 1:
-    choices["digit"] = "the nodes a digit relies on most"
-how = st.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
-                           key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
-count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
-sizes = [n for n in GRID_SIZES if n < n_nodes] + [n_nodes]
-count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
-                                else sizes[-1], key=f"in_nodes_count_{n_nodes}")
-if how == "digit":
-    digit = digit_col.selectbox("Digit", list(range(10)), key="in_nodes_digit")
-    to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
-    nodes = [int(j) for j in np.argsort(-to_output)[:count]]
-    captions = [f"node {j}: w {to_output[j]:+.2f}" for j in nodes]
-    explanation = (f"The output node for **{digit}** adds up the hidden nodes' activations, each times its "
-                   f"weight: these {count} hidden nodes have the largest positive weights into it (w, under "
-                   f"each picture). When they fire, the network leans towards {digit}. Their red parts often "
-                   f"trace pieces of a {digit}; their blue parts, where other digits have ink.")
-elif how == "strongest":
-    strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
-    nodes = [int(j) for j in np.argsort(-strength)[:count]]
-    captions = [f"node {j}: |w| {strength[j]:.1f}" for j in nodes]
-    explanation = ("The nodes whose weights grew largest overall (|w|: the square root of the sum of the "
-                   "squared weights): the nodes training shaped most.")
-else:
-    nodes = list(range(count))
-    noun = "node" if n_hidden_layers else "digit"
-    captions = [f"{noun} {j}" for j in nodes]
-    explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
-limit = node_pictures(first_layer, nodes, captions)
-st.caption(explanation)
-key_col, key_text = st.columns([1, 3], vertical_alignment="center")
-key_col.image(inside_charts.colour_key(), caption=f"{-limit:.2f}  ←  0  →  +{limit:.2f}", width=280)
-key_text.caption(f"The colour scale: white is a weight of 0, full blue {-limit:.2f} or below, full red {limit:.2f} "
-                 "or above (nearly all weights lie inside).")
+with model_tab:
+    model = state.show_model_caption()
+    if model is None:
+        st.stop()
+    network = model.network
+    config = model.config
+    n_hidden_layers = len(config.hidden_nodes)
+    output_kind = "sigmoid" if config.loss == "mse" else "softmax"
 
-# --------------------------------------------------------------------------- 2. one image through the network
+    # --------------------------------------------------------------------------- 1. weights as pictures
 
-st.subheader("2. One image through the network")
-drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
-mnist = state.mnist_if_ready()
-sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
-source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
-                              default="drawing" if drawing is not None else "test", key="in_source")
-x = None
-if source == "drawing":
-    if drawing is None:
-        st.info("There is no drawing yet: write a digit on the Draw page, then come back.", icon=":material/draw:")
-    else:
-        x = np.asarray(drawing["x"]).reshape(-1)
-        about = "your drawing, as the Draw page prepared it"
-        true_label = None
-elif mnist is None:
-    st.info("Following a test image needs the MNIST dataset, which is not downloaded yet (the Home page "
-            "downloads it). A drawing from the Draw page works without it.", icon=":material/info:")
-else:
-    labels = mnist.test.labels
-    filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-    digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
-    candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
-    position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
-                                      key=f"in_test_position_{digit_filter}")
-    index = int(candidates[int(position) - 1])
-    x = mnist.test.images[index]
-    true_label = int(labels[index])
-    about = f"test image #{index:,}, a {true_label}"
-
-if x is not None:
-    inputs = as_inputs(x[None, :], network.dtype)
-    outputs = network.query(inputs)[0].astype(np.float64)
-    predicted = int(np.argmax(outputs))
-    hidden = hidden_activations(network, inputs)
-    seen_col, out_col = st.columns([1, 4], gap="large")
-    with seen_col:
-        st.image(digits.digit_image(x, scale=5), caption=about, width=140)
-    with out_col:
-        verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
-        st.markdown(f"**The ten outputs**: the network reads a **{predicted}**{verdict}.")
-        st.altair_chart(charts.output_bars(outputs, height=200), width="stretch")
-
-    st.markdown("**How each output is built.** An output node adds up the last hidden layer's activations, "
-                "each times the weight of its link (w·h), then squeezes the sum with "
-                + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
-                   "the softmax, which turns the ten sums into shares of 1."))
-    chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(10)),
-                                  key="in_output_digit")
-    chosen = predicted if chosen is None else int(chosen)
-    contributions = output_contributions(network, inputs)[chosen]  # (n_last_hidden,) w * h
-    last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
-    weights_in = network.weights[-1][chosen].astype(np.float64)
-    order = np.argsort(-contributions)
-    # The strongest pushes either way, leaving out the crowd of nodes that hardly matter for this image.
-    notable = NOTABLE_SHARE * float(np.abs(contributions).max(initial=0.0))
-    up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > max(notable, 0.0)]
-    down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < -notable]
-    net_input = float(contributions.sum()) + (float(network.biases[-1][chosen]) if network.biases is not None
-                                              else 0.0)
-    pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
-    bias_text = " + the bias" if network.biases is not None else ""
+    first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28): the hidden nodes, or the outputs if none
+    st.subheader("1. What each hidden node looks for" if n_hidden_layers else "1. What each output node looks for")
     st.markdown(
-        f"Output **{chosen}**: {int((contributions > 0).sum())} nodes push it up by {pushing_up:+.2f} in all, "
-        f"{int((contributions < 0).sum())} push it down by {pushing_down:+.2f}; the sum{bias_text} is "
-        f"{net_input:+.2f}, and the output {outputs[chosen]:.3f}.")
-    bars_col, pictures_col = st.columns([2, 3], gap="large")
-    with bars_col:
-        st.altair_chart(inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in),
-                        width="stretch")
-        st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is the "
-                   "node's activation h times its weight w to this output. Nodes whose push is under "
-                   f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely matter.")
-    with pictures_col:
-        if n_hidden_layers == 1:
-            st.markdown("**Pushing up**: what these hidden nodes look for")
-            if up:
-                node_pictures(first_layer, up, [f"#{j}, h {last[j]:.2f}" for j in up])
-            st.markdown("**Pushing down**")
-            if down:
-                node_pictures(first_layer, down, [f"#{j}, h {last[j]:.2f}" for j in down])
-            st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is how "
-                       "strongly the node fires for this image). Where the image's ink meets a node's red, "
-                       "the node fires.")
-        elif n_hidden_layers > 1:
-            st.caption("With several hidden layers, the last layer's nodes look at the layer before, not at "
-                       "the pixels, so they have no picture.")
+        "Every node of the first layer multiplies each of the 784 pixels by its own weight and adds the lot up. "
+        "Drawn in the 28x28 grid of the pixels they belong to, a node's weights show the pattern of ink it "
+        "responds to: **red** where ink turns the node on, **blue** where ink turns it off, white where it does "
+        "not care. Most nodes look for a fragment of a stroke, or for ink in one place and not in another; "
+        "rarely for a whole digit. All the pictures share one colour scale."
+    )
+    if not n_hidden_layers:
+        st.info("This model has no hidden layer: its ten output nodes look at the pixels directly, so these are "
+                "the output nodes' weights, digit by digit.", icon=":material/info:")
 
-    for layer, activations in enumerate(hidden):
-        marked = (up + down) if layer == len(hidden) - 1 else []
-        st.markdown(f"**Hidden layer {layer + 1}: how strongly each of its {len(activations)} nodes fires**")
-        st.altair_chart(inside_charts.activation_strip(activations, highlight=marked,
-                                                       layer_name=f"hidden layer {layer + 1}"), width="content")
-    if hidden:
-        st.caption("One cell per node, in the network's order, darker for a stronger response; outlined: the "
-                   "nodes in the bars above. A few nodes fire strongly and most stay quiet: each image is "
-                   "read by its own small team of nodes.")
+    n_nodes = first_layer.shape[0]
+    choices = {"first": "the first nodes", "strongest": "the strongest weights"}
+    if n_hidden_layers == 1:
+        choices["digit"] = "the nodes a digit relies on most"
+    how = st.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
+                               key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
+    count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
+    sizes = [n for n in GRID_SIZES if n < n_nodes] + [n_nodes]
+    count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
+                                    else sizes[-1], key=f"in_nodes_count_{n_nodes}")
+    if how == "digit":
+        digit = digit_col.selectbox("Digit", list(range(10)), key="in_nodes_digit")
+        to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
+        nodes = [int(j) for j in np.argsort(-to_output)[:count]]
+        captions = [f"node {j}: w {to_output[j]:+.2f}" for j in nodes]
+        explanation = (f"The output node for **{digit}** adds up the hidden nodes' activations, each times its "
+                       f"weight: these {count} hidden nodes have the largest positive weights into it (w, under "
+                       f"each picture). When they fire, the network leans towards {digit}. Their red parts often "
+                       f"trace pieces of a {digit}; their blue parts, where other digits have ink.")
+    elif how == "strongest":
+        strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
+        nodes = [int(j) for j in np.argsort(-strength)[:count]]
+        captions = [f"node {j}: |w| {strength[j]:.1f}" for j in nodes]
+        explanation = ("The nodes whose weights grew largest overall (|w|: the square root of the sum of the "
+                       "squared weights): the nodes training shaped most.")
+    else:
+        nodes = list(range(count))
+        noun = "node" if n_hidden_layers else "digit"
+        captions = [f"{noun} {j}" for j in nodes]
+        explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
+    limit = node_pictures(first_layer, nodes, captions)
+    st.caption(explanation)
+    key_col, key_text = st.columns([1, 3], vertical_alignment="center")
+    key_col.image(inside_charts.colour_key(), caption=f"{-limit:.2f}  ←  0  →  +{limit:.2f}", width=280)
+    key_text.caption(f"The colour scale: white is a weight of 0, full blue {-limit:.2f} or below, full red {limit:.2f} "
+                     "or above (nearly all weights lie inside).")
 
-# --------------------------------------------------------------------------- 3. backquery
+    # --------------------------------------------------------------------------- 2. one image through the network
 
-st.subheader("3. The network run backwards")
-st.markdown(
-    "Tariq Rashid's book ends by asking the network a question the other way round: set the output for one "
-    "digit high and the others low, and send that signal back through the weights (inverting the sigmoid at "
-    "each layer) to the pixels. The picture that comes out is what the network *expects* a digit to look "
-    "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
-    "image the network saw; feeding it forward again shows whether the network agrees with itself."
-)
-expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
-read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
-st.image([digits.digit_image(image, scale=4) for image in expected], width=112,
-         caption=[f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})" for d, r in enumerate(read_back)])
-readings = [int(np.argmax(r)) for r in read_back]
-agreed = sum(reading == d for d, reading in enumerate(readings))
-note = (f"Under each picture: the digit it was made from, and what the network reads in it (its output). It "
-        f"reads {agreed} of the 10 as the digit they came from.")
-if agreed < 7:
-    common = max(set(readings), key=readings.count)
-    note += (f" Most go to one catch-all answer, {common}. The pictures sit on grey paper, stretched into "
-             "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
-             "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
-             "network trains, the more of them land on one digit. The pictures still show what each output's "
-             "weights favour.")
-st.caption(note)
+    st.subheader("2. One image through the network")
+    drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
+    mnist = state.mnist_if_ready()
+    sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
+    source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
+                                  default="drawing" if drawing is not None else "test", key="in_source")
+    x = None
+    if source == "drawing":
+        if drawing is None:
+            st.info("There is no drawing yet: write a digit on the Draw page, then come back.", icon=":material/draw:")
+        else:
+            x = np.asarray(drawing["x"]).reshape(-1)
+            about = "your drawing, as the Draw page prepared it"
+            true_label = None
+    elif mnist is None:
+        st.info("Following a test image needs the MNIST dataset, which is not downloaded yet (the Home page "
+                "downloads it). A drawing from the Draw page works without it.", icon=":material/info:")
+    else:
+        labels = mnist.test.labels
+        filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
+        digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
+        candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
+        position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
+                                          key=f"in_test_position_{digit_filter}")
+        index = int(candidates[int(position) - 1])
+        x = mnist.test.images[index]
+        true_label = int(labels[index])
+        about = f"test image #{index:,}, a {true_label}"
 
-# --------------------------------------------------------------------------- 4. histograms
+    if x is not None:
+        inputs = as_inputs(x[None, :], network.dtype)
+        outputs = network.query(inputs)[0].astype(np.float64)
+        predicted = int(np.argmax(outputs))
+        hidden = hidden_activations(network, inputs)
+        seen_col, out_col = st.columns([1, 4], gap="large")
+        with seen_col:
+            st.image(digits.digit_image(x, scale=5), caption=about, width=140)
+        with out_col:
+            verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
+            st.markdown(f"**The ten outputs**: the network reads a **{predicted}**{verdict}.")
+            st.altair_chart(charts.output_bars(outputs, height=200), width="stretch")
 
-st.subheader("4. How the weights are spread")
-st.markdown(
-    "Before training, every weight was drawn at random around zero (the dashed curve: a normal distribution "
-    "with spread 1/√n for a layer of n nodes, as in the seed). Training moved them: the bars are the weights "
-    "now. Tails wider than the curve are the links training found worth strengthening."
-)
-names = ["inputs"] + [f"hidden {i + 1}" for i in range(n_hidden_layers)] + ["outputs"]
-per_row = 3
-for start in range(0, len(network.weights), per_row):
-    columns = st.columns(per_row)
-    for column, layer in zip(columns, range(start, min(start + per_row, len(network.weights)))):
-        W = network.weights[layer].astype(np.float64)
-        initial_std = W.shape[0] ** -0.5
-        with column:
-            st.altair_chart(inside_charts.weight_histogram(
-                W, initial_std, title=f"{names[layer]} → {names[layer + 1]}: {W.size:,} weights"), width="stretch")
-            st.caption(f"Mean {W.mean():+.3f}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
-                       f"from {W.min():+.2f} to {W.max():+.2f}.")
+        st.markdown("**How each output is built.** An output node adds up the last hidden layer's activations, "
+                    "each times the weight of its link (w·h), then squeezes the sum with "
+                    + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
+                       "the softmax, which turns the ten sums into shares of 1."))
+        chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(10)),
+                                      key="in_output_digit")
+        chosen = predicted if chosen is None else int(chosen)
+        contributions = output_contributions(network, inputs)[chosen]  # (n_last_hidden,) w * h
+        last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
+        weights_in = network.weights[-1][chosen].astype(np.float64)
+        order = np.argsort(-contributions)
+        # The strongest pushes either way, leaving out the crowd of nodes that hardly matter for this image.
+        notable = NOTABLE_SHARE * float(np.abs(contributions).max(initial=0.0))
+        up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > max(notable, 0.0)]
+        down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < -notable]
+        net_input = float(contributions.sum()) + (float(network.biases[-1][chosen]) if network.biases is not None
+                                                  else 0.0)
+        pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
+        bias_text = " + the bias" if network.biases is not None else ""
+        st.markdown(
+            f"Output **{chosen}**: {int((contributions > 0).sum())} nodes push it up by {pushing_up:+.2f} in all, "
+            f"{int((contributions < 0).sum())} push it down by {pushing_down:+.2f}; the sum{bias_text} is "
+            f"{net_input:+.2f}, and the output {outputs[chosen]:.3f}.")
+        bars_col, pictures_col = st.columns([2, 3], gap="large")
+        with bars_col:
+            st.altair_chart(inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in),
+                            width="stretch")
+            st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is the "
+                       "node's activation h times its weight w to this output. Nodes whose push is under "
+                       f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely matter.")
+        with pictures_col:
+            if n_hidden_layers == 1:
+                st.markdown("**Pushing up**: what these hidden nodes look for")
+                if up:
+                    node_pictures(first_layer, up, [f"#{j}, h {last[j]:.2f}" for j in up])
+                st.markdown("**Pushing down**")
+                if down:
+                    node_pictures(first_layer, down, [f"#{j}, h {last[j]:.2f}" for j in down])
+                st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is how "
+                           "strongly the node fires for this image). Where the image's ink meets a node's red, "
+                           "the node fires.")
+            elif n_hidden_layers > 1:
+                st.caption("With several hidden layers, the last layer's nodes look at the layer before, not at "
+                           "the pixels, so they have no picture.")
+
+        for layer, activations in enumerate(hidden):
+            marked = (up + down) if layer == len(hidden) - 1 else []
+            st.markdown(f"**Hidden layer {layer + 1}: how strongly each of its {len(activations)} nodes fires**")
+            st.altair_chart(inside_charts.activation_strip(activations, highlight=marked,
+                                                           layer_name=f"hidden layer {layer + 1}"), width="content")
+        if hidden:
+            st.caption("One cell per node, in the network's order, darker for a stronger response; outlined: the "
+                       "nodes in the bars above. A few nodes fire strongly and most stay quiet: each image is "
+                       "read by its own small team of nodes.")
+
+    # --------------------------------------------------------------------------- 3. backquery
+
+    st.subheader("3. The network run backwards")
+    st.markdown(
+        "Tariq Rashid's book ends by asking the network a question the other way round: set the output for one "
+        "digit high and the others low, and send that signal back through the weights (inverting the sigmoid at "
+        "each layer) to the pixels. The picture that comes out is what the network *expects* a digit to look "
+        "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
+        "image the network saw; feeding it forward again shows whether the network agrees with itself."
+    )
+    expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
+    read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
+    st.image([digits.digit_image(image, scale=4) for image in expected], width=112,
+             caption=[f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})" for d, r in enumerate(read_back)])
+    readings = [int(np.argmax(r)) for r in read_back]
+    agreed = sum(reading == d for d, reading in enumerate(readings))
+    note = (f"Under each picture: the digit it was made from, and what the network reads in it (its output). It "
+            f"reads {agreed} of the 10 as the digit they came from.")
+    if agreed < 7:
+        common = max(set(readings), key=readings.count)
+        note += (f" Most go to one catch-all answer, {common}. The pictures sit on grey paper, stretched into "
+                 "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
+                 "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
+                 "network trains, the more of them land on one digit. The pictures still show what each output's "
+                 "weights favour.")
+    st.caption(note)
+
+    # --------------------------------------------------------------------------- 4. histograms
+
+    st.subheader("4. How the weights are spread")
+    st.markdown(
+        "Before training, every weight was drawn at random around zero (the dashed curve: a normal distribution "
+        "with spread 1/√n for a layer of n nodes, as in the seed). Training moved them: the bars are the weights "
+        "now. Tails wider than the curve are the links training found worth strengthening."
+    )
+    names = ["inputs"] + [f"hidden {i + 1}" for i in range(n_hidden_layers)] + ["outputs"]
+    per_row = 3
+    for start in range(0, len(network.weights), per_row):
+        columns = st.columns(per_row)
+        for column, layer in zip(columns, range(start, min(start + per_row, len(network.weights)))):
+            W = network.weights[layer].astype(np.float64)
+            initial_std = W.shape[0] ** -0.5
+            with column:
+                st.altair_chart(inside_charts.weight_histogram(
+                    W, initial_std, title=f"{names[layer]} → {names[layer + 1]}: {W.size:,} weights"),
+                    width="stretch")
+                st.caption(f"Mean {W.mean():+.3f}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
+                           f"from {W.min():+.2f} to {W.max():+.2f}.")

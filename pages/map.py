@@ -1,8 +1,11 @@
-"""Hidden-layer map: the active model's last hidden layer for a sample of test images, drawn in 2-D.
+"""Hidden-layer map: the last hidden layer for a sample of test images, drawn in 2-D.
 
 Each test image is a point: its last hidden layer's activations (200 numbers for the seed's network),
 brought down to two dimensions by PCA or t-SNE (``ann.hidden_map``). Coloured by the true digit; mistakes
 marked; click a point to see its image. Computed when asked (a button) and cached per model version.
+
+Two tabs: the active model's map, and one of your runs' maps epoch by epoch (``ui.map_view``: a slider and
+Play over the finished epochs, the maps aligned from epoch to epoch).
 """
 
 import base64
@@ -15,35 +18,17 @@ import streamlit as st
 
 from ann.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, digits, robustness_view, shell, state
+from ui import charts, digits, map_view, robustness_view, run_epochs, shell, state
 
 shell.page_start()
 
 SAMPLE_SIZES = (500, 1000, 2000, 5000)
 DEFAULT_SAMPLE = 2000
-SAMPLE_SEED = 0
+SAMPLE_SEED = map_view.SAMPLE_SEED
 TSNE_MAX = 2000
 TSNE_SECONDS = {500: 1, 1000: 3, 2000: 6}  # measured on one core of this project's machine (bench/lab_speed.py)
 METHODS = {"pca": "PCA", "tsne": "t-SNE"}
-DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                "#bcbd22", "#17becf"]  # tableau10: ten colours told apart easily
-
-st.title("Hidden-layer map")
-model = state.show_model_caption()
-if model is None:
-    st.stop()
-network = model.network
-if not model.config.hidden_nodes:
-    st.info("This model has no hidden layer, so there is no hidden layer to map. Train one with a hidden layer "
-            "(the Seed classic preset has 200 nodes) on the Train page.", icon=":material/info:")
-    st.stop()
-mnist = state.require_mnist("The hidden-layer map")
-size = model.config.hidden_nodes[-1]
-st.markdown(
-    f"The last hidden layer is where the network has turned pixels into the {size} features its output layer "
-    f"reads the digit from. Each test image becomes a point in a space of {size} dimensions; the map brings "
-    "those points down to two. A network that has learned keeps the images of each digit together and the "
-    "digits apart, and its mistakes sit where two digits' clouds meet.")
+VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -64,7 +49,7 @@ def compute_map(model_key: str, method: str, n: int, _network) -> dict:
 
 def sample_indices(n: int) -> np.ndarray:
     """``n`` test images drawn at random, always the same ones for a given ``n``, in file order."""
-    return np.sort(np.random.default_rng(SAMPLE_SEED).permutation(len(mnist.test.labels))[:n])
+    return map_view.sample_indices(n, len(mnist.test.labels))
 
 
 def thumbnail_url(image: np.ndarray) -> str:
@@ -83,77 +68,94 @@ def thumbnails(n: int) -> list[str]:
     return [thumbnail_url(mnist.test.images[i]) for i in sample_indices(n)]
 
 
-left, middle, right = st.columns([2, 3, 1], vertical_alignment="bottom")
-method = left.segmented_control("Method", list(METHODS), format_func=METHODS.get, default="pca", required=True,
-                                key="map_method",
-                                help="PCA is instant; t-SNE (scikit-learn, one core) takes about 1 s for 500 images "
-                                     "and 5-6 s for 2,000.")
-# t-SNE grows faster than the number of points (measured: 1 s for 500, 5-6 s for 2,000, 20-45 s for 5,000 on
-# one core); a shared server keeps it to 2,000.
-sizes = SAMPLE_SIZES if method == "pca" else tuple(size for size in SAMPLE_SIZES if size <= TSNE_MAX)
-n = middle.select_slider("Test images", sizes, value=DEFAULT_SAMPLE, key=f"map_images_{method}",
-                         help="A random sample of the 10,000 test images, the same one every time."
-                              + ("" if method == "pca" else f" t-SNE maps at most {TSNE_MAX:,}."))
-if right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:"):
-    st.session_state["map_request"] = (method, n)
-request = st.session_state.get("map_request")
-if request is None:
-    st.info("Pick a method and a number of images, then **Draw the map**. PCA turns the space so that its two "
-            "widest directions lie flat on the page; t-SNE instead keeps each image next to its nearest "
-            "neighbours.", icon=":material/info:")
+st.title("Hidden-layer map")
+missing = run_epochs.take_run_link(map_view.PICK_KEY, "map_view", VIEWS[1])
+if missing:
+    st.warning(missing, icon=":material/search_off:")
+# Tabs that rerun the page when switched: only the open one is computed.
+model_tab, run_tab = st.tabs(VIEWS, key="map_view", on_change="rerun")
+if run_tab.open:
+    with run_tab:
+        map_view.show()
     st.stop()
 
-method, n = request
-with st.spinner(f"Mapping {n:,} test images with {METHODS[method]}"
-                + (f" (about {TSNE_SECONDS.get(n, 6)} s)..." if method == "tsne" else "...")):
-    data = compute_map(model.key, method, n, network)
-wrong = data["predictions"] != data["labels"]
-frame = pd.DataFrame({
-    "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
-    "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
-    "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
-highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight")
-pick = alt.selection_point(name="pick", fields=["index"], on="click")
-opacity = (alt.condition(alt.datum.digit == str(highlight), alt.value(0.95), alt.value(0.08))
-           if highlight is not None else alt.value(0.7))
-axis_titles = (("first principal component", "second principal component") if method == "pca"
-               else ("t-SNE 1", "t-SNE 2"))
-points = alt.Chart(frame).mark_point(filled=True).encode(
-    x=alt.X("x:Q", title=axis_titles[0], axis=alt.Axis(labels=method == "pca")),
-    y=alt.Y("y:Q", title=axis_titles[1], axis=alt.Axis(labels=method == "pca")),
-    color=alt.Color("digit:N", scale=alt.Scale(domain=[str(d) for d in range(10)], range=DIGIT_COLORS),
-                    legend=alt.Legend(title="true digit", orient="right")),
-    shape=alt.Shape("read:N", scale=alt.Scale(domain=["right", "wrong"], range=["circle", "cross"]),
-                    legend=alt.Legend(title="read", orient="right")),
-    size=alt.condition(alt.datum.read == "wrong", alt.value(90), alt.value(22)),
-    opacity=opacity,
+with model_tab:
+    model = state.show_model_caption()
+    if model is None:
+        st.stop()
+    network = model.network
+    if not model.config.hidden_nodes:
+        st.info("This model has no hidden layer, so there is no hidden layer to map. Train one with a hidden "
+                "layer (the Seed classic preset has 200 nodes) on the Train page.", icon=":material/info:")
+        st.stop()
+    mnist = state.require_mnist("The hidden-layer map")
+    size = model.config.hidden_nodes[-1]
+    st.markdown(
+        f"The last hidden layer is where the network has turned pixels into the {size} features its output "
+        f"layer reads the digit from. Each test image becomes a point in a space of {size} dimensions; the map brings "
+        "those points down to two. A network that has learned keeps the images of each digit together and the "
+        "digits apart, and its mistakes sit where two digits' clouds meet.")
+
+    left, middle, right = st.columns([2, 3, 1], vertical_alignment="bottom")
+    method = left.segmented_control("Method", list(METHODS), format_func=METHODS.get, default="pca",
+                                    required=True, key="map_method",
+                                    help="PCA is instant; t-SNE (scikit-learn, one core) takes about 1 s for 500 "
+                                         "images and 5-6 s for 2,000.")
+    # t-SNE grows faster than the number of points (measured: 1 s for 500, 5-6 s for 2,000, 20-45 s for 5,000
+    # on one core); a shared server keeps it to 2,000.
+    sizes = SAMPLE_SIZES if method == "pca" else tuple(size for size in SAMPLE_SIZES if size <= TSNE_MAX)
+    n = middle.select_slider("Test images", sizes, value=DEFAULT_SAMPLE, key=f"map_images_{method}",
+                             help="A random sample of the 10,000 test images, the same one every time."
+                                  + ("" if method == "pca" else f" t-SNE maps at most {TSNE_MAX:,}."))
+    if right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:"):
+        st.session_state["map_request"] = (method, n)
+    request = st.session_state.get("map_request")
+    if request is None:
+        st.info("Pick a method and a number of images, then **Draw the map**. PCA turns the space so that its "
+                "two widest directions lie flat on the page; t-SNE instead keeps each image next to its nearest "
+                "neighbours.", icon=":material/info:")
+        st.stop()
+
+    method, n = request
+    with st.spinner(f"Mapping {n:,} test images with {METHODS[method]}"
+                    + (f" (about {TSNE_SECONDS.get(n, 6)} s)..." if method == "tsne" else "...")):
+        data = compute_map(model.key, method, n, network)
+    wrong = data["predictions"] != data["labels"]
+    frame = pd.DataFrame({
+        "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
+        "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
+        "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
+    highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight")
+    pick = alt.selection_point(name="pick", fields=["index"], on="click")
+    axis_titles = (("first principal component", "second principal component") if method == "pca"
+                   else ("t-SNE 1", "t-SNE 2"))
     # vega's tooltip draws a field named "image" as the picture itself
-    tooltip=[alt.Tooltip("image:N"), alt.Tooltip("index:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
-             alt.Tooltip("predicted:Q", title="read as"), alt.Tooltip("confidence:Q", format=".2f")],
-).add_params(pick).properties(height=560)
-mistakes = frame[frame["read"] == "wrong"]
-outline = alt.Chart(mistakes).mark_point(shape="cross", size=110, color="black", strokeWidth=0.6,
-                                         filled=False).encode(x="x:Q", y="y:Q")
-event = st.altair_chart(robustness_view.fit_width((points + outline).interactive()), key="map_chart", on_select="rerun",
-                        selection_mode="pick", width="stretch")
+    tooltip = [alt.Tooltip("image:N"), alt.Tooltip("index:Q", title="test image #"),
+               alt.Tooltip("digit:N", title="true digit"), alt.Tooltip("predicted:Q", title="read as"),
+               alt.Tooltip("confidence:Q", format=".2f")]
+    points = map_view.points_chart(frame, axis_titles, highlight, show_axes=method == "pca",
+                                   tooltip=tooltip).add_params(pick)
+    event = st.altair_chart(robustness_view.fit_width((points + map_view.mistakes_outline(frame)).interactive()),
+                            key="map_chart", on_select="rerun", selection_mode="pick", width="stretch")
 
-about = (f"PCA: the two directions along which the {n:,} points spread most, holding "
-         f"{data['variance'][0]:.0%} and {data['variance'][1]:.0%} of the spread of the {size} dimensions."
-         if method == "pca" else
-         "t-SNE: each point is placed near its nearest neighbours in the hidden layer; the size of a cloud and the "
-         "gaps between clouds mean little, only who sits next to whom.")
-st.caption(f"{about} Crosses with a black outline: the {int(wrong.sum())} images the network reads wrong "
-           f"({wrong.mean():.1%}). Hover a point for its image and the network's answer; click it for the ten "
-           "outputs; scroll to zoom, drag to move.")
+    about = (f"PCA: the two directions along which the {n:,} points spread most, holding "
+             f"{data['variance'][0]:.0%} and {data['variance'][1]:.0%} of the spread of the {size} dimensions."
+             if method == "pca" else
+             "t-SNE: each point is placed near its nearest neighbours in the hidden layer; the size of a cloud and "
+             "the gaps between clouds mean little, only who sits next to whom.")
+    st.caption(f"{about} Crosses with a black outline: the {int(wrong.sum())} images the network reads wrong "
+               f"({wrong.mean():.1%}). Hover a point for its image and the network's answer; click it for the ten "
+               "outputs; scroll to zoom, drag to move.")
 
-selected = (event.selection.get("pick") or []) if event is not None else []
-if selected:
-    chosen = int(selected[0]["index"])
-    row = frame[frame["index"] == chosen].iloc[0]
-    image_col, bars_col = st.columns([1, 3], vertical_alignment="center")
-    image_col.image(digits.digit_image(mnist.test.images[chosen], scale=5), width=140,
-                    caption=f"test image #{chosen:,}: a {row['digit']}, read as {row['predicted']}")
-    outputs = network.query(as_inputs(mnist.test.images[chosen][None, :], network.dtype))[0]
-    bars_col.altair_chart(robustness_view.fit_width(charts.output_bars(outputs, height=170)), width="stretch")
-else:
-    st.caption("No point picked yet.")
+    selected = (event.selection.get("pick") or []) if event is not None else []
+    if selected:
+        chosen = int(selected[0]["index"])
+        row = frame[frame["index"] == chosen].iloc[0]
+        image_col, bars_col = st.columns([1, 3], vertical_alignment="center")
+        image_col.image(digits.digit_image(mnist.test.images[chosen], scale=5), width=140,
+                        caption=f"test image #{chosen:,}: a {row['digit']}, read as {row['predicted']}")
+        outputs = network.query(as_inputs(mnist.test.images[chosen][None, :], network.dtype))[0]
+        bars_col.altair_chart(robustness_view.fit_width(charts.output_bars(outputs, height=170)),
+                              width="stretch")
+    else:
+        st.caption("No point picked yet.")

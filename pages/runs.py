@@ -265,6 +265,11 @@ else:
     history = store.history(picked)
     if history:
         run_panels.run_charts(picked, history, store.events(picked), key="picked")
+        with st.container(horizontal=True, gap="medium"):
+            st.page_link("pages/inside.py", label="Its weights and mistakes, epoch by epoch",
+                         icon=":material/neurology:", query_params={"run": picked.id})
+            st.page_link("pages/map.py", label="Its hidden-layer map, epoch by epoch",
+                         icon=":material/scatter_plot:", query_params={"run": picked.id})
     else:
         st.caption("No finished epoch yet.")
     with st.expander(f"{picked.name}'s settings", icon=":material/tune:", expanded=True):

@@ -238,9 +238,10 @@ def test_map_waits_for_the_button_then_draws_pca():
     at = open_page("map")
     no_exceptions(at)
     assert "Draw the map" in texts(at.info)
-    assert not at.get("arrow_vega_lite_chart")  # nothing heavy on the first render
+    assert not at.get("vega_lite_chart")  # nothing heavy on the first render
     at.button(key="map_draw").click().run()
     no_exceptions(at)
+    assert at.get("vega_lite_chart")  # the same probe sees the chart once it is drawn
     caption = texts(at.caption)
     assert "PCA: the two directions" in caption
     wrong = int(caption.split("Crosses with a black outline: the ")[1].split(" images")[0])

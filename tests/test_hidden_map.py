@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ann.config import NetworkConfig
-from ann.epochs import epoch_changes, epoch_maps
+from ann.epochs import NetworksOnDemand, epoch_changes, epoch_maps
 from ann.hidden_map import fit_pca, last_hidden, procrustes, tsne
 from ann.metrics import confusion_matrix
 from ann.network import Network
@@ -201,3 +201,45 @@ def test_the_first_epoch_has_no_change_without_a_start():
     assert changes[1].node_change is not None
     with pytest.raises(ValueError, match="bins=2 is out of range"):
         epoch_changes(networks, images, labels, bins=2)
+
+
+def test_networks_read_on_demand_give_the_same_results_with_few_in_memory():
+    """A run's checkpoints read one at a time: the maps and changes equal those of the list in memory, and
+    no more than ``keep`` networks are held by the sequence (each read at most twice per function)."""
+    start, networks, images, labels = tiny_run(4)
+    held = []
+
+    def load(epoch):
+        held.append(epoch)
+        return networks[epoch - 1].copy()
+
+    lazy = NetworksOnDemand([1, 2, 3, 4], load, keep=2)
+    reports = []
+    changes = epoch_changes(lazy, images, labels, initial=start, bins=20, keep_images=False,
+                            progress=lambda fraction, message: reports.append(fraction))
+    expected = epoch_changes(networks, images, labels, initial=start, bins=20)
+    assert lazy.loads <= 2 * 4 and len(lazy._kept) <= 2
+    for got, want in zip(changes, expected):
+        assert got.accuracy == want.accuracy and got.node_change_images is None
+        np.testing.assert_array_equal(got.confusion_change, want.confusion_change)
+        np.testing.assert_allclose(got.node_change, want.node_change)
+        for a, b in zip(got.histograms, want.histograms):
+            np.testing.assert_array_equal(a, b)
+    assert reports == sorted(reports) and reports[-1] == 1.0 and len(reports) == 2 * 4 + 1
+
+    lazy = NetworksOnDemand([1, 2, 3, 4], load, keep=1)
+    for align in ("last_pca", "procrustes"):
+        np.testing.assert_allclose(epoch_maps(lazy, images, align=align), epoch_maps(networks, images, align=align))
+    with pytest.raises(ValueError, match="keep=0"):
+        NetworksOnDemand([1], load, keep=0)
+    with pytest.raises(IndexError):
+        lazy[4]
+
+
+def test_a_network_of_another_shape_is_named():
+    start, networks, images, labels = tiny_run(2)
+    other = Network(NetworkConfig(hidden_nodes=(9,)), seed=1)
+    with pytest.raises(ValueError, match="network 2 is 784-9-10, the others 784-8-10"):
+        epoch_changes([networks[0], other], images, labels)
+    with pytest.raises(ValueError, match="the starting network is 784-9-10"):
+        epoch_changes(networks, images, labels, initial=other)

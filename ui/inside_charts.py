@@ -17,6 +17,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts import _mix  # the confusion matrix's colour blend, for its change
+
 INK = "#1f2937"
 NEGATIVE = np.array([33, 102, 172], np.float64)  # blue
 POSITIVE = np.array([178, 24, 43], np.float64)  # red
@@ -147,3 +149,109 @@ def weight_histogram(weights: np.ndarray, initial_std: float | None = None, bins
             x="start:Q", y="count:Q"))
     chart = alt.layer(*layers).properties(height=height)
     return chart.properties(title=title) if title else chart
+
+
+# --------------------------------------------------------------------------- a run, epoch by epoch
+
+BETTER_HEX, WORSE_HEX = "#15803d", "#c2410c"  # the confusion matrix's own green for hits, orange for mistakes
+PREVIOUS_COLOR = "#64748b"
+
+
+def visible_range(histograms: Sequence[np.ndarray], edges: np.ndarray, share: float = 0.999) -> tuple[float, float]:
+    """The span of ``edges`` that holds the central ``share`` of the weights at every epoch.
+
+    The bins of a layer are shared by all the epochs, so they reach out to the single most extreme weight of
+    any epoch; drawn whole, the bulk of the weights would sit in a few bars in the middle. The chart shows
+    this span instead and says how many weights lie beyond it.
+
+    Parameters
+    ----------
+    histograms : sequence of ndarray (bins,) int, one layer's counts at each epoch
+    edges : ndarray (bins + 1,) float, their shared bin edges
+    share : float in (0, 1], the share of each epoch's weights to keep in view
+
+    Returns
+    -------
+    (low, high) : float, two of the edges
+    """
+    tail = (1.0 - share) / 2
+    lows, highs = [], []
+    for counts in histograms:
+        cumulative = np.cumsum(counts) / max(int(np.sum(counts)), 1)
+        lows.append(int(np.searchsorted(cumulative, tail, side="right")))  # the bin where the low tail ends
+        highs.append(int(np.searchsorted(cumulative, 1.0 - tail, side="left")) + 1)
+    low, high = min(lows), min(max(highs), len(edges) - 1)
+    return float(edges[low]), float(edges[max(high, low + 1)])
+
+
+def epoch_histogram(edges: np.ndarray, counts: np.ndarray, previous: np.ndarray | None, span: tuple[float, float],
+                    height: int = 200, title: str | None = None) -> alt.Chart:
+    """One layer's weights at an epoch as bars, with the epoch before as a grey outline.
+
+    Parameters
+    ----------
+    edges : ndarray (bins + 1,) float, shared by every epoch of the run
+    counts, previous : ndarray (bins,) int, this epoch's counts and the epoch before's (or None)
+    span : (low, high), the part of the edges to draw (:func:`visible_range`)
+    """
+    edges = np.asarray(edges, np.float64)
+    inside = (edges[:-1] >= span[0] - 1e-12) & (edges[1:] <= span[1] + 1e-12)
+    frame = pd.DataFrame({"start": edges[:-1][inside], "end": edges[1:][inside],
+                          "count": np.asarray(counts)[inside]})
+    x = alt.X("start:Q", title="weight", scale=alt.Scale(domain=list(span), nice=False), axis=alt.Axis(tickCount=5))
+    bars = alt.Chart(frame).mark_rect(color=TRAINED_COLOR, opacity=0.85).encode(
+        x=x, x2="end:Q", y=alt.Y("count:Q", title="weights"),
+        tooltip=[alt.Tooltip("start:Q", title="from", format=".3f"), alt.Tooltip("end:Q", title="to", format=".3f"),
+                 alt.Tooltip("count:Q", format=",")])
+    layers = [bars]
+    if previous is not None:
+        before = pd.DataFrame({"start": edges[:-1][inside], "count": np.asarray(previous)[inside]})
+        layers.append(alt.Chart(before).mark_line(interpolate="step-after", color=PREVIOUS_COLOR, strokeWidth=1.5)
+                      .encode(x="start:Q", y="count:Q"))
+    chart = alt.layer(*layers).properties(height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def confusion_change_chart(change: np.ndarray, size: int = 300) -> alt.Chart:
+    """What one epoch changed in the confusion matrix, cell by cell: green where it got better (more right
+    on the diagonal, fewer of a mistake off it), orange where it got worse, the signed count written in.
+
+    Parameters
+    ----------
+    change : ndarray (n, n) int, this epoch's confusion matrix minus the one before's (rows true digits)
+    """
+    change = np.asarray(change, np.int64)
+    true, predicted = np.indices(change.shape)
+    hit = (true == predicted).ravel()
+    values = change.ravel()
+    better = np.where(hit, values, -values)  # a mistake made less often is a gain too
+    biggest = max(int(np.abs(values).max(initial=0)), 1)
+    strength = np.sqrt(np.abs(better) / biggest)  # square root: a change of a few images still shows
+    fill = [_mix("#ffffff", BETTER_HEX if b > 0 else WORSE_HEX, 0.15 + 0.85 * s) if b else "#f8fafc"
+            for b, s in zip(better, strength)]
+    about = [("right" if h else f"read as {p}") for h, p in zip(hit, predicted.ravel())]
+    frame = pd.DataFrame({"true": true.ravel(), "predicted": predicted.ravel(), "change": values, "fill": fill,
+                          "label": [f"{v:+d}" if v else "" for v in values], "dark": strength > 0.6,
+                          "about": [f"{t}s {a}: {v:+d}" for t, a, v in zip(true.ravel(), about, values)]})
+    base = alt.Chart(frame).encode(x=alt.X("predicted:O", title="predicted digit",
+                                           axis=alt.Axis(orient="top", labelAngle=0)),
+                                   y=alt.Y("true:O", title="true digit"),
+                                   tooltip=[alt.Tooltip("about:N", title="change")])
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(color=alt.Color("fill:N", scale=None))
+    text = base.mark_text(fontSize=10).encode(
+        text="label:N", color=alt.condition(alt.datum.dark, alt.value("white"), alt.value(INK)))
+    return (cells + text).properties(width=size, height=size)
+
+
+def epoch_accuracy_chart(epochs: Sequence[int], accuracies: Sequence[float], selected: int,
+                         height: int = 150) -> alt.Chart:
+    """Test accuracy after each epoch (0: before training), the epoch on the slider marked."""
+    frame = pd.DataFrame({"epoch": list(epochs), "accuracy": list(accuracies)})
+    frame["shown"] = frame["epoch"] == selected
+    base = alt.Chart(frame).encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")])
+    line = base.mark_line(color=TRAINED_COLOR, point=alt.OverlayMarkDef(color=TRAINED_COLOR, size=30))
+    marked = base.transform_filter(alt.datum.shown).mark_point(size=160, color=INITIAL_COLOR, filled=True)
+    return (line + marked).properties(height=height)

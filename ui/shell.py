@@ -15,7 +15,9 @@ import time
 
 import streamlit as st
 
-from ui import run_panels, state, workspace
+from ui import run_panels, setup_link, state, workspace
+
+TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
 PAGES = (
     # (file, title, icon); the first is the default page
@@ -53,8 +55,11 @@ def run_app() -> None:
             headline, sentence = state.describe_model(model)
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
-    # every page but Train (which shows its run in full) starts with the live status of your runs
     on_train = page.url_path == "train"
+    if not on_train:  # the Train page's settings stay on the Train page's address, not on the next page's
+        for name in [name for name in st.query_params if name in TRAIN_LINK_NAMES]:
+            del st.query_params[name]
+    # every page but Train (which shows its run in full) starts with the live status of your runs
     run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
     _this_run.inside_frame = True
     try:
