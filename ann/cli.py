@@ -464,12 +464,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
             if not runs:
                 print(f"no runs in this workspace ({store.root})")
                 return 0
-            print(f"{'run':<8} {'id':<16} {'status':<12} {'network':<18} {'epochs':>7} {'test':>8}  created")
+            print(f"{'run':<8} {'id':<16} {'status':<12} {'data':<16} {'network':<18} {'epochs':>7} {'test':>8}  "
+                  "created")
             for run in runs:
                 accuracy = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
                 created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
                 layers = "-".join(str(n) for n in run.network_config.layer_sizes)
-                print(f"{run.name:<8} {run.id:<16} {run.status:<12} {layers:<18} "
+                data = run.dataset_title if len(run.dataset_title) <= 16 else run.dataset_title[:15] + "~"
+                print(f"{run.name:<8} {run.id:<16} {run.status:<12} {data:<16} {layers:<18} "
                       f"{run.epochs_done:>3}/{run.target_epochs:<3} {accuracy:>8}  {created}")
             if args.workspace is None:
                 print(f"\nthe dashboard lists these at {_dashboard_link(key)}")
