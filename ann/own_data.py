@@ -302,9 +302,18 @@ def _gather(source: Any) -> _Given:
             raise OwnDataError(f"{zips[0][0]}: a zip comes alone; put everything in it, or give the files "
                                "without a zip")
         return _from_zip(*zips[0])
-    return _Given(PurePosixPath(names[0]).stem if len(names) == 1 else "uploaded data",
-                  [_Entry((PurePosixPath(name).name,), len(data), lambda limit, d=data: d[:limit + 1])
-                   for name, data in pairs], set())
+    # A folder uploaded as it is (a browser's directory upload) names each file by its path in the folder
+    entries = []
+    for name, data in pairs:
+        parts = tuple(p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", "/"))
+        if ".." in parts or not parts:
+            raise OwnDataError(f"{name!r} is not a file name this program accepts")
+        if not _ignored(parts):
+            entries.append(_Entry(parts, len(data), lambda limit, d=data: d[:limit + 1]))
+    tops = {entry.parts[0] for entry in entries if len(entry.parts) > 1}
+    title = (tops.pop() if len(tops) == 1 and all(len(e.parts) > 1 for e in entries)
+             else PurePosixPath(names[0]).stem if len(names) == 1 else "uploaded data")
+    return _Given(title, entries, set())
 
 
 def _is_zip(name: str, head: bytes) -> bool:

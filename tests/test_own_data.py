@@ -92,6 +92,9 @@ def test_an_image_folder_a_zip_of_it_and_its_upload_are_the_same_dataset(shapes)
     assert read_own_data([("shapes.zip", packed)]).key == data.key
     (shapes.parent / "shapes.zip").write_bytes(packed)
     assert read_own_data([("shapes.zip", zip_folder(shapes, extra={"LICENSE": b"CC0"}))]).key == data.key
+    # a browser's directory upload names each file by its path in the folder
+    uploaded = [(p.relative_to(shapes.parent).as_posix(), p.read_bytes()) for p in shapes.rglob("*.*")]
+    assert read_own_data(uploaded).key == data.key and read_own_data(uploaded).title == "shapes"
     assert read_own_data(shapes.parent / "shapes.zip").key == data.key
 
 
@@ -166,6 +169,7 @@ def _csv(n_rows: int = 30, n_classes: int = 3) -> bytes:
      r"l: label 99 at index 0 is out of range 0-61"),
     ([("a.zip", b"PK\x03\x04 not really a zip")], r"a\.zip: not a zip file"),
     ([("a.zip", b"PK\x05\x06" + bytes(18))], r"a: empty: no files found"),  # a zip of nothing
+    ([("set/../../etc/a.csv", _csv())], r"'set/\.\./\.\./etc/a\.csv' is not a file name this program accepts"),
 ])
 def test_bad_uploads_are_refused_with_the_file_and_the_problem(files, match):
     with pytest.raises(OwnDataError, match=match):
