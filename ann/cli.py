@@ -303,6 +303,18 @@ _TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "s
                 "propagate", "bias", "seed", "limit", "dtype")
 
 
+def _epoch_done(bar: ProgressBar, metrics: dict[str, Any], epochs: int, quiet: bool) -> ProgressBar:
+    """Close the epoch's progress line with its figures, print its line (unless ``quiet``: --json), and
+    return the next epoch's bar."""
+    bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
+              f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
+    if not quiet:
+        print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
+              f"train_accuracy {metrics['train_accuracy']:.4f} "
+              f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
+    return ProgressBar(f"epoch {metrics['epoch'] + 1}/{epochs}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ann.model_io import save_model
     from ann.network import Network
@@ -340,13 +352,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for metrics in train(network, data.train.images, data.train.labels, train_cfg,
                          data.test.images, data.test.labels, progress=progress):
         history.append(metrics)
-        bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
-                  f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
-        if not args.json:
-            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
-                  f"train_accuracy {metrics['train_accuracy']:.4f} "
-                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
-        bar = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+        bar = _epoch_done(bar, metrics, train_cfg.epochs, quiet=args.json)
     train_seconds = sum(m["seconds"] for m in history)
     info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
             "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds, "dataset": data.key}
@@ -412,13 +418,7 @@ def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_record
     state = {"bar": bar}
 
     def on_epoch(metrics: dict[str, Any]) -> None:
-        state["bar"].close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
-                           f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
-        if not args.json:
-            print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
-                  f"train_accuracy {metrics['train_accuracy']:.4f} "
-                  f"test_accuracy {metrics['test_accuracy']:.4f} seconds {metrics['seconds']:.1f}")
-        state["bar"] = ProgressBar(f"epoch {metrics['epoch'] + 1}/{train_cfg.epochs}")
+        state["bar"] = _epoch_done(state["bar"], metrics, train_cfg.epochs, quiet=args.json)
 
     status = train_run(store, run, data, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
     run = store.get_run(key, run.id)

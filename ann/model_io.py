@@ -81,11 +81,12 @@ class LoadedModel:
     dataset: DatasetTag = MNIST_TAG  # what it was trained on: output i is dataset.class_names[i]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python numbers and NaN/inf as None (JSON has neither)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -120,7 +121,7 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
     if network.biases is not None:
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, meta=np.array(json.dumps(_jsonable(meta))), **arrays)
+    np.savez_compressed(buffer, meta=np.array(json.dumps(jsonable(meta))), **arrays)
     return buffer.getvalue()
 
 

@@ -60,6 +60,7 @@ import numpy as np
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
 from ann.datasets import MNIST_TAG, Dataset, DatasetTag, tag_for_key
 from ann.files import atomic_write, atomic_write_bytes
+from ann.model_io import jsonable
 from ann.own_data import DatasetStore, OwnDataError
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
@@ -155,20 +156,8 @@ def owner_of(workspace: str) -> str:
     return hashlib.sha256(workspace.encode()).hexdigest()[:32]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # a diverged run's NaN loss: JSON has no NaN
-    return value
-
-
 def _dumps(value: Any) -> str:
-    return json.dumps(_jsonable(value))
+    return json.dumps(jsonable(value))
 
 
 # --------------------------------------------------------------------------- what a run is
@@ -1128,7 +1117,7 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
     for i, v in enumerate(network._velocity or []):
         arrays[f"velocity_{i}"] = v
     # The generator's state holds 128-bit integers: JSON keeps them exactly (Python ints), unlike npz.
-    atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(_jsonable(meta))), **arrays))
+    atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(jsonable(meta))), **arrays))
 
 
 def _read_checkpoint_meta(path: Path) -> dict[str, Any]:

@@ -45,6 +45,39 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     return path
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def tree_memory(pid: int) -> tuple[float, float, int]:
+    """(sum of RSS, sum of PSS) in MB over ``pid`` and every process below it, and how many processes.
+
+    RSS counts a page shared by several processes (libraries, a mapped data file) in each of them: an upper
+    bound. PSS splits it between them: the sum is the memory the tree really takes (what a container's limit
+    counts)."""
+    rss = pss = 0.0
+    pids = process_tree(pid)
+    for current in pids:
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return rss, pss, len(pids)
+
+
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
 

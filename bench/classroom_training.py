@@ -30,40 +30,12 @@ import threading
 import time
 from pathlib import Path
 
-from _common import DEFAULT_DATA_DIR, OUT_DIR, write_results
+from _common import DEFAULT_DATA_DIR, OUT_DIR, tree_memory, write_results
 from app_perf import CANVAS, CHROMIUM_ARGS, DIGITS, PREDICTION, VIEWPORT, WAIT_MS, Server, draw_stroke, wait_idle
 
 from ann.runs import RunStore
 
 TARGETS = {"memory_mb": 600.0, "answer_seconds": 1.5}
-
-
-def tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        try:
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
-            continue
-    return pids
-
-
-def memory(pid: int) -> tuple[float, float, int]:
-    """(sum of RSS, sum of PSS) in MB over the process tree, and its number of processes."""
-    rss = pss = 0.0
-    pids = tree(pid)
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
-        except OSError:
-            continue
-    return rss, pss, len(pids)
 
 
 class Sampler(threading.Thread):
@@ -76,7 +48,7 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.2):
-            rss, pss, processes = memory(self.server_pid)
+            rss, pss, processes = tree_memory(self.server_pid)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
             self.most_processes = max(self.most_processes, processes)
             counts = self.store.counts()
@@ -126,7 +98,7 @@ def main() -> None:
             for tab in tabs:
                 tab.locator(".st-key-tr_start button").wait_for()
                 wait_idle(tab)
-            base = memory(server.process.pid)
+            base = tree_memory(server.process.pid)
             print(f"{args.sessions} sessions on Train: tree RSS {base[0]:.0f} MB, PSS {base[1]:.0f} MB")
             results["before_start"] = {"rss_mb": round(base[0]), "pss_mb": round(base[1])}
             started = time.perf_counter()

@@ -33,32 +33,11 @@ import threading
 import time
 from pathlib import Path
 
-from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
+from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, tree_memory, write_results
 
 from ann.config import NetworkConfig, TrainConfig
 from ann.jobs import TrainingService, load_dataset, train_run
 from ann.runs import RunStore, new_workspace_key
-
-
-def tree_memory(pid: int) -> tuple[float, float]:
-    """(sum of RSS, sum of PSS) in MB over ``pid`` and its children."""
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    rss = pss = 0.0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
-        except OSError:
-            continue
-    return rss, pss
 
 
 class MemorySampler(threading.Thread):
@@ -70,7 +49,7 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_event.wait(self.every):
-            rss, pss = tree_memory(os.getpid())
+            rss, pss, _ = tree_memory(os.getpid())
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
     def stop(self) -> tuple[float, float]:

@@ -20,31 +20,28 @@ SEED_CSV_MD5 = {
 }
 
 
+def _temporary_env(name: str, folder: Path):
+    """Set ``name`` to ``folder`` for the session, then put back what was there."""
+    previous = os.environ.get(name)
+    os.environ[name] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = previous
+
+
 @pytest.fixture(scope="session", autouse=True)
 def runs_dir(tmp_path_factory) -> Path:
     """Every test (and every app server a test starts) keeps its training runs in a temporary run store,
     never in the project's runs/ folder."""
-    folder = tmp_path_factory.mktemp("runs")
-    previous = os.environ.get("ANN_RUNS_DIR")
-    os.environ["ANN_RUNS_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("ANN_RUNS_DIR", None)
-    else:
-        os.environ["ANN_RUNS_DIR"] = previous
+    yield from _temporary_env("ANN_RUNS_DIR", tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory) -> Path:
     """The uncompressed copies of the datasets (ann.data.load_mnist_mapped) go to a temporary folder too."""
-    folder = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get("ANN_CACHE_DIR")
-    os.environ["ANN_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("ANN_CACHE_DIR", None)
-    else:
-        os.environ["ANN_CACHE_DIR"] = previous
+    yield from _temporary_env("ANN_CACHE_DIR", tmp_path_factory.mktemp("cache"))
 
 
 def find_mnist_dir() -> Path:

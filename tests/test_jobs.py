@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic import band_set
+
 from ann.config import NetworkConfig, TrainConfig
 from ann.jobs import TrainingService, available_cores, default_workers
 from ann.runs import FINISHED, INTERRUPTED, PAUSED, QUEUED, RUNNING, STOPPED, RunStore, new_workspace_key
@@ -32,22 +34,13 @@ SLOW = TrainConfig(epochs=400, rotate=0.0, batch_size=1)
 WAIT = 60.0  # generous: a busy machine slows the workers, never the verdicts
 
 
-def _band_set(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = rng.integers(0, 60, (n, 784), dtype=np.uint8)
-    for i, label in enumerate(labels):
-        images[i, label * 78:(label + 1) * 78] += 150
-    return images, labels
-
-
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
     """A folder with the four files of a tiny dataset in MNIST's format (IDX, gzipped)."""
     from ann.data import write_idx_images, write_idx_labels
 
     folder = tmp_path_factory.mktemp("tiny_mnist")
-    for prefix, (images, labels) in (("train", _band_set(3000, 1)), ("t10k", _band_set(500, 2))):
+    for prefix, (images, labels) in (("train", band_set(3000, 1)), ("t10k", band_set(500, 2))):
         write_idx_images(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder

@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from synthetic import band_set
+
 from ann.config import PRESETS, ConfigError, NetworkConfig, TrainConfig, configs_from_dict
 from ann.metrics import confusion_matrix, evaluate, most_confident_mistakes, precision_recall, scorecard
 from ann.network import Network
@@ -199,20 +201,10 @@ def test_continuing_a_run_equals_one_longer_run(mnist, preset):
         next(iter(fit(parts, mnist.train.images, mnist.train.labels, config, start_epoch=9)))
 
 
-def _tiny_set(n=2048, seed=0):
-    """A tiny synthetic set: 784-pixel uint8 images whose label is which tenth of the image is brightest."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = rng.integers(0, 60, (n, 784), dtype=np.uint8)
-    for i, label in enumerate(labels):
-        images[i, label * 78:(label + 1) * 78] += 150
-    return images, labels
-
-
 def test_a_learning_rate_changed_while_training_takes_effect_at_the_next_chunk():
     """base_learning_rate is read before every chunk: a rate that never changes gives the same steps as
     the configuration's; a change applies from the next chunk on and is reported as the epoch's rate."""
-    images, labels = _tiny_set()
+    images, labels = band_set()
     config = TrainConfig(epochs=2, rotate=0.0, batch_size=16, learning_rate=0.1)
     plain, same = Network(seed=3), Network(seed=3)
     fit(plain, images, labels, config)
@@ -236,7 +228,7 @@ def test_time_spent_in_the_stop_callback_is_not_training_time():
     """A paused run waits inside should_stop: that wait is left out of the epoch's seconds."""
     import time
 
-    images, labels = _tiny_set(1024)
+    images, labels = band_set(1024)
     config = TrainConfig(epochs=1, rotate=0.0, batch_size=64)
 
     def slow_check() -> bool:
