@@ -8,11 +8,13 @@ One module per concern:
 - :mod:`ann.data`     MNIST from IDX or CSV files, download and verification
 - :mod:`ann.datasets` the named datasets (MNIST, Fashion-MNIST, Kuzushiji-MNIST), their class names
 - :mod:`ann.own_data` your own data (CSV, IDX, folders of images per class), checked, split, kept per workspace
-- :mod:`ann.augment`  rotations (the seed's), shifts and elastic distortions, over a batch
+- :mod:`ann.augment`  rotations (the seed's), shifts, elastic distortions and pens (thickness, contrast,
+  noise), over a batch
 - :mod:`ann.train`    the training loop: a generator of per-epoch metrics
 - :mod:`ann.metrics`  scorecard, accuracy, confusion matrix, precision and recall
-- :mod:`ann.images`   user images to network inputs, the way MNIST itself was made
+- :mod:`ann.images`   user images to network inputs, the way MNIST itself was made, and nearer its look
 - :mod:`ann.model_io` model files (.npz, no pickle)
+- :mod:`ann.models`   the shipped models: stable names, files, the default
 - :mod:`ann.inside`   looking inside a trained network: backquery, weight pictures, activations
 - :mod:`ann.experiments` the seed's error-rule comparison and hyperparameter sweeps
 - :mod:`ann.sweep`    grids of runs trained side by side on local processes or a Dask cluster

@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elastic-sigma", type=float, help="random: smoothness of the elastic field in pixels")
     p.add_argument("--elastic-fraction", type=float,
                    help="random: share of each epoch's records also distorted elastically (default 1)")
+    p.add_argument("--thickness", type=float,
+                   help="random: strokes thinned or thickened by up to this many pixels of width (0 = off)")
+    p.add_argument("--contrast", type=float,
+                   help="random: stroke edges raised to a power from 1/(1+C) to 1+C, softer or harder (0 = off)")
+    p.add_argument("--noise", type=float,
+                   help="random: Gaussian noise of standard deviation up to this, on the 0..1 scale (0 = off)")
     p.add_argument("--momentum", type=float, help="momentum (seed: 0)")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay (seed: 0)")
     p.add_argument("--schedule", choices=["constant", "cosine"], help="learning-rate schedule (seed: constant)")
@@ -157,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="train on the first N training records only")
     p.add_argument("--dtype", choices=["float32", "float64"], help="float64 reproduces the seed bit for bit")
     p.add_argument("--out", default="model.npz", help="where to save the model (default: model.npz)")
+    p.add_argument("--float16", action="store_true",
+                   help="store the weights as float16 in the model file: half the size; the network computes in "
+                        "its own dtype after loading (the test accuracy is checked again and reported)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results on stdout")
     p.add_argument("--save-run", action="store_true",
                    help="also record the run in the run store (runs/ or $ANN_RUNS_DIR), where the dashboard's "
@@ -189,17 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
 
-    p = sub.add_parser("predict", help="predict the class (the digit, for MNIST) of your own images (PNG/JPG)")
-    p.add_argument("model", help="a model file saved by 'train'")
+    p = sub.add_parser("predict", help="read the class (the digit, for MNIST) of your own images (PNG, JPG, "
+                                       "phone photos)",
+                       description="Read the class of each image (its digit, for a model trained on MNIST), "
+                                   "prepared as the dashboard's Draw page does. Exit code 1 if any file could not "
+                                   "be read (the others are still read).")
+    p.add_argument("--model", metavar="FILE", default=None,
+                   help="a model file (default: the dashboard's default model, "
+                        "data/<the shipped handwriting model>)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, dark ink on light or the reverse")
-    p.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    p.add_argument("--json", action="store_true",
+                   help="end with one JSON list on stdout: file, digit, confidence, outputs, error per image")
 
     # sweep: every training flag of 'train' (copied from its parser, so the two never drift apart), plus
     # the grid, the seeds and where the runs train. --out and --json are the sweep's own.
     p = sub.add_parser("sweep", help="train a grid of runs in parallel (local processes or a Dask cluster)",
                        description="Train every combination of the --param values (for each seed) in "
                                    "parallel. Other training flags fix the rest, as for 'train'.")
-    _copy_flags(sub.choices["train"], p, skip=("help", "out", "json", "save_run", "workspace", "runs_dir"))
+    _copy_flags(sub.choices["train"], p, skip=("help", "out", "float16", "json", "save_run", "workspace", "runs_dir"))
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
                    help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
                         "(layers: 300x100); repeat for a grid")
@@ -298,7 +314,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 _TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "shift", "elastic_alpha",
-                "elastic_sigma", "elastic_fraction", "warmup_epochs",
+                "elastic_sigma", "elastic_fraction", "thickness", "contrast", "noise", "warmup_epochs",
                 "momentum", "weight_decay", "schedule", "shuffle", "activation", "loss", "error_rule",
                 "propagate", "bias", "seed", "limit", "dtype")
 
@@ -356,7 +372,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_seconds = sum(m["seconds"] for m in history)
     info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
             "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds, "dataset": data.key}
-    save_model(out, network, train_cfg, history, info, data.tag)
+    stored = {}
+    if args.float16:
+        # The file's own accuracy: the weights as they will be read back, rounded to float16.
+        from ann.model_io import load_model, model_to_bytes
+        from ann.train import accuracy_of
+
+        reread = load_model(model_to_bytes(network, dataset=data.tag, storage="float16")).network
+        info["stored_as"] = "float16"
+        info["test_accuracy"] = accuracy_of(reread, data.test.images, data.test.labels)
+        stored = {"stored_as": "float16", "stored_test_accuracy": info["test_accuracy"]}
+    save_model(out, network, train_cfg, history, info, data.tag, storage="float16" if args.float16 else None)
     result = {
         "test_accuracy": history[-1]["test_accuracy"],
         "train_seconds": train_seconds,
@@ -364,12 +390,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "config": configs_to_dict(net_cfg, train_cfg),
         "model": str(out),
         "dataset": data.tag.to_json(),
+        **stored,
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
-              f"{train_seconds:.1f}s of training; model saved to {out}")
+              f"{train_seconds:.1f}s of training; model saved to {out}"
+              + (f" (float16: {stored['stored_test_accuracy'] * 100:.2f}%)" if stored else ""))
     return 0
 
 
@@ -565,36 +593,54 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_model_path() -> Path:
+    from ann.models import SHIPPED_MODELS, default_model
+
+    model = default_model()
+    if model is None:
+        names = ", ".join(m.label for m in SHIPPED_MODELS)
+        raise RuntimeError(f"no shipped model file found ({names}); give one with --model FILE")
+    return model.path
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ann.images import ImageError, prepare
+    from ann.images import ImageError, prepare, preprocess_for
     from ann.model_io import load_model
 
-    model = load_model(args.model)
+    path = Path(args.model) if args.model is not None else _default_model_path()
+    model = load_model(path)
     names = model.dataset.class_names
+    preprocess = preprocess_for(model.train_config)  # as the Draw page prepares images for this model
+    if args.model is None:
+        print(f"model: {path.relative_to(path.parents[1]) if len(path.parents) > 1 else path} (the default; "
+              "--model FILE for another)", file=sys.stderr)
     if not model.dataset.digits:
-        print(f"note: {args.model} was trained on {model.dataset.describe()}; each image is prepared as a drawing "
+        print(f"note: {path} was trained on {model.dataset.describe()}; each image is prepared as a drawing "
               "is (cropped to its ink, fitted and centred), as its images were", file=sys.stderr)
     results = []
-    failed = 0
-    for path in args.images:
+    for name in args.images:
+        entry: dict[str, Any] = {"file": name, "digit": None, "class": None, "confidence": None, "outputs": None,
+                                 "error": None}
         try:
-            x, _ = prepare(Path(path), dtype=model.network.dtype)
+            if name.lower().endswith(".npz"):
+                raise ImageError(f"{name} is a model file, not an image (give a model with --model FILE)")
+            x, _ = prepare(Path(name), dtype=model.network.dtype, preprocess=preprocess)
         except (ImageError, OSError) as exc:
-            failed += 1
-            results.append({"image": path, "error": str(exc)})
-            if not args.json:
-                print(f"{path}: {exc}")
+            message = " ".join(str(exc).split())
+            entry["error"] = message if message.startswith(name) else f"{name}: {message}"
+            results.append(entry)
+            print(f"{name}: error: {entry['error'].removeprefix(name + ': ')}")
             continue
         outputs = model.network.query(x)[0]
-        label = int(np.argmax(outputs))
-        # "digit" keeps its name for MNIST's models (scripts read it); "class" is the label's name for any
-        results.append({"image": path, "digit": label, "class": names[label], "confidence": float(outputs[label]),
-                        "outputs": [float(v) for v in outputs]})
-        if not args.json:
-            print(f"{path}: {names[label]} (confidence {outputs[label]:.2f})")
+        digit = int(np.argmax(outputs))
+        # "digit" keeps its name (the output's index: scripts read it); "class" is that class's name
+        entry.update(digit=digit, confidence=float(outputs[digit]), outputs=[float(v) for v in outputs],
+                     **{"class": names[digit]})
+        results.append(entry)
+        print(f"{name}: {names[digit]} (confidence {outputs[digit]:.2f})")
     if args.json:
-        print(json.dumps({"predictions": results, "classes": list(names)}))
-    return FAILURE if failed else 0
+        print(json.dumps(results))
+    return FAILURE if any(entry["error"] for entry in results) else 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -96,12 +96,18 @@ def jsonable(value: Any) -> Any:
 
 def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
                    history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
-                   dataset: DatasetTag | None = None) -> bytes:
+                   dataset: DatasetTag | None = None, storage: str | None = None) -> bytes:
     """The model file's bytes (for a download button, or to write yourself).
 
     ``dataset`` is what the network was trained on; None means MNIST for a network of 10 outputs (every model
     before datasets were recorded), else classes named by their numbers.
+
+    ``storage`` ("float16", "float32" or "float64") stores the weights and biases in that precision; by
+    default the network's own. A float16 file is half the size of a float32 one; reading it gives the
+    network's own dtype back (the values rounded to float16's 11 significant bits).
     """
+    if storage is not None and storage not in ("float16", "float32", "float64"):
+        raise ValueError(f"storage={storage!r} is not known; choose float16, float32 or float64")
     tag = dataset if dataset is not None else DatasetTag.from_json(None, network.config.output_nodes)
     if tag.n_classes != network.config.output_nodes:
         raise ValueError(f"the dataset {tag.describe()} does not fit a network of {network.config.output_nodes} "
@@ -120,6 +126,8 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
     arrays = {f"weights_{i}": W for i, W in enumerate(network.weights)}
     if network.biases is not None:
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
+    if storage is not None:
+        arrays = {key: value.astype(storage) for key, value in arrays.items()}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, meta=np.array(json.dumps(jsonable(meta))), **arrays)
     return buffer.getvalue()
@@ -127,10 +135,11 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
 
 def save_model(path: str | os.PathLike, network: Network, train_config: TrainConfig | None = None,
                history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
-               dataset: DatasetTag | None = None) -> Path:
-    """Write a model file atomically and return its path (``dataset`` as in :func:`model_to_bytes`)."""
+               dataset: DatasetTag | None = None, storage: str | None = None) -> Path:
+    """Write a model file atomically and return its path (``dataset`` and ``storage``: see
+    :func:`model_to_bytes`)."""
     path = Path(path)
-    data = model_to_bytes(network, train_config, history, info, dataset)
+    data = model_to_bytes(network, train_config, history, info, dataset, storage)
     atomic_write_bytes(path, data)
     return path
 

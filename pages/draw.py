@@ -12,7 +12,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
 
-from ann.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDigitError, prepare
+from ann.images import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    ImageError,
+    NoDigitError,
+    prepare,
+    prepare_steps,
+    preprocess_for,
+)
 from ui import charts, digits, robustness_view, shell, state
 
 shell.page_start()
@@ -21,16 +29,22 @@ CANVAS_SIDE = 280  # ten screen pixels for each of the network's 28
 STROKE_WIDTH = 24  # about 2.5 MNIST pixels once the digit is fitted into 20x20, as MNIST's pens were
 MAX_UPLOADS = 30
 DEFAULT_TEACH_TIMES = 10
+WIDE_SCREEN = 900  # CSS pixels: from here on the answer sits in its own column beside the canvas
 
-st.markdown(  # the prediction, large
-    "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}</style>",
+st.markdown(  # the prediction, large; on a narrow screen a compact answer above the canvas instead
+    "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}"
+    ".st-key-answer_top {min-height: 3.2rem;}"
+    ".st-key-answer_top p {font-size: 1.6rem; line-height: 1.3; margin: 0;}"
+    ".st-key-answer_top strong {font-size: 2.4rem;}"
+    f"@media (min-width: {WIDE_SCREEN}px) {{.st-key-answer_top {{display: none;}}}}</style>",
     unsafe_allow_html=True)
 
 st.title("Draw")
-model = state.show_model_caption()
+model = state.show_model_caption(pick=True, short=True)  # short: the canvas and its answer fit a phone's screen
 if model is None:
     st.stop()
 network = model.network
+preprocess = preprocess_for(model.train_config)  # a model trained on every stroke width keeps the drawn width
 
 
 def clear_canvas() -> None:
@@ -71,6 +85,9 @@ canvas_col = row.container(width=CANVAS_SIDE + 24)
 seen_col = row.container(width=190)
 outputs_col = row.container(width="stretch")
 with canvas_col:
+    # On a phone the columns wrap below the canvas: the answer goes here too, above it, so a user sees it
+    # without scrolling away from what they draw (hidden on wide screens, which show it beside the canvas).
+    answer_top = st.container(key="answer_top")
     st.markdown("**Write a digit**")
     with st.container(key="draw_canvas"):
         canvas = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#000000", height=CANVAS_SIDE,
@@ -80,11 +97,12 @@ with canvas_col:
     st.caption("With the mouse, or a finger on a touch screen; one digit, as large as the box allows.")
 
 x = image = None
+steps = []
 problem = None
 try:
     # image_data is None until something is drawn (and always under AppTest): an empty canvas.
     if canvas.image_data is not None:
-        x, image = prepare(canvas.image_data, dtype=network.dtype)
+        x, image, steps = prepare_steps(canvas.image_data, dtype=network.dtype, preprocess=preprocess)
 except NoDigitError:
     pass
 except ImageError as exc:
@@ -92,6 +110,8 @@ except ImageError as exc:
 
 if x is None:
     st.session_state.pop("draw_input", None)
+    with answer_top:
+        st.markdown("Draw a digit below: the answer appears here.")
     with seen_col:
         if problem:
             st.error(f"This drawing could not be read: {problem}")
@@ -102,6 +122,8 @@ else:
     outputs = network.query(x)[0]
     predicted = int(np.argmax(outputs))
     st.session_state["draw_input"] = {"x": x, "fingerprint": fingerprint(x)}
+    with answer_top:
+        st.markdown(f"Reads **{predicted}** &nbsp;·&nbsp; confidence {outputs[predicted]:.2f}")
     with seen_col:
         st.markdown("**What the network sees**")
         st.image(digits.digit_image(image, scale=5), caption="28x28, fitted and centred as MNIST digits are")
@@ -111,6 +133,18 @@ else:
     with outputs_col:
         st.markdown("**The ten output activations**")
         st.altair_chart(charts.output_bars(outputs), width="stretch")
+
+    with st.expander("What the network sees, step by step", icon=":material/filter_frames:"):
+        st.caption("How the drawing becomes the network's 784 inputs (`ann.images`): MNIST's own steps (ink, "
+                   "crop, fit into 20x20, centre of mass), and those that bring a digit from outside MNIST "
+                   "nearer MNIST's look: uneven light and specks removed"
+                   + (", and the stroke width brought into MNIST's range." if preprocess.stroke else
+                      ". The stroke width is left as drawn: this model was trained on strokes of every width "
+                      "(thinning them would cost it on real handwriting)."))
+        # The user's own image as it is, but the dashboard's way round: dark ink on white.
+        st.image([digits.step_picture(step.image, ink=step.name != "grey" or np.median(step.image[0]) < 128)
+                  for step in steps],
+                 caption=[f"{i}. {step.title}: {step.note}" for i, step in enumerate(steps, 1)], width=120)
 
     st.subheader("Teach")
     result = st.session_state.get("teach_result")
@@ -151,18 +185,18 @@ def read_upload(upload) -> dict:
     ann decodes one image at a time, at most 1024 pixels on the long side (``ann.images.decode_image``), so
     30 phone photos cost the server no more memory than one; only the small result is kept."""
     cache = st.session_state.setdefault("upload_cache", {})
-    if upload.file_id not in cache:
+    key = (upload.file_id, preprocess)  # prepared again for a model that wants other steps
+    if key not in cache:
         try:
             if upload.size > MAX_IMAGE_BYTES:
                 raise ImageError(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
                                  f"{MAX_IMAGE_BYTES // 2**20} MB")
-            x_file, image_file = prepare(upload, dtype=np.float32)  # messages name upload.name
-            cache[upload.file_id] = {"x": x_file, "image": image_file}
+            x_file, image_file = prepare(upload, dtype=np.float32, preprocess=preprocess)  # messages name it
+            cache[key] = {"x": x_file, "image": image_file}
         except ImageError as exc:  # NoDigitError included: a blank image
             message = str(exc)
-            cache[upload.file_id] = {"error": message if message.startswith(upload.name)
-                                     else f"{upload.name}: {message}"}
-    return cache[upload.file_id]
+            cache[key] = {"error": message if message.startswith(upload.name) else f"{upload.name}: {message}"}
+    return cache[key]
 
 
 uploads = st.file_uploader(
@@ -171,13 +205,13 @@ uploads = st.file_uploader(
     help=f"Dark ink on light paper or the reverse. Phone photos are fine: up to "
          f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, turned upright as the phone recorded.")
 if uploads:
-    present = {u.file_id for u in uploads}
+    present = {(u.file_id, preprocess) for u in uploads}
     cache = st.session_state.get("upload_cache", {})
     for stale in set(cache) - present:
         del cache[stale]
     if len(uploads) > MAX_UPLOADS:
         st.warning(f"{len(uploads)} files: the first {MAX_UPLOADS} are shown.")
-    new = sum(u.file_id not in cache for u in uploads[:MAX_UPLOADS])
+    new = sum((u.file_id, preprocess) not in cache for u in uploads[:MAX_UPLOADS])
     reading = st.spinner(f"Reading {new} new image{'s' if new != 1 else ''}...", show_time=True) if new else \
         contextlib.nullcontext()
     with reading:

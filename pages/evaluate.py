@@ -18,7 +18,7 @@ CELL_IMAGES = 40
 MISTAKES = 16
 
 st.title("Evaluate")
-model = state.show_model_caption()
+model = state.show_model_caption(pick=True)
 if model is None:
     st.stop()
 mnist = state.require_mnist("The Evaluate page")

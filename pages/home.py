@@ -49,6 +49,7 @@ with right:
         state.download_panel(key="download_home")
 
     st.subheader("Active model")
+    model = state.model_picker()
     if model is None:
         state.show_no_model()
     else:

@@ -49,7 +49,7 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption()
+    model = state.show_model_caption(pick=True)
     if model is None:
         st.stop()
     network = model.network

@@ -23,14 +23,34 @@ def mnist_folder(monkeypatch, mnist_dir):
 
 # --------------------------------------------------------------------------- Home
 
+from ann.models import default_model, shipped_models  # noqa: E402
+
 
 def test_home_renders_network_dataset_and_model():
     at = open_page()
     no_exceptions(at)
     assert at.title[0].value == "ANN Explorer"
     assert "MNIST is ready" in texts(at.success)
-    assert "Pretrained model: 784-200-10" in texts(at.markdown)
+    default = default_model()
+    assert f"{default.title}: 784-" in texts(at.markdown)
     assert "Active model" in texts(at.sidebar.caption)
+
+
+def test_the_model_picker_offers_the_shipped_models_and_the_pick_holds_on_every_page():
+    at = open_page()
+    picker = at.selectbox(key="model_picker")
+    assert picker.value == f"shipped:{default_model().name}"  # the default: the best reader of handwriting
+    assert [option for option in picker.options] == [picker.format_func(f"shipped:{m.name}")
+                                                     for m in shipped_models()]
+    picker.set_value("shipped:seed").run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].shipped_name == "seed"
+    assert "Seed classic (the blog's network): 784-200-10" in texts(at.markdown)
+    for page in ("pages/evaluate.py", "pages/inside.py", "pages/draw.py"):
+        at.switch_page(page).run()
+        no_exceptions(at)
+        assert at.selectbox(key="model_picker").value == "shipped:seed"
+        assert "784-200-10" in texts(at.caption)  # the page names the model it predicts with
 
 
 def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path):
@@ -196,7 +216,8 @@ def test_evaluate_scorecard_and_cells():
 def test_evaluate_without_any_model_says_so(monkeypatch, tmp_path):
     from ui import state
 
-    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "missing.npz")
+    monkeypatch.setattr(state, "SHIPPED_DIR", tmp_path)  # no shipped model file there
+    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "pretrained.npz")
     at = open_page("evaluate")
     no_exceptions(at)
     assert "No model yet" in texts(at.info)
@@ -290,10 +311,21 @@ def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_dig
     other = open_page("draw")  # another browser session
     theirs = other.session_state["active_model"]
     assert theirs.shared and theirs.version == 0
-    shipped = load_model(state.PRETRAINED_PATH)
+    shipped = load_model(default_model().path)
     for w_theirs, w_file, w_mine in zip(theirs.network.weights, shipped.network.weights, mine.network.weights):
         np.testing.assert_array_equal(w_theirs, w_file)
         assert not np.array_equal(w_mine, w_file)
+
+    # The taught copy is this session's own model; the picker offers it beside the shipped one as shipped.
+    picker = at.selectbox(key="model_picker")
+    assert picker.value == f"own:{mine.uid}"
+    assert any("your copy, taught 1 drawing" in option for option in picker.options)
+    picker.set_value(f"shipped:{default_model().name}").run()
+    pristine = at.session_state["active_model"]
+    assert pristine.shared and pristine is not mine
+    np.testing.assert_array_equal(pristine.network.weights[0], shipped.network.weights[0])
+    at.selectbox(key="model_picker").set_value(f"own:{mine.uid}").run()
+    assert at.session_state["active_model"] is mine
 
 
 def test_draw_uploads_grid_and_bad_files(test_digits):

@@ -206,7 +206,8 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 # --------------------------------------------------------------------------- Inside
 
 
-def test_inside_shows_weights_an_image_backquery_and_histograms():
+def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
+    monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
     at = open_page("inside")
     no_exceptions(at)
     assert [s.value for s in at.subheader] == [
@@ -275,7 +276,8 @@ def test_inside_handles_other_network_shapes(hidden, activation):
 def test_inside_without_any_model_says_so(monkeypatch, tmp_path):
     from ui import state
 
-    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "missing.npz")
+    monkeypatch.setattr(state, "SHIPPED_DIR", tmp_path)  # no shipped model file there
+    monkeypatch.setattr(state, "PRETRAINED_PATH", tmp_path / "pretrained.npz")
     at = open_page("inside")
     no_exceptions(at)
     assert "No model yet" in texts(at.info)

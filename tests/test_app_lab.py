@@ -167,8 +167,9 @@ def test_a_runaway_weight_is_held_and_said():
     assert at.session_state["st_wih00"] == 1000.0
 
 
-def test_one_node_of_the_real_network_matches_ann_network(mnist_dir):
+def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch):
     """The pretrained network on test image 0 (a 7): output node 7, then node 5 of the hidden layer."""
+    monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's network, whatever the app's default
     from ann.data import load_mnist, scale_inputs
     from ui import state
 
@@ -234,7 +235,8 @@ def test_one_node_view_works_on_a_drawing_without_mnist(monkeypatch, tmp_path):
 # --------------------------------------------------------------------------- Hidden-layer map
 
 
-def test_map_waits_for_the_button_then_draws_pca():
+def test_map_waits_for_the_button_then_draws_pca(monkeypatch):
+    monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's network, whatever the app's default
     at = open_page("map")
     no_exceptions(at)
     assert "Draw the map" in texts(at.info)

@@ -105,3 +105,20 @@ def test_a_private_workspace_link_moves_the_runs_to_another_browser():
     assert "workspace" not in elsewhere.query_params  # the key leaves the address bar at once
     elsewhere.switch_page("pages/runs.py").run()
     assert list(elsewhere.dataframe[0].value["run"]) == ["Run 1"]
+
+
+def test_the_model_picker_offers_the_visitor_s_ended_runs_not_another_s():
+    """Draw's picker lists this workspace's runs that have ended with a model; picking one makes it active."""
+    from ann.runs import new_workspace_key
+
+    at = open_page("draw")
+    mine = finished_run(at.session_state["workspace_key"], 0.83, hidden=30)
+    finished_run(new_workspace_key(), 0.5, hidden=25)  # another browser's run
+    at.run()
+    labels = at.selectbox(key="model_picker").options
+    assert sum("784-30-10" in label for label in labels) == 1 and not any("784-25-10" in label for label in labels)
+    at.selectbox(key="model_picker").set_value(f"run:{mine.id}").run()
+    no_exceptions(at)
+    active = at.session_state["active_model"]
+    assert active.run_id == mine.id and active.source == "run"
+    assert "784-30-10" in texts(at.caption)

@@ -282,3 +282,88 @@ def test_seed_copies_are_the_record_and_its_two_rotations_interleaved(dtype):
     np.testing.assert_array_equal(copies[:, 0], X)
     np.testing.assert_array_equal(copies[:, 1], augment.rotate(X, 10.0))
     np.testing.assert_array_equal(copies[:, 2], augment.rotate(X, -10.0))
+
+
+# --------------------------------------------------------------------------- the pen: thickness, contrast, noise
+
+
+def _widths(X: np.ndarray) -> np.ndarray:
+    from ann.images import stroke_width
+
+    return np.array([stroke_width(np.kron(x.reshape(28, 28) - 0.01, np.ones((4, 4)))) / 4 for x in X])
+
+
+def test_thickness_changes_the_stroke_width_by_its_amount(digits):
+    X = digits[:20]
+    before = _widths(X)
+    # Measured on MNIST's anti-aliased strokes (ann.images.stroke_width): +2 px (one whole dilation) widens
+    # them by 1.15 px at the median, -1 px narrows them by 0.53.
+    for amount, low, high in ((2.0, 0.8, 1.5), (1.0, 0.35, 0.95), (-1.0, -0.8, -0.3)):
+        changed = augment.thickness(X, amount)
+        assert changed.shape == X.shape and changed.dtype == X.dtype
+        assert low < np.median(_widths(changed) - before) < high
+        # A thinned stroke keeps its strongest ink (erosion alone would dim it).
+        np.testing.assert_allclose(changed.max(axis=1), X.max(axis=1), atol=1e-12)
+        assert changed.min() >= 0.01 and changed.max() <= 1.0
+    np.testing.assert_array_equal(augment.thickness(X, 0.0), X)
+    per_image = augment.thickness(X[:2], [1.0, -1.0])
+    np.testing.assert_allclose(per_image[0], augment.thickness(X[:1], 1.0)[0])
+    np.testing.assert_allclose(per_image[1], augment.thickness(X[1:2], -1.0)[0])
+    with pytest.raises(ValueError, match="-4..4"):
+        augment.thickness(X, 5.0)
+
+
+def test_contrast_moves_the_grey_edges_only(digits):
+    X = digits[:10]
+    np.testing.assert_allclose(augment.contrast(X, 1.0), X, atol=1e-12)
+    harder, softer = augment.contrast(X, 0.5), augment.contrast(X, 2.0)
+    edge = (X > 0.2) & (X < 0.8)
+    assert np.all(harder[edge] > X[edge]) and np.all(softer[edge] < X[edge])
+    full, paper = X >= 1.0, X <= 0.01
+    np.testing.assert_allclose(harder[full | paper], X[full | paper], atol=1e-12)
+    with pytest.raises(ValueError, match="> 0"):
+        augment.contrast(X, 0.0)
+
+
+def test_noise_is_seeded_and_stays_in_range(digits):
+    X = digits[:10].astype(np.float32)
+    a = augment.noise(X, np.random.default_rng(1), 0.1)
+    np.testing.assert_array_equal(a, augment.noise(X, np.random.default_rng(1), 0.1))
+    assert a.dtype == np.float32 and a.min() >= 0.01 and a.max() <= 1.0
+    assert 0.03 < np.std(a - X) < 0.1
+    np.testing.assert_array_equal(augment.noise(X, np.random.default_rng(1), 0.0), X)
+
+
+def test_pen_variation_draws_only_what_is_enabled(digits):
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    np.testing.assert_array_equal(augment.pen_variation(digits, rng), digits)
+    assert rng.bit_generator.state == state  # nothing enabled: nothing drawn
+    one = augment.pen_variation(digits, np.random.default_rng(7), 1.5, 0.5, 0.05)
+    two = augment.pen_variation(digits, np.random.default_rng(7), 1.5, 0.5, 0.05)
+    np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(one, digits)
+    before = digits.copy()
+    augment.pen_variation(digits, rng, 1.5, 0.5, 0.05)
+    np.testing.assert_array_equal(digits, before)  # the input is never changed
+
+
+def test_a_pen_augmented_run_is_the_same_on_one_thread_and_on_two(mnist_dir):
+    """The pen is drawn on the prefetch thread with the rest of the distortion: same bits at any count."""
+    from ann.config import NetworkConfig, TrainConfig
+    from ann.network import Network
+    from ann.train import fit
+
+    X = (mnist_test_images(mnist_dir, 1024) * 255).round().astype(np.uint8)
+    y = np.arange(1024) % 10
+    config = TrainConfig(epochs=2, batch_size=64, augment="random", rotate=0.0, thickness=1.5, contrast=0.5,
+                         noise=0.05, shuffle=True, learning_rate=0.05, seed=3)
+    runs = []
+    for count in (1, 2):
+        net = Network(NetworkConfig(hidden_nodes=(64,), activation="relu", loss="cross_entropy",
+                                    propagate="delta", bias=True), seed=3)
+        runs.append((net, [m["train_loss"] for m in fit(net, X, y, config, threads=count)]))
+    (one, loss_one), (two, loss_two) = runs
+    assert loss_one == loss_two
+    for W, V in zip(one.weights, two.weights):
+        np.testing.assert_array_equal(W, V)

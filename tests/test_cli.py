@@ -68,28 +68,63 @@ def test_predict_own_images_like_the_seed(trained_model, mnist_dir, tmp_path):
         path = tmp_path / f"digit{i}.png"
         iio.imwrite(path, img)
         paths.append(str(path))
-    result = run("predict", str(out), *paths, "--json")
+    result = run("predict", "--model", str(out), *paths, "--json")
     assert result.returncode == 0, result.stderr
-    predictions = json.loads(result.stdout)["predictions"]
-    assert len(predictions) == 9
+    predictions = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [p["file"] for p in predictions] == paths
     right = sum(p["digit"] == int(test.labels[i]) for i, p in enumerate(predictions))
     assert right >= 7
-    assert all(0 <= p["confidence"] <= 1 for p in predictions)
+    for p in predictions:
+        assert p["error"] is None and len(p["outputs"]) == 10
+        assert p["confidence"] == max(p["outputs"]) and 0 <= p["confidence"] <= 1
 
 
-def test_predict_bad_and_blank_images(trained_model, tmp_path):
+def test_predict_reports_each_bad_file_and_goes_on(trained_model, tmp_path):
     import imageio.v3 as iio
 
     out, _ = trained_model
+    good = tmp_path / "seven.png"
+    seven = np.full((60, 60), 255, np.uint8)
+    seven[10:14, 12:48] = 0  # the bar of a 7 ...
+    for k in range(36):  # ... and its stem
+        seven[14 + k, 44 - k // 2: 48 - k // 2] = 0
+    iio.imwrite(good, seven)
     blank = tmp_path / "blank.png"
     iio.imwrite(blank, np.full((50, 50), 255, np.uint8))
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    result = run("predict", str(out), str(blank), str(text))
-    assert result.returncode == 1
-    assert "no digit found" in result.stdout
-    assert "not an image" in result.stdout
+    files = [str(blank), str(good), str(text), str(tmp_path / "missing.png")]
+    result = run("predict", "--model", str(out), *files, "--json")
+    assert result.returncode == 1  # some files failed
     assert "Traceback" not in result.stderr
+    entries = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [e["file"] for e in entries] == files
+    assert "no digit found" in entries[0]["error"] and entries[0]["digit"] is None
+    assert entries[1]["error"] is None and entries[1]["digit"] is not None and len(entries[1]["outputs"]) == 10
+    assert "not an image" in entries[2]["error"] and entries[2]["confidence"] is None
+    assert "no such file" in entries[3]["error"] and entries[3]["outputs"] is None
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(str(blank)) and "no digit found" in line for line in lines)
+    only_good = run("predict", "--model", str(out), str(good))
+    assert only_good.returncode == 0 and only_good.stdout.startswith(f"{good}: ")
+
+
+def test_predict_without_model_uses_the_default(tmp_path):
+    import imageio.v3 as iio
+
+    from ann.models import default_model
+
+    digit = np.full((60, 60), 255, np.uint8)
+    digit[8:52, 27:33] = 0  # a 1
+    path = tmp_path / "one.png"
+    iio.imwrite(path, digit)
+    result = run("predict", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert default_model().label in result.stderr
+    (entry,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert entry["digit"] == 1 and entry["error"] is None
+    model_as_image = run("predict", str(default_model().path))
+    assert model_as_image.returncode == 1 and "a model file, not an image" in model_as_image.stdout
 
 
 @pytest.mark.parametrize("args, code, message", [
@@ -222,9 +257,11 @@ def test_train_evaluate_and_predict_on_your_own_data(tmp_path, trained_model):
     assert _last_json(zipped)["dataset"]["classes"] == ["circle", "cross", "square"]
     picture = tmp_path / "a_cross.png"
     picture.write_bytes(shape_image("cross", 64, np.random.default_rng(1)))
-    predicted = run("predict", str(tmp_path / "shapes.npz"), str(picture), "--json")
-    assert predicted.returncode == 0 and _last_json(predicted)["classes"] == ["circle", "cross", "square"]
-    assert _last_json(predicted)["predictions"][0]["class"] in ("circle", "cross", "square")
+    predicted = run("predict", "--model", str(tmp_path / "shapes.npz"), str(picture), "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    (answer,) = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert answer["class"] in ("circle", "cross", "square") and answer["class"] == ["circle", "cross", "square"][
+        answer["digit"]]
     assert "trained on shapes (3 classes)" in predicted.stderr
 
 

@@ -102,7 +102,10 @@ def app_url(browser, mnist_dir, tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = dict(os.environ, ANN_DATA_DIR=str(mnist_dir), PYTHONUNBUFFERED="1")
+    # its own run store: a server's pool trains every queued run of its store, so one shared with the AppTests
+    # or an earlier module's server would first train (or wait behind) their leftover runs
+    env = dict(os.environ, ANN_DATA_DIR=str(mnist_dir), ANN_RUNS_DIR=str(tmp_path_factory.mktemp("server_runs")),
+               PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -371,7 +374,11 @@ def test_model_downloads_and_uploads_back(page, tmp_path):
     caught.value.save_as(saved)
     assert saved.name == "ann-explorer-model.npz"
     model = load_model(saved)
-    assert model.network.config.layer_sizes == (784, 200, 10)
+    from ann.models import default_model
+    from ann.model_io import read_model_info
+
+    shipped = read_model_info(default_model().path)  # the session starts with the default shipped model
+    assert model.network.config.layer_sizes == shipped["network"].layer_sizes
     assert model.info.get("test_accuracy", 0) > 0.95
 
     page.locator(".st-key-tr_upload input[type='file']").set_input_files(saved)

@@ -144,7 +144,9 @@ def test_train_refuses_the_model_bomb_without_the_server_growing(browser, server
 
     assert re.search(r"bomb\.npz: weights_0 has shape \(30000, 30000\), but its configuration says \(200, 784\)",
                      message.inner_text())
-    assert "Pretrained model" in page.get_by_test_id("stSidebar").inner_text()  # the active model is unchanged
+    from ann.models import default_model
+
+    assert default_model().title in page.get_by_test_id("stSidebar").inner_text()  # the active model is unchanged
     screenshot(page, "train_model_bomb")
     context.close()
     print(f"server on Train: peak {before['VmHWM']:.0f} -> {after['VmHWM']:.0f} MB")

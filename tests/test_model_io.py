@@ -130,3 +130,30 @@ def test_read_model_info_describes_without_building(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match=r"bad\.npz: not a model file"):
         read_model_info(tmp_path / "bad.npz")
+
+
+def test_float16_storage_halves_the_file_and_reads_back_in_the_network_s_dtype():
+    net = Network(NetworkConfig(hidden_nodes=(300,), bias=True), seed=1)
+    full, half = model_to_bytes(net), model_to_bytes(net, storage="float16")
+    assert len(half) < 0.6 * len(full)
+    loaded = load_model(half).network
+    assert loaded.dtype == np.float32 and loaded.config == net.config
+    for stored, original in zip(loaded.weights + loaded.biases, net.weights + net.biases):
+        assert stored.dtype == np.float32
+        np.testing.assert_allclose(stored, original, rtol=2 ** -11, atol=2 ** -24)
+    with pytest.raises(ValueError, match="float16, float32 or float64"):
+        model_to_bytes(net, storage="int8")
+
+
+def test_every_shipped_model_loads_and_is_a_few_mb():
+    from ann.models import SHIPPED_MODELS, default_model, shipped_model
+
+    for model in SHIPPED_MODELS:
+        if not model.path.is_file():
+            continue
+        assert model.path.stat().st_size < 4 * 2**20, model.label  # a few MB at most
+        loaded = load_model(model.path)
+        assert loaded.info.get("test_accuracy", 0) > 0.95 and loaded.network.config.output_nodes == 10
+    assert default_model() is not None and default_model().name in {m.name for m in SHIPPED_MODELS}
+    with pytest.raises(KeyError, match="the shipped models are"):
+        shipped_model("nonsense")

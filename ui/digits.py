@@ -34,3 +34,29 @@ def digit_image(image: np.ndarray, scale: int = 4) -> np.ndarray:
 def csv_record(label: int, image: np.ndarray) -> str:
     """The image as one line of the seed's CSV files: the label, then 784 pixel values 0-255."""
     return ",".join(str(int(v)) for v in [label, *to_pixels(image).ravel()])
+
+
+def step_picture(image: np.ndarray, side: int = 112, ink: bool = True) -> np.ndarray:
+    """One stage of the preprocessing (``ann.images.Step.image``, any size, 0..255) as a ``side`` x ``side``
+    picture: ink dark on white when ``ink`` (the stages that hold bright ink on 0), else as it is (the user's
+    own image); fitted inside, keeping its shape, on white with a light grey frame, so every stage shows at
+    the same size. Small images are enlarged by whole pixels, so the pixels stay visible; large ones are
+    reduced by averaging."""
+    values = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
+    if ink:
+        values = 255.0 - values
+    inner = side - 4
+    rows, cols = values.shape
+    longest = max(rows, cols)
+    if longest <= inner:
+        scale = max(1, inner // longest)
+        values = np.repeat(np.repeat(values, scale, axis=0), scale, axis=1)
+    else:
+        factor = -(-longest // inner)
+        padded = np.pad(values, ((0, -rows % factor), (0, -cols % factor)), mode="edge")
+        values = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).mean(axis=(1, 3))
+    picture = np.full((side, side), 255.0)
+    picture[0, :] = picture[-1, :] = picture[:, 0] = picture[:, -1] = 200.0  # the frame
+    top, left = (side - values.shape[0]) // 2, (side - values.shape[1]) // 2
+    picture[top:top + values.shape[0], left:left + values.shape[1]] = values
+    return np.clip(np.rint(picture), 0, 255).astype(np.uint8)

@@ -78,6 +78,9 @@ def train_params(records: Sequence[int], batch_sizes: Sequence[int]) -> tuple[Pa
         Param("elastic", "tr_elastic", "float", 0.0, 60.0),
         Param("elastic-sigma", "tr_sigma", "float", 1.0, 8.0),
         Param("elastic-fraction", "tr_elastic_share", "float", 0.0, 1.0),
+        Param("thickness", "tr_thickness", "float", 0.0, 3.0),
+        Param("contrast", "tr_contrast", "float", 0.0, 2.0),
+        Param("noise", "tr_noise", "float", 0.0, 0.3),
         Param("dtype", "tr_dtype", "choice", options=DTYPE_NAMES),
     )
 

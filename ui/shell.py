@@ -56,9 +56,11 @@ def run_app() -> None:
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
     on_train = page.url_path == "train"
-    if not on_train:  # the Train page's settings stay on the Train page's address, not on the next page's
+    if not on_train and st.session_state.get("page_before") == "train":
+        # just left the Train page: its settings stay on its own address, not on the next page's
         for name in [name for name in st.query_params if name in TRAIN_LINK_NAMES]:
             del st.query_params[name]
+    st.session_state["page_before"] = page.url_path
     # every page but Train (which shows its run in full) starts with the live status of your runs
     run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
     _this_run.inside_frame = True

@@ -5,9 +5,12 @@
   for all 70,000 images) and are scaled a batch at a time where they are used.
 - Everything a user changes lives in ``st.session_state``, one per browser session: the active model and
   the Teach results. Training runs do not: they are jobs in the server's run store (``ann.runs``, trained by
-  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart. The pretrained model file is read once per server and its network
-  shared read-only between sessions until one of them changes it: :func:`own_network` gives the session
-  its own copy first (copy on write), so teaching in one session never changes what another sees.
+  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart.
+  Each shipped model file (``ann.models``: the default, the best reader of handwriting, and the seed's) is
+  read once per server and its network shared read-only between sessions until one of them changes it:
+  :func:`own_network` gives the session its own copy first (copy on write), so teaching in one session never
+  changes what another sees. :func:`model_picker` offers the shipped models, the session's own (uploads,
+  taught copies) and the workspace's ended runs.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is
     from ann.runs import RunInfo, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-PRETRAINED_PATH = ROOT / "data" / "pretrained.npz"
+SHIPPED_DIR = ROOT / "data"  # the shipped models' files (ann.models names them); tests point it elsewhere
+PRETRAINED_PATH = SHIPPED_DIR / "pretrained.npz"  # the seed's classic network, the first shipped model
 PRETRAINED_LABEL = "data/pretrained.npz"
+OWN_MODELS_KEPT = 6  # a session's own models (uploads, taught copies, runs) offered by the picker
 UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
 
 
@@ -154,14 +159,16 @@ class ActiveModel:
 
     def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
-                 shared: bool = False) -> None:
+                 shared: bool = False, shipped_name: str | None = None, path: Path | None = None) -> None:
         self.config = config
         self.train_config = train_config
         self.history = history
         self.info = info
         self.name = name
-        self.source = source  # "pretrained", "run" (a run of this workspace), "shared" or "uploaded"
+        self.source = source  # "pretrained" (shipped), "run" (a run of this workspace), "shared" or "uploaded"
         self.run_id: str | None = None  # the run it came from, if any
+        self.shipped_name = shipped_name  # ann.models' name of the shipped model it is (or was copied from)
+        self.path = path  # the shipped model's file
         self.shared = shared
         self.version = 0
         self.uid = uuid.uuid4().hex[:10]
@@ -169,8 +176,9 @@ class ActiveModel:
 
     @property
     def network(self) -> Network:
-        if self._network is None:  # only the pretrained model starts without one
-            self._network = _read_pretrained(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime).network
+        if self._network is None:  # only a shipped model starts without one
+            path = self.path or PRETRAINED_PATH
+            self._network = _read_pretrained(str(path), path.stat().st_mtime).network
         return self._network
 
     @network.setter
@@ -181,6 +189,12 @@ class ActiveModel:
     def key(self) -> str:
         """Changes whenever the weights may have changed: a cache key for evaluations."""
         return f"{self.uid}.{self.version}"
+
+    @property
+    def identity(self) -> str | None:
+        """For a shipped model still as shipped, ``shipped:<name>``: the same in every session, so work on it
+        can be shared between sessions; None once the session has its own weights."""
+        return f"shipped:{self.shipped_name}" if self.shared and self.shipped_name else None
 
     @property
     def test_accuracy(self) -> float | None:
@@ -217,29 +231,77 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
                 "history": loaded.history, "info": loaded.info}
 
 
-def _pretrained() -> ActiveModel | None:
-    if not PRETRAINED_PATH.is_file():
+def shipped_path(name: str) -> Path:
+    """The file of the shipped model ``name`` (``ann.models``), in ``SHIPPED_DIR``."""
+    from ann.models import shipped_model
+
+    return SHIPPED_DIR / shipped_model(name).filename
+
+
+def shipped_names() -> list[str]:
+    """The shipped models present, the default (ann.models.default_name) first."""
+    from ann.models import SHIPPED_MODELS, default_name
+
+    default = default_name()
+    names = [m.name for m in SHIPPED_MODELS if (SHIPPED_DIR / m.filename).is_file()]
+    return sorted(names, key=lambda name: name != default)
+
+
+def shipped(name: str) -> ActiveModel | None:
+    """A shipped model as a session's model, its network shared read-only with every session (described from
+    the file's ``meta`` alone; the network is built when first used). None if its file is missing or bad (the
+    reason is kept for :func:`show_no_model`)."""
+    from ann.models import shipped_model
+
+    path = shipped_path(name)
+    if not path.is_file():
         return None
     try:
-        described = _read_pretrained_description(str(PRETRAINED_PATH), PRETRAINED_PATH.stat().st_mtime)
+        described = _read_pretrained_description(str(path), path.stat().st_mtime)
     except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
-        st.session_state["pretrained_error"] = str(exc)
+        st.session_state["pretrained_error"] = f"data/{path.name}: {exc}"
         return None
     st.session_state.pop("pretrained_error", None)
-    return ActiveModel(name="Pretrained model", source="pretrained", shared=True, **described)
+    return ActiveModel(name=shipped_model(name).title, source="pretrained", shared=True, shipped_name=name,
+                       path=path, **described)
+
+
+def _default() -> ActiveModel | None:
+    for name in shipped_names():
+        model = shipped(name)
+        if model is not None:
+            return model
+    return None
 
 
 def active_model() -> ActiveModel | None:
-    """This session's model: the pretrained one until the user trains, uploads or teaches."""
+    """This session's model: the default shipped one (the best reader of handwriting) until the user picks
+    another, trains, uploads or teaches."""
     model = st.session_state.get("active_model")
     if model is None:
-        model = _pretrained()
+        model = _default()
         if model is not None:
             st.session_state["active_model"] = model
     return model
 
 
+def own_models() -> dict[str, ActiveModel]:
+    """The session's own models (uploaded, taught copies of shipped ones, runs made active), by uid, oldest
+    first; the picker offers them."""
+    return st.session_state.setdefault("own_models", {})
+
+
+def _remember(model: ActiveModel) -> None:
+    if model.shared:
+        return
+    models = own_models()
+    models[model.uid] = model
+    while len(models) > OWN_MODELS_KEPT:  # the oldest goes; the active one is never the oldest here
+        del models[next(iter(models))]
+
+
 def set_active_model(model: ActiveModel) -> None:
+    _remember(model)
     st.session_state["active_model"] = model
 
 
@@ -250,6 +312,7 @@ def own_network(model: ActiveModel) -> Network:
         model.history = [dict(epoch) for epoch in model.history]
         model.info = dict(model.info)
         model.shared = False
+        _remember(model)
     return model.network
 
 
@@ -289,14 +352,18 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
             text += f" on {int(records):,} training records"
         if tc.copies_per_record == 3:
             text += f" (each also rotated by ±{tc.rotate:g}°)"
-        elif tc.augment == "random" and (tc.rotate or tc.shift or tc.elastic_alpha):
+        elif tc.random_augment:
             text += " with random distortions"
+            if tc.thickness or tc.contrast or tc.noise:
+                text += " and pens (strokes thinned and thickened)" if tc.thickness else " and pens"
         parts.append(text)
         parts.append(f"learning rate {tc.learning_rate:g}, batch size {tc.batch_size}")
         if model.info.get("train_seconds"):
             parts.append(f"{float(model.info['train_seconds']):.0f} s of training")
     trained_by = model.info.get("trained_by")
-    where = {"pretrained": f"shipped as {PRETRAINED_LABEL}", "uploaded": "uploaded in this session",
+    shipped_as = f"data/{model.path.name}" if model.path is not None else PRETRAINED_LABEL
+    where = {"pretrained": f"shipped as {shipped_as}" + ("" if model.shared else " (this session's own copy)"),
+             "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
              "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
     how = f"Trained by `{trained_by}`" if trained_by else "Trained"
@@ -306,14 +373,104 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     return headline, sentence
 
 
-def show_model_caption() -> ActiveModel | None:
-    """One line saying which model is active and how it was trained (pages that predict show it)."""
+def _accuracy_text(accuracy: float | None) -> str:
+    return f" · MNIST {accuracy:.2%}" if accuracy is not None else ""
+
+
+def picker_options() -> dict[str, str]:
+    """What the model picker offers, option key -> label: the shipped models (``shipped:<name>``), the
+    session's own models (``own:<uid>``) and the workspace's runs that have a model (``run:<id>``)."""
+    from ann.models import shipped_model
+
+    options: dict[str, str] = {}
+    for name in shipped_names():
+        described = shipped(name)
+        accuracy = described.test_accuracy if described is not None else None
+        options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy)}"
+    runs_in_own = set()
+    for uid, model in reversed(own_models().items()):
+        label = model.name
+        if model.source == "pretrained":
+            label = f"{model.name}: your copy"
+        if model.info.get("taught"):
+            label += f", taught {model.info['taught']} drawing{'s' if model.info['taught'] != 1 else ''}"
+        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy)
+        if model.run_id is not None and not model.info.get("taught"):
+            runs_in_own.add(model.run_id)
+    try:
+        from ui import workspace  # here: ui.workspace imports this module
+
+        # Runs that have ended with a model (finished, stopped or interrupted after an epoch): one still
+        # training is offered once it ends (its status bar says so; the Runs page can use it earlier).
+        runs = [run for run in workspace.my_runs() if run.has_model and not run.active and run.id not in runs_in_own]
+    except Exception:  # the run store is unavailable: the picker still offers the rest
+        runs = []
+    for run in runs:
+        options[f"run:{run.id}"] = (f"{run.name} ({layers_text(run.network_config)}, {run.status})"
+                                    f"{_accuracy_text(run.test_accuracy)}")
+    return options
+
+
+def _current_option(model: ActiveModel | None) -> str | None:
+    if model is None:
+        return None
+    if model.shared and model.shipped_name:
+        return f"shipped:{model.shipped_name}"
+    return f"own:{model.uid}"
+
+
+def _pick(key: str) -> None:
+    """The picker's callback: make the chosen model the session's active one."""
+    choice = st.session_state.get(key)
+    if not choice or choice == _current_option(st.session_state.get("active_model")):
+        return
+    kind, _, ident = choice.partition(":")
+    if kind == "shipped":
+        model = shipped(ident)
+        if model is not None:
+            st.session_state["active_model"] = model
+    elif kind == "own" and ident in own_models():
+        st.session_state["active_model"] = own_models()[ident]
+    elif kind == "run":
+        from ann.runs import CheckpointError, RunNotFound
+        from ui import workspace
+
+        try:
+            activate_run(workspace.store().get_run(workspace.workspace_key(), ident), workspace.store())
+        except (CheckpointError, RunNotFound) as exc:
+            st.session_state["picker_error"] = f"That run's model could not be read: {exc}"
+
+
+def model_picker(key: str = "model_picker") -> ActiveModel | None:
+    """A select box of every model this session can use (:func:`picker_options`); choosing one makes it the
+    active model on every page. Returns the active model (None if there is none)."""
     model = active_model()
+    options = picker_options()
+    current = _current_option(model)
+    if current is not None and current not in options and model is not None:
+        options[current] = model.name + _accuracy_text(model.test_accuracy)
+    if not options:
+        return model
+    st.session_state[key] = current  # follow the active model, whichever page changed it
+    st.selectbox("Model", list(options), format_func=options.get, key=key, on_change=_pick, args=(key,),
+                 help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or trained "
+                      "(Runs page). The one you pick is used on every page.")
+    error = st.session_state.pop("picker_error", None)
+    if error:
+        st.error(error)
+    return st.session_state.get("active_model")
+
+
+def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel | None:
+    """One line saying which model is active and how it was trained (pages that predict show it); with
+    ``pick``, the model picker above it; ``short``: the headline only (the sidebar has the rest), for a page
+    that must keep its top compact on a phone."""
+    model = model_picker() if pick else active_model()
     if model is None:
         show_no_model()
         return None
     headline, sentence = describe_model(model)
-    st.caption(f"**Active model**: {headline}. {sentence}")
+    st.caption(f"**Active model**: {headline}." + ("" if short else f" {sentence}"))
     return model
 
 
