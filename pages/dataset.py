@@ -1,80 +1,140 @@
-"""Dataset: browse MNIST's training and test images, one of them up close, counts and mean images."""
+"""Dataset: browse the active dataset's training and test images, one of them up close, counts and mean
+images; upload data of your own (``ui.datasets.upload_panel``) and manage the workspace's own sets."""
 
 import math
 
 import numpy as np
 import streamlit as st
 
-from ui import charts, digits, shell, state
+from ann.datasets import NAMED
+from ui import charts, datasets, digits, shell
 
 shell.page_start()
 
 PER_PAGE = 60
 
 st.title("Dataset")
-mnist = state.require_mnist("The Dataset page")
-st.caption("MNIST: 28x28 grey images of handwritten digits, 60,000 to train on and 10,000 to test with. "
-           "Pixels are 0 (paper) to 255 (ink); shown here dark on white, as the seed draws them.")
+datasets.show_upload_result()
+browse, statistics, own = st.tabs(["Browse", "Counts and mean images", "Your own data"])
 
-SETS = {"Training": mnist.train, "Test": mnist.test}
+with own:
+    st.markdown("Train and evaluate on data of your own: the seed's CSV, a pair of IDX files, or images in one "
+                "folder per class (any size and colour: each is turned into a 28x28 input as a drawing is, "
+                "cropped to its ink, fitted into 20x20 and centred). It is kept privately for this browser's "
+                "workspace on this server, where the training workers read it; nobody else sees it.")
+    datasets.upload_panel()
+    sets = datasets._own_sets()
+    if sets:
+        st.markdown("**Your datasets on this server**")
+        for meta in sets:
+            key = meta["key"]
+            name_col, delete_col = st.columns([5, 1], vertical_alignment="center")
+            counts = f"{int(meta.get('train', 0)):,} training and {int(meta.get('test', 0)):,} test images"
+            active = " (active)" if key == datasets.active_key() else ""
+            name_col.markdown(f"**{meta['title']}**{active}: {len(meta['classes'])} classes "
+                              f"({', '.join(meta['classes'][:6])}{', ...' if len(meta['classes']) > 6 else ''})"
+                              f"; {counts}.")
+            if delete_col.button("Delete", key=f"ds_delete_{key}", icon=":material/delete:"):
+                from ann.own_data import OwnDataError
+                from ann.runs import RunStateError
+                from ui import workspace
+
+                try:
+                    workspace.store().delete_dataset(workspace.workspace_key(), key)
+                except (RunStateError, OwnDataError) as exc:
+                    st.error(f"{meta['title']} was not deleted: {exc}")
+                else:
+                    if datasets.active_key() == key:
+                        datasets.set_active("mnist")
+                    st.rerun()
+        st.caption("Your datasets go after 30 days unused; the ones your runs use stay as long as the runs.")
+
+tag = datasets.active_tag()
+with browse:
+    data = datasets.require("The Dataset page")  # offers the download and stops the page when it is missing
+
+spec = NAMED.get(tag.key)
+noun = datasets.noun(tag)
+n_classes = tag.n_classes
+# widget keys name the dataset (its classes differ); MNIST keeps the keys it always had
+prefix = "" if tag.key == "mnist" else f"{tag.key}_"
+SETS = {"Training": data.train, "Test": data.test}
+about = (f"{spec.about} " if spec is not None else f"Your own data: {data.note}. " if data.note else "")
+intro = (f"**{tag.title}**: {about}28x28 grey images, {len(data.train):,} to train on and {len(data.test):,} to "
+         f"test with, {n_classes} classes. Pixels are 0 (paper) to 255 (ink); shown here dark on white, as the "
+         "seed draws them.")
 
 
-@st.cache_data(show_spinner=False)
-def digit_statistics(set_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images per digit (10,) and the mean image of each digit (10, 784) float32, for one set."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def class_statistics(key: str, set_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images per class (n_classes,) and the mean image of each class (n_classes, 784) float32, for one set
+    of the dataset ``key`` (the cache's key; the arrays come from the page's dataset)."""
     split = SETS[set_name]
-    counts = np.bincount(split.labels, minlength=10)
-    # mean(dtype=float64) accumulates without a float copy of the 6,000 images of a digit
-    means = np.stack([split.images[split.labels == d].mean(axis=0, dtype=np.float64) for d in range(10)])
+    counts = np.bincount(split.labels, minlength=n_classes)
+    # mean(dtype=float64) accumulates without a float copy of the class's images
+    means = np.stack([split.images[split.labels == d].mean(axis=0, dtype=np.float64) if counts[d]
+                      else np.zeros(784) for d in range(n_classes)])
     return counts, means.astype(np.float32)
 
 
-browse, statistics = st.tabs(["Browse", "Counts and mean images"])
+def name(index: int) -> str:
+    return datasets.class_label(tag, index)
+
 
 with browse:
+    st.caption(intro)
     left, right = st.columns([1, 3])
     set_name = left.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_set",
                                       persist_state="session")
-    digit = right.segmented_control("Digit", ["All", *range(10)], default="All", required=True, key="ds_digit",
-                                    persist_state="session")
+    if tag.digits:
+        shown_class = right.segmented_control("Digit", ["All", *range(n_classes)], default="All", required=True,
+                                              key="ds_digit", persist_state="session")
+    else:
+        shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
+                                      format_func=lambda v: "All" if v == "All" else name(v))
     split = SETS[set_name]
-    indices = np.arange(len(split)) if digit == "All" else np.flatnonzero(split.labels == digit)
+    indices = np.arange(len(split)) if shown_class == "All" else np.flatnonzero(split.labels == shown_class)
     n_pages = max(math.ceil(len(indices) / PER_PAGE), 1)
-    what = "images" if digit == "All" else f"images of {digit}"
+    what = "images" if shown_class == "All" else f"images of {tag.class_names[shown_class]}"
     st.caption(f"{len(indices):,} {what} in the {set_name.lower()} set, {PER_PAGE} a page.")
     # The key names the filter, so changing it starts again at page 1.
-    page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{set_name}_{digit}")
+    page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
     shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
     st.image([digits.digit_image(split.images[i], scale=2) for i in shown],
-             caption=[f"#{i}: {split.labels[i]}" for i in shown], width=56)
+             caption=[f"#{i}: {tag.class_names[split.labels[i]]}" for i in shown], width=56)
 
-    st.subheader("One image up close")
-    index = st.columns([1, 2])[0].selectbox("Image", shown.tolist(), key=f"ds_pick_{set_name}_{digit}_{page}",
-                         format_func=lambda i: f"#{i}, a {split.labels[i]}",
-                         help="Any image of this page. Its number is its position in the set's file.")
-    image, label = split.images[index], int(split.labels[index])
-    big, grid = st.columns([1, 2], gap="large")
-    with big:
-        st.image(digits.digit_image(image, scale=10), caption=f"{set_name} image #{index}: a {label}")
-        st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is {int(image.max())}.")
-    with grid:
-        st.altair_chart(charts.pixel_heatmap(image), width="content")
-        st.caption("Hover a cell for its value (row, column, 0-255).")
-    st.markdown("Its record in the seed's CSV format (the label, then the 784 pixels row by row):")
-    st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
+    if len(shown):
+        st.subheader("One image up close")
+        index = st.columns([1, 2])[0].selectbox(
+            "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
+            format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
+                                   else f"#{i}: {tag.class_names[split.labels[i]]}"),
+            help="Any image of this page. Its number is its position in the set.")
+        image, label = split.images[index], int(split.labels[index])
+        big, grid = st.columns([1, 2], gap="large")
+        with big:
+            st.image(digits.digit_image(image, scale=10),
+                     caption=f"{set_name} image #{index}: {'a ' if tag.digits else ''}{name(label)}")
+            st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is {int(image.max())}.")
+        with grid:
+            st.altair_chart(charts.pixel_heatmap(image), width="content")
+            st.caption("Hover a cell for its value (row, column, 0-255).")
+        st.markdown("Its record in the seed's CSV format (the label, then the 784 pixels row by row):")
+        st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
 
 with statistics:
-    train_counts, _ = digit_statistics("Training")
-    test_counts, _ = digit_statistics("Test")
-    st.subheader("Images per digit")
+    train_counts, _ = class_statistics(tag.key, "Training")
+    test_counts, _ = class_statistics(tag.key, "Test")
+    st.subheader(f"Images per {noun}")
     chart_col, table_col = st.columns([3, 1], gap="large")
-    chart_col.altair_chart(charts.digit_counts(train_counts, test_counts), width="stretch")
+    chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names, noun=noun),
+                           width="stretch")
     table_col.dataframe(
-        {"digit": list(range(10)), "training": train_counts.tolist(), "test": test_counts.tolist()},
+        {noun: list(tag.class_names), "training": train_counts.tolist(), "test": test_counts.tolist()},
         hide_index=True, width="content")
-    st.subheader("The mean image of each digit")
+    st.subheader(f"The mean image of each {noun}")
     mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
-    _, means = digit_statistics(mean_set)
+    _, means = class_statistics(tag.key, mean_set)
     st.image([digits.digit_image(m.round().astype(np.uint8), scale=3) for m in means],
-             caption=[f"mean {d}" for d in range(10)], width=84)
-    st.caption("Each pixel averaged over every image of the digit: what all the 3s have in common, say.")
+             caption=[f"mean {c}" for c in tag.class_names], width=84)
+    st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

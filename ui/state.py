@@ -24,6 +24,7 @@ import numpy as np
 import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
+from ann.datasets import MNIST_TAG, DatasetTag
 from ann.data import (
     MNIST,
     MNIST_SIZES,
@@ -159,8 +160,10 @@ class ActiveModel:
 
     def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
-                 shared: bool = False, shipped_name: str | None = None, path: Path | None = None) -> None:
+                 shared: bool = False, shipped_name: str | None = None, path: Path | None = None,
+                 dataset: DatasetTag = MNIST_TAG) -> None:
         self.config = config
+        self.dataset = dataset  # what it was trained on: output i is dataset.class_names[i]
         self.train_config = train_config
         self.history = history
         self.info = info
@@ -224,11 +227,11 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
     try:
         meta = read_model_info(path)
         return {"config": meta["network"], "train_config": meta["train"], "history": meta["history"],
-                "info": meta["info"]}
+                "info": meta["info"], "dataset": meta["dataset"]}
     except ValueError:  # not ours, or damaged: the full load names the problem
         loaded = _read_pretrained(path, modified)
         return {"config": loaded.network.config, "train_config": loaded.train_config,
-                "history": loaded.history, "info": loaded.info}
+                "history": loaded.history, "info": loaded.info, "dataset": loaded.dataset}
 
 
 def shipped_path(name: str) -> Path:
@@ -323,7 +326,7 @@ def model_from_upload(data: bytes, filename: str) -> ActiveModel:
     loaded = load_model(data, name=filename)
     return ActiveModel(config=loaded.network.config, network=loaded.network, train_config=loaded.train_config,
                        history=loaded.history, info=dict(loaded.info), name=f"Uploaded {filename}",
-                       source="uploaded")
+                       source="uploaded", dataset=loaded.dataset)
 
 
 def layers_text(config: NetworkConfig) -> str:
@@ -337,7 +340,9 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on the test set"
+        headline += f", {accuracy:.2%} on {model.dataset.title}'s test set"
+    elif not model.dataset.digits:
+        headline += f", trained on {model.dataset.title}"
     parts = []
     preset = PRESETS.get(model.info.get("preset") or "")
     if preset is not None:
@@ -373,8 +378,9 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     return headline, sentence
 
 
-def _accuracy_text(accuracy: float | None) -> str:
-    return f" · MNIST {accuracy:.2%}" if accuracy is not None else ""
+def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> str:
+    """" · Fashion-MNIST 88.10%": which dataset a model belongs to, and its test accuracy there."""
+    return f" · {dataset.title} {accuracy:.2%}" if accuracy is not None else f" · {dataset.title}"
 
 
 def picker_options() -> dict[str, str]:
@@ -386,7 +392,8 @@ def picker_options() -> dict[str, str]:
     for name in shipped_names():
         described = shipped(name)
         accuracy = described.test_accuracy if described is not None else None
-        options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy)}"
+        tag = described.dataset if described is not None else MNIST_TAG
+        options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy, tag)}"
     runs_in_own = set()
     for uid, model in reversed(own_models().items()):
         label = model.name
@@ -394,7 +401,7 @@ def picker_options() -> dict[str, str]:
             label = f"{model.name}: your copy"
         if model.info.get("taught"):
             label += f", taught {model.info['taught']} drawing{'s' if model.info['taught'] != 1 else ''}"
-        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy)
+        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy, model.dataset)
         if model.run_id is not None and not model.info.get("taught"):
             runs_in_own.add(model.run_id)
     try:
@@ -407,7 +414,7 @@ def picker_options() -> dict[str, str]:
         runs = []
     for run in runs:
         options[f"run:{run.id}"] = (f"{run.name} ({layers_text(run.network_config)}, {run.status})"
-                                    f"{_accuracy_text(run.test_accuracy)}")
+                                    f"{_accuracy_text(run.test_accuracy, run.dataset_tag)}")
     return options
 
 
@@ -448,29 +455,37 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     options = picker_options()
     current = _current_option(model)
     if current is not None and current not in options and model is not None:
-        options[current] = model.name + _accuracy_text(model.test_accuracy)
+        options[current] = model.name + _accuracy_text(model.test_accuracy, model.dataset)
     if not options:
         return model
     st.session_state[key] = current  # follow the active model, whichever page changed it
     st.selectbox("Model", list(options), format_func=options.get, key=key, on_change=_pick, args=(key,),
                  help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or trained "
-                      "(Runs page). The one you pick is used on every page.")
+                      "(Runs page); each names the dataset it was trained on. The one you pick is used on every "
+                      "page.")
     error = st.session_state.pop("picker_error", None)
     if error:
         st.error(error)
     return st.session_state.get("active_model")
 
 
-def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel | None:
+def show_model_caption(pick: bool = False, short: bool = False, dataset_check: bool = True) -> ActiveModel | None:
     """One line saying which model is active and how it was trained (pages that predict show it); with
     ``pick``, the model picker above it; ``short``: the headline only (the sidebar has the rest), for a page
-    that must keep its top compact on a phone."""
+    that must keep its top compact on a phone. ``dataset_check``: say so when the model was trained on
+    another dataset than the active one (``ui.datasets.model_mismatch``)."""
     model = model_picker() if pick else active_model()
     if model is None:
         show_no_model()
         return None
     headline, sentence = describe_model(model)
     st.caption(f"**Active model**: {headline}." + ("" if short else f" {sentence}"))
+    if dataset_check:
+        from ui import datasets  # here: ui.datasets imports this module
+
+        problem = datasets.model_mismatch(model)
+        if problem:
+            st.warning(problem, icon=":material/dataset:")
     return model
 
 
@@ -490,7 +505,7 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
     on the Draw page never changes the run). CheckpointError says when the checkpoint is damaged."""
     network = store.load_network(run)
     model = ActiveModel(config=run.network_config, network=network, train_config=run.train_config,
-                        history=store.history(run), info=run.info(),
+                        history=store.history(run), info=run.info(), dataset=run.dataset_tag,
                         name=f"Shared {run.name.lower()}" if shared else run.name,
                         source="shared" if shared else "run")
     model.run_id = run.id
