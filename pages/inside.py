@@ -11,7 +11,7 @@ import streamlit as st
 
 from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
-from ui import charts, digits, epoch_scrubber, inside_charts, run_epochs, shell, state
+from ui import charts, datasets, digits, epoch_scrubber, inside_charts, run_epochs, shell, state
 
 shell.page_start()
 
@@ -56,6 +56,14 @@ with model_tab:
     config = model.config
     n_hidden_layers = len(config.hidden_nodes)
     output_kind = "sigmoid" if config.loss == "mse" else "softmax"
+    # the model's outputs are the classes of the dataset it was trained on
+    trained_on = model.dataset
+    class_names = trained_on.class_names
+    n_out = trained_on.n_classes
+    cls, cls_plural = ("digit", "digits") if trained_on.digits else ("class", "classes")
+
+    def cname(index: int) -> str:
+        return datasets.class_label(trained_on, index)
 
     # --------------------------------------------------------------------------- 1. weights as pictures
 
@@ -69,13 +77,13 @@ with model_tab:
         "rarely for a whole digit. All the pictures share one colour scale."
     )
     if not n_hidden_layers:
-        st.info("This model has no hidden layer: its ten output nodes look at the pixels directly, so these are "
-                "the output nodes' weights, digit by digit.", icon=":material/info:")
+        st.info(f"This model has no hidden layer: its {n_out} output nodes look at the pixels directly, so these "
+                f"are the output nodes' weights, {cls} by {cls}.", icon=":material/info:")
 
     n_nodes = first_layer.shape[0]
     choices = {"first": "the first nodes", "strongest": "the strongest weights"}
     if n_hidden_layers == 1:
-        choices["digit"] = "the nodes a digit relies on most"
+        choices["digit"] = f"the nodes a {cls} relies on most"
     how = st.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
                                key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
     count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
@@ -83,14 +91,16 @@ with model_tab:
     count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
                                     else sizes[-1], key=f"in_nodes_count_{n_nodes}")
     if how == "digit":
-        digit = digit_col.selectbox("Digit", list(range(10)), key="in_nodes_digit")
+        digit = digit_col.selectbox(cls.capitalize(), list(range(n_out)), key="in_nodes_digit" if n_out == 10 else f"in_nodes_digit_{n_out}",
+                                    format_func=cname)
         to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
         nodes = [int(j) for j in np.argsort(-to_output)[:count]]
         captions = [f"node {j}: w {to_output[j]:+.2f}" for j in nodes]
-        explanation = (f"The output node for **{digit}** adds up the hidden nodes' activations, each times its "
+        name = class_names[digit]
+        explanation = (f"The output node for **{name}** adds up the hidden nodes' activations, each times its "
                        f"weight: these {count} hidden nodes have the largest positive weights into it (w, under "
-                       f"each picture). When they fire, the network leans towards {digit}. Their red parts often "
-                       f"trace pieces of a {digit}; their blue parts, where other digits have ink.")
+                       f"each picture). When they fire, the network leans towards {name}. Their red parts often "
+                       f"trace pieces of a {name}; their blue parts, where other {cls_plural} have ink.")
     elif how == "strongest":
         strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
         nodes = [int(j) for j in np.argsort(-strength)[:count]]
@@ -99,8 +109,7 @@ with model_tab:
                        "squared weights): the nodes training shaped most.")
     else:
         nodes = list(range(count))
-        noun = "node" if n_hidden_layers else "digit"
-        captions = [f"{noun} {j}" for j in nodes]
+        captions = [f"node {j}" if n_hidden_layers else class_names[j] for j in nodes]
         explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
     limit = node_pictures(first_layer, nodes, captions)
     st.caption(explanation)
@@ -113,7 +122,8 @@ with model_tab:
 
     st.subheader("2. One image through the network")
     drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
-    mnist = state.mnist_if_ready()
+    # test images of the active dataset, when the model's outputs are its classes
+    test_data = datasets.if_ready() if datasets.fits(model) else None
     sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
     source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
                                   default="drawing" if drawing is not None else "test", key="in_source")
@@ -125,20 +135,28 @@ with model_tab:
             x = np.asarray(drawing["x"]).reshape(-1)
             about = "your drawing, as the Draw page prepared it"
             true_label = None
-    elif mnist is None:
-        st.info("Following a test image needs the MNIST dataset, which is not downloaded yet (the Home page "
-                "downloads it). A drawing from the Draw page works without it.", icon=":material/info:")
+    elif test_data is None:
+        active = datasets.active_tag()
+        why = (f"the model's {n_out} outputs are not the {active.n_classes} classes of {active.title}, the active "
+               "dataset" if not datasets.fits(model) else f"the {active.title} dataset, which is not downloaded "
+               "yet (the Home page downloads it)")
+        st.info(f"Following a test image needs {why}. A drawing from the Draw page works without it.",
+                icon=":material/info:")
     else:
-        labels = mnist.test.labels
+        labels = test_data.test.labels
         filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-        digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
+        if trained_on.digits and n_out == 10:
+            digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
+        else:
+            digit_filter = filter_col.selectbox("Only images of", [None, *range(n_out)], key=f"in_test_class_{n_out}",
+                                                format_func=lambda v: "any class" if v is None else cname(v))
         candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
         position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
                                           key=f"in_test_position_{digit_filter}")
         index = int(candidates[int(position) - 1])
-        x = mnist.test.images[index]
+        x = test_data.test.images[index]
         true_label = int(labels[index])
-        about = f"test image #{index:,}, a {true_label}"
+        about = f"test image #{index:,} of {test_data.title}, {'a ' if trained_on.digits else ''}{class_names[true_label]}"
 
     if x is not None:
         inputs = as_inputs(x[None, :], network.dtype)
@@ -150,15 +168,18 @@ with model_tab:
             st.image(digits.digit_image(x, scale=5), caption=about, width=140)
         with out_col:
             verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
-            st.markdown(f"**The ten outputs**: the network reads a **{predicted}**{verdict}.")
-            st.altair_chart(charts.output_bars(outputs, height=200), width="stretch")
+            st.markdown(f"**The {n_out} outputs**: the network reads {'a ' if trained_on.digits else ''}"
+                        f"**{class_names[predicted]}**{verdict}.")
+            st.altair_chart(charts.output_bars(outputs, height=200, class_names=None if trained_on.digits
+                                               else class_names, noun=cls), width="stretch")
 
         st.markdown("**How each output is built.** An output node adds up the last hidden layer's activations, "
                     "each times the weight of its link (w·h), then squeezes the sum with "
                     + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
-                       "the softmax, which turns the ten sums into shares of 1."))
-        chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(10)),
-                                      key="in_output_digit")
+                       f"the softmax, which turns the {n_out} sums into shares of 1."))
+        chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(n_out)),
+                                      key=f"in_output_digit{'' if n_out == 10 else n_out}",
+                                      format_func=lambda v: class_names[v])
         chosen = predicted if chosen is None else int(chosen)
         contributions = output_contributions(network, inputs)[chosen]  # (n_last_hidden,) w * h
         last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
@@ -173,7 +194,7 @@ with model_tab:
         pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
         bias_text = " + the bias" if network.biases is not None else ""
         st.markdown(
-            f"Output **{chosen}**: {int((contributions > 0).sum())} nodes push it up by {pushing_up:+.2f} in all, "
+            f"Output **{class_names[chosen]}**: {int((contributions > 0).sum())} nodes push it up by {pushing_up:+.2f} in all, "
             f"{int((contributions < 0).sum())} push it down by {pushing_down:+.2f}; the sum{bias_text} is "
             f"{net_input:+.2f}, and the output {outputs[chosen]:.3f}.")
         bars_col, pictures_col = st.columns([2, 3], gap="large")
@@ -218,17 +239,18 @@ with model_tab:
         "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
         "image the network saw; feeding it forward again shows whether the network agrees with itself."
     )
-    expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
+    expected = backquery_all(network)  # (n_classes, 784) float64 in 0.01..0.99
     read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
     st.image([digits.digit_image(image, scale=4) for image in expected], width=112,
-             caption=[f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})" for d, r in enumerate(read_back)])
+             caption=[f"{class_names[d]}: read as {class_names[int(np.argmax(r))]} ({r.max():.2f})"
+                      for d, r in enumerate(read_back)])
     readings = [int(np.argmax(r)) for r in read_back]
     agreed = sum(reading == d for d, reading in enumerate(readings))
-    note = (f"Under each picture: the digit it was made from, and what the network reads in it (its output). It "
-            f"reads {agreed} of the 10 as the digit they came from.")
-    if agreed < 7:
+    note = (f"Under each picture: the {cls} it was made from, and what the network reads in it (its output). It "
+            f"reads {agreed} of the {n_out} as the {cls} they came from.")
+    if agreed < 0.7 * n_out:
         common = max(set(readings), key=readings.count)
-        note += (f" Most go to one catch-all answer, {common}. The pictures sit on grey paper, stretched into "
+        note += (f" Most go to one catch-all answer, {class_names[common]}. The pictures sit on grey paper, stretched into "
                  "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
                  "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
                  "network trains, the more of them land on one digit. The pictures still show what each output's "

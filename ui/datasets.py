@@ -67,6 +67,17 @@ def active_tag() -> DatasetTag:
     return tag
 
 
+def train_count(tag: DatasetTag) -> int:
+    """Training images of a dataset, without loading it: 60,000 for the named sets (all three are MNIST's
+    size), the count its ``dataset.json`` keeps for the workspace's own."""
+    if tag.key in NAMED:
+        return 60_000
+    for meta in _own_sets():
+        if meta.get("key") == tag.key:
+            return int(meta.get("train", 0))
+    return 0
+
+
 def is_digits() -> bool:
     """The active dataset is handwritten digits (what the Draw page's drawings are)."""
     return active_key() == "mnist"
