@@ -13,7 +13,7 @@ import streamlit as st
 
 from ann.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, digits, inside_charts, robustness_view, shell, state, step_diagram
+from ui import charts, datasets, digits, inside_charts, robustness_view, shell, state, step_diagram
 
 shell.page_start()
 
@@ -258,9 +258,10 @@ with small_tab:
 # --------------------------------------------------------------------------- tab 2: one node of a real network
 
 with node_tab:
-    model = state.show_model_caption()
+    model = state.show_model_caption(dataset_check=False)
     if model is None:
         st.stop()
+    datasets.require_digits_model(model, "One step by hand")  # this page works on MNIST only
     network = model.network
     config = model.config
     n_layers = len(network.weights)

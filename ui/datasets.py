@@ -196,10 +196,10 @@ def _open_own(key: str) -> Dataset | None:
         return None
 
 
-def require_files(purpose: str) -> DatasetTag:
-    """Stop the page unless the active dataset's files are there and good (offering the download), without
-    loading them; returns its tag."""
-    tag = active_tag()
+def require_files(purpose: str, tag: DatasetTag | None = None) -> DatasetTag:
+    """Stop the page unless the dataset's files (the active one's, or ``tag``'s) are there and good (offering
+    the download), without loading them; returns its tag."""
+    tag = active_tag() if tag is None else tag
     if tag.key not in NAMED:
         if _open_own(tag.key) is None:
             st.error(f"Your dataset {tag.title} cannot be opened on the server any more: upload it again on the "
@@ -220,9 +220,10 @@ def require_files(purpose: str) -> DatasetTag:
     return tag
 
 
-def require(purpose: str) -> Dataset:
-    """The active dataset, loaded; if it is missing, offer the download here and stop the page."""
-    tag = require_files(purpose)
+def require(purpose: str, tag: DatasetTag | None = None) -> Dataset:
+    """The active dataset (or ``tag``'s), loaded; if it is missing, offer the download here and stop the
+    page."""
+    tag = require_files(purpose, tag)
     if tag.key not in NAMED:
         data = _open_own(tag.key)
         assert data is not None  # checked by require_files a moment ago
@@ -232,6 +233,36 @@ def require(purpose: str) -> Dataset:
     except (MNISTFormatError, OSError) as exc:
         st.error(f"{tag.title} could not be read: {exc}")
         st.stop()
+
+
+def require_run_data(run: Any, purpose: str) -> Dataset:
+    """The dataset a run of this workspace trained on (whichever is active), loaded; stops the page with a
+    message when it is missing."""
+    tag = run.dataset_tag
+    if tag.key in NAMED:
+        return require(purpose, tag)
+    from ann.own_data import OwnDataError
+    from ui import workspace
+
+    try:
+        return workspace.store().run_dataset(run)
+    except OwnDataError:
+        st.error(f"{run.name} trained on your dataset {tag.title}, which is no longer on this server: upload it "
+                 "again on the Dataset page.")
+        st.stop()
+
+
+def require_digits_model(model: Any, purpose: str) -> None:
+    """For the pages that work on MNIST only (one step by hand, the hidden-layer map, the robustness lab):
+    stop, saying why, unless the model was trained on digits; say so when another dataset is active."""
+    if not model.dataset.digits:
+        st.info(f"{purpose} works on MNIST's handwritten digits, with a model trained on them; the active model "
+                f"was trained on {model.dataset.describe()}. Pick a model trained on MNIST in the model picker "
+                "(Home, Draw, Evaluate or Inside).", icon=":material/dataset:")
+        st.stop()
+    tag = active_tag()
+    if not tag.digits:
+        st.caption(f":material/dataset: {purpose} works on MNIST, whichever dataset is active ({tag.title}).")
 
 
 def download_panel(key: str, widget_key: str = "download") -> None:

@@ -269,7 +269,8 @@ def shipped(name: str) -> ActiveModel | None:
                        path=path, **described)
 
 
-def _default() -> ActiveModel | None:
+def default_model() -> ActiveModel | None:
+    """The default shipped model (the first whose file reads), as a new session model; None if none does."""
     for name in shipped_names():
         model = shipped(name)
         if model is not None:
@@ -282,7 +283,7 @@ def active_model() -> ActiveModel | None:
     another, trains, uploads or teaches."""
     model = st.session_state.get("active_model")
     if model is None:
-        model = _default()
+        model = default_model()
         if model is not None:
             st.session_state["active_model"] = model
     return model
