@@ -362,9 +362,9 @@ def upload_panel() -> None:
     try:
         data = read_own_data([(f.name, f.getvalue()) for f in files], test_fraction=fraction, progress=progress)
         tag = workspace.store().save_dataset(workspace.workspace_key(), data)
-    except OwnDataError as exc:
+    except OwnDataError as exc:  # nothing was kept: the message names the file or class, and the fix
         bar.empty()
-        st.session_state["own_result"] = ("error", f"Not read: {exc}")
+        st.error(f"Not read: {exc}", icon=":material/error:")
         return
     bar.empty()
     set_active(tag.key)
