@@ -341,7 +341,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on {model.dataset.title}'s test set"
+        headline += f", {accuracy:.2%} on the test set of {model.dataset.title}"
     elif not model.dataset.digits:
         headline += f", trained on {model.dataset.title}"
     parts = []
