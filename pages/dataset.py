@@ -23,7 +23,7 @@ with own:
                 "cropped to its ink, fitted into 20x20 and centred). It is kept privately for this browser's "
                 "workspace on this server, where the training workers read it; nobody else sees it.")
     datasets.upload_panel()
-    sets = datasets._own_sets()
+    sets = datasets.own_sets()
     if sets:
         st.markdown("**Your datasets on this server**")
         for meta in sets:

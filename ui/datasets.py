@@ -29,7 +29,7 @@ UI_UPDATE_SECONDS = 0.25
 # --------------------------------------------------------------------------- which dataset
 
 
-def _own_sets() -> list[dict[str, Any]]:
+def own_sets() -> list[dict[str, Any]]:
     """The workspace's own datasets (their dataset.json), most recently used first."""
     from ui import workspace
 
@@ -48,7 +48,7 @@ def tag_of(key: str) -> DatasetTag | None:
     """Key, title and class names of a named dataset or of one of the workspace's own (None if unknown)."""
     if key in NAMED:
         return NAMED[key].tag
-    for meta in _own_sets():
+    for meta in own_sets():
         if meta.get("key") == key:
             return DatasetTag(key, str(meta["title"]), tuple(meta["classes"]))
     return None
@@ -72,7 +72,7 @@ def train_count(tag: DatasetTag) -> int:
     size), the count its ``dataset.json`` keeps for the workspace's own."""
     if tag.key in NAMED:
         return 60_000
-    for meta in _own_sets():
+    for meta in own_sets():
         if meta.get("key") == tag.key:
             return int(meta.get("train", 0))
     return 0
@@ -100,11 +100,6 @@ def class_label(tag: DatasetTag, index: int) -> str:
     return name if tag.digits or name == str(index) else f"{index} {name}"
 
 
-def label(tag: DatasetTag, index: int) -> str:
-    """The name of class ``index`` ("7" for MNIST, "Sneaker" for Fashion-MNIST)."""
-    return tag.class_names[int(index)]
-
-
 def noun(tag: DatasetTag) -> str:
     """What a class is called on the pages: "digit" for MNIST, "class" for the rest."""
     return "digit" if tag.key == "mnist" else "class"
@@ -121,7 +116,7 @@ def describe(tag: DatasetTag) -> str:
 def choices() -> dict[str, str]:
     """Key to label for the picker: the named datasets, then the workspace's own."""
     options = {key: spec.title for key, spec in NAMED.items()}
-    for meta in _own_sets():
+    for meta in own_sets():
         options[meta["key"]] = f"{meta['title']} (yours, {len(meta['classes'])} classes)"
     return options
 
