@@ -179,3 +179,22 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     at.switch_page("pages/draw.py").run()
     no_exceptions(at)
     assert "your drawings are read by" in texts(at.info)
+
+
+def test_deleting_the_active_dataset_goes_back_to_mnist_and_a_vanished_one_says_so(shapes_zip):
+    from ui import workspace
+
+    at = open_page("dataset")
+    upload(at, "shapes.zip", shapes_zip)
+    key = at.session_state["dataset_key"]
+    at.button(key=f"ds_delete_{key}").click().run()
+    no_exceptions(at)
+    assert at.session_state["dataset_key"] == "mnist"
+    assert at.sidebar.selectbox(key=SIDEBAR).options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"]
+    assert workspace.store().list_datasets(at.session_state["workspace_key"]) == []
+    # removed behind the session's back (housekeeping, another tab): the next page says so and uses MNIST
+    upload(at, "shapes.zip", shapes_zip)
+    workspace.store().delete_dataset(at.session_state["workspace_key"], key)
+    at.switch_page("pages/evaluate.py").run()
+    no_exceptions(at)
+    assert "is no longer on this server" in texts(at.warning) and at.session_state["dataset_key"] == "mnist"

@@ -30,10 +30,16 @@ UI_UPDATE_SECONDS = 0.25
 
 
 def own_sets() -> list[dict[str, Any]]:
-    """The workspace's own datasets (their dataset.json), most recently used first."""
+    """The workspace's own datasets (their dataset.json), most recently used first; none when the run store
+    cannot be read (the picker still offers the named sets)."""
+    import sqlite3
+
     from ui import workspace
 
-    return workspace.store().list_datasets(workspace.workspace_key())
+    try:
+        return workspace.store().list_datasets(workspace.workspace_key())
+    except (OSError, sqlite3.Error):
+        return []
 
 
 def active_key() -> str:
