@@ -1,8 +1,9 @@
 """Evaluate: the active model's scorecard on the active dataset's test images.
 
 Accuracy, the confusion matrix (click a cell, or pick it below, to see its images), precision and recall
-per class (digit, for MNIST), all named by the dataset's class names, and the mistakes the network was surest of. The evaluation is computed once per model version
-and kept in the session, so moving around the page costs no new forward pass.
+per class (digit, for MNIST), all in the dataset's class names, and the mistakes the network was surest of.
+The evaluation is computed once per model version and dataset and kept in the session, so moving around the
+page costs no new forward pass.
 """
 
 import numpy as np

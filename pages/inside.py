@@ -91,7 +91,8 @@ with model_tab:
     count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
                                     else sizes[-1], key=f"in_nodes_count_{n_nodes}")
     if how == "digit":
-        digit = digit_col.selectbox(cls.capitalize(), list(range(n_out)), key="in_nodes_digit" if n_out == 10 else f"in_nodes_digit_{n_out}",
+        digit = digit_col.selectbox(cls.capitalize(), list(range(n_out)),
+                                    key="in_nodes_digit" if n_out == 10 else f"in_nodes_digit_{n_out}",
                                     format_func=cname)
         to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
         nodes = [int(j) for j in np.argsort(-to_output)[:count]]
@@ -156,7 +157,9 @@ with model_tab:
         index = int(candidates[int(position) - 1])
         x = test_data.test.images[index]
         true_label = int(labels[index])
-        about = f"test image #{index:,} of {test_data.title}, {'a ' if trained_on.digits else ''}{class_names[true_label]}"
+        # named in the test set's own classes (a model of another dataset with as many classes may meet it)
+        about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
+                 f"{test_data.class_names[true_label]}")
 
     if x is not None:
         inputs = as_inputs(x[None, :], network.dtype)
@@ -194,7 +197,8 @@ with model_tab:
         pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
         bias_text = " + the bias" if network.biases is not None else ""
         st.markdown(
-            f"Output **{class_names[chosen]}**: {int((contributions > 0).sum())} nodes push it up by {pushing_up:+.2f} in all, "
+            f"Output **{class_names[chosen]}**: {int((contributions > 0).sum())} nodes push it up by "
+            f"{pushing_up:+.2f} in all, "
             f"{int((contributions < 0).sum())} push it down by {pushing_down:+.2f}; the sum{bias_text} is "
             f"{net_input:+.2f}, and the output {outputs[chosen]:.3f}.")
         bars_col, pictures_col = st.columns([2, 3], gap="large")
@@ -250,7 +254,8 @@ with model_tab:
             f"reads {agreed} of the {n_out} as the {cls} they came from.")
     if agreed < 0.7 * n_out:
         common = max(set(readings), key=readings.count)
-        note += (f" Most go to one catch-all answer, {class_names[common]}. The pictures sit on grey paper, stretched into "
+        note += (f" Most go to one catch-all answer, {class_names[common]}. The pictures sit on grey paper, "
+                 "stretched into "
                  "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
                  "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
                  "network trains, the more of them land on one digit. The pictures still show what each output's "
