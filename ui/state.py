@@ -24,7 +24,6 @@ import numpy as np
 import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
-from ann.datasets import MNIST_TAG, DatasetTag
 from ann.data import (
     MNIST,
     MNIST_SIZES,
@@ -35,6 +34,7 @@ from ann.data import (
     load_mnist_mapped,
     mnist_status,
 )
+from ann.datasets import MNIST_TAG, DatasetTag
 
 if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
     from ann.model_io import LoadedModel
