@@ -167,6 +167,10 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     # the model picker says which dataset each model belongs to
     labels = at.selectbox(key="model_picker").options
     assert any("· MNIST" in label for label in labels) and any("· shapes" in label for label in labels)
+    # Runs: each run names its dataset
+    at.switch_page("pages/runs.py").run()
+    no_exceptions(at)
+    assert list(at.dataframe[0].value["dataset"]) == ["shapes"]
     # Inside: the model's outputs by name, a test image of the active set
     at.switch_page("pages/inside.py").run()
     no_exceptions(at)
