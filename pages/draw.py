@@ -57,17 +57,17 @@ active_model = state.show_model_caption(pick=True, short=True, dataset_check=Fal
 if active_model is None:
     st.stop()
 active_data = datasets.active_tag()
+# captions, not boxes: the canvas and its answer must still fit a phone's screen
 if not active_data.digits:
-    st.info(f"The active dataset, {active_data.title}, is not handwritten digits: this page reads the digits you "
-            "draw, with a model trained on digits (MNIST). The other pages work on the active dataset.",
-            icon=":material/dataset:")
+    st.caption(f":material/dataset: The active dataset, {active_data.title}, is not handwritten digits: this page "
+               "reads the digits you draw, with a model trained on digits (MNIST).")
 model = draw_model(active_model)
 if model is None:
     state.show_no_model()
     st.stop()
 if model is not active_model:
-    st.info(f"The active model was trained on {active_model.dataset.describe()}, not on digits: your drawings are "
-            f"read by {model.name}, trained on MNIST.", icon=":material/swap_horiz:")
+    st.caption(f":material/swap_horiz: The active model was trained on {active_model.dataset.describe()}, not on "
+               f"digits: your drawings are read by {model.name}, trained on MNIST.")
 network = model.network
 preprocess = preprocess_for(model.train_config)  # a model trained on every stroke width keeps the drawn width
 

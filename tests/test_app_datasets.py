@@ -137,7 +137,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     # Draw reads digits, and says the active dataset is not digits
     at.switch_page("pages/draw.py").run()
     no_exceptions(at)
-    assert "The active dataset, shapes, is not handwritten digits" in texts(at.info)
+    assert "The active dataset, shapes, is not handwritten digits" in texts(at.caption)
     # Train trains on it: one output per class
     at.switch_page("pages/train.py").run()
     no_exceptions(at)
@@ -182,7 +182,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     # and Draw reads drawings with a model trained on digits
     at.switch_page("pages/draw.py").run()
     no_exceptions(at)
-    assert "your drawings are read by" in texts(at.info)
+    assert "your drawings are read by" in texts(at.caption)
 
 
 def test_deleting_the_active_dataset_goes_back_to_mnist_and_a_vanished_one_says_so(shapes_zip):
