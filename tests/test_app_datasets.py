@@ -107,6 +107,12 @@ def test_upload_bad_data_says_what_is_wrong_and_keeps_nothing(shapes_zip, tmp_pa
     no_exceptions(at)
     assert "Not read:" in texts(at.error) and "circle" in texts(at.error)  # a class with too few images
     assert len(at.sidebar.selectbox(key=SIDEBAR).options) == 3
+    from ann.own_data import MAX_TOTAL_MB
+
+    upload(at, "huge.csv", b"0" * (MAX_TOTAL_MB * 2**20 + 1))  # over the limit: refused before it is read
+    no_exceptions(at)
+    assert f"at most {MAX_TOTAL_MB} MB of files are read here" in texts(at.error)
+    assert len(at.sidebar.selectbox(key=SIDEBAR).options) == 3
 
 
 def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(shapes_zip):

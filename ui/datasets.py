@@ -360,6 +360,13 @@ def upload_panel() -> None:
             last[0] = now
             bar.progress(done / total, text=f"Reading the images: {done:,} of {total:,}")
 
+    total = sum(f.size for f in files)
+    if total > MAX_TOTAL_MB * 2**20:  # said before the files are copied for reading
+        bar.empty()
+        st.error(f"Not read: {len(files):,} files of {total / 2**20:,.0f} MB in all; at most {MAX_TOTAL_MB} MB of "
+                 "files are read here. Upload fewer or smaller images (28x28 is all the network sees).",
+                 icon=":material/error:")
+        return
     try:
         data = read_own_data([(f.name, f.getvalue()) for f in files], test_fraction=fraction, progress=progress)
         tag = workspace.store().save_dataset(workspace.workspace_key(), data)
