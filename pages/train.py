@@ -324,8 +324,8 @@ def load_uploaded_model() -> None:
     state.set_active_model(model)
     problem = datasets.model_mismatch(model)
     st.session_state["tr_upload_result"] = ("warning" if problem else "success",
-                                            f"{upload.name} is now the active model (trained on "
-                                            f"{model.dataset.describe()})." + (f" {problem}" if problem else ""))
+                                            f"{upload.name} is now the active model." + (f" {problem}" if problem
+                                                                                          else ""))
 
 
 st.subheader("Model files")
