@@ -47,6 +47,7 @@ import secrets
 import shutil
 import socket
 import sqlite3
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -367,13 +368,20 @@ class RunStore:
         self.limits = limits or Limits.from_environment()
         self.db_path = self.root / "runs.db"
         self.notices: list[str] = []  # what went wrong at opening (a corrupt database), for the pages
+        # Idle connections, reused: the dashboard reads the store several times in every script run of every
+        # session (a classroom's live views poll it), and opening a connection (the file, the schema, the
+        # pragmas) cost more than the query. One process's pool only: a forked child opens its own.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
+        self._idle_pid = os.getpid()
         self.root.mkdir(parents=True, exist_ok=True)
         self._open()
 
     # --- the database ------------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        # check_same_thread=False: a pooled connection serves one thread at a time, but not always the same one
+        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -384,7 +392,8 @@ class RunStore:
     def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection; with ``write`` a transaction that takes the write lock at once (BEGIN IMMEDIATE),
         so a read-then-write (a claim) cannot interleave with another writer."""
-        conn = self._connect()
+        conn = self._take_connection()
+        clean = False
         try:
             if write:
                 conn.execute("BEGIN IMMEDIATE")
@@ -396,7 +405,33 @@ class RunStore:
                 conn.execute("COMMIT")
             else:
                 yield conn
+            clean = not conn.in_transaction
         finally:
+            self._give_back(conn, clean)
+
+    _MAX_IDLE = 4  # connections kept open between uses (more threads at once simply open more)
+
+    def _take_connection(self) -> sqlite3.Connection:
+        with self._idle_lock:
+            if self._idle_pid != os.getpid():  # a forked child: the parent's connections are not ours to use
+                self._idle, self._idle_pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, conn: sqlite3.Connection, clean: bool) -> None:
+        """Keep ``conn`` for the next use if it ended cleanly (no open transaction, no error), else close it."""
+        if clean:
+            with self._idle_lock:
+                if self._idle_pid == os.getpid() and len(self._idle) < self._MAX_IDLE:
+                    self._idle.append(conn)
+                    return
+        conn.close()
+
+    def _close_idle(self) -> None:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
 
     def _open(self) -> None:
@@ -407,6 +442,7 @@ class RunStore:
             if result != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {result}")
         except sqlite3.DatabaseError as exc:
+            self._close_idle()  # none may go on reading the file that is moved aside
             moved = self._move_aside_database()
             self._create_schema()
             recovered = self._rebuild_from_folders()

@@ -365,8 +365,14 @@ class _Processes:
             return None
 
     def broken(self) -> None:
-        """A worker died: the pool is unusable. Start a new one for the runs still to come."""
+        """A worker died: the pool is unusable. Start a new one for the runs still to come.
+
+        With a new progress queue too: a process that dies while its queue's feeder thread is writing (the
+        previous run's last progress, say) leaves the queue's shared write lock taken for good, and the new
+        workers would block on it at exit (a sweep that never ends). Progress lost with the old queue is only
+        progress."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._progress = self._context.Queue()
         self._pool = self._new_pool()
 
     def wait(self, futures: list, timeout: float) -> set:

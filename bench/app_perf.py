@@ -307,6 +307,7 @@ def ui_run(browser, server: Server, epochs: int, records: int, number: int) -> d
     browser_after = cpu_of(list(browser_before))
     browser_cpu = sum(browser_after[pid] - browser_before[pid] for pid in browser_after)
     wait_idle(page)
+    page.locator(".st-key-tr_model_files summary").click()  # the model files open on demand
     with page.expect_download(timeout=WAIT_MS) as caught:
         page.locator(".st-key-tr_save_active button").click()
     path = OUT_DIR / f"app_perf_ui_run_{number}.npz"

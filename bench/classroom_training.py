@@ -19,6 +19,7 @@ Run (about 5 minutes for the seed, more for Best)::
 
     python bench/classroom_training.py
     python bench/classroom_training.py --preset best
+    python bench/classroom_training.py --nice-classroom   # the 32 sessions' browser at nice 19
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--drawings", type=int, default=6)
+    parser.add_argument("--nice-classroom", action="store_true",
+                        help="the 32 sessions' browser at the lowest CPU priority (nice 19), the drawing visitor's "
+                             "and the server at normal priority: in a classroom each student's browser runs on "
+                             "its own machine, here all share the server's two cores")
     args = parser.parse_args()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -76,12 +81,19 @@ def main() -> None:
     print(f"load before: {os.getloadavg()}; {args.sessions} sessions open /train?{query}")
     server = Server(args.data, OUT_DIR / f"classroom_{args.preset}_server.log")
     results: dict = {"settings": vars(args) | {"data": str(args.data), "query": query}}
+    name = f"classroom_training_{args.preset}" + ("_niced" if args.nice_classroom else "")
     try:
         server.wait_healthy()
         sampler = Sampler(server.process.pid, store)
         sampler.start()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+            classroom = browser
+            if args.nice_classroom:
+                wrapper = Path(tempfile.mkdtemp(prefix="nice_chromium_")) / "chromium"
+                wrapper.write_text('#!/bin/sh\nexec nice -n 19 /usr/bin/chromium "$@"\n')
+                wrapper.chmod(0o755)
+                classroom = p.chromium.launch(executable_path=str(wrapper), headless=True, args=CHROMIUM_ARGS)
             visitor_context = browser.new_context(viewport=VIEWPORT)
             visitor = visitor_context.new_page()
             visitor.set_default_timeout(WAIT_MS)
@@ -90,7 +102,7 @@ def main() -> None:
             wait_idle(visitor)
             tabs = []
             for _ in range(args.sessions):
-                context = browser.new_context(viewport=VIEWPORT)
+                context = classroom.new_context(viewport=VIEWPORT)
                 tab = context.new_page()
                 tab.set_default_timeout(WAIT_MS)
                 tab.goto(f"{server.url}/train?{query}")
@@ -123,10 +135,14 @@ def main() -> None:
                         continue
                     answers.append(round(time.perf_counter() - up, 3))
                     break
-                wait_idle(visitor)
-                visitor.locator(".st-key-clear_canvas button").click()
-                visitor.get_by_text("Draw a digit on the canvas").wait_for()
-                wait_idle(visitor)
+                try:
+                    wait_idle(visitor)
+                    visitor.locator(".st-key-clear_canvas button").click()
+                    visitor.get_by_text("Draw a digit on the canvas").wait_for()
+                    wait_idle(visitor)
+                except PlaywrightTimeout:  # the server did not answer the Clear in WAIT_MS: say so, go on
+                    lost += 1
+                    print(f"the canvas was not cleared within {WAIT_MS / 1000:.0f} s")
                 visitor.wait_for_timeout(700)
             print(f"drawings answered in {answers} s (strokes redrawn: {lost})")
 
@@ -140,6 +156,8 @@ def main() -> None:
             drained = time.perf_counter() - started
             sampler.done.set()
             sampler.join()
+            if classroom is not browser:
+                classroom.close()
             browser.close()
         counts = store.counts()
         finished = counts.get("finished", 0)
@@ -166,7 +184,7 @@ def main() -> None:
     finally:
         server.stop()
     print(f"load after: {os.getloadavg()}")
-    print(f"written to {write_results(f'classroom_training_{args.preset}', results)}")
+    print(f"written to {write_results(name, results)}")
 
 
 if __name__ == "__main__":

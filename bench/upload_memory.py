@@ -268,6 +268,11 @@ def app_run(browser, folder: Path, data_dir: Path, paths: dict[str, Path], label
         sample("the blank PNG bomb and an 81 MP PNG")
 
         page.goto(f"{server.url}/train")
+        page.locator("h1").first.wait_for()
+        wait_idle(page)
+        model_files = page.locator(".st-key-tr_model_files summary")  # the model files open on demand (#14)
+        if model_files.count():
+            model_files.click()
         upload = page.locator(".st-key-tr_upload input[type='file']")
         upload.wait_for(state="attached")
         wait_idle(page)

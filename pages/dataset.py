@@ -1,5 +1,11 @@
 """Dataset: browse the active dataset's training and test images, one of them up close, counts and mean
-images; upload data of your own (``ui.datasets.upload_panel``) and manage the workspace's own sets."""
+images; upload data of your own (``ui.datasets.upload_panel``) and manage the workspace's own sets.
+
+What shows a dataset depends on that dataset only, so it is made once per server and shared by every visitor
+looking at the same set (``st.cache_data`` keyed on the dataset's key: an own set's key is a digest of its
+content): a page of thumbnails is one grid of small PNGs, an image up close one PNG with its pixels' values
+on hover. Only the open tab is computed, and the seed's CSV record only when opened.
+"""
 
 import math
 
@@ -7,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from ann.datasets import NAMED
-from ui import charts, datasets, digits, shell
+from ui import datasets, digits, pictures, shell
 
 shell.page_start()
 
@@ -15,42 +21,47 @@ PER_PAGE = 60
 
 st.title("Dataset")
 datasets.show_upload_result()
-browse, statistics, own = st.tabs(["Browse", "Counts and mean images", "Your own data"])
+# Tabs that rerun the page when switched, so only the open one is computed and sent.
+browse, statistics, own = st.tabs(["Browse", "Counts and mean images", "Your own data"], key="ds_tab",
+                                  on_change="rerun")
 
-with own:
-    st.markdown("Train and evaluate on data of your own: the seed's CSV, a pair of IDX files, or images in one "
-                "folder per class (any size and colour: each is turned into a 28x28 input as a drawing is, "
-                "cropped to its ink, fitted into 20x20 and centred). It is kept privately for this browser's "
-                "workspace on this server, where the training workers read it; nobody else sees it.")
-    datasets.upload_panel()
-    sets = datasets.own_sets()
-    if sets:
-        st.markdown("**Your datasets on this server**")
-        for meta in sets:
-            key = meta["key"]
-            name_col, delete_col = st.columns([5, 1], vertical_alignment="center")
-            counts = f"{int(meta.get('train', 0)):,} training and {int(meta.get('test', 0)):,} test images"
-            active = " (active)" if key == datasets.active_key() else ""
-            name_col.markdown(f"**{meta['title']}**{active}: {len(meta['classes'])} classes "
-                              f"({', '.join(meta['classes'][:6])}{', ...' if len(meta['classes']) > 6 else ''})"
-                              f"; {counts}.")
-            if delete_col.button("Delete", key=f"ds_delete_{key}", icon=":material/delete:"):
-                from ann.own_data import OwnDataError
-                from ann.runs import RunStateError
-                from ui import workspace
+if own.open:
+    with own:
+        st.markdown("Train and evaluate on data of your own: the seed's CSV, a pair of IDX files, or images in one "
+                    "folder per class (any size and colour: each is turned into a 28x28 input as a drawing is, "
+                    "cropped to its ink, fitted into 20x20 and centred). It is kept privately for this browser's "
+                    "workspace on this server, where the training workers read it; nobody else sees it.")
+        datasets.upload_panel()
+        sets = datasets.own_sets()
+        if sets:
+            st.markdown("**Your datasets on this server**")
+            for meta in sets:
+                key = meta["key"]
+                name_col, delete_col = st.columns([5, 1], vertical_alignment="center")
+                counts = f"{int(meta.get('train', 0)):,} training and {int(meta.get('test', 0)):,} test images"
+                active = " (active)" if key == datasets.active_key() else ""
+                name_col.markdown(f"**{meta['title']}**{active}: {len(meta['classes'])} classes "
+                                  f"({', '.join(meta['classes'][:6])}{', ...' if len(meta['classes']) > 6 else ''})"
+                                  f"; {counts}.")
+                if delete_col.button("Delete", key=f"ds_delete_{key}", icon=":material/delete:"):
+                    from ann.own_data import OwnDataError
+                    from ann.runs import RunStateError
+                    from ui import workspace
 
-                try:
-                    workspace.store().delete_dataset(workspace.workspace_key(), key)
-                except (RunStateError, OwnDataError) as exc:
-                    st.error(f"{meta['title']} was not deleted: {exc}")
-                else:
-                    if datasets.active_key() == key:
-                        datasets.set_active("mnist")
-                    st.rerun()
-        st.caption("Your datasets go after 30 days unused; the ones your runs use stay as long as the runs.")
+                    try:
+                        workspace.store().delete_dataset(workspace.workspace_key(), key)
+                    except (RunStateError, OwnDataError) as exc:
+                        st.error(f"{meta['title']} was not deleted: {exc}")
+                    else:
+                        if datasets.active_key() == key:
+                            datasets.set_active("mnist")
+                        st.rerun()
+            st.caption("Your datasets go after 30 days unused; the ones your runs use stay as long as the runs.")
 
 tag = datasets.active_tag()
-with browse:
+if not (browse.open or statistics.open):
+    st.stop()  # the own data tab is all there is to show
+with browse if browse.open else statistics:
     data = datasets.require("The Dataset page")  # offers the download and stops the page when it is missing
 
 spec = NAMED.get(tag.key)
@@ -65,76 +76,110 @@ intro = (f"**{tag.title}**: {about}28x28 grey images, {len(data.train):,} to tra
          "seed draws them.")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def class_statistics(key: str, set_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images per class (n_classes,) and the mean image of each class (n_classes, 784) float32, for one set
-    of the dataset ``key`` (the cache's key; the arrays come from the page's dataset)."""
-    split = SETS[set_name]
-    counts = np.bincount(split.labels, minlength=n_classes)
-    # mean(dtype=float64) accumulates without a float copy of the class's images
-    means = np.stack([split.images[split.labels == d].mean(axis=0, dtype=np.float64) if counts[d]
-                      else np.zeros(784) for d in range(n_classes)])
-    return counts, means.astype(np.float32)
-
-
 def name(index: int) -> str:
     return datasets.class_label(tag, index)
 
 
-with browse:
-    st.caption(intro)
-    left, right = st.columns([1, 3])
-    set_name = left.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_set",
-                                      persist_state="session")
-    if tag.digits:
-        shown_class = right.segmented_control("Digit", ["All", *range(n_classes)], default="All", required=True,
-                                              key="ds_digit", persist_state="session")
-    else:
-        shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
-                                      format_func=lambda v: "All" if v == "All" else name(v))
+def in_view(set_name: str, shown_class: int | str) -> np.ndarray:
+    """The indices of the set's images of ``shown_class`` ("All": every image), in file order."""
     split = SETS[set_name]
-    indices = np.arange(len(split)) if shown_class == "All" else np.flatnonzero(split.labels == shown_class)
-    n_pages = max(math.ceil(len(indices) / PER_PAGE), 1)
-    what = "images" if shown_class == "All" else f"images of {tag.class_names[shown_class]}"
-    st.caption(f"{len(indices):,} {what} in the {set_name.lower()} set, {PER_PAGE} a page.")
-    # The key names the filter, so changing it starts again at page 1.
-    page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
-    shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
-    st.image([digits.digit_image(split.images[i], scale=2) for i in shown],
-             caption=[f"#{i}: {tag.class_names[split.labels[i]]}" for i in shown], width=56)
+    return np.arange(len(split)) if shown_class == "All" else np.flatnonzero(split.labels == shown_class)
 
-    if len(shown):
-        st.subheader("One image up close")
-        index = st.columns([1, 2])[0].selectbox(
-            "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
-            format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
-                                   else f"#{i}: {tag.class_names[split.labels[i]]}"),
-            help="Any image of this page. Its number is its position in the set.")
-        image, label = split.images[index], int(split.labels[index])
-        big, grid = st.columns([1, 2], gap="large")
-        with big:
-            st.image(digits.digit_image(image, scale=10),
-                     caption=f"{set_name} image #{index}: {'a ' if tag.digits else ''}{name(label)}")
-            st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is {int(image.max())}.")
-        with grid:
-            st.altair_chart(charts.pixel_heatmap(image), width="content")
-            st.caption("Hover a cell for its value (row, column, 0-255).")
-        st.markdown("Its record in the seed's CSV format (the label, then the 784 pixels row by row):")
-        st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
 
-with statistics:
-    train_counts, _ = class_statistics(tag.key, "Training")
-    test_counts, _ = class_statistics(tag.key, "Test")
-    st.subheader(f"Images per {noun}")
-    chart_col, table_col = st.columns([3, 1], gap="large")
-    chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names, noun=noun),
-                           width="stretch")
-    table_col.dataframe(
-        {noun: list(tag.class_names), "training": train_counts.tolist(), "test": test_counts.tolist()},
-        hide_index=True, width="content")
-    st.subheader(f"The mean image of each {noun}")
-    mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
-    _, means = class_statistics(tag.key, mean_set)
-    st.image([digits.digit_image(m.round().astype(np.uint8), scale=3) for m in means],
-             caption=[f"mean {c}" for c in tag.class_names], width=84)
-    st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")
+# The cached views below depend only on the dataset: ``dataset_key`` (its tag's key: a named set's name, or an
+# own set's content digest, so two different sets never share an entry) is their key; the arrays come from
+# the page's dataset.
+@st.cache_data(show_spinner=False, max_entries=256)
+def thumbnails(dataset_key: str, set_name: str, shown_class: int | str, page: int) -> str:
+    """One page of thumbnails with their numbers and class names, as one grid (the same for every visitor)."""
+    split = SETS[set_name]
+    shown = in_view(set_name, shown_class)[(page - 1) * PER_PAGE:page * PER_PAGE]
+    return pictures.digit_grid(split.images[shown], [f"#{i}: {tag.class_names[split.labels[i]]}" for i in shown],
+                               width=56)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def up_close(dataset_key: str, set_name: str, index: int) -> str:
+    """One image drawn large, every pixel's value on hover."""
+    split = SETS[set_name]
+    return pictures.pixel_values(split.images[index], size=336, label=f"{set_name} image #{index}: {caption(split, index)}")
+
+
+def caption(split, index: int) -> str:
+    """"a 3" for a digit, the class name for other sets."""
+    return f"{'a ' if tag.digits else ''}{name(int(split.labels[index]))}"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def class_statistics(dataset_key: str, set_name: str) -> tuple[np.ndarray, str]:
+    """Images per class (n_classes,) and the mean image of each class as one grid, for one set."""
+    split = SETS[set_name]
+    counts = np.bincount(split.labels, minlength=n_classes)
+    # mean(dtype=float64) accumulates without a float copy of the class's images
+    means = [(split.images[split.labels == d].mean(axis=0, dtype=np.float64) if counts[d] else np.zeros(784))
+             .round().astype(np.uint8) for d in range(n_classes)]
+    return counts, pictures.digit_grid(means, [f"mean {c}" for c in tag.class_names], width=84)
+
+
+if browse.open:
+    with browse:
+        st.caption(intro)
+        left, right = st.columns([1, 3])
+        set_name = left.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_set",
+                                          persist_state="session")
+        if tag.digits:
+            shown_class = right.segmented_control("Digit", ["All", *range(n_classes)], default="All",
+                                                  required=True, key="ds_digit", persist_state="session")
+        else:
+            shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
+                                          format_func=lambda v: "All" if v == "All" else name(v))
+        split = SETS[set_name]
+        indices = in_view(set_name, shown_class)
+        n_pages = max(math.ceil(len(indices) / PER_PAGE), 1)
+        what = "images" if shown_class == "All" else f"images of {tag.class_names[shown_class]}"
+        st.caption(f"{len(indices):,} {what} in the {set_name.lower()} set, {PER_PAGE} a page.")
+        # The key names the filter, so changing it starts again at page 1.
+        page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
+        shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
+        st.html(thumbnails(tag.key, set_name, shown_class, page))
+
+        if len(shown):
+            st.subheader("One image up close")
+            index = st.columns([1, 2])[0].selectbox(
+                "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
+                format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
+                                       else f"#{i}: {tag.class_names[split.labels[i]]}"),
+                help="Any image of this page. Its number is its position in the set.")
+            image, label = split.images[index], int(split.labels[index])
+            big, about_col = st.columns([2, 3], gap="large")
+            with big:
+                st.html(up_close(tag.key, set_name, index))
+            with about_col:
+                st.markdown(f"**{set_name} image #{index}: {caption(split, index)}**")
+                st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
+                           f"{int(image.max())}. Hover a pixel for its row, column and value (0-255); the paper "
+                           "around the ink is 0.")
+            record = st.expander("Its record in the seed's CSV format", key="ds_record", on_change="rerun")
+            if record.open:
+                with record:
+                    st.caption("The label, then the 784 pixels row by row:")
+                    st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
+
+if statistics.open:
+    with statistics:
+        from ui import charts  # altair and pandas: only for this tab
+
+        train_counts, _ = class_statistics(tag.key, "Training")
+        test_counts, _ = class_statistics(tag.key, "Test")
+        st.subheader(f"Images per {noun}")
+        chart_col, table_col = st.columns([3, 1], gap="large")
+        chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names,
+                                                   noun=noun), width="stretch")
+        table_col.dataframe(
+            {noun: list(tag.class_names), "training": train_counts.tolist(), "test": test_counts.tolist()},
+            hide_index=True, width="content")
+        st.subheader(f"The mean image of each {noun}")
+        mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
+        _, means = class_statistics(tag.key, mean_set)
+        st.html(means)
+        st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

@@ -31,13 +31,13 @@ MAX_UPLOADS = 30
 DEFAULT_TEACH_TIMES = 10
 WIDE_SCREEN = 900  # CSS pixels: from here on the answer sits in its own column beside the canvas
 
-st.markdown(  # the prediction, large; on a narrow screen a compact answer above the canvas instead
+st.html(  # the prediction, large; on a narrow screen a compact answer above the canvas instead (only CSS:
+    # applied to the page, nothing drawn)
     "<style>.st-key-prediction [data-testid='stMetricValue'] {font-size: 6rem; line-height: 1.1;}"
     ".st-key-answer_top {min-height: 3.2rem;}"
     ".st-key-answer_top p {font-size: 1.6rem; line-height: 1.3; margin: 0;}"
     ".st-key-answer_top strong {font-size: 2.4rem;}"
-    f"@media (min-width: {WIDE_SCREEN}px) {{.st-key-answer_top {{display: none;}}}}</style>",
-    unsafe_allow_html=True)
+    f"@media (min-width: {WIDE_SCREEN}px) {{.st-key-answer_top {{display: none;}}}}</style>")
 
 def draw_model(active: state.ActiveModel | None) -> state.ActiveModel | None:
     """The model this page reads drawings with: the active one when it was trained on digits, else the default

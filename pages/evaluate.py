@@ -2,16 +2,19 @@
 
 Accuracy, the confusion matrix (click a cell, or pick it below, to see its images), precision and recall
 per class (digit, for MNIST), all in the dataset's class names, and the mistakes the network was surest of.
-The evaluation is computed once per model version and dataset and kept in the session, so moving around the
-page costs no new forward pass.
+The scorecard, the matrix's chart and the pictures are computed once per model version and dataset
+(``ui.model_cache``, the dataset's key among the arguments: a shipped model scored on MNIST and on an own
+set are two entries): for the shipped model once per server, shared by every visitor; for a session's own
+model once, in its session. Moving around the page costs no new forward pass, and a visitor's first look
+costs the server little more than sending the page.
 """
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, datasets, digits, shell, state
+from ui import charts, datasets, pictures, shell, state
+from ui.model_cache import per_model
 
 shell.page_start()
 
@@ -36,18 +39,63 @@ def name(index: int) -> str:
     return datasets.class_label(tag, index)
 
 
-def evaluation_of(active: state.ActiveModel) -> Evaluation:
-    cached = st.session_state.get("ev_cache")
-    if cached is not None and cached[0] == (active.key, tag.key):
-        return cached[1]
-    with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
-        result = evaluate(active.network, data.test.images, labels)
-    st.session_state["ev_cache"] = ((active.key, tag.key), result)
-    return result
+# Every function below is computed through per_model: its first argument after the network, ``dataset``, is
+# the active dataset's key (a named set's name, an own set's content digest), so the cache keeps one entry per
+# model version and dataset; the arrays come from the page's dataset.
+def scorecard(network, dataset: str) -> Evaluation:
+    """The network on the dataset's test images (a forward pass: about 0.1 s for the seed's network on MNIST)."""
+    return evaluate(network, data.test.images, labels)
+
+
+def matrix_spec(network, result: Evaluation, dataset: str, show: str) -> dict:
+    """The confusion matrix's chart as a Vega-Lite dict (altair takes longer to build it than to send it)."""
+    return charts.confusion_spec(result.confusion, show=show, class_names=None if tag.digits else names, noun=noun)
+
+
+def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predicted_class: int) -> tuple[int, str]:
+    """How many test images of ``true_class`` were read as ``predicted_class``, and the first of them as
+    pictures (mistakes: surest first; hits: least sure first, the ones that nearly went wrong)."""
+    cell = np.flatnonzero((labels == true_class) & (result.predictions == predicted_class))
+    order = np.argsort(result.confidences[cell], kind="stable")
+    cell = cell[order[::-1] if true_class != predicted_class else order]
+    shown = cell[:CELL_IMAGES]
+    return len(cell), pictures.digit_grid(data.test.images[shown],
+                                          [f"#{i}: {result.confidences[i]:.2f}" for i in shown], width=84)
+
+
+def score_table(network, result: Evaluation, dataset: str) -> str:
+    """Precision and recall per class as an HTML table, each share with a bar."""
+    from html import escape
+
+    def bar(share: float) -> str:
+        return (f'<td style="min-width:9rem"><div style="display:flex;align-items:center;gap:6px">'
+                f'<div style="flex:1;height:8px;background:rgba(128,128,128,.2);border-radius:4px">'
+                f'<div style="width:{share:.1%};height:8px;background:#2563eb;border-radius:4px"></div></div>'
+                f'<span style="font-variant-numeric:tabular-nums">{share:.1%}</span></div></td>')
+
+    head = "".join(f"<th style='text-align:left;padding:2px 10px'>{h}</th>" for h in
+                   (noun, "precision", "recall", "test images", f"predicted as this {noun}"))
+    rows = "".join(
+        f"<tr><td style='padding:2px 10px'>{escape(names[d])}</td>{bar(result.precision[d])}"
+        f"{bar(result.recall[d])}"
+        f"<td style='padding:2px 10px;text-align:right'>{result.confusion[d].sum():,}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{result.confusion[:, d].sum():,}</td></tr>"
+        for d in range(len(result.precision)))
+    return (f"<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:0.9rem'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+def mistakes_grid(network, result: Evaluation, dataset: str) -> str:
+    """The mistakes the network was surest of, as pictures ("" when it made none)."""
+    worst = most_confident_mistakes(result, labels, k=MISTAKES)
+    if not len(worst):
+        return ""
+    return pictures.digit_grid(data.test.images[worst], [f"{names[labels[i]]} read as {names[result.predictions[i]]} "
+                                                         f"({result.confidences[i]:.2f})" for i in worst], width=84)
 
 
 def select_clicked_cell() -> None:
-    """A click on the heatmap picks that cell in the two selectboxes below it."""
+    """A click on the heatmap picks that cell in the two rows of digits beside it."""
     event = st.session_state.get("ev_confusion")
     cells = (event or {}).get("selection", {}).get("cell") or []
     if cells:
@@ -55,12 +103,8 @@ def select_clicked_cell() -> None:
         st.session_state["ev_predicted"] = int(cells[0]["predicted"])
 
 
-def image_grid(indices: np.ndarray, captions: list[str], scale: int = 2) -> None:
-    st.image([digits.digit_image(data.test.images[i], scale=scale) for i in indices], caption=captions,
-             width=28 * scale)
-
-
-result = evaluation_of(model)
+with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
+    result = per_model(model, scorecard, tag.key)
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
 c1, c2, c3, c4 = st.columns(4)
@@ -83,62 +127,54 @@ with matrix_col:
     show = st.segmented_control("Show", ["counts", "rates"], default="counts", required=True, key="ev_show",
                                 help=f"Rates are shares of the true {noun}'s images, in percent.")
     selected = (st.session_state["ev_true"], st.session_state["ev_predicted"])
-    st.altair_chart(charts.confusion_chart(result.confusion, show=show, selected=selected,
-                                           class_names=None if tag.digits else names, noun=noun),
-                    key="ev_confusion", on_select=select_clicked_cell, selection_mode="cell", width="content")
+    spec = charts.outline_cell(per_model(model, matrix_spec, tag.key, show, using=(result,)), selected)
+    st.vega_lite_chart(spec, key="ev_confusion", on_select=select_clicked_cell, selection_mode="cell",
+                       width="content")
     st.caption(f"Rows: the true {noun}; columns: the network's answer. The diagonal (green) is right; "
                "orange cells are mistakes, darker for more. Hover a cell for its numbers; click it to see "
                "its images.")
 with cell_col:
-    pick_true, pick_predicted = st.columns(2)
-    true_digit = pick_true.selectbox(f"True {noun}", list(range(n_classes)), key="ev_true", format_func=name)
-    predicted_digit = pick_predicted.selectbox(f"Predicted {noun}", list(range(n_classes)), key="ev_predicted",
-                                               format_func=name)
-    cell = np.flatnonzero((labels == true_digit) & (result.predictions == predicted_digit))
-    # Mistakes: surest first. Hits: least sure first, the ones that nearly went wrong.
-    order = np.argsort(result.confidences[cell], kind="stable")
-    cell = cell[order[::-1] if true_digit != predicted_digit else order]
+    if tag.digits:
+        # two rows of digits rather than drop-down lists: one click each, and lighter for a first look
+        true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true")
+        predicted_digit = st.segmented_control("Predicted digit", list(range(10)), required=True,
+                                               key="ev_predicted")
+    else:  # class names: drop-down lists
+        pick_true, pick_predicted = st.columns(2)
+        true_digit = pick_true.selectbox(f"True {noun}", list(range(n_classes)), key="ev_true", format_func=name)
+        predicted_digit = pick_predicted.selectbox(f"Predicted {noun}", list(range(n_classes)),
+                                                   key="ev_predicted", format_func=name)
+    count, grid = per_model(model, cell_grid, tag.key, int(true_digit), int(predicted_digit), using=(result,))
     kind = "read right" if true_digit == predicted_digit else f"read as {names[predicted_digit]}"
-    st.markdown(f"**{len(cell):,}** test images of **{names[true_digit]}** {kind}"
-                + (f" (the first {CELL_IMAGES} shown)" if len(cell) > CELL_IMAGES else ""))
-    if len(cell):
-        shown = cell[:CELL_IMAGES]
-        image_grid(shown, [f"#{i}: {result.confidences[i]:.2f}" for i in shown], scale=3)
+    st.markdown(f"**{count:,}** test images of **{names[true_digit]}** {kind}"
+                + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
+    if count:
+        st.html(grid)
         st.caption("Under each image: its number in the test set and the activation of the winning output "
                    "node." + (" Least sure first." if true_digit == predicted_digit else " Surest first."))
     else:
         st.caption(f"None: the network never made this answer for this {noun}.")
 
 st.subheader(f"Precision and recall per {noun}")
-table = pd.DataFrame({
-    noun: list(range(10)) if tag.digits else list(names),
-    "precision": result.precision,
-    "recall": result.recall,
-    "test images": result.confusion.sum(axis=1),
-    f"predicted as this {noun}": result.confusion.sum(axis=0),
-})
-st.dataframe(table, hide_index=True, width="content", column_config={
-    "precision": st.column_config.ProgressColumn(
-        "precision", format="percent", min_value=0.0, max_value=1.0,
-        help=f"Of the images the network called this {noun}, the share that were."),
-    "recall": st.column_config.ProgressColumn(
-        "recall", format="percent", min_value=0.0, max_value=1.0,
-        help=f"Of the images of this {noun}, the share the network found."),
-})
+st.html(per_model(model, score_table, tag.key, using=(result,)))
+st.caption(f"Precision: of the images the network called this {noun}, the share that were. Recall: of the "
+           f"images of this {noun}, the share the network found.")
 
 st.subheader("The most confident mistakes")
-worst_mistakes = most_confident_mistakes(result, labels, k=MISTAKES)
-if len(worst_mistakes):
-    image_grid(worst_mistakes, [f"{names[labels[i]]} read as {names[result.predictions[i]]} "
-                                f"({result.confidences[i]:.2f})" for i in worst_mistakes], scale=3)
+worst_mistakes = per_model(model, mistakes_grid, tag.key, using=(result,))
+if worst_mistakes:
+    st.html(worst_mistakes)
     st.caption(f"True {noun}, the network's answer and its winning activation. Some of these labels are "
                "arguable even for people.")
 else:
     st.caption("No mistakes at all.")
 
 if model.history:
-    with st.expander("How the active model learned (its training curves)"):
-        accuracy_chart, loss_chart = charts.history_charts({model.name: model.history})
-        left, right = st.columns(2)
-        left.altair_chart(accuracy_chart, width="stretch")
-        right.altair_chart(loss_chart, width="stretch")
+    # drawn only when opened: most visitors never do, and two charts are most of this page's cost
+    curves = st.expander("How the active model learned (its training curves)", key="ev_curves", on_change="rerun")
+    if curves.open:
+        with curves:
+            accuracy_chart, loss_chart = charts.history_charts({model.name: model.history})
+            left, right = st.columns(2)
+            left.altair_chart(accuracy_chart, width="stretch")
+            right.altair_chart(loss_chart, width="stretch")

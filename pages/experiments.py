@@ -76,6 +76,21 @@ def show_results_file(loaded: dict[str, Any] | None) -> None:
                 st.altair_chart(chart, width="stretch")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _shipped_spec(path: str, modified: float, parameter: str, zoom: bool, position: int, _result: dict) -> dict:
+    chart = (ec.error_rules_chart(_result, zoom=zoom) if parameter == "rules" else
+             ec.epochs_chart(_result) if parameter == "epochs" else ec.sweep_chart(_result))
+    return chart.to_dict()
+
+
+def shipped_chart(path, parameter: str, result: dict[str, Any], zoom: bool = False, position: int = 0) -> None:
+    """Draw a chart of a shipped results file (``parameter``: "rules", or a sweep's parameter; ``position``:
+    which of the file's sweeps of that parameter). Its Vega-Lite dict is built once per server, shared by every
+    visitor (the file's path and time in the key): building it costs a first look more than drawing it."""
+    st.vega_lite_chart(_shipped_spec(str(path), path.stat().st_mtime, parameter, zoom, position, result),
+                       width="stretch")
+
+
 def request_start(kind: str) -> None:
     st.session_state["ex_start_requested"] = kind
 
@@ -308,189 +323,194 @@ starting = st.session_state.pop("ex_start_requested", None)
 locked = starting is not None  # while an experiment runs, any widget change would interrupt it
 active_data = datasets.active_tag()
 data_ready = datasets.if_ready() is not None  # the live runs train on the active dataset
-rules_tab, sweeps_tab = st.tabs(["Error rules", "Sweeps"], key="ex_tab")
+# Tabs that rerun the page when switched: only the open one is built (the Sweeps tab's four shipped charts
+# cost a first look more than the rest of the page; bench/classroom.py).
+rules_tab, sweeps_tab = st.tabs(["Error rules", "Sweeps"], key="ex_tab", on_change="rerun")
 
 # --------------------------------------------------------------------------- error rules
 
-with rules_tab:
-    st.subheader("Four ways to send the error back")
-    st.markdown(
-        "After each image, the output layer knows its error *E* (target minus output). To correct the "
-        "weights below, each hidden node needs a share of that error. The seed weighs four rules:\n"
-        "- **Wᵀ·E** (the seed's blue line): hidden node *j* gets Σₖ wₖⱼ·eₖ, each output's error flowing back "
-        "along every link in proportion to its weight. One matrix product.\n"
-        "- **Wᵀ·E / N** (red): the same, divided by *N*, the number of links into an output node.\n"
-        "- **Equal split** (yellow): each output's error divided equally among its *N* links.\n"
-        "- **Split by weight share** (green): each link gets its weight's share of all the weights into that "
-        "output node, wₖⱼ / Σᵢ|wₖᵢ|.")
-    st.info("**What the seed concluded**: the blue and green lines both did well after several epochs, and it "
-            "chose Wᵀ·E, because it is the simplest to compute.", icon=":material/menu_book:")
+if rules_tab.open:
+    with rules_tab:
+        st.subheader("Four ways to send the error back")
+        st.markdown(
+            "After each image, the output layer knows its error *E* (target minus output). To correct the "
+            "weights below, each hidden node needs a share of that error. The seed weighs four rules:\n"
+            "- **Wᵀ·E** (the seed's blue line): hidden node *j* gets Σₖ wₖⱼ·eₖ, each output's error flowing back "
+            "along every link in proportion to its weight. One matrix product.\n"
+            "- **Wᵀ·E / N** (red): the same, divided by *N*, the number of links into an output node.\n"
+            "- **Equal split** (yellow): each output's error divided equally among its *N* links.\n"
+            "- **Split by weight share** (green): each link gets its weight's share of all the weights into that "
+            "output node, wₖⱼ / Σᵢ|wₖᵢ|.")
+        st.info("**What the seed concluded**: the blue and green lines both did well after several epochs, and it "
+                "chose Wᵀ·E, because it is the simplest to compute.", icon=":material/menu_book:")
 
-    zoom = st.toggle("Zoom in on the rules that learn", value=True, key="ex_zoom", persist_state=keep,
-                     help="Narrows the accuracy axis to the lines above 50%; a rule left out is named below.")
-    shipped_rules, problem = findings.shipped(findings.ERROR_RULES_PATH)
-    if problem:
-        st.info(problem, icon=":material/hourglass_empty:")
-    else:
-        st.markdown("**Full MNIST, the seed's exact setting**")
-        st.altair_chart(ec.error_rules_chart(shipped_rules, zoom=zoom), width="stretch")
-        st.caption(shipped_note(shipped_rules) + zoom_note(shipped_rules, zoom))
-        st.markdown(findings.error_rules_finding(shipped_rules))
+        zoom = st.toggle("Zoom in on the rules that learn", value=True, key="ex_zoom", persist_state=keep,
+                         help="Narrows the accuracy axis to the lines above 50%; a rule left out is named below.")
+        shipped_rules, problem = findings.shipped(findings.ERROR_RULES_PATH)
+        if problem:
+            st.info(problem, icon=":material/hourglass_empty:")
+        else:
+            st.markdown("**Full MNIST, the seed's exact setting**")
+            shipped_chart(findings.ERROR_RULES_PATH, "rules", shipped_rules, zoom=zoom)
+            st.caption(shipped_note(shipped_rules) + zoom_note(shipped_rules, zoom))
+            st.markdown(findings.error_rules_finding(shipped_rules))
 
-    st.markdown("#### Run it yourself")
-    st.caption(f"On **{active_data.title}** (the active dataset; pick another in the sidebar), its first training "
-               "records only, so that it takes seconds rather than minutes; the same data, starting weights and "
-               "settings for every rule. Scored on all its test images after every epoch.")
-    knobs = st.columns(5)
-    r_records = knobs[0].select_slider("Training records", RECORD_CHOICES, value=5000, key="ex_r_records",
-                                       format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
-    r_epochs = knobs[1].slider("Epochs", 1, 10, value=5, key="ex_r_epochs", disabled=locked, persist_state=keep)
-    r_lr = knobs[2].select_slider("Learning rate", LR_CHOICES, value=0.1, key="ex_r_lr", disabled=locked,
-                                  persist_state=keep)
-    r_hidden = knobs[3].select_slider("Hidden nodes", HIDDEN_CHOICES, value=200, key="ex_r_hidden",
-                                      disabled=locked, persist_state=keep)
-    r_seed = knobs[4].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_r_seed", disabled=locked,
-                                   persist_state=keep)
-    r_rotate = st.checkbox("Also train every record rotated by ±10° (the seed's way; three times the time)",
-                           value=False, key="ex_r_rotate", disabled=locked, persist_state=keep)
-    start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
-    start_col.button("Start", key="ex_r_start", type="primary", icon=":material/play_arrow:", width="stretch",
-                     on_click=request_start, args=("rules",), disabled=locked or not data_ready)
-    stop_col.button("Stop", key="ex_r_stop", icon=":material/stop:", width="stretch", disabled=starting != "rules",
-                    help="Stops within a second; the rules that finished stay on the chart.")
-    if not data_ready:
-        info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
-    else:
-        info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
-                         f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
-    rules_panel = st.container()  # the progress and growing chart of a run in progress
-    live_rules = st.session_state.get(LIVE_RULES)
-    if live_rules is not None and starting != "rules" and not live_rules["series"]:
-        rules_panel.caption("Your last run was stopped before its first rule finished.")
-    if live_rules is not None and starting != "rules" and live_rules["series"]:
-        with rules_panel:
-            st.markdown(f"**Your run: {live_rules['records']:,} training records**")
-            st.altair_chart(ec.error_rules_chart(live_rules, zoom=zoom), width="stretch")
-            st.caption(run_note(live_rules) + zoom_note(live_rules, zoom))
-            st.markdown(findings.error_rules_finding(live_rules))
+        st.markdown("#### Run it yourself")
+        st.caption(f"On **{active_data.title}** (the active dataset; pick another in the sidebar), its first "
+                   "training records only, so that it takes seconds rather than minutes; the same data, starting "
+                   "weights and settings for every rule. Scored on all its test images after every epoch.")
+        knobs = st.columns(5)
+        r_records = knobs[0].select_slider("Training records", RECORD_CHOICES, value=5000, key="ex_r_records",
+                                           format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
+        r_epochs = knobs[1].slider("Epochs", 1, 10, value=5, key="ex_r_epochs", disabled=locked, persist_state=keep)
+        r_lr = knobs[2].select_slider("Learning rate", LR_CHOICES, value=0.1, key="ex_r_lr", disabled=locked,
+                                      persist_state=keep)
+        r_hidden = knobs[3].select_slider("Hidden nodes", HIDDEN_CHOICES, value=200, key="ex_r_hidden",
+                                          disabled=locked, persist_state=keep)
+        r_seed = knobs[4].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_r_seed", disabled=locked,
+                                       persist_state=keep)
+        r_rotate = st.checkbox("Also train every record rotated by ±10° (the seed's way; three times the time)",
+                               value=False, key="ex_r_rotate", disabled=locked, persist_state=keep)
+        start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
+        start_col.button("Start", key="ex_r_start", type="primary", icon=":material/play_arrow:", width="stretch",
+                         on_click=request_start, args=("rules",), disabled=locked or not data_ready)
+        stop_col.button("Stop", key="ex_r_stop", icon=":material/stop:", width="stretch", disabled=starting != "rules",
+                        help="Stops within a second; the rules that finished stay on the chart.")
+        if not data_ready:
+            info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
+        else:
+            info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
+                             f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
+        rules_panel = st.container()  # the progress and growing chart of a run in progress
+        live_rules = st.session_state.get(LIVE_RULES)
+        if live_rules is not None and starting != "rules" and not live_rules["series"]:
+            rules_panel.caption("Your last run was stopped before its first rule finished.")
+        if live_rules is not None and starting != "rules" and live_rules["series"]:
+            with rules_panel:
+                st.markdown(f"**Your run: {live_rules['records']:,} training records**")
+                st.altair_chart(ec.error_rules_chart(live_rules, zoom=zoom), width="stretch")
+                st.caption(run_note(live_rules) + zoom_note(live_rules, zoom))
+                st.markdown(findings.error_rules_finding(live_rules))
 
 # --------------------------------------------------------------------------- sweeps
 
-with sweeps_tab:
-    st.subheader("The seed's tuning: learning rate, hidden nodes, epochs")
-    st.info("**What the seed says**: it settled on 200 hidden nodes and a learning rate of 0.1 after a series of "
-            "tuning runs, and on 5 epochs because, over several experiments, 5 worked best and more began to "
-            "overfit.", icon=":material/menu_book:")
-    shipped_sweeps, problem = findings.shipped(findings.SWEEPS_PATH)
-    if problem:
-        st.info(problem, icon=":material/hourglass_empty:")
-    grouped = findings.sweeps_by_parameter(shipped_sweeps)
-    describe = {"learning_rate": findings.learning_rate_finding, "hidden_nodes": findings.hidden_nodes_finding,
-                "epochs": findings.epochs_finding}
-    headings = {
-        "learning_rate": ("Learning rate", "How big a step each image makes the weights take. Too small and "
-                          "5 epochs are not enough to get far; too large and every step overshoots."),
-        "hidden_nodes": ("Hidden nodes", "More hidden nodes can tell more patterns apart, but each costs time "
-                         "(784 + 10 weights to train per image)."),
-        "epochs": ("Epochs, and where overfitting begins", "One long run scored after every epoch on the test "
-                   "set (orange) and on training records (blue). While both rise, the network is learning; "
-                   "where the training accuracy keeps rising and the test accuracy stalls or falls, it is "
-                   "learning its training images by heart: overfitting. The ring marks the test accuracy's "
-                   "peak."),
-    }
-    for parameter in ("learning_rate", "hidden_nodes", "epochs"):
-        entries = grouped.get(parameter, [])
-        if not entries:
-            continue
-        title, meaning = headings[parameter]
-        st.markdown(f"#### {title}")
-        st.caption(meaning)
-        columns = st.columns(len(entries)) if len(entries) > 1 else [st.container()]
-        for column, entry in zip(columns, entries):
-            with column:
-                if len(entries) > 1:
-                    config = entry.get("config", {})
-                    rotated = config.get("rotate") and config.get("augment") == "copies"
-                    st.markdown(f"**With the seed's ±{config['rotate']:g}° rotations**" if rotated
-                                else "**Without rotations**")
-                chart = ec.epochs_chart(entry) if parameter == "epochs" else ec.sweep_chart(entry)
-                st.altair_chart(chart, width="stretch")
-                st.markdown(describe[parameter](entry))
-    if shipped_sweeps is not None:
-        st.caption(shipped_note(shipped_sweeps))
+if sweeps_tab.open:
+    with sweeps_tab:
+        st.subheader("The seed's tuning: learning rate, hidden nodes, epochs")
+        st.info("**What the seed says**: it settled on 200 hidden nodes and a learning rate of 0.1 after a series of "
+                "tuning runs, and on 5 epochs because, over several experiments, 5 worked best and more began to "
+                "overfit.", icon=":material/menu_book:")
+        shipped_sweeps, problem = findings.shipped(findings.SWEEPS_PATH)
+        if problem:
+            st.info(problem, icon=":material/hourglass_empty:")
+        grouped = findings.sweeps_by_parameter(shipped_sweeps)
+        describe = {"learning_rate": findings.learning_rate_finding, "hidden_nodes": findings.hidden_nodes_finding,
+                    "epochs": findings.epochs_finding}
+        headings = {
+            "learning_rate": ("Learning rate", "How big a step each image makes the weights take. Too small and "
+                              "5 epochs are not enough to get far; too large and every step overshoots."),
+            "hidden_nodes": ("Hidden nodes", "More hidden nodes can tell more patterns apart, but each costs time "
+                             "(784 + 10 weights to train per image)."),
+            "epochs": ("Epochs, and where overfitting begins", "One long run scored after every epoch on the test "
+                       "set (orange) and on training records (blue). While both rise, the network is learning; "
+                       "where the training accuracy keeps rising and the test accuracy stalls or falls, it is "
+                       "learning its training images by heart: overfitting. The ring marks the test accuracy's "
+                       "peak."),
+        }
+        for parameter in ("learning_rate", "hidden_nodes", "epochs"):
+            entries = grouped.get(parameter, [])
+            if not entries:
+                continue
+            title, meaning = headings[parameter]
+            st.markdown(f"#### {title}")
+            st.caption(meaning)
+            columns = st.columns(len(entries)) if len(entries) > 1 else [st.container()]
+            for position, (column, entry) in enumerate(zip(columns, entries)):
+                with column:
+                    if len(entries) > 1:
+                        config = entry.get("config", {})
+                        rotated = config.get("rotate") and config.get("augment") == "copies"
+                        st.markdown(f"**With the seed's ±{config['rotate']:g}° rotations**" if rotated
+                                    else "**Without rotations**")
+                    shipped_chart(findings.SWEEPS_PATH, parameter, entry, position=position)
+                    st.markdown(describe[parameter](entry))
+        if shipped_sweeps is not None:
+            st.caption(shipped_note(shipped_sweeps))
 
-    st.markdown("#### Run a sweep yourself")
-    st.caption(f"The seed's network (784-200-{active_data.n_classes} sigmoid, learning rate 0.1, one image at a "
-               f"time) with one setting varied, on the first training records of **{active_data.title}** (the "
-               "active dataset).")
-    parameter = st.segmented_control("Vary", list(SWEEP_NAMES), format_func=SWEEP_NAMES.get, default="epochs",
-                                     required=True, key="ex_s_parameter", disabled=locked, persist_state=keep)
-    knobs = st.columns([3, 2, 2, 2])
-    values: list[Any] = []
-    max_epochs = 0
-    if parameter == "learning_rate":
-        values = sorted(knobs[0].multiselect("Learning rates", LR_CHOICES, default=[0.01, 0.03, 0.1, 0.3, 0.7],
-                                             key="ex_s_lr_values", disabled=locked, persist_state=keep))
-    elif parameter == "hidden_nodes":
-        values = sorted(knobs[0].multiselect("Hidden nodes", HIDDEN_CHOICES, default=[10, 25, 50, 100, 200, 400],
-                                             key="ex_s_hidden_values", disabled=locked, persist_state=keep))
-    else:
-        max_epochs = knobs[0].slider("Epochs to run", 2, 30, value=15, key="ex_s_max_epochs", disabled=locked,
-                                     persist_state=keep)
-    s_records = knobs[1].select_slider("Training records", RECORD_CHOICES, value=2000, key="ex_s_records",
-                                       format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
-    s_epochs = knobs[2].slider("Epochs per run", 1, 10, value=3, key="ex_s_epochs", persist_state=keep,
-                               disabled=locked or parameter == "epochs")
-    s_seed = knobs[3].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_s_seed", disabled=locked,
-                                   persist_state=keep)
-    s_rotate = st.checkbox("Also train every record rotated by ±10° (three times the time)", value=False,
-                           key="ex_s_rotate", disabled=locked, persist_state=keep)
-    if parameter == "epochs":
-        estimate = estimate_seconds([200], s_records, max_epochs, s_rotate)
-        plan = f"one run of {max_epochs} epochs on {s_records:,} records"
-    else:
-        sizes = values if parameter == "hidden_nodes" else [200] * len(values)
-        estimate = estimate_seconds(sizes, s_records, s_epochs, s_rotate)
-        plan = f"{len(values)} runs of {s_epochs} epochs on {s_records:,} records"
-    start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
-    start_col.button("Start", key="ex_s_start", type="primary", icon=":material/play_arrow:", width="stretch",
-                     on_click=request_start, args=("sweep",),
-                     disabled=locked or not data_ready or (parameter != "epochs" and not values))
-    stop_col.button("Stop", key="ex_s_stop", icon=":material/stop:", width="stretch", disabled=starting != "sweep",
-                    help="Stops within a second; the values that finished stay on the chart.")
-    if not data_ready:
-        info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
-    elif parameter != "epochs" and not values:
-        info_col.warning("Pick at least one value to try.")
-    else:
-        info_col.caption(f"{plan}: about {duration(estimate)}.")
-    sweep_panel = st.container()
-    live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
-    if live_sweep is not None and starting != "sweep" and not live_sweep["series"]:
-        sweep_panel.caption("Your last run was stopped before its first run finished.")
-    if live_sweep is not None and starting != "sweep" and live_sweep["series"]:
-        with sweep_panel:
-            st.markdown(f"**Your run: {SWEEP_NAMES[parameter]}, {live_sweep['records']:,} training records**")
-            if parameter == "epochs":
-                st.altair_chart(ec.epochs_chart(live_sweep), width="stretch")
-            elif live_sweep["values"]:
-                st.altair_chart(ec.sweep_chart(live_sweep), width="stretch")
-            st.caption(run_note(live_sweep))
-            st.markdown(describe[parameter](live_sweep))
+        st.markdown("#### Run a sweep yourself")
+        st.caption(f"The seed's network (784-200-{active_data.n_classes} sigmoid, learning rate 0.1, one image at "
+                   f"a time) with one setting varied, on the first training records of **{active_data.title}** "
+                   "(the active dataset).")
+        parameter = st.segmented_control("Vary", list(SWEEP_NAMES), format_func=SWEEP_NAMES.get, default="epochs",
+                                         required=True, key="ex_s_parameter", disabled=locked, persist_state=keep)
+        knobs = st.columns([3, 2, 2, 2])
+        values: list[Any] = []
+        max_epochs = 0
+        if parameter == "learning_rate":
+            values = sorted(knobs[0].multiselect("Learning rates", LR_CHOICES, default=[0.01, 0.03, 0.1, 0.3, 0.7],
+                                                 key="ex_s_lr_values", disabled=locked, persist_state=keep))
+        elif parameter == "hidden_nodes":
+            values = sorted(knobs[0].multiselect("Hidden nodes", HIDDEN_CHOICES, default=[10, 25, 50, 100, 200, 400],
+                                                 key="ex_s_hidden_values", disabled=locked, persist_state=keep))
+        else:
+            max_epochs = knobs[0].slider("Epochs to run", 2, 30, value=15, key="ex_s_max_epochs", disabled=locked,
+                                         persist_state=keep)
+        s_records = knobs[1].select_slider("Training records", RECORD_CHOICES, value=2000, key="ex_s_records",
+                                           format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
+        s_epochs = knobs[2].slider("Epochs per run", 1, 10, value=3, key="ex_s_epochs", persist_state=keep,
+                                   disabled=locked or parameter == "epochs")
+        s_seed = knobs[3].number_input("Random seed", 0, 2**32 - 1, value=80, key="ex_s_seed", disabled=locked,
+                                       persist_state=keep)
+        s_rotate = st.checkbox("Also train every record rotated by ±10° (three times the time)", value=False,
+                               key="ex_s_rotate", disabled=locked, persist_state=keep)
+        if parameter == "epochs":
+            estimate = estimate_seconds([200], s_records, max_epochs, s_rotate)
+            plan = f"one run of {max_epochs} epochs on {s_records:,} records"
+        else:
+            sizes = values if parameter == "hidden_nodes" else [200] * len(values)
+            estimate = estimate_seconds(sizes, s_records, s_epochs, s_rotate)
+            plan = f"{len(values)} runs of {s_epochs} epochs on {s_records:,} records"
+        start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
+        start_col.button("Start", key="ex_s_start", type="primary", icon=":material/play_arrow:", width="stretch",
+                         on_click=request_start, args=("sweep",),
+                         disabled=locked or not data_ready or (parameter != "epochs" and not values))
+        stop_col.button("Stop", key="ex_s_stop", icon=":material/stop:", width="stretch", disabled=starting != "sweep",
+                        help="Stops within a second; the values that finished stay on the chart.")
+        if not data_ready:
+            info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
+        elif parameter != "epochs" and not values:
+            info_col.warning("Pick at least one value to try.")
+        else:
+            info_col.caption(f"{plan}: about {duration(estimate)}.")
+        sweep_panel = st.container()
+        live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
+        if live_sweep is not None and starting != "sweep" and not live_sweep["series"]:
+            sweep_panel.caption("Your last run was stopped before its first run finished.")
+        if live_sweep is not None and starting != "sweep" and live_sweep["series"]:
+            with sweep_panel:
+                st.markdown(f"**Your run: {SWEEP_NAMES[parameter]}, {live_sweep['records']:,} training records**")
+                if parameter == "epochs":
+                    st.altair_chart(ec.epochs_chart(live_sweep), width="stretch")
+                elif live_sweep["values"]:
+                    st.altair_chart(ec.sweep_chart(live_sweep), width="stretch")
+                st.caption(run_note(live_sweep))
+                st.markdown(describe[parameter](live_sweep))
 
-    st.markdown("#### A sweep from the command line")
-    st.caption("`python -m ann sweep --param learning_rate=0.01,0.03,0.1 --param hidden_nodes=100,200,400 "
-               "--seeds 3` trains a grid of runs side by side, on this machine's cores or a Dask cluster, and "
-               "writes a results file (`sweep.json`). Open it here to see what it found.")
-    upload = st.file_uploader("Results file", type=["json"], key="ex_file_upload", disabled=locked)
-    if upload is not None and st.session_state.get(FILE_NAME) != (upload.name, upload.size):
-        st.session_state[FILE_NAME] = (upload.name, upload.size)
-        st.session_state[FILE_RESULT] = findings.read_results_file(upload.name, upload.getvalue())
-    show_results_file(st.session_state.get(FILE_RESULT))
+        st.markdown("#### A sweep from the command line")
+        st.caption("`python -m ann sweep --param learning_rate=0.01,0.03,0.1 --param hidden_nodes=100,200,400 "
+                   "--seeds 3` trains a grid of runs side by side, on this machine's cores or a Dask cluster, and "
+                   "writes a results file (`sweep.json`). Open it here to see what it found.")
+        upload = st.file_uploader("Results file", type=["json"], key="ex_file_upload", disabled=locked)
+        if upload is not None and st.session_state.get(FILE_NAME) != (upload.name, upload.size):
+            st.session_state[FILE_NAME] = (upload.name, upload.size)
+            st.session_state[FILE_RESULT] = findings.read_results_file(upload.name, upload.getvalue())
+        show_results_file(st.session_state.get(FILE_RESULT))
+
 
 # --------------------------------------------------------------------------- the run itself
 
-if starting is not None and data_ready:
+# a run starts only in the tab its Start button is on (switching tabs meanwhile is a change that interrupts it)
+if starting is not None and data_ready and (rules_tab.open if starting == "rules" else sweeps_tab.open):
     mnist = datasets.require("A live experiment")  # the active dataset (MNIST's name kept: the code is MNIST's)
     try:
         if starting == "rules":

@@ -4,6 +4,11 @@ Four views of the session's active model, each computed by ``ann.inside`` (plain
 ``ui.inside_charts``: the hidden nodes' incoming weights as 28x28 images; one image (a test image or the
 Draw page's drawing) followed through the network, node by node; the network run backwards from each digit
 (Rashid's backquery); and the spread of every layer's weights against where they started.
+
+Every picture and chart depends on the model (and, in view 2, on the test image), so each is made once per
+model version (``ui.model_cache``): for the shipped model once per server, shared by every visitor, for a
+session's own model once in its session. Pictures are small PNGs in one grid (``ui.pictures``), charts are
+kept as their Vega-Lite dicts. Only a drawing, the session's own, is followed anew on every look.
 """
 
 import numpy as np
@@ -11,7 +16,8 @@ import streamlit as st
 
 from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
-from ui import charts, datasets, digits, epoch_scrubber, inside_charts, run_epochs, shell, state
+from ui import charts, datasets, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
+from ui.model_cache import per_model
 
 shell.page_start()
 
@@ -23,11 +29,92 @@ PICTURE = 84  # screen pixels for a 28x28 picture: three per weight
 VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
-def node_pictures(images: np.ndarray, nodes: list[int], captions: list[str]) -> float:
-    """Weight pictures of ``nodes``, all on one colour scale; returns the scale's limit."""
-    limit = inside_charts.symmetric_limit(images[nodes])
-    st.image(list(inside_charts.diverging_images(images[nodes], limit)), caption=captions, width=PICTURE)
-    return limit
+def weight_pictures(network, nodes: tuple[int, ...], captions: tuple[str, ...]) -> tuple[str, float]:
+    """The first layer's weight pictures of ``nodes``, all on one colour scale, as one grid; and the scale's
+    limit."""
+    images = hidden_weight_images(network, 0)[list(nodes)]
+    limit = inside_charts.symmetric_limit(images)
+    palette = inside_charts.diverging_palette()
+    urls = [pictures.data_url(indices, palette) for indices in inside_charts.diverging_indices(images, limit)]
+    return pictures.grid(urls, captions, width=PICTURE), limit
+
+
+@st.cache_data(show_spinner=False)
+def colour_key_url() -> str:
+    return pictures.data_url(inside_charts.colour_key())
+
+
+def follow(network, x: np.ndarray) -> dict:
+    """One image (784,) through the network: its outputs, its answer, every hidden layer's activations, and
+    the chart of the outputs (in the classes of the model's dataset)."""
+    inputs = as_inputs(x[None, :], network.dtype)
+    outputs = network.query(inputs)[0].astype(np.float64)
+    chart = charts.output_bars(outputs, height=200, class_names=None if trained_on.digits else class_names, noun=cls)
+    return {"outputs": outputs, "predicted": int(np.argmax(outputs)), "hidden": hidden_activations(network, inputs),
+            "picture": pictures.digit_url(x), "outputs_chart": chart.to_dict()}
+
+
+def explain(network, x: np.ndarray, hidden: list[np.ndarray], chosen: int) -> dict:
+    """How output ``chosen`` is built for image ``x``: each last hidden node's push w·h, the strongest
+    pushes either way (leaving out the crowd of nodes that hardly matter for this image), their chart and
+    weight pictures, and every hidden layer's strip with those nodes marked."""
+    inputs = as_inputs(x[None, :], network.dtype)
+    contributions = output_contributions(network, inputs)[chosen]  # (n_last_hidden,) w * h
+    last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
+    weights_in = network.weights[-1][chosen].astype(np.float64)
+    order = np.argsort(-contributions)
+    notable = NOTABLE_SHARE * float(np.abs(contributions).max(initial=0.0))
+    up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > max(notable, 0.0)]
+    down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < -notable]
+    net_input = float(contributions.sum()) + (float(network.biases[-1][chosen]) if network.biases is not None
+                                              else 0.0)
+    view = {"up": up, "down": down, "net_input": net_input,
+            "pushing_up": float(contributions[contributions > 0].sum()),
+            "pushing_down": float(contributions[contributions < 0].sum()),
+            "n_up": int((contributions > 0).sum()), "n_down": int((contributions < 0).sum()),
+            "bars_chart": inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in).to_dict()}
+    if len(hidden) == 1:  # the last hidden layer looks at the pixels: its nodes have pictures
+        view["up_pictures"] = weight_pictures(network, tuple(up), tuple(f"#{j}, h {last[j]:.2f}" for j in up))[0]
+        view["down_pictures"] = weight_pictures(network, tuple(down),
+                                                tuple(f"#{j}, h {last[j]:.2f}" for j in down))[0]
+    view["strips"] = [inside_charts.activation_strip(
+        activations, highlight=(up + down) if layer == len(hidden) - 1 else [],
+        layer_name=f"hidden layer {layer + 1}").to_dict() for layer, activations in enumerate(hidden)]
+    return view
+
+
+# A test image's views are kept per model version (ui.model_cache) under the test set's dataset key (a named
+# set's name, an own set's content digest) and the image's index: the same model follows image #5 of MNIST
+# and image #5 of another set of as many classes, and the two must not share an entry.
+def follow_test_image(network, dataset: str, index: int) -> dict:
+    return follow(network, test_data.test.images[index])
+
+
+def explain_test_image(network, base: dict, dataset: str, index: int, chosen: int) -> dict:
+    return explain(network, test_data.test.images[index], base["hidden"], chosen)
+
+
+def backquery_view(network, names: tuple[str, ...]) -> tuple[str, list[int]]:
+    """Each class's backquery image as one grid, captioned (in ``names``, the model's classes) with what the
+    network reads in it; and those readings."""
+    expected = backquery_all(network)  # (n_classes, 784) float64 in 0.01..0.99
+    read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
+    grid = pictures.digit_grid(expected, [f"{names[d]}: read as {names[int(np.argmax(r))]} ({r.max():.2f})"
+                                          for d, r in enumerate(read_back)], width=112)
+    return grid, [int(np.argmax(r)) for r in read_back]
+
+
+def histograms(network, names: tuple[str, ...]) -> list[tuple[dict, str]]:
+    """Each layer's weights against the distribution they started from: a chart and a sentence a layer."""
+    views = []
+    for layer, W in enumerate(network.weights):
+        W = W.astype(np.float64)
+        initial_std = W.shape[0] ** -0.5
+        chart = inside_charts.weight_histogram(
+            W, initial_std, title=f"{names[layer]} → {names[layer + 1]}: {W.size:,} weights").to_dict()
+        views.append((chart, f"Mean {W.mean():+.3f}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
+                             f"from {W.min():+.2f} to {W.max():+.2f}."))
+    return views
 
 
 st.title("Inside the network")
@@ -112,126 +199,125 @@ with model_tab:
         nodes = list(range(count))
         captions = [f"node {j}" if n_hidden_layers else class_names[j] for j in nodes]
         explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
-    limit = node_pictures(first_layer, nodes, captions)
+    grid, limit = per_model(model, weight_pictures, tuple(nodes), tuple(captions))
+    st.html(grid)
     st.caption(explanation)
     key_col, key_text = st.columns([1, 3], vertical_alignment="center")
-    key_col.image(inside_charts.colour_key(), caption=f"{-limit:.2f}  ←  0  →  +{limit:.2f}", width=280)
+    with key_col:
+        st.html(pictures.figure(colour_key_url(), f"{-limit:.2f}  ←  0  →  +{limit:.2f}", 280))
     key_text.caption(f"The colour scale: white is a weight of 0, full blue {-limit:.2f} or below, full red {limit:.2f} "
                      "or above (nearly all weights lie inside).")
 
     # --------------------------------------------------------------------------- 2. one image through the network
 
-    st.subheader("2. One image through the network")
-    drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
-    # test images of the active dataset, when the model's outputs are its classes
-    test_data = datasets.if_ready() if datasets.fits(model) else None
-    sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
-    source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
-                                  default="drawing" if drawing is not None else "test", key="in_source")
-    x = None
-    if source == "drawing":
-        if drawing is None:
-            st.info("There is no drawing yet: write a digit on the Draw page, then come back.", icon=":material/draw:")
-        else:
-            x = np.asarray(drawing["x"]).reshape(-1)
-            about = "your drawing, as the Draw page prepared it"
-            true_label = None
-    elif test_data is None:
-        active = datasets.active_tag()
-        why = (f"the model's {n_out} outputs are not the {active.n_classes} classes of {active.title}, the active "
-               "dataset" if not datasets.fits(model) else f"the {active.title} dataset, which is not downloaded "
-               "yet (the Home page downloads it)")
-        st.info(f"Following a test image needs {why}. A drawing from the Draw page works without it.",
-                icon=":material/info:")
-    else:
-        labels = test_data.test.labels
-        filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-        if trained_on.digits and n_out == 10:
-            digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
-        else:
-            digit_filter = filter_col.selectbox("Only images of", [None, *range(n_out)], key=f"in_test_class_{n_out}",
-                                                format_func=lambda v: "any class" if v is None else cname(v))
-        candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
-        position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
-                                          key=f"in_test_position_{digit_filter}")
-        index = int(candidates[int(position) - 1])
-        x = test_data.test.images[index]
-        true_label = int(labels[index])
-        # named in the test set's own classes (a model of another dataset with as many classes may meet it)
-        about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
-                 f"{test_data.class_names[true_label]}")
+    # Views 2 and 4 are drawn only when opened: their charts and widgets cost a first look more than the
+    # pictures of views 1 and 3 together (bench/profile_pages.py).
+    follow_view = st.expander("**2. One image through the network**", key="in_follow", on_change="rerun")
+    if follow_view.open:
+        with follow_view:
+            drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
+            # test images of the active dataset, when the model's outputs are its classes
+            test_data = datasets.if_ready() if datasets.fits(model) else None
+            sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
+            source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
+                                          default="drawing" if drawing is not None else "test", key="in_source")
+            x = None
+            if source == "drawing":
+                if drawing is None:
+                    st.info("There is no drawing yet: write a digit on the Draw page, then come back.",
+                            icon=":material/draw:")
+                else:
+                    x = np.asarray(drawing["x"]).reshape(-1)
+                    about = "your drawing, as the Draw page prepared it"
+                    true_label = None
+            elif test_data is None:
+                active = datasets.active_tag()
+                why = (f"the model's {n_out} outputs are not the {active.n_classes} classes of {active.title}, the "
+                       "active dataset" if not datasets.fits(model) else f"the {active.title} dataset, which is not "
+                       "downloaded yet (the Home page downloads it)")
+                st.info(f"Following a test image needs {why}. A drawing from the Draw page works without it.",
+                        icon=":material/info:")
+            else:
+                labels = test_data.test.labels
+                filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
+                if trained_on.digits and n_out == 10:
+                    digit_filter = filter_col.segmented_control("Only images of", list(range(10)),
+                                                                key="in_test_digit")
+                else:
+                    digit_filter = filter_col.selectbox("Only images of", [None, *range(n_out)],
+                                                        key=f"in_test_class_{n_out}",
+                                                        format_func=lambda v: "any class" if v is None else cname(v))
+                candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
+                position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates),
+                                                  value=1, key=f"in_test_position_{digit_filter}")
+                index = int(candidates[int(position) - 1])
+                x = test_data.test.images[index]
+                true_label = int(labels[index])
+                # named in the test set's own classes (a model of another dataset with as many classes may meet it)
+                about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
+                         f"{test_data.class_names[true_label]}")
 
-    if x is not None:
-        inputs = as_inputs(x[None, :], network.dtype)
-        outputs = network.query(inputs)[0].astype(np.float64)
-        predicted = int(np.argmax(outputs))
-        hidden = hidden_activations(network, inputs)
-        seen_col, out_col = st.columns([1, 4], gap="large")
-        with seen_col:
-            st.image(digits.digit_image(x, scale=5), caption=about, width=140)
-        with out_col:
-            verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
-            st.markdown(f"**The {n_out} outputs**: the network reads {'a ' if trained_on.digits else ''}"
-                        f"**{class_names[predicted]}**{verdict}.")
-            st.altair_chart(charts.output_bars(outputs, height=200, class_names=None if trained_on.digits
-                                               else class_names, noun=cls), width="stretch")
+            if x is not None:
+                # a test image's view is the same for everyone who looks at this model and this test set; a
+                # drawing is the session's own
+                base = (per_model(model, follow_test_image, test_data.tag.key, index) if source == "test"
+                        else follow(network, x))
+                outputs, predicted, hidden = base["outputs"], base["predicted"], base["hidden"]
+                seen_col, out_col = st.columns([1, 4], gap="large")
+                with seen_col:
+                    st.html(pictures.figure(base["picture"], about, 140))
+                with out_col:
+                    verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
+                    st.markdown(f"**The {n_out} outputs**: the network reads {'a ' if trained_on.digits else ''}"
+                                f"**{class_names[predicted]}**{verdict}.")
+                    st.vega_lite_chart(base["outputs_chart"], width="stretch")
 
-        st.markdown("**How each output is built.** An output node adds up the last hidden layer's activations, "
-                    "each times the weight of its link (w·h), then squeezes the sum with "
-                    + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
-                       f"the softmax, which turns the {n_out} sums into shares of 1."))
-        chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(n_out)),
-                                      key=f"in_output_digit{'' if n_out == 10 else n_out}",
-                                      format_func=lambda v: class_names[v])
-        chosen = predicted if chosen is None else int(chosen)
-        contributions = output_contributions(network, inputs)[chosen]  # (n_last_hidden,) w * h
-        last = hidden[-1].astype(np.float64) if hidden else as_inputs(x[None, :], np.float64)[0]
-        weights_in = network.weights[-1][chosen].astype(np.float64)
-        order = np.argsort(-contributions)
-        # The strongest pushes either way, leaving out the crowd of nodes that hardly matter for this image.
-        notable = NOTABLE_SHARE * float(np.abs(contributions).max(initial=0.0))
-        up = [int(j) for j in order[:TOP_CONTRIBUTIONS] if contributions[j] > max(notable, 0.0)]
-        down = [int(j) for j in order[::-1][:TOP_CONTRIBUTIONS] if contributions[j] < -notable]
-        net_input = float(contributions.sum()) + (float(network.biases[-1][chosen]) if network.biases is not None
-                                                  else 0.0)
-        pushing_up, pushing_down = contributions[contributions > 0].sum(), contributions[contributions < 0].sum()
-        bias_text = " + the bias" if network.biases is not None else ""
-        st.markdown(
-            f"Output **{class_names[chosen]}**: {int((contributions > 0).sum())} nodes push it up by "
-            f"{pushing_up:+.2f} in all, "
-            f"{int((contributions < 0).sum())} push it down by {pushing_down:+.2f}; the sum{bias_text} is "
-            f"{net_input:+.2f}, and the output {outputs[chosen]:.3f}.")
-        bars_col, pictures_col = st.columns([2, 3], gap="large")
-        with bars_col:
-            st.altair_chart(inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in),
-                            width="stretch")
-            st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is the "
-                       "node's activation h times its weight w to this output. Nodes whose push is under "
-                       f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely matter.")
-        with pictures_col:
-            if n_hidden_layers == 1:
-                st.markdown("**Pushing up**: what these hidden nodes look for")
-                if up:
-                    node_pictures(first_layer, up, [f"#{j}, h {last[j]:.2f}" for j in up])
-                st.markdown("**Pushing down**")
-                if down:
-                    node_pictures(first_layer, down, [f"#{j}, h {last[j]:.2f}" for j in down])
-                st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is how "
-                           "strongly the node fires for this image). Where the image's ink meets a node's red, "
-                           "the node fires.")
-            elif n_hidden_layers > 1:
-                st.caption("With several hidden layers, the last layer's nodes look at the layer before, not at "
-                           "the pixels, so they have no picture.")
+                st.markdown("**How each output is built.** An output node adds up the last hidden layer's "
+                            "activations, each times the weight of its link (w·h), then squeezes the sum with "
+                            + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
+                               f"the softmax, which turns the {n_out} sums into shares of 1."))
+                chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(n_out)),
+                                              key=f"in_output_digit{'' if n_out == 10 else n_out}",
+                                              format_func=lambda v: class_names[v])
+                chosen = predicted if chosen is None else int(chosen)
+                view = (per_model(model, explain_test_image, test_data.tag.key, index, chosen, using=(base,))
+                        if source == "test" else explain(network, x, hidden, chosen))
+                up, down = view["up"], view["down"]
+                bias_text = " + the bias" if network.biases is not None else ""
+                st.markdown(
+                    f"Output **{class_names[chosen]}**: {view['n_up']} nodes push it up by "
+                    f"{view['pushing_up']:+.2f} in all, {view['n_down']} push it down by "
+                    f"{view['pushing_down']:+.2f}; the sum{bias_text} is {view['net_input']:+.2f}, and the output "
+                    f"{outputs[chosen]:.3f}.")
+                bars_col, pictures_col = st.columns([2, 3], gap="large")
+                with bars_col:
+                    st.vega_lite_chart(view["bars_chart"], width="stretch")
+                    st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is "
+                               "the node's activation h times its weight w to this output. Nodes whose push is under "
+                               f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely "
+                               "matter.")
+                with pictures_col:
+                    if n_hidden_layers == 1:
+                        st.markdown("**Pushing up**: what these hidden nodes look for")
+                        if up:
+                            st.html(view["up_pictures"])
+                        st.markdown("**Pushing down**")
+                        if down:
+                            st.html(view["down_pictures"])
+                        st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is "
+                                   "how strongly the node fires for this image). Where the image's ink meets a "
+                                   "node's red, the node fires.")
+                    elif n_hidden_layers > 1:
+                        st.caption("With several hidden layers, the last layer's nodes look at the layer before, "
+                                   "not at the pixels, so they have no picture.")
 
-        for layer, activations in enumerate(hidden):
-            marked = (up + down) if layer == len(hidden) - 1 else []
-            st.markdown(f"**Hidden layer {layer + 1}: how strongly each of its {len(activations)} nodes fires**")
-            st.altair_chart(inside_charts.activation_strip(activations, highlight=marked,
-                                                           layer_name=f"hidden layer {layer + 1}"), width="content")
-        if hidden:
-            st.caption("One cell per node, in the network's order, darker for a stronger response; outlined: the "
-                       "nodes in the bars above. A few nodes fire strongly and most stay quiet: each image is "
-                       "read by its own small team of nodes.")
+                for layer, (activations, strip) in enumerate(zip(hidden, view["strips"])):
+                    st.markdown(f"**Hidden layer {layer + 1}: how strongly each of its {len(activations)} nodes fires**")
+                    st.vega_lite_chart(strip, width="content")
+                if hidden:
+                    st.caption("One cell per node, in the network's order, darker for a stronger response; outlined: the "
+                               "nodes in the bars above. A few nodes fire strongly and most stay quiet: each image is "
+                               "read by its own small team of nodes.")
 
     # --------------------------------------------------------------------------- 3. backquery
 
@@ -243,12 +329,8 @@ with model_tab:
         "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
         "image the network saw; feeding it forward again shows whether the network agrees with itself."
     )
-    expected = backquery_all(network)  # (n_classes, 784) float64 in 0.01..0.99
-    read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
-    st.image([digits.digit_image(image, scale=4) for image in expected], width=112,
-             caption=[f"{class_names[d]}: read as {class_names[int(np.argmax(r))]} ({r.max():.2f})"
-                      for d, r in enumerate(read_back)])
-    readings = [int(np.argmax(r)) for r in read_back]
+    grid, readings = per_model(model, backquery_view, tuple(class_names))
+    st.html(grid)
     agreed = sum(reading == d for d, reading in enumerate(readings))
     note = (f"Under each picture: the {cls} it was made from, and what the network reads in it (its output). It "
             f"reads {agreed} of the {n_out} as the {cls} they came from.")
@@ -264,22 +346,20 @@ with model_tab:
 
     # --------------------------------------------------------------------------- 4. histograms
 
-    st.subheader("4. How the weights are spread")
-    st.markdown(
-        "Before training, every weight was drawn at random around zero (the dashed curve: a normal distribution "
-        "with spread 1/√n for a layer of n nodes, as in the seed). Training moved them: the bars are the weights "
-        "now. Tails wider than the curve are the links training found worth strengthening."
-    )
-    names = ["inputs"] + [f"hidden {i + 1}" for i in range(n_hidden_layers)] + ["outputs"]
-    per_row = 3
-    for start in range(0, len(network.weights), per_row):
-        columns = st.columns(per_row)
-        for column, layer in zip(columns, range(start, min(start + per_row, len(network.weights)))):
-            W = network.weights[layer].astype(np.float64)
-            initial_std = W.shape[0] ** -0.5
-            with column:
-                st.altair_chart(inside_charts.weight_histogram(
-                    W, initial_std, title=f"{names[layer]} → {names[layer + 1]}: {W.size:,} weights"),
-                    width="stretch")
-                st.caption(f"Mean {W.mean():+.3f}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
-                           f"from {W.min():+.2f} to {W.max():+.2f}.")
+    spread_view = st.expander("**4. How the weights are spread**", key="in_spread", on_change="rerun")
+    if spread_view.open:
+        with spread_view:
+            st.markdown(
+                "Before training, every weight was drawn at random around zero (the dashed curve: a normal distribution "
+                "with spread 1/√n for a layer of n nodes, as in the seed). Training moved them: the bars are the weights "
+                "now. Tails wider than the curve are the links training found worth strengthening."
+            )
+            names = ["inputs"] + [f"hidden {i + 1}" for i in range(n_hidden_layers)] + ["outputs"]
+            per_row = 3
+            views = per_model(model, histograms, tuple(names))
+            for start in range(0, len(views), per_row):
+                columns = st.columns(per_row)
+                for column, (chart, sentence) in zip(columns, views[start:start + per_row]):
+                    with column:
+                        st.vega_lite_chart(chart, width="stretch")
+                        st.caption(sentence)

@@ -2,7 +2,8 @@
 
 Each test image is a point: its last hidden layer's activations (200 numbers for the seed's network),
 brought down to two dimensions by PCA or t-SNE (``ann.hidden_map``). Coloured by the true digit; mistakes
-marked; click a point to see its image. Computed when asked (a button) and cached per model version.
+marked; click a point to see its image. Computed when asked (a button) and kept per model version: the
+shipped model's map once per server, shared by every visitor, a session's own model's in its session.
 
 Two tabs: the active model's map, and one of your runs' maps epoch by epoch (``ui.map_view``: a slider and
 Play over the finished epochs, the maps aligned from epoch to epoch).
@@ -19,6 +20,7 @@ import streamlit as st
 from ann.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
 from ui import charts, datasets, digits, map_view, robustness_view, run_epochs, shell, state
+from ui.model_cache import per_model
 
 shell.page_start()
 
@@ -31,12 +33,12 @@ METHODS = {"pca": "PCA", "tsne": "t-SNE"}
 VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def compute_map(model_key: str, method: str, n: int, _network) -> dict:
-    """The map of ``n`` sampled test images: coordinates, labels, predictions (cached per model version)."""
+def compute_map(network, method: str, n: int) -> dict:
+    """The map of ``n`` sampled test images: coordinates, labels, predictions (kept per model version by
+    ``ui.model_cache``: the shipped model's once per server, a session's own model's in its session)."""
     order = sample_indices(n)
-    hidden = last_hidden(_network, mnist.test.images[order])
-    outputs = _network.query(as_inputs(mnist.test.images[order], _network.dtype))
+    hidden = last_hidden(network, mnist.test.images[order])
+    outputs = network.query(as_inputs(mnist.test.images[order], network.dtype))
     if method == "pca":
         pca = fit_pca(hidden, 2)
         coords, note = pca.transform(hidden), pca.explained_variance_ratio
@@ -120,7 +122,7 @@ with model_tab:
     method, n = request
     with st.spinner(f"Mapping {n:,} test images with {METHODS[method]}"
                     + (f" (about {TSNE_SECONDS.get(n, 6)} s)..." if method == "tsne" else "...")):
-        data = compute_map(model.key, method, n, network)
+        data = per_model(model, compute_map, method, n)
     wrong = data["predictions"] != data["labels"]
     frame = pd.DataFrame({
         "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),

@@ -2,9 +2,11 @@
 patch and adversarial nudges.
 
 Two tabs. *Accuracy under damage*: test accuracy against the strength of each kind of damage, on a sample
-of the test set, computed when asked (a button, a progress bar) and cached per model. *One image*: a test
-image beside its damaged and adversarial copies with their predictions, and its occlusion-sensitivity map.
-The numbers come from ``ann.robustness``; nothing here changes the model.
+of the test set, computed when asked (a button, a progress bar) and kept per model version
+(``ui.model_cache``: for the shipped model once per server, for a session's own model in its session).
+*One image*: a test image beside its damaged and adversarial copies with their predictions, and its
+occlusion-sensitivity map. Only the open tab is computed. The numbers come from ``ann.robustness``; nothing
+here changes the model.
 """
 
 import numpy as np
@@ -13,6 +15,7 @@ import streamlit as st
 from ann.robustness import PERTURBATIONS, accuracy_curve, add_noise, fgsm, occlude, occlusion_map, rotate, stroke
 from ann.train import as_inputs
 from ui import charts, datasets, digits, robustness_view, shell, state
+from ui.model_cache import per_model
 
 shell.page_start()
 
@@ -34,115 +37,121 @@ st.markdown(
     "nudges, tiny changes to every pixel chosen, from the network's own gradient, to fool it.")
 
 
-@st.cache_data(max_entries=200, show_spinner=False)
-def sweep_point(model_key: str, kind: str, level: float, n: int, _network, _images, _labels) -> dict:
-    """One level of one sweep on the first ``n`` sample images (cached per model version and setting)."""
-    return next(accuracy_curve(_network, _images, _labels, kind, [level], seed=SWEEP_SEED))
+def sweep_point(network, kind: str, level: float, n: int) -> dict:
+    """One level of one sweep on the ``n`` sample images (kept per model version and setting)."""
+    images, labels = sample(state.data_folder(), n, str(network.dtype))
+    return next(accuracy_curve(network, images, labels, kind, [level], seed=SWEEP_SEED))
 
 
-def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` test images drawn at random (always the same ones for a given n), scaled."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def sample(folder: str, n: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` test images drawn at random (always the same ones for a given n), scaled: shared by every
+    sweep and every visitor, read-only."""
     order = np.random.default_rng(SWEEP_SEED).permutation(len(mnist.test.labels))[:n]
     order.sort()
-    return as_inputs(mnist.test.images[order], network.dtype), mnist.test.labels[order]
+    images, labels = as_inputs(mnist.test.images[order], dtype), mnist.test.labels[order]
+    images.setflags(write=False)
+    return images, labels
 
 
-sweeps_tab, image_tab = st.tabs(["Accuracy under damage", "One image"])
+# Tabs that rerun the page when switched: only the open one is computed and sent.
+sweeps_tab, image_tab = st.tabs(["Accuracy under damage", "One image"], key="rb_tab", on_change="rerun")
 
-with sweeps_tab:
-    kinds = st.multiselect("Kinds of damage", list(PERTURBATIONS), default=list(PERTURBATIONS),
-                           format_func=lambda k: PERTURBATIONS[k].title, key="rb_kinds")
-    n = st.select_slider("Test images", SAMPLE_SIZES, value=DEFAULT_SAMPLE, key="rb_images",
-                         help="A random sample of the 10,000 test images, the same one every time. More images "
-                              "give steadier figures and take longer.")
-    run = st.button("Run the sweeps", key="rb_run", type="primary", icon=":material/play_arrow:",
-                    disabled=not kinds)
-    if run:
-        X, y = sample(n)
-        jobs = [(kind, level) for kind in kinds for level in PERTURBATIONS[kind].levels]
-        bar = st.progress(0.0, text="Starting...")
-        curves: dict[str, list[dict]] = {kind: [] for kind in kinds}
-        for done, (kind, level) in enumerate(jobs):
-            bar.progress(done / len(jobs), text=f"{PERTURBATIONS[kind].title} at {level:g} ({done + 1} of "
-                                                f"{len(jobs)})")
-            curves[kind].append(sweep_point(model.key, kind, level, n, network, X, y))
-        bar.empty()
-        st.session_state["rb_results"] = {"key": model.key, "n": n, "curves": curves}
-    results = st.session_state.get("rb_results")
-    if results is not None and results["key"] != model.key:
-        st.info("The results below were measured on another model (the active model has changed since): run "
-                "the sweeps again for this one.", icon=":material/info:")
-    if results is None:
-        st.info("Pick the kinds of damage and the number of test images, then **Run the sweeps**: about a second "
-                "for 2,000 images on the seed's network, longer for larger networks.", icon=":material/info:")
-    else:
-        st.markdown(f"**{results['n']:,} test images**, each kind of damage at several strengths. Blue: the share "
-                    "read right; orange: the share whose answer changed from the undamaged image's.")
-        shown = list(results["curves"].items())
-        for start in range(0, len(shown), 2):
-            columns = st.columns(2)
-            for column, (kind, points) in zip(columns, shown[start:start + 2]):
-                ordered = sorted(points, key=lambda p: p["level"])
-                column.altair_chart(robustness_view.accuracy_chart(ordered, kind), width="stretch")
-                column.caption(robustness_view.summary(ordered, kind))
-        st.caption("Noise: each pixel gets a random amount added (normal, of the given spread), then is kept "
-                   "between paper and ink. Rotation: the seed's own rotation. Strokes: each step grows or wears "
-                   "every stroke by a pixel. Square: paper of that size somewhere inside the digit's 20x20 box. "
-                   "FGSM: each pixel moved by epsilon in the direction that raises the network's error, found from "
-                   "its exact gradient with respect to the pixels.")
+if sweeps_tab.open:
+    with sweeps_tab:
+        kinds = st.pills("Kinds of damage", list(PERTURBATIONS), selection_mode="multi", default=list(PERTURBATIONS),
+                         format_func=lambda k: PERTURBATIONS[k].title, key="rb_kinds")
+        n = st.select_slider("Test images", SAMPLE_SIZES, value=DEFAULT_SAMPLE, key="rb_images",
+                             help="A random sample of the 10,000 test images, the same one every time. More images "
+                                  "give steadier figures and take longer.")
+        run = st.button("Run the sweeps", key="rb_run", type="primary", icon=":material/play_arrow:",
+                        disabled=not kinds)
+        if run:
+            jobs = [(kind, level) for kind in kinds for level in PERTURBATIONS[kind].levels]
+            bar = st.progress(0.0, text="Starting...")
+            curves: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            for done, (kind, level) in enumerate(jobs):
+                bar.progress(done / len(jobs), text=f"{PERTURBATIONS[kind].title} at {level:g} ({done + 1} of "
+                                                    f"{len(jobs)})")
+                curves[kind].append(per_model(model, sweep_point, kind, level, n))
+            bar.empty()
+            st.session_state["rb_results"] = {"key": model.key, "n": n, "curves": curves}
+        results = st.session_state.get("rb_results")
+        if results is not None and results["key"] != model.key:
+            st.info("The results below were measured on another model (the active model has changed since): run "
+                    "the sweeps again for this one.", icon=":material/info:")
+        if results is None:
+            st.info("Pick the kinds of damage and the number of test images, then **Run the sweeps**: about a second "
+                    "for 2,000 images on the seed's network, longer for larger networks.", icon=":material/info:")
+        else:
+            st.markdown(f"**{results['n']:,} test images**, each kind of damage at several strengths. Blue: the share "
+                        "read right; orange: the share whose answer changed from the undamaged image's.")
+            shown = list(results["curves"].items())
+            for start in range(0, len(shown), 2):
+                columns = st.columns(2)
+                for column, (kind, points) in zip(columns, shown[start:start + 2]):
+                    ordered = sorted(points, key=lambda p: p["level"])
+                    column.altair_chart(robustness_view.accuracy_chart(ordered, kind), width="stretch")
+                    column.caption(robustness_view.summary(ordered, kind))
+            st.caption("Noise: each pixel gets a random amount added (normal, of the given spread), then is kept "
+                       "between paper and ink. Rotation: the seed's own rotation. Strokes: each step grows or wears "
+                       "every stroke by a pixel. Square: paper of that size somewhere inside the digit's 20x20 box. "
+                       "FGSM: each pixel moved by epsilon in the direction that raises the network's error, found from "
+                       "its exact gradient with respect to the pixels.")
 
-with image_tab:
-    labels = mnist.test.labels
-    filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-    digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="rb_digit")
-    candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
-    position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
-                                      key=f"rb_position_{digit_filter}")
-    index = int(candidates[int(position) - 1])
-    x = as_inputs(mnist.test.images[index][None, :], network.dtype)
-    true_label = int(labels[index])
-    outputs = network.query(x)[0]
-    predicted = int(np.argmax(outputs))
+if image_tab.open:
+    with image_tab:
+        labels = mnist.test.labels
+        filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
+        digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="rb_digit")
+        candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
+        position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
+                                          key=f"rb_position_{digit_filter}")
+        index = int(candidates[int(position) - 1])
+        x = as_inputs(mnist.test.images[index][None, :], network.dtype)
+        true_label = int(labels[index])
+        outputs = network.query(x)[0]
+        predicted = int(np.argmax(outputs))
 
-    def read(image: np.ndarray) -> str:
-        out = network.query(image.reshape(1, -1).astype(network.dtype))[0]
-        digit = int(np.argmax(out))
-        return f"read as {digit} ({out[digit]:.2f})" + ("" if digit == true_label else " ✗")
+        def read(image: np.ndarray) -> str:
+            out = network.query(image.reshape(1, -1).astype(network.dtype))[0]
+            digit = int(np.argmax(out))
+            return f"read as {digit} ({out[digit]:.2f})" + ("" if digit == true_label else " ✗")
 
-    st.subheader("Adversarial copy (FGSM)")
-    epsilon = st.slider("Epsilon: how far each pixel moves (1 = from paper to ink)", 0.0, 0.5, 0.1, 0.01,
-                        key="rb_epsilon")
-    adversarial = fgsm(network, x, np.array([true_label]), epsilon)
-    a, b, c, d = st.columns([1, 1, 1, 2])
-    a.image(digits.digit_image(x[0], scale=4), width=112,
-            caption=f"test #{index:,}, a {true_label}: {read(x[0])}")
-    b.image(robustness_view.difference_picture(x[0], adversarial[0], scale=4), width=112,
-            caption=f"the nudge, ±{epsilon:.2f}: red up, blue down")
-    c.image(digits.digit_image(adversarial[0], scale=4), width=112, caption=f"the copy: {read(adversarial[0])}")
-    after = network.query(adversarial)[0]
-    d.altair_chart(robustness_view.fit_width(charts.before_after_bars(outputs, after, height=150)), width="stretch")
-    st.caption("The nudge pushes every pixel by the same amount, up or down, whichever raises the network's error "
-               "on the true digit (pixels already at paper cannot go lower). ✗ marks a wrong answer.")
+        st.subheader("Adversarial copy (FGSM)")
+        epsilon = st.slider("Epsilon: how far each pixel moves (1 = from paper to ink)", 0.0, 0.5, 0.1, 0.01,
+                            key="rb_epsilon")
+        adversarial = fgsm(network, x, np.array([true_label]), epsilon)
+        a, b, c, d = st.columns([1, 1, 1, 2])
+        a.image(digits.digit_image(x[0], scale=4), width=112,
+                caption=f"test #{index:,}, a {true_label}: {read(x[0])}")
+        b.image(robustness_view.difference_picture(x[0], adversarial[0], scale=4), width=112,
+                caption=f"the nudge, ±{epsilon:.2f}: red up, blue down")
+        c.image(digits.digit_image(adversarial[0], scale=4), width=112, caption=f"the copy: {read(adversarial[0])}")
+        after = network.query(adversarial)[0]
+        d.altair_chart(robustness_view.fit_width(charts.before_after_bars(outputs, after, height=150)), width="stretch")
+        st.caption("The nudge pushes every pixel by the same amount, up or down, whichever raises the network's error "
+                   "on the true digit (pixels already at paper cannot go lower). ✗ marks a wrong answer.")
 
-    st.subheader("Everyday damage")
-    rng = np.random.default_rng(SWEEP_SEED)
-    columns = st.columns(4)
-    sigma = columns[0].slider("Noise", 0.0, 1.0, 0.3, 0.05, key="rb_sigma")
-    angle = columns[1].slider("Rotation (degrees)", -90, 90, 30, 5, key="rb_angle")
-    steps = columns[2].slider("Strokes (thinner / thicker)", -3, 3, 1, 1, key="rb_steps")
-    side = columns[3].slider("Square (pixels)", 0, 20, 8, 1, key="rb_side")
-    damaged = [add_noise(x, sigma, rng), rotate(x, float(angle)), stroke(x, int(steps)), occlude(x, int(side), rng)]
-    for column, image in zip(columns, damaged):
-        column.image(digits.digit_image(image[0], scale=4), width=112, caption=read(image[0]))
+        st.subheader("Everyday damage")
+        rng = np.random.default_rng(SWEEP_SEED)
+        columns = st.columns(4)
+        sigma = columns[0].slider("Noise", 0.0, 1.0, 0.3, 0.05, key="rb_sigma")
+        angle = columns[1].slider("Rotation (degrees)", -90, 90, 30, 5, key="rb_angle")
+        steps = columns[2].slider("Strokes (thinner / thicker)", -3, 3, 1, 1, key="rb_steps")
+        side = columns[3].slider("Square (pixels)", 0, 20, 8, 1, key="rb_side")
+        damaged = [add_noise(x, sigma, rng), rotate(x, float(angle)), stroke(x, int(steps)), occlude(x, int(side), rng)]
+        for column, image in zip(columns, damaged):
+            column.image(digits.digit_image(image[0], scale=4), width=112, caption=read(image[0]))
 
-    st.subheader("What its answer rests on")
-    patch = st.segmented_control("Square of paper slid over it (pixels)", [2, 4, 6, 8], default=4, required=True,
-                                 key="rb_patch")
-    heat = occlusion_map(network, x[0], predicted, patch=int(patch))
-    h1, h2 = st.columns([1, 3], vertical_alignment="center")
-    h1.image(robustness_view.heat_overlay(x[0], heat, scale=5), width=140,
-             caption=f"output {predicted}: red where covering lowers it")
-    h2.markdown(f"A {patch}x{patch} square of paper is put at every position of the image in turn, and the "
-                f"network's output for its answer, **{predicted}**, read each time. Each pixel is coloured by how "
-                "much covering it lowered that output on average (red), or raised it (blue). The red strokes are "
-                f"what the answer rests on. Largest drop: {heat.max():.3f}; largest rise: {-heat.min():.3f}.")
+        st.subheader("What its answer rests on")
+        patch = st.segmented_control("Square of paper slid over it (pixels)", [2, 4, 6, 8], default=4, required=True,
+                                     key="rb_patch")
+        heat = occlusion_map(network, x[0], predicted, patch=int(patch))
+        h1, h2 = st.columns([1, 3], vertical_alignment="center")
+        h1.image(robustness_view.heat_overlay(x[0], heat, scale=5), width=140,
+                 caption=f"output {predicted}: red where covering lowers it")
+        h2.markdown(f"A {patch}x{patch} square of paper is put at every position of the image in turn, and the "
+                    f"network's output for its answer, **{predicted}**, read each time. Each pixel is coloured by how "
+                    "much covering it lowered that output on average (red), or raised it (blue). The red strokes are "
+                    f"what the answer rests on. Largest drop: {heat.max():.3f}; largest rise: {-heat.min():.3f}.")

@@ -266,7 +266,9 @@ elif train_config is not None:
 start_error = st.session_state.pop("tr_start_error", None)
 if start_error:
     st.error(start_error, icon=":material/block:")
-for run, why in workspace.store().removal_preview(workspace.workspace_key()):
+my_runs = workspace.my_runs()
+# a visitor without runs has nothing to lose to housekeeping: no second query for them
+for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
     if "runs" in why or "MB" in why:
         st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
                    f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download its "
@@ -277,16 +279,18 @@ link_query = setup_link.to_query(st.session_state, link_base, LINK_PARAMS)
 url_query = st.query_params.to_dict()
 if {k: v for k, v in url_query.items() if k not in setup_link.RESERVED} != link_query:
     st.query_params.from_dict({**{k: v for k, v in url_query.items() if k in setup_link.RESERVED}, **link_query})
-with st.expander("Copy link to this setup", icon=":material/link:"):
-    st.code(setup_link.link(st.context.url, link_query), language=None, wrap_lines=True)
-    st.caption("The address bar carries these settings too. Opening the link starts the Train page with them "
-               "(the preset it names, then every setting changed since); the names are the command line's "
-               "flags: `python -m ann train --lr 0.2` is `?lr=0.2`.")
+# drawn only when opened: its code block needs a syntax highlighter as large as the rest of the page's scripts
+copy_link = st.expander("Copy link to this setup", icon=":material/link:", key="tr_copy_link", on_change="rerun")
+if copy_link.open:
+    with copy_link:
+        st.code(setup_link.link(st.context.url, link_query), language=None, wrap_lines=True)
+        st.caption("The address bar carries these settings too. Opening the link starts the Train page with them "
+                   "(the preset it names, then every setting changed since); the names are the command line's "
+                   "flags: `python -m ann train --lr 0.2` is `?lr=0.2`.")
 
 # --------------------------------------------------------------------------- the run in view
 
 run_panels.show_news()
-my_runs = workspace.my_runs()
 if my_runs:
     ids = [run.id for run in my_runs]
     if st.session_state.get("tr_view") not in ids:
@@ -328,26 +332,31 @@ def load_uploaded_model() -> None:
                                                                                           else ""))
 
 
-st.subheader("Model files")
-files_left, files_right = st.columns(2, gap="large")
-with files_left:
-    active = state.active_model()
-    if active is None:
-        st.caption("No active model to download yet.")
-    else:
-        headline, sentence = state.describe_model(active)
-        st.markdown(f"**Active model**: {headline}.")
-        st.caption(sentence)
-        st.download_button(
-            "Download the active model (.npz)", key="tr_save_active", on_click="ignore",
-            icon=":material/download:", mime="application/octet-stream", file_name="ann-explorer-model.npz",
-            data=functools.partial(model_to_bytes, active.network, active.train_config, active.history,
-                                   active.info, active.dataset))
-        st.caption("The weights, the configuration and the training history in one NumPy .npz file "
-                   "(no pickle); `python -m ann evaluate` and `predict` read it too.")
-with files_right:
-    st.file_uploader("Upload a model file (.npz)", type=["npz"], key="tr_upload", on_change=load_uploaded_model,
-                     max_upload_size=MAX_MODEL_UPLOAD_MB)
-    outcome = st.session_state.pop("tr_upload_result", None)
-    if outcome is not None:
-        {"error": st.error, "warning": st.warning}.get(outcome[0], st.success)(outcome[1])
+# Opened on demand: a file uploader and a download button are a good part of a first look's cost
+# (bench/classroom.py: the page at 1.55x a hello-world app with them, 1.43x without).
+model_files = st.expander("Model files: download the active model, or upload one",
+                          icon=":material/folder_open:", key="tr_model_files", on_change="rerun")
+if model_files.open:
+    with model_files:
+        files_left, files_right = st.columns(2, gap="large")
+        with files_left:
+            active = state.active_model()
+            if active is None:
+                st.caption("No active model to download yet.")
+            else:
+                headline, sentence = state.describe_model(active)
+                st.markdown(f"**Active model**: {headline}.")
+                st.caption(sentence)
+                st.download_button(
+                    "Download the active model (.npz)", key="tr_save_active", on_click="ignore",
+                    icon=":material/download:", mime="application/octet-stream", file_name="ann-explorer-model.npz",
+                    data=functools.partial(model_to_bytes, active.network, active.train_config, active.history,
+                                           active.info, active.dataset))
+                st.caption("The weights, the configuration and the training history in one NumPy .npz file "
+                           "(no pickle); `python -m ann evaluate` and `predict` read it too.")
+        with files_right:
+            st.file_uploader("Upload a model file (.npz)", type=["npz"], key="tr_upload", on_change=load_uploaded_model,
+                             max_upload_size=MAX_MODEL_UPLOAD_MB)
+            outcome = st.session_state.pop("tr_upload_result", None)
+            if outcome is not None:
+                {"error": st.error, "warning": st.warning}.get(outcome[0], st.success)(outcome[1])

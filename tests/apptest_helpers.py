@@ -31,3 +31,53 @@ def no_exceptions(at: AppTest) -> None:
 
 def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
+
+
+def figures(html: str) -> list[tuple[str, "np.ndarray"]]:
+    """The pictures of a grid made by ``ui.pictures`` (an ``st.html`` body): each caption with its picture's
+    pixels, decoded from its PNG data URL ((h, w) grey or (h, w, 3) RGB uint8)."""
+    import base64
+    import io
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    found = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*>(?:<figcaption[^>]*>([^<]*)</figcaption>)?',
+                       html)
+    pictures = []
+    for data, caption in found:
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        image = image.convert("RGB") if image.mode == "P" else image
+        pictures.append((unescape(caption), np.asarray(image)))
+    return pictures
+
+
+def unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def html_tables(at) -> list:
+    """The tables a page shows with ``ui.tables.html_table``, as DataFrames: every number at its full value
+    (from its tooltip, not its rounded text), every other cell as its text."""
+    import re
+
+    import pandas as pd
+
+    frames = []
+    for element in at.html:
+        body = element.value
+        if "<table" not in body or "<thead>" not in body:
+            continue
+        names = [unescape(name) for name in re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", body)]
+        rows = []
+        for row in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>")[1]):
+            cells = []
+            for attributes, text in re.findall(r"<td([^>]*)>(.*?)</td>", row):
+                title = re.search(r'title="([^"]*)"', attributes)
+                cells.append(float(title.group(1)) if title else unescape(text))
+            rows.append(cells)
+        frames.append(pd.DataFrame(rows, columns=names))
+    return frames

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from apptest_helpers import no_exceptions, open_page, texts
+from apptest_helpers import figures, no_exceptions, open_page, texts
 from dataset_files import write_shape_folder, zip_folder
 
 SIDEBAR = "dataset_picker_sidebar"
@@ -57,7 +57,9 @@ def label_exprs(spec) -> set[str]:
 
 
 def upload(at, name: str, data: bytes) -> None:
-    """Upload files on the Dataset page's panel and press Read."""
+    """Upload files on the Dataset page's panel (its tab opened, as a click would) and press Read."""
+    at.session_state["ds_tab"] = "Your own data"
+    at.run()
     at.file_uploader(key="own_upload").set_value([(name, data, "application/octet-stream")])
     at.run()
     at.button(key="own_read").click().run()
@@ -125,8 +127,15 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     picker = at.sidebar.selectbox(key=SIDEBAR)
     assert picker.value == key and "shapes (yours, 3 classes)" in picker.options
     # Browse: the images are captioned with their class names; the counts table names the classes
-    grid = at.get("image")[0]
-    assert {caption.split(": ")[1] for caption in grid.captions} <= {"circle", "cross", "square"}
+    at.session_state["ds_tab"] = "Browse"
+    at.run()
+    no_exceptions(at)
+    grid = figures(at.html[0].value)
+    assert len(grid) == 48 and {caption.split(": ")[1] for caption, _ in grid} == {"circle", "cross", "square"}
+    at.session_state["ds_tab"] = "Counts and mean images"
+    at.run()
+    no_exceptions(at)
+    assert [caption for caption, _ in figures(at.html[0].value)] == ["mean circle", "mean cross", "mean square"]
     table = at.dataframe[0].value
     assert list(table["class"]) == ["circle", "cross", "square"] and table["training"].sum() == 48
     assert table["test"].sum() == 12  # 20% of each class held out (seeded)
@@ -169,7 +178,8 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     assert at.selectbox(key="ev_true").options == ["0 circle", "1 cross", "2 square"]
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert label_exprs(spec) == {'["circle", "cross", "square"][datum.value]'}  # both axes name the classes
-    assert list(at.dataframe[0].value["class"]) == ["circle", "cross", "square"]
+    table = next(h.value for h in at.html if "precision" in h.value)
+    assert all(f"<td style='padding:2px 10px'>{name}</td>" in table for name in ("circle", "cross", "square"))
     # the model picker says which dataset each model belongs to
     labels = at.selectbox(key="model_picker").options
     assert any("· MNIST" in label for label in labels) and any("· shapes" in label for label in labels)
@@ -179,6 +189,9 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     assert list(at.dataframe[0].value["dataset"]) == ["shapes"]
     # Inside: the model's outputs by name, a test image of the active set
     at.switch_page("pages/inside.py").run()
+    no_exceptions(at)
+    at.session_state["in_follow"] = True  # view 2 opened, as a click would
+    at.run()
     no_exceptions(at)
     assert "**The 3 outputs**" in texts(at.markdown)
     # switching back to MNIST: this model now says it belongs to shapes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from apptest_helpers import AppTest, no_exceptions, open_page, texts  # noqa: F401
+from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,22 @@ def charts(at: AppTest) -> list:
 
 
 def image_captions(at: AppTest) -> str:
-    return "\n".join(caption for element in at.get("image") for caption in element.captions)
+    """Every picture's caption: the pages' grids and figures (ui.pictures) and any st.image."""
+    grids = [caption for element in at.html for caption, _ in figures(element.value)]
+    return "\n".join(grids + [caption for element in at.get("image") for caption in element.captions])
+
+
+def open_sweeps(at: AppTest) -> AppTest:
+    """Open the Experiments page's Sweeps tab (a click on it), which is built only when open."""
+    at.session_state["ex_tab"] = "Sweeps"
+    return at.run()
+
+
+def open_inside_views(at: AppTest) -> None:
+    """Open Inside's views 2 and 4 (a click on each expander), which are computed only when open."""
+    at.session_state["in_follow"] = True
+    at.session_state["in_spread"] = True
+    at.run()
 
 
 def query(at: AppTest) -> dict[str, str]:
@@ -42,13 +57,21 @@ def test_experiments_shows_the_shipped_results_and_what_they_say():
     no_exceptions(at)
     assert at.title[0].value == "Experiments"
     assert [tab.label for tab in at.tabs] == ["Error rules", "Sweeps"]
-    # the error-rule chart, learning rate, hidden nodes, and the epochs sweeps (with and without rotations)
-    assert len(charts(at)) >= 4
+    assert len(charts(at)) == 1  # the error rules' chart; the Sweeps tab waits to be opened
     markdown = texts(at.markdown)
     assert "**Our figures** (all 60,000 training records" in markdown
     assert "agree with the seed" in markdown  # the error rules: blue and green both do well
-    assert "the best rate is" in markdown and "test accuracy peaks at epoch" in markdown
+    assert "the best rate is" not in markdown
     assert "What the seed concluded" in texts(at.info)
+    assert "Precomputed on full MNIST" in texts(at.caption)
+
+    open_sweeps(at)
+    no_exceptions(at)
+    # learning rate, hidden nodes, and the epochs sweeps (with and without rotations)
+    assert len(charts(at)) >= 4
+    markdown = texts(at.markdown)
+    assert "the best rate is" in markdown and "test accuracy peaks at epoch" in markdown
+    assert "agree with the seed" not in markdown  # the error rules' tab is closed now
     assert "Precomputed on full MNIST" in texts(at.caption)
 
 
@@ -61,11 +84,13 @@ def test_experiments_without_the_shipped_files_still_offers_live_runs(monkeypatc
     monkeypatch.setattr(findings, "SWEEPS_PATH", broken)
     at = open_page("experiments")
     no_exceptions(at)
+    assert "experiments_error_rules.json` is not there yet" in texts(at.info)
+    assert not charts(at) and not at.button(key="ex_r_start").disabled
+    open_sweeps(at)
+    no_exceptions(at)
     info = texts(at.info)
-    assert "experiments_error_rules.json` is not there yet" in info
     assert "experiments_sweeps.json` could not be read" in info and "created" in info
-    assert not charts(at)
-    assert not at.button(key="ex_r_start").disabled and not at.button(key="ex_s_start").disabled
+    assert not charts(at) and not at.button(key="ex_s_start").disabled
 
 
 def test_experiments_live_error_rules_run_on_a_subset():
@@ -84,12 +109,12 @@ def test_experiments_live_error_rules_run_on_a_subset():
     assert result["config"]["hidden_nodes"] == [25] and result["config"]["rotate"] == 0.0
     assert "**Your run: 500 training records**" in texts(at.markdown)
     assert "**Our figures** (the first 500 training records, 2 epochs)" in texts(at.markdown)
-    assert len(charts(at)) >= 5  # the shipped charts and this run's
+    assert len(charts(at)) == 2  # the shipped error rules and this run's (the Sweeps tab is closed)
     assert not at.button(key="ex_r_start").disabled and at.button(key="ex_r_stop").disabled
 
 
 def test_experiments_live_sweeps_learning_rate_and_epochs():
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))
     at.segmented_control(key="ex_s_parameter").set_value("learning_rate").run()
     at.multiselect(key="ex_s_lr_values").set_value([0.3, 0.1])
     at.select_slider(key="ex_s_records").set_value(500)
@@ -113,7 +138,7 @@ def test_experiments_live_sweeps_learning_rate_and_epochs():
 
 
 def test_experiments_sweep_needs_a_value():
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))
     at.segmented_control(key="ex_s_parameter").set_value("hidden_nodes").run()
     at.multiselect(key="ex_s_hidden_values").set_value([]).run()
     no_exceptions(at)
@@ -160,7 +185,7 @@ def test_a_sweep_results_file_opened_on_the_page_shows_its_chart_finding_and_run
 
     from ui.findings import read_results_file  # what the page calls with an upload
 
-    at = open_page("experiments")
+    at = open_sweeps(open_page("experiments"))  # the results file opens on the Sweeps tab
     loaded = read_results_file("sweep.json", json.dumps(grid_result()).encode())
     assert "result" in loaded
     at.session_state["ex_file_result"] = loaded
@@ -208,17 +233,30 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 
 def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
+    from ann.inside import backquery_all, hidden_weight_images
+    from ui import digits, inside_charts, state
+
     at = open_page("inside")
     no_exceptions(at)
-    assert [s.value for s in at.subheader] == [
-        "1. What each hidden node looks for", "2. One image through the network", "3. The network run backwards",
-        "4. How the weights are spread"]
-    images = at.get("image")
-    weight_grid = images[0]
-    assert len(weight_grid.value) == 64 and weight_grid.captions[0] == "node 0"
-    backquery = next(i for i in images if len(i.value) == 10)
-    assert backquery.captions[3].startswith("3: read as ")
+    assert [s.value for s in at.subheader] == ["1. What each hidden node looks for", "3. The network run backwards"]
+    assert [e.label for e in at.expander] == ["**2. One image through the network**",
+                                              "**4. How the weights are spread**"]
+    assert not charts(at) and "the network reads" not in texts(at.markdown)  # views 2 and 4 wait to be opened
+    net = state._read_pretrained(str(state.PRETRAINED_PATH), state.PRETRAINED_PATH.stat().st_mtime).network
+    weight_grid = figures(at.html[0].value)
+    assert len(weight_grid) == 64 and weight_grid[0][0] == "node 0"
+    first = hidden_weight_images(net, 0)[:64]  # each picture is its node's 784 weights in the diverging colours
+    expected = inside_charts.diverging_palette()[inside_charts.diverging_indices(
+        first, inside_charts.symmetric_limit(first))]
+    for (_, picture), colours in zip(weight_grid, expected):
+        np.testing.assert_array_equal(picture, colours)
+    backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
+    assert backquery[3][0].startswith("3: read as ")
+    np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(backquery_all(net)[3]))
     assert "of the 10 as the digit they came from" in texts(at.caption)
+
+    open_inside_views(at)
+    no_exceptions(at)
     assert "the network reads a **7** (right)" in texts(at.markdown)  # test image #0 is a 7
     assert len(charts(at)) == 5  # outputs, contributions, activations, two histograms
 
@@ -239,7 +277,8 @@ def test_inside_follows_the_drawing_from_the_draw_page(mnist):
 
     at = open_page()
     at.session_state["draw_input"] = {"x": scale_inputs(mnist.test.images[1:2]), "fingerprint": "two"}
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("pages/inside.py")
+    open_inside_views(at)
     no_exceptions(at)
     assert at.segmented_control(key="in_source").value == "drawing"
     assert "your drawing, as the Draw page prepared it" in image_captions(at)
@@ -248,6 +287,7 @@ def test_inside_follows_the_drawing_from_the_draw_page(mnist):
 
 def test_inside_without_a_drawing_says_where_to_make_one():
     at = open_page("inside")
+    open_inside_views(at)
     at.segmented_control(key="in_source").set_value("drawing").run()
     no_exceptions(at)
     assert "write a digit on the Draw page" in texts(at.info)
@@ -263,14 +303,15 @@ def test_inside_handles_other_network_shapes(hidden, activation):
     at = open_page()
     at.session_state["active_model"] = ActiveModel(config=config, train_config=None, history=[], info={},
                                                     name="Mine", source="uploaded", network=Network(config))
-    at.switch_page("pages/inside.py").run()
+    at.switch_page("pages/inside.py")
+    open_inside_views(at)
     no_exceptions(at)
     if hidden:
         assert "have no picture" in texts(at.caption)
-        assert len(at.get("image")[0].value) == 30  # the 30 first-layer nodes: "How many" tops out at all
+        assert len(figures(at.html[0].value)) == 30  # the 30 first-layer nodes: "How many" tops out at all
     else:
         assert "no hidden layer" in texts(at.info)
-        assert len(at.get("image")[0].value) == 10
+        assert len(figures(at.html[0].value)) == 10
 
 
 def test_inside_without_any_model_says_so(monkeypatch, tmp_path):
@@ -303,6 +344,9 @@ def test_a_link_opens_the_train_page_with_its_settings():
     expected = {"preset": "fast", "hidden": "100,50", "lr": "0.5", "shuffle": "false", "limit": "2000",
                 "error-rule": "proportional"}
     assert query(at) == expected
+    assert not at.code  # the link to copy is drawn when its expander is opened
+    at.session_state["tr_copy_link"] = True
+    at.run()
     link = at.code[-1].value
     assert link.startswith("/train?preset=fast&") and "hidden=100,50" in link and "lr=0.5" in link
 
@@ -354,6 +398,8 @@ def test_changing_a_setting_updates_the_link_and_defaults_keep_it_empty():
     at = open_page("train")
     no_exceptions(at)
     assert not dict(at.query_params)
+    at.session_state["tr_copy_link"] = True
+    at.run()
     assert at.code[-1].value == "/train"
     at.number_input(key="tr_lr").set_value(0.25).run()
     at.select_slider(key="tr_batch").set_value(16).run()

@@ -11,13 +11,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from apptest_helpers import no_exceptions, open_page, texts
+from apptest_helpers import html_tables, no_exceptions, open_page, texts
 
 from ann.by_hand import SEED_EXAMPLE
 from ann.config import NetworkConfig
 from ann.network import Network
 
 PROPAGATE = {"seed": "error", "exact": "delta"}
+NODE_TAB = "One node of the real network"
 RULE_COLUMNS = {"equal": "split evenly (E / N)", "proportional": "split by weight share",
                 "transpose": "Wᵀ·E (the seed's)", "transpose_normalized": "Wᵀ·E / N"}
 
@@ -27,7 +28,7 @@ def mnist_folder(monkeypatch, mnist_dir):
     monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
 
 
-# Each table of the One step page by the columns only it has (AppTest does not expose a dataframe's key).
+# Each table of the One step page by the columns only it has (the page's tables are HTML: ui.tables).
 TABLES = {
     "st_forward": {"O = sigmoid(X)"},
     "st_errors": {"E = T − O"},
@@ -41,9 +42,10 @@ TABLES = {
 
 
 def table(at, key: str):
-    found = [df.value for df in at.dataframe if TABLES[key] <= set(df.value.columns)
-             and not (key == "st_node_rules" and "node" in df.value.columns)]
-    assert len(found) == 1, (key, [list(df.value.columns) for df in at.dataframe])
+    frames = html_tables(at)
+    found = [df for df in frames if TABLES[key] <= set(df.columns)
+             and not (key == "st_node_rules" and "node" in df.columns)]
+    assert len(found) == 1, (key, [list(df.columns) for df in frames])
     return found[0]
 
 
@@ -175,6 +177,10 @@ def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch
 
     at = open_page("step")
     no_exceptions(at)
+    assert "output node 7 (digit 7)" not in texts(at.markdown)  # the second tab is computed when opened
+    at.session_state["st_tab"] = NODE_TAB  # a click on the tab
+    at.run()
+    no_exceptions(at)
     net = state._read_pretrained(str(state.PRETRAINED_PATH), state.PRETRAINED_PATH.stat().st_mtime).network
     x = scale_inputs(load_mnist(mnist_dir, download=False).test.images[:1], np.float32)
     assert "output node 7 (digit 7)" in texts(at.markdown)
@@ -222,6 +228,8 @@ def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch
 def test_one_node_view_works_on_a_drawing_without_mnist(monkeypatch, tmp_path):
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))  # no MNIST here
     at = open_page("step")
+    at.session_state["st_tab"] = NODE_TAB
+    at.run()
     no_exceptions(at)
     assert "needs the MNIST dataset" in texts(at.info)
     at.session_state["draw_input"] = {"x": np.full((1, 784), 0.01, np.float32) + np.eye(1, 784, 400,
@@ -282,7 +290,7 @@ def test_robustness_sweeps_on_the_button():
     at = open_page("robustness")
     no_exceptions(at)
     assert "Run the sweeps" in texts(at.info)
-    at.multiselect(key="rb_kinds").set_value(["noise", "fgsm"]).run()
+    at.pills(key="rb_kinds").set_value(["noise", "fgsm"]).run()
     at.select_slider(key="rb_images").set_value(500).run()
     at.button(key="rb_run").click().run()
     no_exceptions(at)
@@ -296,6 +304,9 @@ def test_robustness_sweeps_on_the_button():
 
 def test_robustness_one_image_tab():
     at = open_page("robustness")
+    assert not at.get("image") and "What its answer rests on" not in texts(at.subheader)  # computed when opened
+    at.session_state["rb_tab"] = "One image"  # a click on the tab
+    at.run()
     at.slider(key="rb_epsilon").set_value(0.3).run()
     at.segmented_control(key="rb_digit").set_value(4).run()
     no_exceptions(at)

@@ -107,6 +107,33 @@ def test_a_private_workspace_link_moves_the_runs_to_another_browser():
     assert list(elsewhere.dataframe[0].value["run"]) == ["Run 1"]
 
 
+def test_the_status_bar_costs_a_visitor_without_a_run_nothing(monkeypatch):
+    """A first look reads the run store once (the frame's one query) and starts no live status; a run in
+    training brings the status (a fragment on a timer) at the top of every page."""
+    from ann.runs import RunStore
+    from ui import run_panels, workspace
+
+    started, queries = [], []
+    monkeypatch.setattr(run_panels, "_status_live", lambda hide: started.append(hide))
+    original = RunStore.list_runs
+    monkeypatch.setattr(RunStore, "list_runs", lambda self, key: queries.append(key) or original(self, key))
+    at = open_page()
+    queries.clear()
+    at.switch_page("pages/dataset.py").run()
+    no_exceptions(at)
+    assert len(queries) == 1 and not started
+
+    key = at.session_state["workspace_key"]
+    run = workspace.store().submit(key, NetworkConfig(hidden_nodes=(20,)), TrainConfig(epochs=1, rotate=0.0),
+                                   records=500, status="running", worker="apptest:0")
+    try:
+        at.run()
+        no_exceptions(at)
+        assert started == [None]  # the live status, now that a run of this visitor trains
+    finally:
+        workspace.store().end(run.id, "stopped")
+
+
 def test_the_model_picker_offers_the_visitor_s_ended_runs_not_another_s():
     """Draw's picker lists this workspace's runs that have ended with a model; picking one makes it active."""
     from ann.runs import new_workspace_key

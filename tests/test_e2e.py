@@ -37,7 +37,7 @@ SERVER_START_SECONDS = 60
 # Each page: its sidebar link, its URL path, and an element only that page shows once it has drawn.
 PAGES = {
     "Home": ("", "[data-testid='stMarkdownContainer'] svg"),  # the network diagram
-    "Dataset": ("dataset", "[data-testid='stImage'] img"),
+    "Dataset": ("dataset", "[data-testid='stHtml'] img"),  # the thumbnails
     "Train": ("train", ".st-key-tr_start button"),
     "Runs": ("runs", "h1"),
     "Evaluate": ("evaluate", "[data-testid='stVegaLiteChart']"),  # the confusion matrix
@@ -151,6 +151,19 @@ def page(browser, app_url):
 def wait_idle(page) -> None:
     """Wait until the script run in progress (if any) has ended."""
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
+
+
+CHART = "[data-testid='stVegaLiteChart']"
+
+
+def visible_charts(scope) -> int:
+    """Charts drawn with a real size (a chart that failed to render is an empty box)."""
+    count = 0
+    for chart in scope.locator(CHART).all():
+        box = chart.bounding_box()
+        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
+            count += 1
+    return count
 
 
 def main_block(page):
@@ -368,6 +381,7 @@ def test_model_downloads_and_uploads_back(page, tmp_path):
     from ann.model_io import load_model
 
     go_to(page, "Train")
+    page.locator(".st-key-tr_model_files summary").click()  # the model files open on demand
     with page.expect_download() as caught:
         main_block(page).get_by_role("button", name=re.compile("Download the active model")).click()
     saved = tmp_path / caught.value.suggested_filename

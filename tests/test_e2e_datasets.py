@@ -78,7 +78,7 @@ def test_upload_a_folder_train_on_it_and_see_its_confusion_matrix_by_class_name(
     screenshot(page, "datasets_uploaded")
 
     main.get_by_role("tab", name="Browse").click()
-    page.locator("[data-testid='stImage'] img").first.wait_for()
+    page.locator("[data-testid='stHtml'] img").first.wait_for()  # the thumbnails: one grid of PNGs
     assert re.search(r"#\d+: (circle|cross|square)", main.inner_text())
     screenshot(page, "datasets_browse")
 

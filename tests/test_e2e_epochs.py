@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
+    CHART,
     SCREENSHOTS,
     WAIT_MS,
     app_url,
@@ -20,9 +21,10 @@ from test_e2e import (  # noqa: F401 -- fixtures are used by name
     main_block,
     page,
     screenshot,
+    visible_charts,
     wait_idle,
 )
-from test_e2e_lab import CHART, PHONE, drawn_charts
+from test_e2e_lab import PHONE
 from test_e2e_runs import start_run
 
 EPOCH_SLIDER = "[class*='st-key-in_epoch_'] input[type='range']"  # the scrubber's slider (its key names the run)
@@ -64,7 +66,7 @@ def test_a_trained_run_scrubbed_on_inside_and_played_on_the_map(page, browser, a
     # test image the same either way, so at most a few of 10,000 may differ
     assert abs(accuracy_shown(page) - recorded) <= 0.05, (accuracy_shown(page), recorded)
     assert page.locator(EPOCH_SLIDER).count() == 1
-    assert drawn_charts(main_block(page)) >= 5  # accuracy per epoch, two matrices, two histograms
+    assert visible_charts(main_block(page)) >= 5  # accuracy per epoch, two matrices, two histograms
     assert_no_errors(page)
     screenshot(page, "epochs_inside_3")
 

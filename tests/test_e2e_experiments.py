@@ -12,19 +12,18 @@ from __future__ import annotations
 import re
 
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
+    CHART,
     app_url,
     assert_no_errors,
     browser,
     main_block,
     page,
     screenshot,
+    visible_charts,
     wait_idle,
     VIEWPORT,
     WAIT_MS,
 )
-
-CHART = "[data-testid='stVegaLiteChart']"
-
 
 def open_from_sidebar(page, name: str, path: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{name}$")).click()
@@ -32,16 +31,6 @@ def open_from_sidebar(page, name: str, path: str) -> None:
     main_block(page).locator("h1").filter(has_text=re.compile(rf"^{name}|^Inside the network$")).wait_for()
     page.locator(CHART).first.wait_for()
     wait_idle(page)
-
-
-def visible_charts(scope) -> int:
-    """Charts drawn with a real size (a chart that failed to render is an empty box)."""
-    count = 0
-    for chart in scope.locator(CHART).all():
-        box = chart.bounding_box()
-        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
-            count += 1
-    return count
 
 
 def test_experiments_shows_the_seeds_chart_and_the_sweeps(page):
@@ -55,6 +44,8 @@ def test_experiments_shows_the_seeds_chart_and_the_sweeps(page):
     page.get_by_role("tab", name="Sweeps").click()
     sweeps = page.get_by_role("tabpanel", name="Sweeps")
     sweeps.get_by_text("Epochs, and where overfitting begins").wait_for()
+    wait_idle(page)
+    sweeps.locator(f"{CHART} canvas, {CHART} svg").nth(2).wait_for()  # the tab is built when opened: drawn after
     assert visible_charts(sweeps) >= 3  # learning rate, hidden nodes, epochs
     text = sweeps.inner_text()
     assert "the best rate is" in text and "test accuracy peaks at epoch" in text
@@ -111,16 +102,31 @@ def test_a_live_error_rule_run_can_be_stopped_and_keeps_its_finished_rules(page)
 
 
 def test_inside_shows_weight_pictures_and_charts(page):
-    open_from_sidebar(page, "Inside", "inside")
-    assert_no_errors(page)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(r"\bInside$")).click()
+    page.wait_for_url(re.compile(r"/inside$"))
     main = main_block(page)
     main.get_by_text("3. The network run backwards").wait_for()
-    pictures = main.get_by_test_id("stImage").locator("img")
-    assert pictures.count() >= 64 + 1 + 10  # the weight grid, the test image, the ten backquery pictures
+    wait_idle(page)
+    assert_no_errors(page)
+    pictures = main.get_by_test_id("stHtml").locator("img")
+    assert pictures.count() >= 64 + 10  # the weight grid, the ten backquery pictures
     assert pictures.first.bounding_box()["width"] >= 60
-    assert visible_charts(main) >= 5  # outputs, contributions, activations, one histogram per layer
+    assert page.evaluate("(img) => img.complete && img.naturalWidth === 28", pictures.first.element_handle())
+    assert visible_charts(main) == 0  # views 2 and 4 are drawn when opened
     assert "read as" in main.inner_text()
     screenshot(page, "inside")
+    for view in ("2. One image through the network", "4. How the weights are spread"):
+        main.get_by_text(view).click()
+        wait_idle(page)
+    page.locator(CHART).first.wait_for()
+    wait_idle(page)
+    assert visible_charts(main) >= 5  # outputs, contributions, activations, one histogram per layer
+    # + the colour key, the image; the pushing nodes' pictures only for a network with one hidden layer (the
+    # default model has two: the page says why there are none)
+    assert main.get_by_test_id("stHtml").locator("img").count() >= 64 + 10 + 1 + 1
+    assert "With several hidden layers" in main.inner_text() or main.get_by_text("Pushing up").count()
+    assert_no_errors(page)
+    screenshot(page, "inside_opened")
 
 
 def test_a_shared_link_opens_the_train_page_with_its_settings(browser, app_url):

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
+    CHART,
     SCREENSHOTS,
     WAIT_MS,
     app_url,
@@ -23,10 +24,10 @@ from test_e2e import (  # noqa: F401 -- fixtures are used by name
     main_block,
     page,
     screenshot,
+    visible_charts,
     wait_idle,
 )
 
-CHART = "[data-testid='stVegaLiteChart']"
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True,
          "device_scale_factor": 2}
 
@@ -36,15 +37,6 @@ def open_page(page, name: str, path: str) -> None:
     page.wait_for_url(re.compile(rf"/{path}$"))
     main_block(page).get_by_role("heading", name=name, exact=True).wait_for()
     wait_idle(page)
-
-
-def drawn_charts(scope) -> int:
-    count = 0
-    for chart in scope.locator(CHART).all():
-        box = chart.bounding_box()
-        if chart.is_visible() and box and box["width"] > 100 and box["height"] > 40:
-            count += 1
-    return count
 
 
 def test_one_step_by_hand(page):
@@ -65,7 +57,7 @@ def test_one_step_by_hand(page):
     panel.get_by_text("Signal in: X = Σ W·O_prev").wait_for()
     wait_idle(page)
     assert "output node 7 (digit 7)" in panel.inner_text()  # test image 0 is a 7, read right
-    assert drawn_charts(panel) >= 1
+    assert visible_charts(panel) >= 1
     assert_no_errors(page)
     screenshot(page, "step_node")
 
@@ -78,7 +70,7 @@ def test_hidden_layer_map(page):
     page.get_by_text(re.compile(r"Crosses with a black outline: the [0-9]+ images the network reads wrong")).wait_for()
     wait_idle(page)
     page.locator(f"{CHART} canvas, {CHART} svg").first.wait_for()
-    assert drawn_charts(main_block(page)) >= 1
+    assert visible_charts(main_block(page)) >= 1
     assert_no_errors(page)
     screenshot(page, "map_pca")
 
@@ -116,7 +108,8 @@ def test_robustness_lab(page):
     page.get_by_text(re.compile(r"Adversarial \(FGSM\): from [0-9.]+% undamaged")).wait_for()
     wait_idle(page)
     sweeps = page.get_by_role("tabpanel", name="Accuracy under damage")
-    assert drawn_charts(sweeps) == 5
+    sweeps.locator(f"{CHART} canvas, {CHART} svg").nth(4).wait_for()  # five charts, drawn after the script
+    assert visible_charts(sweeps) == 5
     assert_no_errors(page)
     screenshot(page, "robustness_sweeps")
 
@@ -124,6 +117,7 @@ def test_robustness_lab(page):
     one = page.get_by_role("tabpanel", name="One image")
     one.get_by_text("What its answer rests on").wait_for()
     wait_idle(page)
+    one.get_by_test_id("stImage").nth(7).wait_for()  # the tab is built when opened: its pictures come after
     assert one.get_by_test_id("stImage").count() >= 8  # the original, nudge, copy, four damaged, the heat map
     assert "read as" in one.inner_text()
     assert_no_errors(page)

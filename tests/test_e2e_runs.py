@@ -67,9 +67,13 @@ def new_tab(browser):
 
 
 def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app_url):
-    # 10,000 records x 5 epochs of the seed's network: several seconds in the worker, time to draw meanwhile
-    start_run(page, epochs="5")
+    # The full 60,000 records x 6 epochs of the seed's network (about 3 s an epoch on a quiet machine). A
+    # quick machine trains 10,000 records x 5 epochs in 3 s, before the test has left the page: so the run is
+    # paused first, and the status bar on Draw (still there, whatever the machine's speed) resumes it.
+    start_run(page, records="60,000", epochs="6")
     page.wait_for_function(f"document.querySelector('{LIVE}')?.innerText.includes('Epoch')", timeout=WAIT_MS)
+    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
+                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
     # a setting changed for the next run survives the page change next to the live fragments (streamlit#10805)
     lr = page.locator(".st-key-tr_lr input")
     lr.fill("0.2")
@@ -78,7 +82,9 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
     go_to(page, "Draw")
     status = page.locator(".st-key-run_status")  # the live status at the top of every page
     status.wait_for()
-    assert "Run 1" in status.inner_text() and status.get_by_role("button", name="Pause").count() >= 1
+    assert "Run 1" in status.inner_text() and "paused in epoch" in status.inner_text()
+    click_until(page, status.get_by_role("button", name="Resume").first,
+                "!document.querySelector('.st-key-run_status')?.innerText.includes('paused')")
     sidebar = page.get_by_test_id("stSidebar")
     digit = draw_and_read(page, [(0.5, 0.15), (0.5, 0.85)], "runs_draw_while_training")
     assert re.fullmatch(r"[0-9]", digit)
@@ -86,7 +92,7 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
 
     go_to(page, "Train")
     assert page.locator(".st-key-tr_lr input").input_value() == "0.2000"
-    page.get_by_text(re.compile(r"Finished: 5 of 5 epochs")).wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"Finished: 6 of 6 epochs")).wait_for(timeout=240_000)
     wait_idle(page)
     assert "Run 1" in sidebar.inner_text()  # the finished run became the active model
     assert_no_errors(page)
@@ -98,15 +104,16 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
     table = page.get_by_test_id("stDataFrame").first
     table.wait_for()
     assert "Run 1" in main_block(page).inner_text() and "No runs yet" not in main_block(page).inner_text()
-    assert page.get_by_text(re.compile(r"finished: 5 of 5 epochs")).first.is_visible()
+    assert page.get_by_text(re.compile(r"finished: 6 of 6 epochs")).first.is_visible()
     assert_no_errors(page)
     screenshot(page, "runs_after_reload")
 
 
 def test_pause_holds_the_run_and_resume_lets_it_go_on(page):
-    # the full 60,000 records: an epoch of the seed's network takes several seconds even on a quiet machine
-    start_run(page, records="60,000", epochs="2")
-    page.wait_for_function(f"/Epoch 1 of 2: [1-9]/.test(document.querySelector('{LIVE}')?.innerText)",
+    # the full 60,000 records x 10 epochs: about 3 s an epoch on a quiet machine, so the run is still going
+    # when Pause, Resume and Stop have been pressed in turn (it is stopped, so the test does not wait for it)
+    start_run(page, records="60,000", epochs="10")
+    page.wait_for_function(f"/Epoch [0-9]+ of 10: [1-9]/.test(document.querySelector('{LIVE}')?.innerText)",
                            timeout=WAIT_MS)
     click_until(page, main_block(page).get_by_role("button", name="Pause").first,
                 f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")

@@ -103,6 +103,8 @@ def open_page(browser, url: str, path: str, marker: str):
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{url}/{path}")
+    if marker == TRAIN_UPLOAD:  # the Train page's model files open on demand
+        page.locator(".st-key-tr_model_files summary").click()
     page.locator(marker).wait_for(state="attached")
     wait_idle(page)
     page.wait_for_timeout(500)  # the page's first run settles before the baseline is read

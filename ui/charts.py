@@ -200,8 +200,10 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     """The confusion matrix: rows true class (digit), columns prediction; hits green, mistakes orange.
 
     ``show`` is "counts" or "rates" (share of the true class's images). A click selects a cell (selection
-    parameter ``cell`` with fields ``true`` and ``predicted``, the class indices); ``selected`` is outlined.
-    ``class_names`` label the axes and tooltips (default: the indices, MNIST's digits).
+    parameter ``cell`` with fields ``true`` and ``predicted``, the class indices); ``selected`` is outlined:
+    the layer named ``outline`` holds that one cell as its own data, so :func:`outline_cell` can move it in
+    the chart's Vega-Lite dict without building the chart again. ``class_names`` label the axes and
+    tooltips (default: the indices, MNIST's digits).
     """
     confusion = np.asarray(confusion, np.int64)
     n = confusion.shape[0]
@@ -212,7 +214,6 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     frame = pd.DataFrame({
         "true": true.ravel(), "predicted": predicted.ravel(), "count": confusion.ravel(),
         "rate": rates.ravel(), "hit": (true == predicted).ravel(),
-        "outlined": [(t, p) == selected for t, p in zip(true.ravel(), predicted.ravel())],
     })
     frame["label"] = frame["count"].astype(str) if show == "counts" else (frame["rate"] * 100).map(
         lambda r: f"{r:.1f}" if r else "0")
@@ -235,10 +236,29 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     base = alt.Chart(frame).encode(x=x, y=y)
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)
-    outline = base.transform_filter(alt.datum.outlined).mark_rect(
-        fill=None, stroke="#1d4ed8", strokeWidth=3).encode(tooltip=tooltip)
+    outline = alt.Chart(alt.Data(values=_outlined(selected))).mark_rect(
+        fill=None, stroke="#1d4ed8", strokeWidth=3).encode(x=x, y=y).properties(name="outline")
     text = base.mark_text(fontSize=11 if n <= 12 else 8).encode(
         text="label:N",
         color=alt.condition("datum.bright > 0.55", alt.value("white"), alt.value(INK)),
         tooltip=tooltip)
     return (cells + outline + text).properties(width=size, height=size)
+
+
+def _outlined(selected: tuple[int, int] | None) -> list[dict[str, int]]:
+    return [] if selected is None else [{"true": int(selected[0]), "predicted": int(selected[1])}]
+
+
+def confusion_spec(confusion: np.ndarray, show: str = "counts", size: int = 430,
+                   class_names: Sequence[str] | None = None, noun: str = "digit") -> dict:
+    """:func:`confusion_chart` as its Vega-Lite dict (for ``st.vega_lite_chart``), no cell outlined: built
+    once per model and kept, as altair takes tens of milliseconds to build and check a chart."""
+    return confusion_chart(confusion, show=show, size=size, class_names=class_names, noun=noun).to_dict()
+
+
+def outline_cell(spec: dict, selected: tuple[int, int] | None) -> dict:
+    """A copy of a :func:`confusion_spec` dict with the cell ``selected`` (true, predicted) outlined; the
+    given dict is left as it is (it may be kept in a cache)."""
+    layers = [dict(layer, data={"values": _outlined(selected)}) if layer.get("name") == "outline" else layer
+              for layer in spec["layer"]]
+    return {**spec, "layer": layers}

