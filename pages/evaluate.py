@@ -114,12 +114,13 @@ c3.metric("Mistakes", f"{len(labels) - correct:,}", border=True)
 c4.metric(f"Hardest {noun} (recall {result.recall[worst]:.1%})", names[worst], border=True,
           help=f"The {noun} the network finds least often: the lowest recall.")
 
-if st.session_state.get("ev_true", 0) >= n_classes or st.session_state.get("ev_predicted", 0) >= n_classes:
-    del st.session_state["ev_true"]  # a pick from a dataset with more classes
-if "ev_true" not in st.session_state:  # start at the most frequent confusion
+picks = (st.session_state.get("ev_true"), st.session_state.get("ev_predicted"))
+if any(pick is None or pick >= n_classes for pick in picks):  # none yet, or from a set with more classes
     mistakes = result.confusion * (1 - np.eye(n_classes, dtype=np.int64))
-    true_digit, predicted_digit = np.unravel_index(int(np.argmax(mistakes)), mistakes.shape)
-    st.session_state["ev_true"], st.session_state["ev_predicted"] = int(true_digit), int(predicted_digit)
+    picks = np.unravel_index(int(np.argmax(mistakes)), mistakes.shape)  # the most frequent confusion
+# Given through the API on every run: the pickers are buttons for digits and drop-down lists for other sets,
+# and a widget of the other kind under the same key would start empty when the visitor switches sets.
+st.session_state["ev_true"], st.session_state["ev_predicted"] = int(picks[0]), int(picks[1])
 
 st.subheader("Confusion matrix")
 matrix_col, cell_col = st.columns([5, 4], gap="large")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,34 @@ def test_deleting_the_active_dataset_goes_back_to_mnist_and_a_vanished_one_says_
     at.switch_page("pages/evaluate.py").run()
     no_exceptions(at)
     assert "is no longer on this server" in texts(at.warning) and at.session_state["dataset_key"] == "mnist"
+
+
+def test_a_shipped_model_scored_on_mnist_and_on_an_own_set_of_ten_classes_keeps_two_scorecards(mnist):
+    """The shipped model's scorecard is cached once per server (ui.model_cache), so its key must name the
+    dataset: scored on MNIST, then on an own set of ten classes (the shipped model fits it), then on MNIST
+    again, each scorecard counts its own test images."""
+    from tempfile import TemporaryDirectory
+
+    from ann.data import Split, write_csv
+
+    at = open_page("evaluate")
+    no_exceptions(at)
+    assert at.metric[1].label == "Right, of 10,000" and int(at.metric[1].value.replace(",", "")) > 9000
+    with TemporaryDirectory() as tmp:  # 300 MNIST test records as an own CSV: ten classes, "0" to "9"
+        path = Path(tmp) / "digits.csv"
+        write_csv(path, Split(mnist.test.images[9000:9300], mnist.test.labels[9000:9300]))
+        data = path.read_bytes()
+    at.switch_page("pages/dataset.py").run()
+    upload(at, "digits.csv", data)
+    no_exceptions(at)
+    assert at.session_state["dataset_key"].startswith("own-")
+    at.switch_page("pages/evaluate.py").run()
+    no_exceptions(at)
+    label, right = at.metric[1].label, int(at.metric[1].value.replace(",", ""))
+    total = int(label.removeprefix("Right, of ").replace(",", ""))
+    assert total < 300 and right <= total, (label, right)  # not the MNIST scorecard's 9,9xx
+    mistakes = int(at.metric[2].value.replace(",", ""))
+    assert right + mistakes == total
+    at.sidebar.selectbox(key=SIDEBAR).set_value("mnist").run()
+    no_exceptions(at)
+    assert at.metric[1].label == "Right, of 10,000" and int(at.metric[1].value.replace(",", "")) > 9000
