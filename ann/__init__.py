@@ -6,6 +6,8 @@ One module per concern:
 - :mod:`ann.network`  the multilayer perceptron, its activations, losses and error rules
 - :mod:`ann.blas`     one BLAS library for every product, and the threads that share the large ones
 - :mod:`ann.data`     MNIST from IDX or CSV files, download and verification
+- :mod:`ann.datasets` the named datasets (MNIST, Fashion-MNIST, Kuzushiji-MNIST), their class names
+- :mod:`ann.own_data` your own data (CSV, IDX, folders of images per class), checked, split, kept per workspace
 - :mod:`ann.augment`  rotations (the seed's), shifts, elastic distortions and pens (thickness, contrast,
   noise), over a batch
 - :mod:`ann.train`    the training loop: a generator of per-epoch metrics

@@ -1,5 +1,10 @@
 """The command line: ``python -m ann download | train | evaluate | predict | sweep | runs``.
 
+Which data: ``--dataset mnist|fashion|kmnist`` names a dataset published in MNIST's format (downloaded on first
+use into its folder under ``data/``); ``--data PATH`` gives data of one's own (``ann.own_data``: a CSV file, a
+pair of IDX files, a folder or zip of one subfolder per class), or, with ``--dataset``, the folder holding that
+dataset's four files. A folder that holds a named dataset's files (MNIST's, as always) is read as that dataset.
+
 Exit codes: 0 success, 2 a usage error (a bad flag or value), 1 any other failure, with a one-line message
 on stderr and no traceback (set ``ANN_DEBUG=1`` to see one).
 """
@@ -12,6 +17,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +62,26 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", metavar="DIR", default=None,
-                        help="MNIST folder (default: $ANN_DATA_DIR, else data/ in the project)")
+def _data_args(parser: argparse.ArgumentParser, own: bool = True) -> None:
+    from ann.datasets import DATASET_KEYS
+
+    parser.add_argument("--dataset", choices=DATASET_KEYS, default=None,
+                        help="a dataset in MNIST's format: mnist (handwritten digits, the default), fashion "
+                             "(Fashion-MNIST) or kmnist (Kuzushiji-MNIST); downloaded on first use")
+    if not own:
+        parser.add_argument("--data", metavar="DIR", default=None,
+                            help="the folder for the dataset's four files (default: data/ for MNIST, data/fashion/ "
+                                 "and data/kmnist/ for the others; data/ is $ANN_DATA_DIR if set)")
+        return
+    parser.add_argument("--data", metavar="PATH", nargs="+", default=None,
+                        help="your own data: a CSV file (the seed's format), a pair of IDX files, or a folder or "
+                             ".zip with one subfolder of images per class; or, with --dataset, the folder holding "
+                             "that dataset's four files (a folder holding MNIST's files is read as MNIST)")
+    parser.add_argument("--test-fraction", type=float, default=None, metavar="F",
+                        help="your own data given as one set: the share of each class held out for testing "
+                             "(default 0.2)")
+    parser.add_argument("--split-seed", type=int, default=None, metavar="N",
+                        help="the seed of that split and of the shuffling (default 0)")
 
 
 def _workspace_arg(parser: argparse.ArgumentParser) -> None:
@@ -93,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ann {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("download", help="download and verify the four MNIST files")
-    _data_args(p)
+    p = sub.add_parser("download", help="download and verify a dataset's four files (MNIST by default)")
+    _data_args(p, own=False)
 
     p = sub.add_parser("train", help="train a network and save it",
                        description="Train a network. Flags not given come from --preset (if any), "
@@ -169,14 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("run", metavar="RUN", help="a run's id, or its number")
     _workspace_arg(q)
 
-    p = sub.add_parser("evaluate", help="score a model on the MNIST test set")
+    p = sub.add_parser("evaluate", help="score a model on a test set (by default that of the dataset it was "
+                                        "trained on)")
     p.add_argument("model", help="a model file saved by 'train'")
     _data_args(p)
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
 
-    p = sub.add_parser("predict", help="read the digit in your own images (PNG, JPG, phone photos)",
-                       description="Read the digit in each image, prepared as the dashboard's Draw page does. "
-                                   "Exit code 1 if any file could not be read (the others are still read).")
+    p = sub.add_parser("predict", help="read the class (the digit, for MNIST) of your own images (PNG, JPG, "
+                                       "phone photos)",
+                       description="Read the class of each image (its digit, for a model trained on MNIST), "
+                                   "prepared as the dashboard's Draw page does. Exit code 1 if any file could not "
+                                   "be read (the others are still read).")
     p.add_argument("--model", metavar="FILE", default=None,
                    help="a model file (default: the dashboard's default model, "
                         "data/<the shipped handwriting model>)")
@@ -206,27 +232,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_data(data_dir: str | None):
-    from ann.data import load_mnist
+def _load_data(args: argparse.Namespace, model_tag=None):
+    """The dataset the flags name (see the module's docstring); ``model_tag``: a model's own dataset, the
+    default when no flag names one."""
+    from ann.datasets import NAMED, identify_folder, load_named
+    from ann.own_data import SPLIT_SEED, TEST_FRACTION, read_own_data
 
-    bar: ProgressBar | None = None
+    bars: dict[str, ProgressBar] = {}
 
-    def progress(done: int, total: int, filename: str) -> None:
-        nonlocal bar
-        if bar is None or bar.label != f"downloading {filename}":
-            if bar is not None:
-                bar.close("done")
-            bar = ProgressBar(f"downloading {filename}")
-        bar.update(done, total)
+    def progress(done: int, total: int, label: str) -> None:
+        if label not in bars:
+            for other in bars.values():
+                other.close("done")
+            bars.clear()
+            bars[label] = ProgressBar(label)
+        bars[label].update(done, total)
 
-    mnist = load_mnist(data_dir, download=True, progress=progress)
-    if bar is not None:
-        bar.close("done")
-    return mnist
+    def download_progress(done: int, total: int, filename: str) -> None:
+        progress(done, total, f"downloading {filename}")
+
+    def finish(dataset):
+        for bar in bars.values():
+            bar.close("done")
+        return dataset
+
+    key, paths = args.dataset, getattr(args, "data", None)
+    split_flags = getattr(args, "test_fraction", None) is not None or getattr(args, "split_seed", None) is not None
+    if key is None and paths is None and model_tag is not None and model_tag.key != "mnist":
+        if model_tag.key not in NAMED:
+            raise UsageError(f"{args.model} was trained on {model_tag.title} ({model_tag.key}), data of your own: "
+                             "give it with --data PATH")
+        key = model_tag.key
+    if paths is None or key is not None:
+        if paths is not None and len(paths) != 1:
+            raise UsageError(f"--dataset {key} with --data: give the one folder that holds its four files")
+        if split_flags:
+            raise UsageError("--test-fraction and --split-seed split your own data (--data); a named dataset comes "
+                             "with its own test set")
+        return finish(load_named(key or "mnist", folder=paths[0] if paths else None, progress=download_progress))
+    if len(paths) == 1:
+        path = Path(paths[0])
+        if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+            return finish(load_named("mnist", folder=path, progress=download_progress))  # MNIST's folder, to fill
+        if path.is_dir() and (found := identify_folder(path)) is not None and not split_flags:
+            return finish(load_named(found, folder=path, progress=download_progress))
+    fraction = args.test_fraction if args.test_fraction is not None else TEST_FRACTION
+    seed = args.split_seed if args.split_seed is not None else SPLIT_SEED
+    dataset = read_own_data(paths, test_fraction=fraction, seed=seed,
+                            progress=lambda done, total: progress(done, total, "reading images"))
+    return finish(dataset)
+
+
+def _describe_data(dataset) -> str:
+    return (f"{dataset.title} ({dataset.key}): {len(dataset.train):,} training and {len(dataset.test):,} test "
+            f"images, {dataset.n_classes} classes" + (f"; {dataset.note}" if dataset.key.startswith("own-") else ""))
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from ann.data import default_data_dir, ensure_mnist
+    from ann.data import ensure_mnist
+    from ann.datasets import ensure_named, named
 
     bar: ProgressBar | None = None
 
@@ -238,10 +302,14 @@ def cmd_download(args: argparse.Namespace) -> int:
             bar = ProgressBar(filename)
         bar.update(done, total)
 
-    folder = ensure_mnist(args.data, progress=progress)
+    key = args.dataset or "mnist"
+    if args.data is None:  # its own folder under the data folder
+        folder = ensure_named(key, progress=progress)
+    else:  # the folder given holds the four files
+        folder = ensure_mnist(args.data, progress=progress, source=named(key).published)
     if bar is not None:
         bar.close("done")
-    print(f"MNIST is ready in {folder or default_data_dir()}")
+    print(f"{named(key).title} is ready in {folder}")
     return 0
 
 
@@ -279,12 +347,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
 
-    mnist = _load_data(args.data)
+    data = _load_data(args)
+    # one output node per class: 10 for MNIST and its siblings, as many as your own data has
+    net_cfg = replace(net_cfg, output_nodes=data.n_classes)
     network = Network(net_cfg, seed=train_cfg.seed)
-    n_records = min(train_cfg.limit or len(mnist.train.labels), len(mnist.train.labels))
+    n_records = min(train_cfg.limit or len(data.train.labels), len(data.train.labels))
     if args.save_run:
-        return _train_recorded(args, net_cfg, train_cfg, mnist, n_records, out)
+        return _train_recorded(args, net_cfg, train_cfg, data, n_records, out)
     layers = "-".join(str(n) for n in net_cfg.layer_sizes)
+    print(f"data: {_describe_data(data)}", file=sys.stderr)
     print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {n_records} records "
           f"x{train_cfg.copies_per_record}, {train_cfg.epochs} epochs, batch {train_cfg.batch_size}, "
           f"lr {train_cfg.learning_rate}", file=sys.stderr)
@@ -294,30 +365,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         bar.update(done, total)
 
-    for metrics in train(network, mnist.train.images, mnist.train.labels, train_cfg,
-                         mnist.test.images, mnist.test.labels, progress=progress):
+    for metrics in train(network, data.train.images, data.train.labels, train_cfg,
+                         data.test.images, data.test.labels, progress=progress):
         history.append(metrics)
         bar = _epoch_done(bar, metrics, train_cfg.epochs, quiet=args.json)
     train_seconds = sum(m["seconds"] for m in history)
     info = {"trained_by": "python -m ann train", "preset": args.preset, "train_records": n_records,
-            "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds}
+            "test_accuracy": history[-1]["test_accuracy"], "train_seconds": train_seconds, "dataset": data.key}
     stored = {}
     if args.float16:
         # The file's own accuracy: the weights as they will be read back, rounded to float16.
         from ann.model_io import load_model, model_to_bytes
         from ann.train import accuracy_of
 
-        reread = load_model(model_to_bytes(network, storage="float16")).network
+        reread = load_model(model_to_bytes(network, dataset=data.tag, storage="float16")).network
         info["stored_as"] = "float16"
-        info["test_accuracy"] = accuracy_of(reread, mnist.test.images, mnist.test.labels)
+        info["test_accuracy"] = accuracy_of(reread, data.test.images, data.test.labels)
         stored = {"stored_as": "float16", "stored_test_accuracy": info["test_accuracy"]}
-    save_model(out, network, train_cfg, history, info, storage="float16" if args.float16 else None)
+    save_model(out, network, train_cfg, history, info, data.tag, storage="float16" if args.float16 else None)
     result = {
         "test_accuracy": history[-1]["test_accuracy"],
         "train_seconds": train_seconds,
         "epochs": history,
         "config": configs_to_dict(net_cfg, train_cfg),
         "model": str(out),
+        "dataset": data.tag.to_json(),
         **stored,
     }
     if args.json:
@@ -356,16 +428,18 @@ def _dashboard_link(key: str) -> str:
     return f"http://localhost:8501/runs?workspace={key}"
 
 
-def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, mnist, n_records: int, out: Path) -> int:
+def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records: int, out: Path) -> int:
     """``train --save-run``: the run is trained here, by the training service's own loop, and recorded in
-    the run store as it goes (checkpoints after every epoch, pause/stop from the dashboard honoured)."""
+    the run store as it goes (checkpoints after every epoch, pause/stop from the dashboard honoured). Data of
+    one's own is kept in the workspace's datasets, where the dashboard's workers can continue the run."""
     from ann.jobs import train_run
     from ann.model_io import save_model
     from ann.runs import FINISHED, RUNNING, this_worker
 
     store, key = _store_and_workspace(args)
-    run = store.submit(key, net_cfg, train_cfg, preset=args.preset, records=n_records, source="cli",
-                       status=RUNNING, worker=this_worker())
+    dataset = store.save_dataset(key, data) if data.key.startswith("own-") else data.key
+    run = store.submit(key, net_cfg, train_cfg, preset=args.preset, records=n_records, dataset=dataset,
+                       source="cli", status=RUNNING, worker=this_worker())
     print(f"recording {run.name} (id {run.id}) in {store.root}; the dashboard shows it at "
           f"{_dashboard_link(key)}", file=sys.stderr)
     bar = ProgressBar(f"epoch {run.epochs_done + 1}/{train_cfg.epochs}")
@@ -374,16 +448,17 @@ def _train_recorded(args: argparse.Namespace, net_cfg, train_cfg, mnist, n_recor
     def on_epoch(metrics: dict[str, Any]) -> None:
         state["bar"] = _epoch_done(state["bar"], metrics, train_cfg.epochs, quiet=args.json)
 
-    status = train_run(store, run, mnist, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
+    status = train_run(store, run, data, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
     run = store.get_run(key, run.id)
     history = store.history(run)
     if not run.has_model:
         raise RuntimeError(f"{run.name} ended ({status}) before its first epoch: {run.message or 'no model'}")
     network = store.load_network(run)
-    save_model(out, network, train_cfg, history, run.info() | {"trained_by": "python -m ann train"})
+    save_model(out, network, train_cfg, history, run.info() | {"trained_by": "python -m ann train"},
+               run.dataset_tag)
     result = {"test_accuracy": run.test_accuracy, "train_seconds": run.train_seconds, "epochs": history,
               "config": configs_to_dict(net_cfg, train_cfg), "model": str(out), "run": run.id,
-              "status": run.status}
+              "status": run.status, "dataset": run.dataset_tag.to_json()}
     if args.json:
         print(json.dumps(result))
     else:
@@ -417,12 +492,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
             if not runs:
                 print(f"no runs in this workspace ({store.root})")
                 return 0
-            print(f"{'run':<8} {'id':<16} {'status':<12} {'network':<18} {'epochs':>7} {'test':>8}  created")
+            print(f"{'run':<8} {'id':<16} {'status':<12} {'data':<16} {'network':<18} {'epochs':>7} {'test':>8}  "
+                  "created")
             for run in runs:
                 accuracy = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
                 created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
                 layers = "-".join(str(n) for n in run.network_config.layer_sizes)
-                print(f"{run.name:<8} {run.id:<16} {run.status:<12} {layers:<18} "
+                data = run.dataset_title if len(run.dataset_title) <= 16 else run.dataset_title[:15] + "~"
+                print(f"{run.name:<8} {run.id:<16} {run.status:<12} {data:<16} {layers:<18} "
                       f"{run.epochs_done:>3}/{run.target_epochs:<3} {accuracy:>8}  {created}")
             if args.workspace is None:
                 print(f"\nthe dashboard lists these at {_dashboard_link(key)}")
@@ -471,17 +548,25 @@ def _run_summary(run) -> dict[str, Any]:
     return {"run": run.name, "id": run.id, "status": run.status, "epochs_done": run.epochs_done,
             "target_epochs": run.target_epochs, "test_accuracy": run.test_accuracy,
             "best_accuracy": run.best_accuracy, "train_seconds": run.train_seconds, "records": run.records,
-            "preset": run.preset, "source": run.source, "created": run.created,
+            "preset": run.preset, "source": run.source, "created": run.created, "dataset": run.dataset,
+            "dataset_title": run.dataset_title,
             "config": configs_to_dict(run.network_config, run.train_config)}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ann.datasets import mismatch
     from ann.metrics import evaluate
     from ann.model_io import load_model
 
     model = load_model(args.model)
-    mnist = _load_data(args.data)
-    result = evaluate(model.network, mnist.test.images, mnist.test.labels)
+    data = _load_data(args, model.dataset)
+    problem = mismatch(model.dataset, data.tag)
+    if problem is not None and model.network.config.output_nodes != data.n_classes:
+        raise RuntimeError(problem)
+    if problem is not None:  # same number of classes: it can be scored, but say what it is
+        print(f"note: {problem}", file=sys.stderr)
+    result = evaluate(model.network, data.test.images, data.test.labels)
+    names = list(data.class_names)
     if args.json:
         print(json.dumps({
             "accuracy": result.accuracy,
@@ -489,17 +574,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "confusion": result.confusion.tolist(),
             "precision": result.precision.tolist(),
             "recall": result.recall.tolist(),
+            "dataset": data.tag.to_json(),
+            "model_dataset": model.dataset.to_json(),
         }))
         return 0
     print(f"performance: {result.accuracy * 100:.2f}% ({int(np.trace(result.confusion))} of "
-          f"{len(mnist.test.labels)} test images)")
-    print("\nconfusion matrix (rows: true digit, columns: predicted)")
-    print("      " + "".join(f"{d:>6}" for d in range(10)))
-    for d, row in enumerate(result.confusion):
-        print(f"{d:>6}" + "".join(f"{c:>6}" for c in row))
-    print("\ndigit  precision  recall")
-    for d in range(10):
-        print(f"{d:>5}  {result.precision[d]:9.4f}  {result.recall[d]:6.4f}")
+          f"{len(data.test.labels)} test images of {data.title})")
+    width = max(6, min(max(len(n) for n in names), 12) + 1)
+    short = [n if len(n) < width else n[:width - 2] + "~" for n in names]
+    what = "digit" if data.digits else "class"
+    print(f"\nconfusion matrix (rows: true {what}, columns: predicted)")
+    print(" " * width + "".join(f"{n:>{width}}" for n in short))
+    for name, row in zip(short, result.confusion):
+        print(f"{name:>{width}}" + "".join(f"{c:>{width}}" for c in row))
+    print(f"\n{what:>{width}}  precision  recall")
+    for i, name in enumerate(short):
+        print(f"{name:>{width}}  {result.precision[i]:9.4f}  {result.recall[i]:6.4f}")
     return 0
 
 
@@ -519,13 +609,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     path = Path(args.model) if args.model is not None else _default_model_path()
     model = load_model(path)
+    names = model.dataset.class_names
     preprocess = preprocess_for(model.train_config)  # as the Draw page prepares images for this model
     if args.model is None:
         print(f"model: {path.relative_to(path.parents[1]) if len(path.parents) > 1 else path} (the default; "
               "--model FILE for another)", file=sys.stderr)
+    if not model.dataset.digits:
+        print(f"note: {path} was trained on {model.dataset.describe()}; each image is prepared as a drawing "
+              "is (cropped to its ink, fitted and centred), as its images were", file=sys.stderr)
     results = []
     for name in args.images:
-        entry: dict[str, Any] = {"file": name, "digit": None, "confidence": None, "outputs": None, "error": None}
+        entry: dict[str, Any] = {"file": name, "digit": None, "class": None, "confidence": None, "outputs": None,
+                                 "error": None}
         try:
             if name.lower().endswith(".npz"):
                 raise ImageError(f"{name} is a model file, not an image (give a model with --model FILE)")
@@ -538,9 +633,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
             continue
         outputs = model.network.query(x)[0]
         digit = int(np.argmax(outputs))
-        entry.update(digit=digit, confidence=float(outputs[digit]), outputs=[float(v) for v in outputs])
+        # "digit" keeps its name (the output's index: scripts read it); "class" is that class's name
+        entry.update(digit=digit, confidence=float(outputs[digit]), outputs=[float(v) for v in outputs],
+                     **{"class": names[digit]})
         results.append(entry)
-        print(f"{name}: {digit} (confidence {outputs[digit]:.2f})")
+        print(f"{name}: {names[digit]} (confidence {outputs[digit]:.2f})")
     if args.json:
         print(json.dumps(results))
     return FAILURE if any(entry["error"] for entry in results) else 0
@@ -565,9 +662,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'sweep.json'}")
 
-    mnist = _load_data(args.data)
+    dataset = _load_data(args)
+    # one output node per class of the data, whatever the grid varies
+    specs = [replace(spec, network=replace(spec.network, output_nodes=dataset.n_classes)) for spec in specs]
     limit = specs[0].train.limit
-    data = SweepData(mnist.train.images[:limit], mnist.train.labels[:limit], mnist.test.images, mnist.test.labels)
+    data = SweepData(dataset.train.images[:limit], dataset.train.labels[:limit], dataset.test.images,
+                     dataset.test.labels)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         f"{min(args.workers or _cores(), len(specs))} local processes"
     grid = " x ".join(f"{name} ({len(values)})" for name, values in params)

@@ -13,6 +13,11 @@ looks complete. Every file problem is reported by a specific exception that name
 what is wrong with it (:class:`IDXFormatError`, :class:`CSVFormatError`, :class:`ChecksumError`,
 :class:`DownloadError`).
 
+The same functions read the other datasets published in MNIST's format (Fashion-MNIST, Kuzushiji-MNIST):
+each is a :class:`Published` (its files, md5 sums, mirrors; ``ann.datasets`` keeps them), passed as
+``source=``. :func:`parse_csv`, :func:`parse_idx_images` and :func:`parse_idx_labels` read a file's bytes (an
+upload), in bounded memory, for ``ann.own_data``.
+
 Arrays come out batches first: images ``uint8`` of shape ``(n, 784)`` and labels ``int64`` of
 shape ``(n,)``. They are read-only, so a dashboard can share one loaded copy between users
 without one of them changing it for the others.
@@ -24,6 +29,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import re
 import struct
 import urllib.error
 import urllib.request
@@ -40,6 +46,13 @@ import numpy.typing as npt
 
 __all__ = [
     "DATA_DIR_ENV",
+    "MAX_LABEL",
+    "MNIST_PUBLISHED",
+    "Published",
+    "idx_kind",
+    "parse_csv",
+    "parse_idx_images",
+    "parse_idx_labels",
     "IMAGE_SIDE",
     "MIRRORS",
     "MNIST",
@@ -100,20 +113,66 @@ MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow's mirror
 )
 DATA_DIR_ENV = "ANN_DATA_DIR"
+MAX_LABEL = 61  # the most any labels file may hold: 62 classes (digits, then upper and lower case letters)
+
+
+
+@dataclass(frozen=True)
+class Published:
+    """A dataset published as MNIST's four IDX files: where to fetch them and how to check them.
+
+    MNIST, Fashion-MNIST and Kuzushiji-MNIST all use the same four file names; ``ann.datasets`` keeps one
+    of these for each (and each in its own folder).
+
+    Attributes
+    ----------
+    title : str
+        The name used in messages ("MNIST", "Fashion-MNIST").
+    files : dict
+        Gzipped file name to its published md5, training set first, images before labels.
+    sizes : dict
+        Gzipped file name to its size in bytes: the progress total when a server sends no Content-Length.
+    raw_md5 : dict
+        md5 of the decompressed files where published; only these names are accepted decompressed (a
+        decompressed copy of any other file could not be verified).
+    mirrors : tuple of str or None
+        URL prefixes tried in order; None means this module's :data:`MIRRORS` (MNIST's).
+    n_classes : int
+        Labels run from 0 to ``n_classes - 1``.
+    """
+
+    title: str
+    files: dict[str, str]
+    sizes: dict[str, int]
+    raw_md5: dict[str, str]
+    mirrors: tuple[str, ...] | None = None
+    n_classes: int = N_CLASSES
+
+    def mirror_list(self) -> tuple[str, ...]:
+        return MIRRORS if self.mirrors is None else self.mirrors
+
+    def expected_md5(self, file_name: str) -> str | None:
+        return self.files.get(file_name) or self.raw_md5.get(file_name)
+
+
+# MNIST's own description shares the dicts above, so a test that patches one patches both.
+MNIST_PUBLISHED = Published("MNIST", MNIST_FILES, MNIST_SIZES, MNIST_RAW_MD5)
 
 _SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
-_EXPECTED_MD5 = {**MNIST_FILES, **MNIST_RAW_MD5}
 _IMAGES_MAGIC = 2051  # 0x0803: unsigned bytes, 3 dimensions
 _LABELS_MAGIC = 2049  # 0x0801: unsigned bytes, 1 dimension
 _GZIP_MAGIC = b"\x1f\x8b"
 _DOWNLOAD_TIMEOUT = 30.0  # seconds without data before a mirror counts as unreachable
 _DOWNLOAD_CHUNK = 1 << 16
 _CSV_FIELDS = 1 + N_PIXELS
-# Rows parsed per vectorised step: bounds the temporary index arrays to tens of MB.
-_CSV_CHUNK_ROWS = 4096
+# Rows parsed per vectorised step: its index arrays take 8 bytes a value, so 1,024 MNIST rows take about 30 MB
+# of temporaries (4,096 took 130 MB, measured on a 105 MB upload), and parse as fast.
+_CSV_CHUNK_ROWS = 1024
+_CSV_SCAN_BLOCK = 1 << 24  # bytes looked at a time for newlines: a 16 MB mask at most
+_GUNZIP_STEP = 1 << 22  # bytes unpacked at a time from an upload's gzip stream
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -265,20 +324,66 @@ def read_idx_images(path: str | os.PathLike) -> np.ndarray:
     return _parse_idx_images(path.name, _decompress(path.name, path.read_bytes(), _is_gz(path)))
 
 
-def read_idx_labels(path: str | os.PathLike) -> np.ndarray:
+def read_idx_labels(path: str | os.PathLike, n_classes: int = N_CLASSES) -> np.ndarray:
     """Read an IDX label file (gzipped if its name ends in ``.gz``).
+
+    Parameters
+    ----------
+    path : path of the file
+    n_classes : int, default 10
+        Labels must lie in 0 .. n_classes - 1.
 
     Returns
     -------
-    ndarray of int64, shape (n,), values 0-9, read-only
+    ndarray of int64, shape (n,), values 0 .. n_classes - 1, read-only
 
     Raises
     ------
     IDXFormatError
-        As :func:`read_idx_images`, and for a label outside 0-9.
+        As :func:`read_idx_images`, and for a label out of range.
     """
     path = Path(path)
-    return _parse_idx_labels(path.name, _decompress(path.name, path.read_bytes(), _is_gz(path)))
+    return _parse_idx_labels(path.name, _decompress(path.name, path.read_bytes(), _is_gz(path)), n_classes)
+
+
+def parse_idx_images(name: str, raw: bytes, max_bytes: int | None = None) -> np.ndarray:
+    """:func:`read_idx_images` for a file's content (an upload): gzipped if ``raw`` starts like gzip.
+
+    Parameters
+    ----------
+    name : str
+        The file's name, for messages.
+    raw : bytes
+        The file's content, gzipped or not.
+    max_bytes : int, optional
+        Refuse a file that holds (or unpacks to) more than this many bytes, before unpacking all of it.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n, 784), read-only
+    """
+    return _parse_idx_images(name, _decompress(name, raw, raw[:2] == _GZIP_MAGIC, max_bytes))
+
+
+def parse_idx_labels(name: str, raw: bytes, n_classes: int = N_CLASSES, max_bytes: int | None = None
+                     ) -> np.ndarray:
+    """:func:`read_idx_labels` for a file's content (an upload); see :func:`parse_idx_images`."""
+    return _parse_idx_labels(name, _decompress(name, raw, raw[:2] == _GZIP_MAGIC, max_bytes), n_classes)
+
+
+def idx_kind(name: str, raw: bytes) -> str | None:
+    """``"images"`` or ``"labels"`` from an IDX file's magic number (gzipped or not), else None.
+
+    Only the first bytes are unpacked, so this is cheap for any file.
+    """
+    head = raw[:8]
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw[:4096], 8)
+        except zlib.error:
+            return None
+    magic = int.from_bytes(head[:4], "big") if len(head) >= 4 else None
+    return {_IMAGES_MAGIC: "images", _LABELS_MAGIC: "labels"}.get(magic)
 
 
 def write_idx_images(path: str | os.PathLike, images: np.ndarray) -> None:
@@ -311,17 +416,25 @@ def _is_gz(path: Path) -> bool:
     return path.name.endswith(".gz")
 
 
-def _decompress(name: str, raw: bytes, compressed: bool) -> bytes:
-    """The IDX bytes of a file's content, with gzip problems turned into IDXFormatError."""
+def _decompress(name: str, raw: bytes, compressed: bool, max_bytes: int | None = None) -> bytes:
+    """The IDX bytes of a file's content, with gzip problems turned into IDXFormatError.
+
+    With ``max_bytes``, a file holding more is refused, and a gzip stream is unpacked only that far (a
+    small upload can unpack to gigabytes).
+    """
     if not raw:
         raise IDXFormatError(f"{name}: empty file")
     if not compressed:
+        if max_bytes is not None and len(raw) > max_bytes:
+            raise IDXFormatError(_too_large(name, max_bytes))
         return raw
     if raw[:2] != _GZIP_MAGIC:
         raise IDXFormatError(
             f"{name}: not a gzip file although its name ends in .gz "
             "(if it was already decompressed, remove .gz from its name)"
         )
+    if max_bytes is not None:
+        return _bounded_gunzip(name, raw, max_bytes)
     try:
         data = gzip.decompress(raw)
     except EOFError as exc:
@@ -333,6 +446,39 @@ def _decompress(name: str, raw: bytes, compressed: bool) -> bytes:
     if not data:
         raise IDXFormatError(f"{name}: empty file (after decompression)")
     return data
+
+
+def _too_large(name: str, max_bytes: int) -> str:
+    return (f"{name}: holds more than {max_bytes:,} bytes of IDX data, more than a dataset may have here "
+            f"({(max_bytes - 16) // N_PIXELS:,} images at most)")
+
+
+def _bounded_gunzip(name: str, raw: bytes, max_bytes: int) -> bytearray:
+    """Unpack a gzip stream (members one after another, as gzip does), refusing more than ``max_bytes``.
+
+    It is unpacked 4 MB at a time into one growing buffer, returned as it is (no final copy): the peak is
+    the data itself, or ``max_bytes`` and a step for a file that holds more.
+    """
+    out = bytearray()
+    rest = raw
+    try:
+        while rest:
+            unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while True:
+                out += unpacker.decompress(rest, min(_GUNZIP_STEP, max_bytes + 1 - len(out)))
+                if len(out) > max_bytes:
+                    raise IDXFormatError(_too_large(name, max_bytes))
+                rest = unpacker.unconsumed_tail
+                if unpacker.eof or not rest:
+                    break
+            if not unpacker.eof:
+                raise IDXFormatError(f"{name}: gzip stream ends early (truncated file or interrupted download)")
+            rest = unpacker.unused_data.lstrip(b"\0")  # gzip allows padding after a member
+    except zlib.error as exc:
+        raise IDXFormatError(f"{name}: corrupt gzip stream ({exc})") from None
+    if not out:
+        raise IDXFormatError(f"{name}: empty file (after decompression)")
+    return out
 
 
 def _magic_hint(magic: int, expected: int) -> str:
@@ -375,22 +521,28 @@ def _parse_idx_images(name: str, data: bytes) -> np.ndarray:
     count, rows, cols = struct.unpack(">III", data[4:16])
     if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
         raise IDXFormatError(
-            f"{name}: images are {rows}x{cols}, expected {IMAGE_SIDE}x{IMAGE_SIDE} (MNIST)"
+            f"{name}: images are {rows}x{cols}, expected {IMAGE_SIDE}x{IMAGE_SIDE} (MNIST's size; images of "
+            "another size can be given as a folder of image files, one subfolder per class, which are resized)"
         )
     declared = count * rows * cols
     _check_payload(name, len(data) - 16, declared, f"{count:,} images of {rows}x{cols}")
-    # A view on the bytes object: no copy, and read-only because bytes are immutable.
-    return np.frombuffer(data, dtype=np.uint8, count=declared, offset=16).reshape(count, N_PIXELS)
+    # A view on the data: no copy; read-only (bytes are immutable; an unpacked upload's buffer is not, so it is
+    # marked so)
+    images = np.frombuffer(data, dtype=np.uint8, count=declared, offset=16).reshape(count, N_PIXELS)
+    images.flags.writeable = False
+    return images
 
 
-def _parse_idx_labels(name: str, data: bytes) -> np.ndarray:
+def _parse_idx_labels(name: str, data: bytes, n_classes: int = N_CLASSES) -> np.ndarray:
     _check_magic(name, data, _LABELS_MAGIC, 8)
     (count,) = struct.unpack(">I", data[4:8])
     _check_payload(name, len(data) - 8, count, f"{count:,} labels")
     labels = np.frombuffer(data, dtype=np.uint8, count=count, offset=8)
-    bad = np.flatnonzero(labels >= N_CLASSES)
+    bad = np.flatnonzero(labels >= n_classes)
     if bad.size:
-        raise IDXFormatError(f"{name}: label {labels[bad[0]]} at index {bad[0]} is out of range 0-9")
+        raise IDXFormatError(
+            f"{name}: label {labels[bad[0]]} at index {bad[0]} is out of range 0-{n_classes - 1}"
+            + (f" (at most {MAX_LABEL + 1} classes)" if n_classes > N_CLASSES else ""))
     labels = labels.astype(np.int64)
     labels.flags.writeable = False
     return labels
@@ -446,11 +598,17 @@ def _as_labels(labels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- CSV files
 
 
-def read_csv(path: str | os.PathLike) -> Split:
+def read_csv(path: str | os.PathLike, n_classes: int = N_CLASSES) -> Split:
     """Read the seed's CSV format: a label then 784 pixel values 0-255 a line, no header.
 
     Parsing is vectorised (about a second for the full 60,000-line ``mnist_train.csv``). Windows
     line endings and a final newline are accepted.
+
+    Parameters
+    ----------
+    path : path of the file
+    n_classes : int, default 10
+        Labels must lie in 0 .. n_classes - 1.
 
     Returns
     -------
@@ -461,39 +619,48 @@ def read_csv(path: str | os.PathLike) -> Split:
     ------
     CSVFormatError
         Empty file or line, a line without exactly 785 values, a value that is not an integer,
-        a label outside 0-9 or a pixel outside 0-255; the message gives the line and column.
+        a label out of range or a pixel outside 0-255; the message gives the line and column.
     """
     path = Path(path)
-    name = path.name
-    data = path.read_bytes()
+    return parse_csv(path.name, path.read_bytes(), n_classes)
+
+
+def parse_csv(name: str, data: bytes, n_classes: int = N_CLASSES) -> Split:
+    """:func:`read_csv` for a file's content (an upload); ``name`` is used in messages."""
     if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    data = data.rstrip(b"\n")
-    if not data.strip():
+        data = data.replace(b"\r\n", b"\n")  # a copy, for Windows line endings only
+    # Memory: an upload can be 200 MB, so neither the data nor a mask of its size is copied: the final
+    # newlines are cut by length, and the newlines found a block at a time.
+    end = len(data)
+    while end and data[end - 1] == ord("\n"):
+        end -= 1
+    buf = np.frombuffer(data, dtype=np.uint8, count=end)
+    blocks = range(0, end, _CSV_SCAN_BLOCK)
+    if not any((buf[start:start + _CSV_SCAN_BLOCK] > ord(" ")).any() for start in blocks):
         raise CSVFormatError(
             f"{name}: empty file (expected one record a line: a label then {N_PIXELS} pixel values)"
         )
-    buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == ord("\n"))
+    newlines = np.concatenate([np.zeros(0, np.int64)] + [
+        np.flatnonzero(buf[start:start + _CSV_SCAN_BLOCK] == ord("\n")) + start for start in blocks])
     line_starts = np.concatenate(([0], newlines + 1))
     line_ends = np.concatenate((newlines, [buf.size]))
-    values = np.empty((line_starts.size, _CSV_FIELDS), dtype=np.uint8)
+    images = np.empty((line_starts.size, N_PIXELS), dtype=np.uint8)
+    labels = np.empty(line_starts.size, dtype=np.int64)
     for first in range(0, line_starts.size, _CSV_CHUNK_ROWS):
         last = min(first + _CSV_CHUNK_ROWS, line_starts.size)
         chunk = buf[line_starts[first] : line_ends[last - 1]]
-        rows = _parse_csv_fast(chunk, last - first)
+        rows = _parse_csv_fast(chunk, last - first, n_classes)
         if rows is None:
             # Something unusual in this chunk: the exact parser finds and names it.
-            rows = _parse_csv_exact(chunk.tobytes(), first + 1, name)
-        values[first:last] = rows
-    images = np.ascontiguousarray(values[:, 1:])
-    labels = values[:, 0].astype(np.int64)
+            rows = _parse_csv_exact(chunk.tobytes(), first + 1, name, n_classes)
+        images[first:last] = rows[:, 1:]
+        labels[first:last] = rows[:, 0]
     images.flags.writeable = False
     labels.flags.writeable = False
     return Split(images=images, labels=labels)
 
 
-def _parse_csv_fast(chunk: np.ndarray, n_rows: int) -> np.ndarray | None:
+def _parse_csv_fast(chunk: np.ndarray, n_rows: int, n_classes: int = N_CLASSES) -> np.ndarray | None:
     """Parse well-formed lines of digits and commas, or return None to defer to the exact parser.
 
     ``chunk`` holds ``n_rows`` lines separated by newlines, without a final newline.
@@ -520,12 +687,12 @@ def _parse_csv_fast(chunk: np.ndarray, n_rows: int) -> np.ndarray | None:
     values += np.where(lengths >= 2, digits[ends - 2], 0).astype(np.int16) * 10
     values += np.where(lengths >= 3, digits[ends - 3], 0).astype(np.int16) * 100
     rows = values.reshape(n_rows, _CSV_FIELDS)
-    if rows.max() > 255 or rows[:, 0].max() >= N_CLASSES:
+    if rows.max() > 255 or rows[:, 0].max() >= n_classes:
         return None
     return rows.astype(np.uint8)
 
 
-def _parse_csv_exact(text: bytes, first_line: int, name: str) -> np.ndarray:
+def _parse_csv_exact(text: bytes, first_line: int, name: str, n_classes: int = N_CLASSES) -> np.ndarray:
     """Parse line by line with Python's int(), raising CSVFormatError at the first problem."""
     rows = []
     for offset, line in enumerate(text.split(b"\n")):
@@ -550,8 +717,9 @@ def _parse_csv_exact(text: bytes, first_line: int, name: str) -> np.ndarray:
                 raise CSVFormatError(
                     f"{name}: line {line_no}, column {column}: {shown!r} is not an integer{hint}"
                 ) from None
-            if column == 1 and not 0 <= value < N_CLASSES:
-                raise CSVFormatError(f"{name}: line {line_no}: label {value} is out of range 0-9")
+            if column == 1 and not 0 <= value < n_classes:
+                raise CSVFormatError(f"{name}: line {line_no}: label {value} is out of range 0-{n_classes - 1}"
+                                     + (f" (at most {MAX_LABEL + 1} classes)" if n_classes > N_CLASSES else ""))
             if column > 1 and not 0 <= value <= 255:
                 raise CSVFormatError(
                     f"{name}: line {line_no}, column {column}: pixel value {value} is out of range 0-255"
@@ -632,9 +800,13 @@ def _raw_name(gz_name: str) -> str:
     return gz_name.removesuffix(".gz")
 
 
-def _find_file(folder: Path, gz_name: str) -> Path | None:
-    """The file to read for ``gz_name``: the gzipped file, else a decompressed copy, else None."""
-    for candidate in (folder / gz_name, folder / _raw_name(gz_name)):
+def _find_file(folder: Path, gz_name: str, source: Published = MNIST_PUBLISHED) -> Path | None:
+    """The file to read for ``gz_name``: the gzipped file, else a decompressed copy whose md5 is published,
+    else None."""
+    candidates = [folder / gz_name]
+    if _raw_name(gz_name) in source.raw_md5:
+        candidates.append(folder / _raw_name(gz_name))
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     return None
@@ -644,44 +816,50 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _checksum_error(path: Path, actual: str, expected: str) -> ChecksumError:
+def _checksum_error(path: Path, actual: str, expected: str, title: str = "MNIST") -> ChecksumError:
     return ChecksumError(
         f"{path.name}: md5 {actual}, expected {expected}: the file in {path.parent} is corrupt "
-        f"or not the original MNIST file. Delete {path} and it will be downloaded again on next use "
-        "(or pass verify=False to load other data in MNIST's format)."
+        f"or not the original {title} file. Delete {path} and it will be downloaded again on next use "
+        f"(or pass verify=False to load other data in {title}'s format)."
     )
 
 
-def _read_verified(path: Path, verify: bool) -> bytes:
+def _read_verified(path: Path, verify: bool, source: Published = MNIST_PUBLISHED) -> bytes:
     raw = path.read_bytes()
     if verify:
         actual = _md5(raw)
-        expected = _EXPECTED_MD5[path.name]
+        expected = source.expected_md5(path.name)
         if actual != expected:
-            raise _checksum_error(path, actual, expected)
+            raise _checksum_error(path, actual, expected, source.title)
     return raw
 
 
-def mnist_status(data_dir: str | os.PathLike | None = None) -> dict:
-    """Which MNIST files are present, missing or corrupt: for the dashboard's Home page.
+def mnist_status(data_dir: str | os.PathLike | None = None, source: Published = MNIST_PUBLISHED) -> dict:
+    """Which files are present, missing or corrupt: for the dashboard's Home page.
 
-    Checks the md5 of present files (about 25 ms for all four); never touches the network.
+    Checks the md5 of present files (about 25 ms for all four of MNIST); never touches the network.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The folder of the four files; default :func:`default_data_dir`.
+    source : Published, default MNIST
+        Which dataset's files to look for (``ann.datasets`` has the others).
 
     Returns
     -------
     dict
         ``{"data_dir": str, "complete": bool, "missing": [names], "corrupt": [names],
         "files": {name: {"status": "ok" | "missing" | "corrupt", "path": str | None}}}``,
-        names being the keys of :data:`MNIST_FILES`. A decompressed copy counts for its
-        ``.gz`` name.
+        names being the keys of ``source.files``. A decompressed copy counts for its ``.gz`` name.
     """
     folder = _resolve_data_dir(data_dir)
     files: dict[str, dict] = {}
-    for name in MNIST_FILES:
-        path = _find_file(folder, name)
+    for name in source.files:
+        path = _find_file(folder, name, source)
         if path is None:
             status = "missing"
-        elif _md5(path.read_bytes()) != _EXPECTED_MD5[path.name]:
+        elif _md5(path.read_bytes()) != source.expected_md5(path.name):
             status = "corrupt"
         else:
             status = "ok"
@@ -706,6 +884,7 @@ def load_mnist(
     progress: ProgressCallback | None = None,
     *,
     verify: bool = True,
+    source: Published = MNIST_PUBLISHED,
 ) -> MNIST:
     """Load MNIST's training and test sets, downloading missing files first.
 
@@ -721,6 +900,9 @@ def load_mnist(
     verify : bool, default True
         Check each file's published md5 (about 25 ms for all four). Turn off only to load other
         data in MNIST's format.
+    source : Published, default MNIST
+        Another dataset published in MNIST's format (Fashion-MNIST, Kuzushiji-MNIST: see ``ann.datasets``):
+        its files, checksums, mirrors and class count.
 
     Returns
     -------
@@ -738,26 +920,27 @@ def load_mnist(
         A file is malformed, or a split's image and label counts differ.
     """
     folder = _resolve_data_dir(data_dir)
-    missing = [name for name in MNIST_FILES if _find_file(folder, name) is None]
+    missing = [name for name in source.files if _find_file(folder, name, source) is None]
     if missing:
         if not download:
             raise FileNotFoundError(
-                _missing_files_message(folder, missing) + " Or call load_mnist(download=True)."
+                _missing_files_message(folder, missing, source) + " Or call load_mnist(download=True)."
             )
-        _download(folder, missing, progress)
+        _download(folder, missing, progress, source)
     splits = {}
     for split_name, (images_name, labels_name) in _SPLIT_FILES.items():
-        images_path = _find_file(folder, images_name)
-        labels_path = _find_file(folder, labels_name)
+        images_path = _find_file(folder, images_name, source)
+        labels_path = _find_file(folder, labels_name, source)
         if images_path is None or labels_path is None:  # deleted while we were loading
-            raise FileNotFoundError(_missing_files_message(folder, [images_name, labels_name]))
+            raise FileNotFoundError(_missing_files_message(folder, [images_name, labels_name], source))
         images = _parse_idx_images(
             images_path.name,
-            _decompress(images_path.name, _read_verified(images_path, verify), _is_gz(images_path)),
+            _decompress(images_path.name, _read_verified(images_path, verify, source), _is_gz(images_path)),
         )
         labels = _parse_idx_labels(
             labels_path.name,
-            _decompress(labels_path.name, _read_verified(labels_path, verify), _is_gz(labels_path)),
+            _decompress(labels_path.name, _read_verified(labels_path, verify, source), _is_gz(labels_path)),
+            source.n_classes,
         )
         if images.shape[0] != labels.shape[0]:
             raise IDXFormatError(
@@ -782,7 +965,7 @@ _CACHED_ARRAYS = (("train", "images", (N_PIXELS,), np.uint8), ("train", "labels"
 
 
 def load_mnist_mapped(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                      *, verify: bool = True) -> MNIST:
+                      *, verify: bool = True, source: Published = MNIST_PUBLISHED) -> MNIST:
     """MNIST mapped into memory from uncompressed copies, so that processes share one copy of its pages.
 
     The dashboard's server and its training workers each need all 70,000 images (55 MB). Read with
@@ -796,18 +979,19 @@ def load_mnist_mapped(data_dir: str | os.PathLike | None = None, cache_dir: str 
     :func:`default_cache_dir`. The arrays are read-only, like :func:`load_mnist`'s.
     """
     folder = _resolve_data_dir(data_dir)
-    sources = [_find_file(folder, name) for name in MNIST_FILES]
-    if any(source is None for source in sources):
-        return load_mnist(folder, download=False, verify=verify)  # raises, naming the missing files
+    sources = [_find_file(folder, name, source) for name in source.files]
+    if any(path is None for path in sources):
+        return load_mnist(folder, download=False, verify=verify, source=source)  # raises, naming the missing
     stamp = hashlib.sha1(repr([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources]).encode(),
                          usedforsecurity=False).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = cache / f"mnist-{stamp}{'' if verify else '-unverified'}"
+    prefix = "mnist" if source is MNIST_PUBLISHED else re.sub(r"[^a-z0-9]+", "-", source.title.lower())
+    cache = cache / f"{prefix}-{stamp}{'' if verify else '-unverified'}"
     paths = {(split, kind): cache / f"{split}-{kind}.npy" for split, kind, _, _ in _CACHED_ARRAYS}
     mapped = _map_cached(paths)
     if mapped is not None:
         return mapped
-    mnist = load_mnist(folder, download=False, verify=verify)  # not made yet, or damaged: (re)made
+    mnist = load_mnist(folder, download=False, verify=verify, source=source)  # not made yet, or damaged
     try:
         cache.mkdir(parents=True, exist_ok=True)
         for split, kind, _, _ in _CACHED_ARRAYS:
@@ -833,15 +1017,18 @@ def _map_cached(paths: dict[tuple[str, str], Path]) -> MNIST | None:
 
 
 def ensure_mnist(
-    data_dir: str | os.PathLike | None = None, progress: ProgressCallback | None = None
+    data_dir: str | os.PathLike | None = None, progress: ProgressCallback | None = None,
+    source: Published = MNIST_PUBLISHED,
 ) -> Path:
-    """Download the MNIST files missing from the data folder and verify the present ones.
+    """Download the files missing from the data folder and verify the present ones.
 
     Parameters
     ----------
     data_dir : path, optional
         Default :func:`default_data_dir`; created if needed.
     progress : callable ``progress(done_bytes, total_bytes, filename)``, optional
+    source : Published, default MNIST
+        Which dataset (see :func:`load_mnist`).
 
     Returns
     -------
@@ -855,14 +1042,14 @@ def ensure_mnist(
     """
     folder = _resolve_data_dir(data_dir)
     missing = []
-    for name in MNIST_FILES:
-        path = _find_file(folder, name)
+    for name in source.files:
+        path = _find_file(folder, name, source)
         if path is None:
             missing.append(name)
         else:
-            _read_verified(path, verify=True)
+            _read_verified(path, True, source)
     if missing:
-        _download(folder, missing, progress)
+        _download(folder, missing, progress, source)
     return folder
 
 
@@ -873,44 +1060,49 @@ class _MirrorFailure(Exception):
     """One mirror could not serve one file; the reason goes into DownloadError's message."""
 
 
-def _download(folder: Path, names: list[str], progress: ProgressCallback | None) -> None:
+def _download(folder: Path, names: list[str], progress: ProgressCallback | None,
+              source: Published = MNIST_PUBLISHED) -> None:
     """Download ``names`` into ``folder`` one by one, stopping at the first that fails everywhere."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(
-            f"Cannot create the MNIST data folder {folder} ({exc}). "
+            f"Cannot create the {source.title} data folder {folder} ({exc}). "
             f"Set {DATA_DIR_ENV} to a writable folder."
         ) from exc
     for index, name in enumerate(names):
         reasons = []
-        for mirror in MIRRORS:
+        for mirror in source.mirror_list():
             try:
-                _download_file(mirror + name, folder / name, MNIST_FILES[name], progress)
+                _download_file(mirror + name, folder / name, source.files[name], progress, source.sizes)
                 break
             except _MirrorFailure as failure:
                 reasons.append(f"{mirror + name}: {failure}")
         else:
             # Offline, most likely: trying the other files would only repeat the same timeouts.
             raise DownloadError(
-                f"Could not download MNIST file {name} from any mirror:\n  "
+                f"Could not download {source.title} file {name} from any mirror:\n  "
                 + "\n  ".join(reasons)
                 + "\n"
-                + _missing_files_message(folder, names[index:])
+                + _missing_files_message(folder, names[index:], source)
             )
 
 
-def _missing_files_message(folder: Path, names: Iterable[str]) -> str:
+def _missing_files_message(folder: Path, names: Iterable[str], source: Published = MNIST_PUBLISHED) -> str:
     names = list(names)
+    mirrors = source.mirror_list()
+    it = "it" if len(names) == 1 else "them"
+    others = f" (or {', '.join(mirrors[1:])})" if len(mirrors) > 1 else ""
     return (
-        f"Missing from the data folder {folder}: {', '.join(names)}. "
-        f"To install by hand, download {'it' if len(names) == 1 else 'them'} (keep the .gz files "
-        f"compressed) from {MIRRORS[0]} (or {MIRRORS[1]}) and put {'it' if len(names) == 1 else 'them'} "
-        f"in {folder}, or set {DATA_DIR_ENV} to a folder that holds the files."
+        f"Missing from the {source.title} data folder {folder}: {', '.join(names)}. "
+        f"To install by hand, download {it} (keep the .gz files compressed) from {mirrors[0]}{others} and put "
+        f"{it} in {folder}, or set {DATA_DIR_ENV} to a folder that holds the files"
+        + ("." if source is MNIST_PUBLISHED else f" (in its {folder.name}/ subfolder).")
     )
 
 
-def _download_file(url: str, target: Path, expected_md5: str, progress: ProgressCallback | None) -> None:
+def _download_file(url: str, target: Path, expected_md5: str, progress: ProgressCallback | None,
+                   sizes: dict[str, int] | None = None) -> None:
     """Fetch ``url`` to ``target`` atomically, checking its md5 before it takes the final name.
 
     Network problems and a wrong md5 raise _MirrorFailure (the caller tries the next mirror);
@@ -925,7 +1117,7 @@ def _download_file(url: str, target: Path, expected_md5: str, progress: Progress
 
     def write(stream: BinaryIO) -> None:
         length = response.headers.get("Content-Length") if response.headers else None
-        total = int(length) if length and length.isdigit() else MNIST_SIZES.get(target.name, 0)
+        total = int(length) if length and length.isdigit() else (sizes or MNIST_SIZES).get(target.name, 0)
         digest = hashlib.md5(usedforsecurity=False)
         done = 0
         if progress is not None:

@@ -175,19 +175,30 @@ class RunControl:
         return self.learning_rate
 
 
-_datasets: dict[tuple[str, bool], Any] = {}
+_datasets: dict[tuple[str, str, bool], Any] = {}
 
 
-def load_dataset(data_dir: str | os.PathLike | None, verify: bool = True):
-    """The training data for a worker, read once per process (MNIST's four files, or files in its format
-    with ``verify=False``), mapped from the uncompressed copies the server maps too: the workers and the
-    server share one copy of its pages (``ann.data.load_mnist_mapped``)."""
-    from ann.data import load_mnist_mapped
+def load_dataset(data_dir: str | os.PathLike | None, verify: bool = True, key: str = "mnist"):
+    """A named dataset for a worker, read once per process, mapped from the uncompressed copies the server maps
+    too: the workers and the server share one copy of its pages (``ann.data.load_mnist_mapped``).
 
-    key = (str(data_dir), verify)
-    if key not in _datasets:
-        _datasets[key] = load_mnist_mapped(data_dir, verify=verify)
-    return _datasets[key]
+    ``data_dir`` is the data folder: MNIST's four files in it (or files in its format with ``verify=False``),
+    Fashion-MNIST and Kuzushiji-MNIST in its ``fashion/`` and ``kmnist/`` (``ann.datasets.folder_of``).
+    """
+    from ann.datasets import load_named
+
+    cache_key = (key, str(data_dir), verify)
+    if cache_key not in _datasets:
+        _datasets[cache_key] = load_named(key, data_dir, verify=verify, mapped=True)
+    return _datasets[cache_key]
+
+
+def dataset_for_run(store: RunStore, run: RunInfo, data_dir: str | os.PathLike | None, verify: bool = True):
+    """The data a run trains on: a named dataset (:func:`load_dataset`), or its workspace's own, which the
+    store keeps mapped read-only (a few milliseconds to open, so it is opened again for every run)."""
+    if run.dataset.startswith("own-"):
+        return store.run_dataset(run)
+    return load_dataset(data_dir, verify, run.dataset)
 
 
 def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None = None,
@@ -203,6 +214,10 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
     from ann.train import train
 
     try:
+        classes = getattr(dataset, "n_classes", None)
+        if classes is not None and classes != run.network_config.output_nodes:
+            raise ValueError(f"its network has {run.network_config.output_nodes} outputs, but its dataset "
+                             f"{getattr(dataset, 'title', run.dataset)} has {classes} classes")
         if run.epochs_done > 0:
             state = store.load_resume(run)
             network, rng, history = state["network"], state["rng"], state["history"]
@@ -258,7 +273,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     seconds or the server (``--parent``) is gone."""
     parser = argparse.ArgumentParser(prog="python -m ann.jobs", description="An ANN Explorer training worker.")
     parser.add_argument("--runs", required=True, help="the runs folder")
-    parser.add_argument("--data", default=None, help="the MNIST folder")
+    parser.add_argument("--data", default=None, help="the data folder (MNIST in it, the other named sets below)")
     parser.add_argument("--no-verify", action="store_true", help="data in MNIST's format, not MNIST itself")
     parser.add_argument("--parent", type=int, default=None, help="end when this process is gone")
     parser.add_argument("--idle", type=float, default=60.0, help="end after this many seconds without work")
@@ -290,9 +305,10 @@ def worker_main(argv: list[str] | None = None) -> int:
             time.sleep(args.poll)
             continue
         try:
-            dataset = load_dataset(args.data, verify=not args.no_verify)
+            dataset = dataset_for_run(store, run, args.data, verify=not args.no_verify)
         except Exception as exc:  # noqa: BLE001 -- the data is missing or damaged: say so on the run
-            store.end(run.id, FAILED, f"Failed: the training data could not be read: {exc}")
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            store.end(run.id, FAILED, f"Failed: the training data could not be read ({run.dataset_title}): {message}")
             continue
         train_run(store, run, dataset, parent_pid=args.parent, hold_seconds=args.hold, ending=ending)
         last_work = time.monotonic()
@@ -309,7 +325,8 @@ class TrainingService:
     ----------
     store : RunStore
     data_dir : path, optional
-        The MNIST folder the workers train from (default: ``ann.data``'s default).
+        The data folder the workers train from (default: ``ann.data``'s default): MNIST in it, Fashion-MNIST and
+        Kuzushiji-MNIST below it; a run on a workspace's own data reads it from the run store.
     workers : int, optional
         At most this many runs train at once; default :func:`default_workers`.
     verify_data : bool

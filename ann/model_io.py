@@ -4,7 +4,12 @@ Layout of a model file (format version 1): arrays ``weights_0 .. weights_{L-1}``
 ``biases_0 ..`` when the network has biases, and ``meta``, a 0-d unicode array holding JSON::
 
     {"format": "ann-explorer-model", "format_version": 1, "network": {...NetworkConfig...},
-     "train": {...TrainConfig...} or null, "history": [per-epoch dicts], "info": {...free-form...}}
+     "train": {...TrainConfig...} or null, "history": [per-epoch dicts], "info": {...free-form...},
+     "dataset": {"key": "fashion", "title": "Fashion-MNIST", "classes": ["T-shirt/top", ...]}}
+
+``dataset`` records what the network was trained on: output ``i`` is ``classes[i]`` (a file written before it
+was recorded counts as MNIST). Loading gives it as :attr:`LoadedModel.dataset`; ``ann.datasets.mismatch`` says
+when it is not the dataset in use.
 
 Saving is atomic (a temporary file in the same folder, then a rename), so a crash never leaves half a model
 where a good one was.
@@ -35,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig
+from ann.datasets import MNIST_TAG, DatasetTag
 from ann.files import atomic_write_bytes
 
 if TYPE_CHECKING:  # the network brings SciPy; describing a model file (read_model_info) needs only NumPy
@@ -72,6 +78,7 @@ class LoadedModel:
     train_config: TrainConfig | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    dataset: DatasetTag = MNIST_TAG  # what it was trained on: output i is dataset.class_names[i]
 
 
 def jsonable(value: Any) -> Any:
@@ -89,8 +96,11 @@ def jsonable(value: Any) -> Any:
 
 def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
                    history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
-                   storage: str | None = None) -> bytes:
+                   dataset: DatasetTag | None = None, storage: str | None = None) -> bytes:
     """The model file's bytes (for a download button, or to write yourself).
+
+    ``dataset`` is what the network was trained on; None means MNIST for a network of 10 outputs (every model
+    before datasets were recorded), else classes named by their numbers.
 
     ``storage`` ("float16", "float32" or "float64") stores the weights and biases in that precision; by
     default the network's own. A float16 file is half the size of a float32 one; reading it gives the
@@ -98,6 +108,10 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
     """
     if storage is not None and storage not in ("float16", "float32", "float64"):
         raise ValueError(f"storage={storage!r} is not known; choose float16, float32 or float64")
+    tag = dataset if dataset is not None else DatasetTag.from_json(None, network.config.output_nodes)
+    if tag.n_classes != network.config.output_nodes:
+        raise ValueError(f"the dataset {tag.describe()} does not fit a network of {network.config.output_nodes} "
+                         "outputs")
     net_cfg = asdict(network.config)
     net_cfg["hidden_nodes"] = list(network.config.hidden_nodes)
     meta = {
@@ -107,6 +121,7 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
         "train": asdict(train_config) if train_config is not None else None,
         "history": history or [],
         "info": info or {},
+        "dataset": tag.to_json(),
     }
     arrays = {f"weights_{i}": W for i, W in enumerate(network.weights)}
     if network.biases is not None:
@@ -120,10 +135,11 @@ def model_to_bytes(network: Network, train_config: TrainConfig | None = None,
 
 def save_model(path: str | os.PathLike, network: Network, train_config: TrainConfig | None = None,
                history: list[dict[str, Any]] | None = None, info: dict[str, Any] | None = None,
-               storage: str | None = None) -> Path:
-    """Write a model file atomically and return its path (``storage``: see :func:`model_to_bytes`)."""
+               dataset: DatasetTag | None = None, storage: str | None = None) -> Path:
+    """Write a model file atomically and return its path (``dataset`` and ``storage``: see
+    :func:`model_to_bytes`)."""
     path = Path(path)
-    data = model_to_bytes(network, train_config, history, info, storage)
+    data = model_to_bytes(network, train_config, history, info, dataset, storage)
     atomic_write_bytes(path, data)
     return path
 
@@ -146,7 +162,7 @@ def read_model_info(source: str | os.PathLike | bytes | IO[bytes], name: str | N
     -------
     dict
         ``network`` (NetworkConfig), ``train`` (TrainConfig or None), ``history`` (list of per-epoch dicts),
-        ``info`` (dict).
+        ``info`` (dict), ``dataset`` (DatasetTag: what it was trained on).
 
     Raises
     ------
@@ -158,7 +174,7 @@ def read_model_info(source: str | os.PathLike | bytes | IO[bytes], name: str | N
         model = _read_meta(archive, members, label)
         _expected_arrays(members, model, label)
     return {"network": model.network, "train": model.train_config, "history": model.history,
-            "info": model.info}
+            "info": model.info, "dataset": model.dataset}
 
 
 def load_model(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None) -> LoadedModel:
@@ -198,7 +214,7 @@ def load_model(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     weights = [arrays[f"weights_{i}"] for i in range(n_layers)]
     biases = [arrays[f"biases_{i}"] for i in range(n_layers)] if model.network.bias else None
     return LoadedModel(network=_network_with(model.network, weights, biases), train_config=model.train_config,
-                       history=model.history, info=model.info)
+                       history=model.history, info=model.info, dataset=model.dataset)
 
 
 # --------------------------------------------------------------------------- reading, step by step
@@ -224,6 +240,7 @@ class _Meta:
     train_config: TrainConfig | None
     history: list[dict[str, Any]]
     info: dict[str, Any]
+    dataset: DatasetTag
 
 
 @contextmanager
@@ -395,7 +412,11 @@ def _read_meta(archive: zipfile.ZipFile, members: dict[str, _Member], name: str)
     info = meta.get("info") or {}
     if not isinstance(history, list) or not isinstance(info, dict):
         raise ModelFileError(f"{name}: history or info has the wrong type")
-    return _Meta(net_cfg, train_cfg, history, info)
+    try:
+        dataset = DatasetTag.from_json(meta.get("dataset"), net_cfg.output_nodes)
+    except ValueError as exc:
+        raise ModelFileError(f"{name}: the record of what it was trained on is not valid: {exc}") from None
+    return _Meta(net_cfg, train_cfg, history, info, dataset)
 
 
 def _expected_arrays(members: dict[str, _Member], model: _Meta, name: str) -> dict[str, tuple[int, ...]]:

@@ -23,6 +23,13 @@ Housekeeping. A workspace keeps at most :attr:`Limits.max_runs` runs and :attr:`
 checkpoints, and a run that ended more than :attr:`Limits.max_age_days` ago is removed; the oldest ended runs
 go first, and :meth:`RunStore.removal_preview` tells the pages what goes next, before it happens.
 
+Datasets. A run trains on a named dataset (``mnist``, ``fashion``, ``kmnist``) or on a visitor's own
+(``own-<hash>``), which the workspace keeps in ``datasets/<owner>/<key>/`` (``ann.own_data.DatasetStore``):
+private like its runs, read by the workers from there, and covered by the same housekeeping (kept while a run
+uses it; removed after :attr:`Limits.max_age_days` unused; at most :attr:`Limits.max_datasets` a workspace).
+Each run records its dataset's key, title and class names (``dataset_info``), so its model files say what
+they were trained on even after the data is gone.
+
 Bad files. A database that SQLite cannot read is moved aside (``runs.db.corrupt-<time>``) and a new one is
 built from the run folders (``run.json`` + ``resume.npz``), so the runs survive it; a damaged checkpoint is
 moved aside (``resume.npz.corrupt-<time>``) and named in the run's message; the store always opens.
@@ -52,8 +59,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
+from ann.datasets import MNIST_TAG, Dataset, DatasetTag, tag_for_key
 from ann.files import atomic_write, atomic_write_bytes
 from ann.model_io import jsonable
+from ann.own_data import DatasetStore, OwnDataError
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
     from ann.network import Network
@@ -112,6 +121,8 @@ class Limits:
     max_runs: int = 30  # runs kept; beyond, the oldest ended runs are removed ($ANN_RUNS_MAX_KEPT)
     max_megabytes: float = 500.0  # checkpoints kept, in MB ($ANN_RUNS_MAX_MB)
     max_age_days: float = 30.0  # an ended run is removed this long after it ended ($ANN_RUNS_MAX_AGE_DAYS)
+    max_datasets: int = 5  # own datasets kept per workspace ($ANN_DATA_MAX_SETS)
+    max_dataset_megabytes: float = 300.0  # own datasets kept per workspace, in MB ($ANN_DATA_MAX_MB)
 
     @classmethod
     def from_environment(cls) -> Limits:
@@ -120,6 +131,8 @@ class Limits:
             max_runs=int(_env_number("ANN_RUNS_MAX_KEPT", cls.max_runs, 1)),
             max_megabytes=_env_number("ANN_RUNS_MAX_MB", cls.max_megabytes, 1),
             max_age_days=_env_number("ANN_RUNS_MAX_AGE_DAYS", cls.max_age_days, 0.001),
+            max_datasets=int(_env_number("ANN_DATA_MAX_SETS", cls.max_datasets, 1)),
+            max_dataset_megabytes=_env_number("ANN_DATA_MAX_MB", cls.max_dataset_megabytes, 1),
         )
 
 
@@ -182,10 +195,17 @@ class RunInfo:
     control: str
     worker: str | None
     disk_bytes: int
+    dataset_title: str = "MNIST"  # the dataset's name for people, and its class names (output i is class i)
+    class_names: tuple[str, ...] = MNIST_TAG.class_names
 
     @property
     def name(self) -> str:
         return f"Run {self.number}"
+
+    @property
+    def dataset_tag(self) -> DatasetTag:
+        """What the run trains on: the dataset's key, title and class names."""
+        return DatasetTag(self.dataset, self.dataset_title, tuple(self.class_names))
 
     @property
     def target_epochs(self) -> int:
@@ -240,7 +260,7 @@ class RunInfo:
 _COLUMNS = ("id", "owner", "number", "status", "config", "preset", "records", "dataset", "source",
             "learning_rate", "epochs_done", "created", "queued", "started", "ended", "heartbeat",
             "progress_done", "progress_total", "epoch_seconds", "train_seconds", "test_accuracy",
-            "best_accuracy", "message", "share", "control", "worker", "disk_bytes")
+            "best_accuracy", "message", "share", "control", "worker", "disk_bytes", "dataset_info")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -272,7 +292,8 @@ CREATE TABLE IF NOT EXISTS runs (
     share TEXT UNIQUE,
     control TEXT NOT NULL DEFAULT '',
     worker TEXT,
-    disk_bytes INTEGER NOT NULL DEFAULT 0
+    disk_bytes INTEGER NOT NULL DEFAULT 0,
+    dataset_info TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, number);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, queued);
@@ -299,7 +320,11 @@ def _row_to_run(row: sqlite3.Row) -> RunInfo:
     config = json.loads(values.pop("config"))
     network_config, train_config = configs_from_dict(config)
     values.pop("owner")
-    return RunInfo(network_config=network_config, train_config=train_config, **values)
+    info = values.pop("dataset_info", None)
+    stored = json.loads(info) if info else (tag_for_key(values["dataset"]) or MNIST_TAG).to_json()
+    tag = DatasetTag.from_json({**stored, "key": values["dataset"]}, network_config.output_nodes)
+    return RunInfo(network_config=network_config, train_config=train_config, dataset_title=tag.title,
+                   class_names=tag.class_names, **values)
 
 
 def this_worker() -> str:
@@ -430,6 +455,13 @@ class RunStore:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            if "dataset_info" not in columns:  # a store made before runs recorded their dataset's classes
+                try:
+                    conn.execute("ALTER TABLE runs ADD COLUMN dataset_info TEXT")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another process added it first: fine
+                        raise
         finally:
             conn.close()
 
@@ -462,14 +494,16 @@ class RunStore:
                     conn.execute(
                         "INSERT OR IGNORE INTO runs (id, owner, number, status, config, preset, records, dataset,"
                         " source, learning_rate, epochs_done, created, ended, train_seconds, test_accuracy,"
-                        " best_accuracy, message, share, disk_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " best_accuracy, message, share, disk_bytes, dataset_info)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (folder.name, static["owner"], int(static["number"]), status, _dumps(static["config"]),
                          static.get("preset"), int(static["records"]), static.get("dataset", "mnist"),
                          static.get("source", "app"), learning_rate, done, float(static["created"]),
                          time.time(), float(sum(e.get("seconds") or 0 for e in history)),
                          accuracies[-1] if accuracies else None, max(accuracies) if accuracies else None,
                          "Recovered from its folder after the database was damaged.", static.get("share"),
-                         _folder_bytes(folder)))
+                         _folder_bytes(folder),
+                         _dumps(static["dataset_info"]) if static.get("dataset_info") else None))
                     conn.executemany("INSERT OR IGNORE INTO epochs (run_id, epoch, metrics) VALUES (?,?,?)",
                                      [(folder.name, int(e["epoch"]), _dumps(e)) for e in history])
                     conn.executemany("INSERT INTO events (run_id, at, kind, value, time) VALUES (?,?,?,?,?)",
@@ -575,16 +609,39 @@ class RunStore:
     # --- submitting and controlling (a visitor's requests) ------------------------------------------------
 
     def submit(self, workspace: str, network_config: NetworkConfig, train_config: TrainConfig, *,
-               preset: str | None = None, records: int, dataset: str = "mnist", source: str = "app",
+               preset: str | None = None, records: int, dataset: str | DatasetTag = "mnist", source: str = "app",
                status: str = QUEUED, worker: str | None = None) -> RunInfo:
         """A new run, queued (or, for the command line training it itself, already running).
+
+        Parameters
+        ----------
+        dataset : str or DatasetTag
+            What it trains on: a named dataset's key, or the tag of a dataset the workspace keeps here
+            (:meth:`save_dataset`). The network must have one output per class.
 
         Raises
         ------
         RunLimitError
             The workspace already has :attr:`Limits.max_active` runs queued, training or paused.
+        RunStateError
+            The dataset is not known here (or not this workspace's), or does not fit the network.
         """
         owner = owner_of(workspace)
+        key = dataset.key if isinstance(dataset, DatasetTag) else dataset
+        if isinstance(key, str) and key.startswith("own-"):
+            try:
+                tag = self.datasets.open(owner, key).tag  # this workspace's, and whole
+            except OwnDataError as exc:
+                raise RunStateError(str(exc)) from None
+            self.datasets.touch(owner, key)
+        else:
+            tag = tag_for_key(key)
+            if tag is None:
+                raise RunStateError(f"dataset {key!r} is not known here: name mnist, fashion or kmnist, or upload "
+                                    "your own data first")
+        if network_config.output_nodes != tag.n_classes:
+            raise RunStateError(f"the network has {network_config.output_nodes} outputs, but {tag.title} has "
+                                f"{tag.n_classes} classes: it needs one output per class")
         if status == QUEUED:
             self._check_active_limit(owner)  # before housekeeping: a refused run must not cost an old one
         self.housekeeping(workspace, making_room=True)
@@ -598,14 +655,16 @@ class RunStore:
                                   (owner,)).fetchone()[0]
             conn.execute(
                 "INSERT INTO runs (id, owner, number, status, config, preset, records, dataset, source,"
-                " learning_rate, created, queued, started, heartbeat, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, owner, number, status, _dumps(config), preset, int(records), dataset, source,
+                " learning_rate, created, queued, started, heartbeat, worker, dataset_info)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, owner, number, status, _dumps(config), preset, int(records), tag.key, source,
                  float(train_config.learning_rate), now, now, now if status == RUNNING else None,
-                 now if status == RUNNING else None, worker))
+                 now if status == RUNNING else None, worker, _dumps(tag.to_json())))
         folder = self.folder(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         self._write_static(run_id, {"id": run_id, "owner": owner, "number": number, "config": config,
-                                    "preset": preset, "records": int(records), "dataset": dataset,
+                                    "preset": preset, "records": int(records), "dataset": tag.key,
+                                    "dataset_info": tag.to_json(),
                                     "source": source, "created": now, "share": None})
         return self._run(run_id)
 
@@ -757,8 +816,9 @@ class RunStore:
     def housekeeping(self, workspace: str | None = None, making_room: bool = False,
                      now: float | None = None) -> list[str]:
         """Remove what the limits say must go: ended runs past the age limit (every workspace when
-        ``workspace`` is None), and for ``workspace`` its oldest ended runs beyond the run and disk quotas
-        (``making_room``: leave room for one more run). Returns the removed runs' ids."""
+        ``workspace`` is None, and then the own datasets that no run uses and that were unused as long), and
+        for ``workspace`` its oldest ended runs beyond the run and disk quotas (``making_room``: leave room for
+        one more run). Returns the removed runs' ids."""
         now = time.time() if now is None else now
         limits = self.limits
         removed: list[str] = []
@@ -786,7 +846,66 @@ class RunStore:
                 removed.append(run.id)
                 count -= 1
                 used -= run.disk_bytes
+        if workspace is None:
+            self.datasets.housekeeping(self._datasets_in_use(), now)
         return removed
+
+    # --- visitors' own datasets --------------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> DatasetStore:
+        """The workspaces' own datasets, in ``datasets/`` beside the runs (see ``ann.own_data``)."""
+        return DatasetStore(self.root / "datasets", max_sets=self.limits.max_datasets,
+                            max_megabytes=self.limits.max_dataset_megabytes, max_age_days=self.limits.max_age_days)
+
+    def _datasets_in_use(self, owner: str | None = None) -> dict[str, set[str]]:
+        """Own datasets that runs use, by owner: kept (a run may be continued, or its data looked at)."""
+        with self._db() as conn:
+            rows = conn.execute("SELECT DISTINCT owner, dataset FROM runs WHERE dataset LIKE 'own-%'"
+                                + (" AND owner = ?" if owner else ""), (owner,) if owner else ()).fetchall()
+        in_use: dict[str, set[str]] = {}
+        for row in rows:
+            in_use.setdefault(row["owner"], set()).add(row["dataset"])
+        return in_use
+
+    def save_dataset(self, workspace: str, dataset: Dataset) -> DatasetTag:
+        """Keep a visitor's dataset on the server, privately in their workspace (where the workers read it);
+        returns its tag, to :meth:`submit` runs with. ``ann.own_data.DatasetLimitError`` when the workspace
+        keeps as many as it may and its runs use them all."""
+        owner = owner_of(workspace)
+        self.datasets.save(owner, dataset, self._datasets_in_use(owner).get(owner, set()))
+        return dataset.tag
+
+    def open_dataset(self, workspace: str, key: str) -> Dataset:
+        """One of the workspace's own datasets, mapped read-only; ``OwnDataError`` when it is not here."""
+        return self.datasets.open(owner_of(workspace), key)
+
+    def list_datasets(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's own datasets (title, classes, counts, times), most recently used first."""
+        try:
+            return self.datasets.describe(owner_of(workspace))
+        except RunNotFound:
+            return []
+
+    def delete_dataset(self, workspace: str, key: str) -> None:
+        """Remove one of the workspace's datasets; refused while a run of it waits or trains on it."""
+        owner = owner_of(workspace)
+        with self._db() as conn:
+            busy = conn.execute(f"SELECT number FROM runs WHERE owner = ? AND dataset = ? AND status IN "
+                                f"({','.join('?' * len(ACTIVE_STATUSES))})",
+                                (owner, key, *ACTIVE_STATUSES)).fetchone()
+        if busy is not None:
+            raise RunStateError(f"Run {busy['number']} is waiting or training on this dataset: stop it first")
+        self.datasets.delete(owner, key)
+
+    def run_dataset(self, run: RunInfo) -> Dataset:
+        """The own dataset a run trains on, for its worker (no workspace key needed: the run names its owner).
+        ``OwnDataError`` when it is no longer on the server."""
+        with self._db() as conn:
+            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run.id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"run {run.id} is not in the store (deleted?)")
+        return self.datasets.open(row["owner"], run.dataset)
 
     def disk_used(self, workspace: str) -> int:
         return sum(run.disk_bytes for run in self.list_runs(workspace))
@@ -962,7 +1081,7 @@ class RunStore:
         from ann.model_io import model_to_bytes
 
         state = self.load_resume(run)
-        return model_to_bytes(state["network"], run.train_config, state["history"], run.info())
+        return model_to_bytes(state["network"], run.train_config, state["history"], run.info(), run.dataset_tag)
 
 
 def _fair_order(queued: list[sqlite3.Row], last_claimed: dict[str, float]) -> list[sqlite3.Row]:
@@ -1010,7 +1129,8 @@ def write_model_snapshot(path: Path, network: Network, run: RunInfo, history: li
     net_cfg["hidden_nodes"] = list(network.config.hidden_nodes)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "network": net_cfg,
             "train": asdict(run.train_config), "history": history,
-            "info": run.info() | {"epoch": len(history), "stored_as": "float16"}}
+            "info": run.info() | {"epoch": len(history), "stored_as": "float16"},
+            "dataset": run.dataset_tag.to_json()}
     arrays = {f"weights_{i}": W.astype(np.float16) for i, W in enumerate(network.weights)}
     if network.biases is not None:
         arrays.update({f"biases_{i}": b.astype(np.float16) for i, b in enumerate(network.biases)})

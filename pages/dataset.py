@@ -1,9 +1,10 @@
-"""Dataset: browse MNIST's training and test images, one of them up close, counts and mean images.
+"""Dataset: browse the active dataset's training and test images, one of them up close, counts and mean
+images; upload data of your own (``ui.datasets.upload_panel``) and manage the workspace's own sets.
 
-Everything here depends on the dataset only, so it is made once per server and shared by every visitor
-(``st.cache_data``): a page of thumbnails is one grid of small PNGs, an image up close one PNG with its
-pixels' values on hover. The second tab (counts and mean images) and the seed's CSV record are computed
-only when opened.
+What shows a dataset depends on that dataset only, so it is made once per server and shared by every visitor
+looking at the same set (``st.cache_data`` keyed on the dataset's key: an own set's key is a digest of its
+content): a page of thumbnails is one grid of small PNGs, an image up close one PNG with its pixels' values
+on hover. Only the open tab is computed, and the seed's CSV record only when opened.
 """
 
 import math
@@ -11,107 +12,174 @@ import math
 import numpy as np
 import streamlit as st
 
-from ui import digits, pictures, shell, state
+from ann.datasets import NAMED
+from ui import datasets, digits, pictures, shell
 
 shell.page_start()
 
 PER_PAGE = 60
 
 st.title("Dataset")
-mnist = state.require_mnist("The Dataset page")
-st.caption("MNIST: 28x28 grey images of handwritten digits, 60,000 to train on and 10,000 to test with. "
-           "Pixels are 0 (paper) to 255 (ink); shown here dark on white, as the seed draws them.")
+datasets.show_upload_result()
+# Tabs that rerun the page when switched, so only the open one is computed and sent.
+browse, statistics, own = st.tabs(["Browse", "Counts and mean images", "Your own data"], key="ds_tab",
+                                  on_change="rerun")
 
-SETS = {"Training": mnist.train, "Test": mnist.test}
+if own.open:
+    with own:
+        st.markdown("Train and evaluate on data of your own: the seed's CSV, a pair of IDX files, or images in one "
+                    "folder per class (any size and colour: each is turned into a 28x28 input as a drawing is, "
+                    "cropped to its ink, fitted into 20x20 and centred). It is kept privately for this browser's "
+                    "workspace on this server, where the training workers read it; nobody else sees it.")
+        datasets.upload_panel()
+        sets = datasets.own_sets()
+        if sets:
+            st.markdown("**Your datasets on this server**")
+            for meta in sets:
+                key = meta["key"]
+                name_col, delete_col = st.columns([5, 1], vertical_alignment="center")
+                counts = f"{int(meta.get('train', 0)):,} training and {int(meta.get('test', 0)):,} test images"
+                active = " (active)" if key == datasets.active_key() else ""
+                name_col.markdown(f"**{meta['title']}**{active}: {len(meta['classes'])} classes "
+                                  f"({', '.join(meta['classes'][:6])}{', ...' if len(meta['classes']) > 6 else ''})"
+                                  f"; {counts}.")
+                if delete_col.button("Delete", key=f"ds_delete_{key}", icon=":material/delete:"):
+                    from ann.own_data import OwnDataError
+                    from ann.runs import RunStateError
+                    from ui import workspace
+
+                    try:
+                        workspace.store().delete_dataset(workspace.workspace_key(), key)
+                    except (RunStateError, OwnDataError) as exc:
+                        st.error(f"{meta['title']} was not deleted: {exc}")
+                    else:
+                        if datasets.active_key() == key:
+                            datasets.set_active("mnist")
+                        st.rerun()
+            st.caption("Your datasets go after 30 days unused; the ones your runs use stay as long as the runs.")
+
+tag = datasets.active_tag()
+if not (browse.open or statistics.open):
+    st.stop()  # the own data tab is all there is to show
+with browse if browse.open else statistics:
+    data = datasets.require("The Dataset page")  # offers the download and stops the page when it is missing
+
+spec = NAMED.get(tag.key)
+noun = datasets.noun(tag)
+n_classes = tag.n_classes
+# widget keys name the dataset (its classes differ); MNIST keeps the keys it always had
+prefix = "" if tag.key == "mnist" else f"{tag.key}_"
+SETS = {"Training": data.train, "Test": data.test}
+about = (f"{spec.about} " if spec is not None else f"Your own data: {data.note}. " if data.note else "")
+intro = (f"**{tag.title}**: {about}28x28 grey images, {len(data.train):,} to train on and {len(data.test):,} to "
+         f"test with, {n_classes} classes. Pixels are 0 (paper) to 255 (ink); shown here dark on white, as the "
+         "seed draws them.")
 
 
-def in_view(set_name: str, digit: int | str) -> np.ndarray:
-    """The indices of the set's images of ``digit`` ("All": every image), in file order."""
+def name(index: int) -> str:
+    return datasets.class_label(tag, index)
+
+
+def in_view(set_name: str, shown_class: int | str) -> np.ndarray:
+    """The indices of the set's images of ``shown_class`` ("All": every image), in file order."""
     split = SETS[set_name]
-    return np.arange(len(split)) if digit == "All" else np.flatnonzero(split.labels == digit)
+    return np.arange(len(split)) if shown_class == "All" else np.flatnonzero(split.labels == shown_class)
+
+
+# The cached views below depend only on the dataset: ``dataset_key`` (its tag's key: a named set's name, or an
+# own set's content digest, so two different sets never share an entry) is their key; the arrays come from
+# the page's dataset.
+@st.cache_data(show_spinner=False, max_entries=256)
+def thumbnails(dataset_key: str, set_name: str, shown_class: int | str, page: int) -> str:
+    """One page of thumbnails with their numbers and class names, as one grid (the same for every visitor)."""
+    split = SETS[set_name]
+    shown = in_view(set_name, shown_class)[(page - 1) * PER_PAGE:page * PER_PAGE]
+    return pictures.digit_grid(split.images[shown], [f"#{i}: {tag.class_names[split.labels[i]]}" for i in shown],
+                               width=56)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def thumbnails(folder: str, set_name: str, digit: int | str, page: int) -> str:
-    """One page of thumbnails with their numbers and labels, as one grid (the same for every visitor)."""
-    split = SETS[set_name]
-    shown = in_view(set_name, digit)[(page - 1) * PER_PAGE:page * PER_PAGE]
-    return pictures.digit_grid(split.images[shown], [f"#{i}: {split.labels[i]}" for i in shown], width=56)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def up_close(folder: str, set_name: str, index: int) -> str:
+def up_close(dataset_key: str, set_name: str, index: int) -> str:
     """One image drawn large, every pixel's value on hover."""
     split = SETS[set_name]
-    return pictures.pixel_values(split.images[index], size=336,
-                                 label=f"{set_name} image #{index}: a {split.labels[index]}")
+    return pictures.pixel_values(split.images[index], size=336, label=f"{set_name} image #{index}: {caption(split, index)}")
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def digit_statistics(folder: str, set_name: str) -> tuple[np.ndarray, str]:
-    """Images per digit (10,) and the mean image of each digit as one grid, for one set."""
+def caption(split, index: int) -> str:
+    """"a 3" for a digit, the class name for other sets."""
+    return f"{'a ' if tag.digits else ''}{name(int(split.labels[index]))}"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def class_statistics(dataset_key: str, set_name: str) -> tuple[np.ndarray, str]:
+    """Images per class (n_classes,) and the mean image of each class as one grid, for one set."""
     split = SETS[set_name]
-    counts = np.bincount(split.labels, minlength=10)
-    # mean(dtype=float64) accumulates without a float copy of the 6,000 images of a digit
-    means = [split.images[split.labels == d].mean(axis=0, dtype=np.float64).round().astype(np.uint8)
-             for d in range(10)]
-    return counts, pictures.digit_grid(means, [f"mean {d}" for d in range(10)], width=84)
+    counts = np.bincount(split.labels, minlength=n_classes)
+    # mean(dtype=float64) accumulates without a float copy of the class's images
+    means = [(split.images[split.labels == d].mean(axis=0, dtype=np.float64) if counts[d] else np.zeros(784))
+             .round().astype(np.uint8) for d in range(n_classes)]
+    return counts, pictures.digit_grid(means, [f"mean {c}" for c in tag.class_names], width=84)
 
-
-folder = state.data_folder()
-# Tabs that rerun the page when switched, so only the open one is computed and sent.
-browse, statistics = st.tabs(["Browse", "Counts and mean images"], key="ds_tab", on_change="rerun")
 
 if browse.open:
     with browse:
+        st.caption(intro)
         left, right = st.columns([1, 3])
         set_name = left.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_set",
                                           persist_state="session")
-        digit = right.segmented_control("Digit", ["All", *range(10)], default="All", required=True,
-                                        key="ds_digit", persist_state="session")
+        if tag.digits:
+            shown_class = right.segmented_control("Digit", ["All", *range(n_classes)], default="All",
+                                                  required=True, key="ds_digit", persist_state="session")
+        else:
+            shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
+                                          format_func=lambda v: "All" if v == "All" else name(v))
         split = SETS[set_name]
-        indices = in_view(set_name, digit)
+        indices = in_view(set_name, shown_class)
         n_pages = max(math.ceil(len(indices) / PER_PAGE), 1)
-        what = "images" if digit == "All" else f"images of {digit}"
+        what = "images" if shown_class == "All" else f"images of {tag.class_names[shown_class]}"
         st.caption(f"{len(indices):,} {what} in the {set_name.lower()} set, {PER_PAGE} a page.")
         # The key names the filter, so changing it starts again at page 1.
-        page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{set_name}_{digit}")
+        page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
         shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
-        st.html(thumbnails(folder, set_name, digit, page))
+        st.html(thumbnails(tag.key, set_name, shown_class, page))
 
-        st.subheader("One image up close")
-        index = st.columns([1, 2])[0].selectbox(
-            "Image", shown.tolist(), key=f"ds_pick_{set_name}_{digit}_{page}",
-            format_func=lambda i: f"#{i}, a {split.labels[i]}",
-            help="Any image of this page. Its number is its position in the set's file.")
-        image, label = split.images[index], int(split.labels[index])
-        big, about = st.columns([2, 3], gap="large")
-        with big:
-            st.html(up_close(folder, set_name, index))
-        with about:
-            st.markdown(f"**{set_name} image #{index}: a {label}**")
-            st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is {int(image.max())}. "
-                       "Hover a pixel for its row, column and value (0-255); the paper around the digit is 0.")
-        record = st.expander("Its record in the seed's CSV format", key="ds_record", on_change="rerun")
-        if record.open:
-            with record:
-                st.caption("The label, then the 784 pixels row by row:")
-                st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
+        if len(shown):
+            st.subheader("One image up close")
+            index = st.columns([1, 2])[0].selectbox(
+                "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
+                format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
+                                       else f"#{i}: {tag.class_names[split.labels[i]]}"),
+                help="Any image of this page. Its number is its position in the set.")
+            image, label = split.images[index], int(split.labels[index])
+            big, about_col = st.columns([2, 3], gap="large")
+            with big:
+                st.html(up_close(tag.key, set_name, index))
+            with about_col:
+                st.markdown(f"**{set_name} image #{index}: {caption(split, index)}**")
+                st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
+                           f"{int(image.max())}. Hover a pixel for its row, column and value (0-255); the paper "
+                           "around the ink is 0.")
+            record = st.expander("Its record in the seed's CSV format", key="ds_record", on_change="rerun")
+            if record.open:
+                with record:
+                    st.caption("The label, then the 784 pixels row by row:")
+                    st.code(digits.csv_record(label, image), language=None, wrap_lines=True)
 
 if statistics.open:
     with statistics:
         from ui import charts  # altair and pandas: only for this tab
 
-        train_counts, _ = digit_statistics(folder, "Training")
-        test_counts, _ = digit_statistics(folder, "Test")
-        st.subheader("Images per digit")
+        train_counts, _ = class_statistics(tag.key, "Training")
+        test_counts, _ = class_statistics(tag.key, "Test")
+        st.subheader(f"Images per {noun}")
         chart_col, table_col = st.columns([3, 1], gap="large")
-        chart_col.altair_chart(charts.digit_counts(train_counts, test_counts), width="stretch")
+        chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names,
+                                                   noun=noun), width="stretch")
         table_col.dataframe(
-            {"digit": list(range(10)), "training": train_counts.tolist(), "test": test_counts.tolist()},
+            {noun: list(tag.class_names), "training": train_counts.tolist(), "test": test_counts.tolist()},
             hide_index=True, width="content")
-        st.subheader("The mean image of each digit")
+        st.subheader(f"The mean image of each {noun}")
         mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
-        _, means = digit_statistics(folder, mean_set)
+        _, means = class_statistics(tag.key, mean_set)
         st.html(means)
-        st.caption("Each pixel averaged over every image of the digit: what all the 3s have in common, say.")
+        st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

@@ -21,7 +21,7 @@ from ann.images import (
     prepare_steps,
     preprocess_for,
 )
-from ui import charts, digits, robustness_view, shell, state
+from ui import charts, datasets, digits, robustness_view, shell, state
 
 shell.page_start()
 
@@ -39,10 +39,35 @@ st.html(  # the prediction, large; on a narrow screen a compact answer above the
     ".st-key-answer_top strong {font-size: 2.4rem;}"
     f"@media (min-width: {WIDE_SCREEN}px) {{.st-key-answer_top {{display: none;}}}}</style>")
 
+def draw_model(active: state.ActiveModel | None) -> state.ActiveModel | None:
+    """The model this page reads drawings with: the active one when it was trained on digits, else the default
+    shipped model (trained on MNIST), kept in the session so that teaching it lasts."""
+    if active is None or active.dataset.digits:
+        return active
+    fallback = st.session_state.get("draw_digits_model")
+    if fallback is None:
+        fallback = state.default_model()
+        st.session_state["draw_digits_model"] = fallback
+    return fallback
+
+
 st.title("Draw")
-model = state.show_model_caption(pick=True, short=True)  # short: the canvas and its answer fit a phone's screen
-if model is None:
+# short: the canvas and its answer fit a phone's screen; the dataset is this page's own matter (below)
+active_model = state.show_model_caption(pick=True, short=True, dataset_check=False)
+if active_model is None:
     st.stop()
+active_data = datasets.active_tag()
+# captions, not boxes: the canvas and its answer must still fit a phone's screen
+if not active_data.digits:
+    st.caption(f":material/dataset: The active dataset, {active_data.title}, is not handwritten digits: this page "
+               "reads the digits you draw, with a model trained on digits (MNIST).")
+model = draw_model(active_model)
+if model is None:
+    state.show_no_model()
+    st.stop()
+if model is not active_model:
+    st.caption(f":material/swap_horiz: The active model was trained on {active_model.dataset.describe()}, not on "
+               f"digits: your drawings are read by {model.name}, trained on MNIST.")
 network = model.network
 preprocess = preprocess_for(model.train_config)  # a model trained on every stroke width keeps the drawn width
 
@@ -63,7 +88,7 @@ def teach() -> None:
     digit = st.session_state.get("teach_digit")
     if drawing is None or digit is None:
         return
-    active = state.active_model()
+    active = draw_model(state.active_model())
     net = state.own_network(active)  # the shared pretrained network is copied first
     x = drawing["x"]
     before = net.query(x)[0].copy()

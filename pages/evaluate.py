@@ -1,17 +1,19 @@
-"""Evaluate: the active model's scorecard on the 10,000 test images.
+"""Evaluate: the active model's scorecard on the active dataset's test images.
 
 Accuracy, the confusion matrix (click a cell, or pick it below, to see its images), precision and recall
-per digit, and the mistakes the network was surest of. The scorecard, the matrix's chart and the pictures
-are computed once per model version (``ui.model_cache``): for the shipped model once per server, shared by
-every visitor; for a session's own model once, in its session. Moving around the page costs no new forward
-pass, and a visitor's first look costs the server little more than sending the page.
+per class (digit, for MNIST), all in the dataset's class names, and the mistakes the network was surest of.
+The scorecard, the matrix's chart and the pictures are computed once per model version and dataset
+(``ui.model_cache``, the dataset's key among the arguments: a shipped model scored on MNIST and on an own
+set are two entries): for the shipped model once per server, shared by every visitor; for a session's own
+model once, in its session. Moving around the page costs no new forward pass, and a visitor's first look
+costs the server little more than sending the page.
 """
 
 import numpy as np
 import streamlit as st
 
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, pictures, shell, state
+from ui import charts, datasets, pictures, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -23,33 +25,48 @@ st.title("Evaluate")
 model = state.show_model_caption(pick=True)
 if model is None:
     st.stop()
-mnist = state.require_mnist("The Evaluate page")
-labels = mnist.test.labels
+if not datasets.fits(model):
+    st.stop()  # show_model_caption said why: its outputs are not this dataset's classes
+data = datasets.require("The Evaluate page")
+tag = data.tag
+names = tag.class_names
+noun = datasets.noun(tag)
+n_classes = tag.n_classes
+labels = data.test.labels
 
 
-def scorecard(network) -> Evaluation:
-    """The network on the 10,000 test images (a forward pass: about 0.1 s for the seed's network)."""
-    return evaluate(network, mnist.test.images, labels)
+def name(index: int) -> str:
+    return datasets.class_label(tag, index)
 
 
-def matrix_spec(network, result: Evaluation, show: str) -> dict:
+# Every function below is computed through per_model: its first argument after the network, ``dataset``, is
+# the active dataset's key (a named set's name, an own set's content digest), so the cache keeps one entry per
+# model version and dataset; the arrays come from the page's dataset.
+def scorecard(network, dataset: str) -> Evaluation:
+    """The network on the dataset's test images (a forward pass: about 0.1 s for the seed's network on MNIST)."""
+    return evaluate(network, data.test.images, labels)
+
+
+def matrix_spec(network, result: Evaluation, dataset: str, show: str) -> dict:
     """The confusion matrix's chart as a Vega-Lite dict (altair takes longer to build it than to send it)."""
-    return charts.confusion_spec(result.confusion, show=show)
+    return charts.confusion_spec(result.confusion, show=show, class_names=None if tag.digits else names, noun=noun)
 
 
-def cell_grid(network, result: Evaluation, true_digit: int, predicted_digit: int) -> tuple[int, str]:
-    """How many test images of ``true_digit`` were read as ``predicted_digit``, and the first of them as
+def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predicted_class: int) -> tuple[int, str]:
+    """How many test images of ``true_class`` were read as ``predicted_class``, and the first of them as
     pictures (mistakes: surest first; hits: least sure first, the ones that nearly went wrong)."""
-    cell = np.flatnonzero((labels == true_digit) & (result.predictions == predicted_digit))
+    cell = np.flatnonzero((labels == true_class) & (result.predictions == predicted_class))
     order = np.argsort(result.confidences[cell], kind="stable")
-    cell = cell[order[::-1] if true_digit != predicted_digit else order]
+    cell = cell[order[::-1] if true_class != predicted_class else order]
     shown = cell[:CELL_IMAGES]
-    return len(cell), pictures.digit_grid(mnist.test.images[shown],
+    return len(cell), pictures.digit_grid(data.test.images[shown],
                                           [f"#{i}: {result.confidences[i]:.2f}" for i in shown], width=84)
 
 
-def score_table(network, result: Evaluation) -> str:
-    """Precision and recall per digit as an HTML table, each share with a bar."""
+def score_table(network, result: Evaluation, dataset: str) -> str:
+    """Precision and recall per class as an HTML table, each share with a bar."""
+    from html import escape
+
     def bar(share: float) -> str:
         return (f'<td style="min-width:9rem"><div style="display:flex;align-items:center;gap:6px">'
                 f'<div style="flex:1;height:8px;background:rgba(128,128,128,.2);border-radius:4px">'
@@ -57,9 +74,10 @@ def score_table(network, result: Evaluation) -> str:
                 f'<span style="font-variant-numeric:tabular-nums">{share:.1%}</span></div></td>')
 
     head = "".join(f"<th style='text-align:left;padding:2px 10px'>{h}</th>" for h in
-                   ("digit", "precision", "recall", "test images", "predicted as this digit"))
+                   (noun, "precision", "recall", "test images", f"predicted as this {noun}"))
     rows = "".join(
-        f"<tr><td style='padding:2px 10px'>{d}</td>{bar(result.precision[d])}{bar(result.recall[d])}"
+        f"<tr><td style='padding:2px 10px'>{escape(names[d])}</td>{bar(result.precision[d])}"
+        f"{bar(result.recall[d])}"
         f"<td style='padding:2px 10px;text-align:right'>{result.confusion[d].sum():,}</td>"
         f"<td style='padding:2px 10px;text-align:right'>{result.confusion[:, d].sum():,}</td></tr>"
         for d in range(len(result.precision)))
@@ -67,13 +85,13 @@ def score_table(network, result: Evaluation) -> str:
             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
 
 
-def mistakes_grid(network, result: Evaluation) -> str:
+def mistakes_grid(network, result: Evaluation, dataset: str) -> str:
     """The mistakes the network was surest of, as pictures ("" when it made none)."""
     worst = most_confident_mistakes(result, labels, k=MISTAKES)
     if not len(worst):
         return ""
-    return pictures.digit_grid(mnist.test.images[worst], [f"{labels[i]} read as {result.predictions[i]} "
-                                                          f"({result.confidences[i]:.2f})" for i in worst], width=84)
+    return pictures.digit_grid(data.test.images[worst], [f"{names[labels[i]]} read as {names[result.predictions[i]]} "
+                                                         f"({result.confidences[i]:.2f})" for i in worst], width=84)
 
 
 def select_clicked_cell() -> None:
@@ -85,59 +103,69 @@ def select_clicked_cell() -> None:
         st.session_state["ev_predicted"] = int(cells[0]["predicted"])
 
 
-with st.spinner("Scoring the 10,000 test images..."):
-    result = per_model(model, scorecard)
+with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
+    result = per_model(model, scorecard, tag.key)
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{result.accuracy:.2%}", border=True)
 c2.metric(f"Right, of {len(labels):,}", f"{correct:,}", border=True)
 c3.metric("Mistakes", f"{len(labels) - correct:,}", border=True)
-c4.metric(f"Hardest digit (recall {result.recall[worst]:.1%})", f"{worst}", border=True,
-          help="The digit the network finds least often: the lowest recall.")
+c4.metric(f"Hardest {noun} (recall {result.recall[worst]:.1%})", names[worst], border=True,
+          help=f"The {noun} the network finds least often: the lowest recall.")
 
-if "ev_true" not in st.session_state:  # start at the most frequent confusion
-    mistakes = result.confusion * (1 - np.eye(10, dtype=np.int64))
-    true_digit, predicted_digit = np.unravel_index(int(np.argmax(mistakes)), mistakes.shape)
-    st.session_state["ev_true"], st.session_state["ev_predicted"] = int(true_digit), int(predicted_digit)
+picks = (st.session_state.get("ev_true"), st.session_state.get("ev_predicted"))
+if any(pick is None or pick >= n_classes for pick in picks):  # none yet, or from a set with more classes
+    mistakes = result.confusion * (1 - np.eye(n_classes, dtype=np.int64))
+    picks = np.unravel_index(int(np.argmax(mistakes)), mistakes.shape)  # the most frequent confusion
+# Given through the API on every run: the pickers are buttons for digits and drop-down lists for other sets,
+# and a widget of the other kind under the same key would start empty when the visitor switches sets.
+st.session_state["ev_true"], st.session_state["ev_predicted"] = int(picks[0]), int(picks[1])
 
 st.subheader("Confusion matrix")
 matrix_col, cell_col = st.columns([5, 4], gap="large")
 with matrix_col:
     show = st.segmented_control("Show", ["counts", "rates"], default="counts", required=True, key="ev_show",
-                                help="Rates are shares of the true digit's images, in percent.")
+                                help=f"Rates are shares of the true {noun}'s images, in percent.")
     selected = (st.session_state["ev_true"], st.session_state["ev_predicted"])
-    spec = charts.outline_cell(per_model(model, matrix_spec, show, using=(result,)), selected)
+    spec = charts.outline_cell(per_model(model, matrix_spec, tag.key, show, using=(result,)), selected)
     st.vega_lite_chart(spec, key="ev_confusion", on_select=select_clicked_cell, selection_mode="cell",
                        width="content")
-    st.caption("Rows: the true digit; columns: the network's answer. The diagonal (green) is right; "
+    st.caption(f"Rows: the true {noun}; columns: the network's answer. The diagonal (green) is right; "
                "orange cells are mistakes, darker for more. Hover a cell for its numbers; click it to see "
                "its images.")
 with cell_col:
-    # two rows of digits rather than drop-down lists: one click each, and lighter for a first look
-    true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true")
-    predicted_digit = st.segmented_control("Predicted digit", list(range(10)), required=True, key="ev_predicted")
-    count, grid = per_model(model, cell_grid, int(true_digit), int(predicted_digit), using=(result,))
-    kind = "read right" if true_digit == predicted_digit else f"read as {predicted_digit}"
-    st.markdown(f"**{count:,}** test images of **{true_digit}** {kind}"
+    if tag.digits:
+        # two rows of digits rather than drop-down lists: one click each, and lighter for a first look
+        true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true")
+        predicted_digit = st.segmented_control("Predicted digit", list(range(10)), required=True,
+                                               key="ev_predicted")
+    else:  # class names: drop-down lists
+        pick_true, pick_predicted = st.columns(2)
+        true_digit = pick_true.selectbox(f"True {noun}", list(range(n_classes)), key="ev_true", format_func=name)
+        predicted_digit = pick_predicted.selectbox(f"Predicted {noun}", list(range(n_classes)),
+                                                   key="ev_predicted", format_func=name)
+    count, grid = per_model(model, cell_grid, tag.key, int(true_digit), int(predicted_digit), using=(result,))
+    kind = "read right" if true_digit == predicted_digit else f"read as {names[predicted_digit]}"
+    st.markdown(f"**{count:,}** test images of **{names[true_digit]}** {kind}"
                 + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
     if count:
         st.html(grid)
         st.caption("Under each image: its number in the test set and the activation of the winning output "
                    "node." + (" Least sure first." if true_digit == predicted_digit else " Surest first."))
     else:
-        st.caption("None: the network never made this answer for this digit.")
+        st.caption(f"None: the network never made this answer for this {noun}.")
 
-st.subheader("Precision and recall per digit")
-st.html(per_model(model, score_table, using=(result,)))
-st.caption("Precision: of the images the network called this digit, the share that were. Recall: of the "
-           "images of this digit, the share the network found.")
+st.subheader(f"Precision and recall per {noun}")
+st.html(per_model(model, score_table, tag.key, using=(result,)))
+st.caption(f"Precision: of the images the network called this {noun}, the share that were. Recall: of the "
+           f"images of this {noun}, the share the network found.")
 
 st.subheader("The most confident mistakes")
-worst_mistakes = per_model(model, mistakes_grid, using=(result,))
+worst_mistakes = per_model(model, mistakes_grid, tag.key, using=(result,))
 if worst_mistakes:
     st.html(worst_mistakes)
-    st.caption("True digit, the network's answer and its winning activation. Some of these labels are "
+    st.caption(f"True {noun}, the network's answer and its winning activation. Some of these labels are "
                "arguable even for people.")
 else:
     st.caption("No mistakes at all.")

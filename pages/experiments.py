@@ -14,6 +14,7 @@ finishes. Stop interrupts the script at its next progress redraw, which stops th
 chunks; the next run marks the result stopped, and everything that finished before stays on the chart.
 """
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -25,7 +26,7 @@ from ann.config import ConfigError, configs_to_dict
 from ann.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
 from ann.sweep import run_sweep as run_sweep_runs
 from ui import experiments_charts as ec
-from ui import findings, shell, state
+from ui import datasets, findings, shell, state
 
 shell.page_start()
 
@@ -120,10 +121,12 @@ def recover_interrupted() -> None:
 
 
 def run_note(result: dict[str, Any]) -> str:
-    """One line on how a live run went."""
+    """One line on how a live run went (and on which dataset)."""
+    on = f" On {result['dataset']}." if result.get("dataset") else ""
     if result.get("status") == "stopped":
-        return f"Stopped after {duration(result.get('seconds_total', 0.0))}: the parts that finished are shown."
-    return f"Finished in {duration(result.get('seconds_total', 0.0))}."
+        return (f"Stopped after {duration(result.get('seconds_total', 0.0))}: the parts that finished are "
+                f"shown.{on}")
+    return f"Finished in {duration(result.get('seconds_total', 0.0))}.{on}"
 
 
 def zoom_note(results: dict[str, Any], zoom: bool) -> str:
@@ -183,15 +186,21 @@ def sweep_data(mnist, records: int) -> SweepData:
                      mnist.test.labels)
 
 
+def fitted(specs: list, mnist) -> list:
+    """The grid's runs with one output node per class of the dataset (10 for MNIST and its siblings)."""
+    return [dataclasses.replace(spec, network=dataclasses.replace(spec.network, output_nodes=mnist.n_classes))
+            for spec in specs]
+
+
 def run_error_rules(mnist, panel, settings: dict[str, Any]) -> None:
     """The four rules side by side on worker processes, same data, seed and configuration; the chart grows
     as each rule finishes."""
     base = {"learning_rate": settings["lr"], "epochs": settings["epochs"], "limit": settings["records"],
             "rotate": 10.0 if settings["rotate"] else 0.0, "hidden_nodes": (settings["hidden"],)}
-    specs = expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base)
+    specs = fitted(expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base), mnist)
     records = min(settings["records"], len(mnist.train.labels))
     result = {"kind": "error_rules", "config": {}, "records": records, "test_records": len(mnist.test.labels),
-              "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
+              "dataset": mnist.title, "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state[LIVE_RULES] = result  # listed at once: a Stop keeps every rule that finished
     finished: list[dict[str, Any]] = []
     with panel:
@@ -222,15 +231,16 @@ def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
     base = {"learning_rate": 0.1, "epochs": settings["epochs"], "limit": settings["records"],
             "rotate": 10.0 if settings["rotate"] else 0.0}
     if parameter == "epochs":
-        specs = expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
-                            train_eval_records=min(records, 10_000))
+        specs = fitted(expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
+                                   train_eval_records=min(records, 10_000)), mnist)
         title = f"{settings['max_epochs']} epochs"
     else:
         grid_values = [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
-        specs = expand_grid([(parameter, grid_values)], [settings["seed"]], base)
+        specs = fitted(expand_grid([(parameter, grid_values)], [settings["seed"]], base), mnist)
         title = f"{len(specs)} runs on {live_workers(len(specs))} processes"
     result = {"kind": "sweep", "parameter": parameter, "config": {}, "records": records,
-              "test_records": len(mnist.test.labels), "values": [], "final_test_accuracy": [], "series": [],
+              "test_records": len(mnist.test.labels), "dataset": mnist.title, "values": [],
+              "final_test_accuracy": [], "series": [],
               "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state.setdefault(LIVE_SWEEPS, {})[parameter] = result
     finished: list[dict[str, Any]] = []
@@ -311,7 +321,8 @@ st.markdown(
 recover_interrupted()
 starting = st.session_state.pop("ex_start_requested", None)
 locked = starting is not None  # while an experiment runs, any widget change would interrupt it
-data_ready = state.dataset_status(state.data_folder())["complete"]
+active_data = datasets.active_tag()
+data_ready = datasets.if_ready() is not None  # the live runs train on the active dataset
 # Tabs that rerun the page when switched: only the open one is built (the Sweeps tab's four shipped charts
 # cost a first look more than the rest of the page; bench/classroom.py).
 rules_tab, sweeps_tab = st.tabs(["Error rules", "Sweeps"], key="ex_tab", on_change="rerun")
@@ -345,9 +356,9 @@ if rules_tab.open:
             st.markdown(findings.error_rules_finding(shipped_rules))
 
         st.markdown("#### Run it yourself")
-        st.caption("On the first training records only, so that it takes seconds rather than minutes; the same "
-                   "data, starting weights and settings for every rule. Scored on all 10,000 test images after "
-                   "every epoch.")
+        st.caption(f"On **{active_data.title}** (the active dataset; pick another in the sidebar), its first "
+                   "training records only, so that it takes seconds rather than minutes; the same data, starting "
+                   "weights and settings for every rule. Scored on all its test images after every epoch.")
         knobs = st.columns(5)
         r_records = knobs[0].select_slider("Training records", RECORD_CHOICES, value=5000, key="ex_r_records",
                                            format_func=lambda v: f"{v:,}", disabled=locked, persist_state=keep)
@@ -366,7 +377,7 @@ if rules_tab.open:
         stop_col.button("Stop", key="ex_r_stop", icon=":material/stop:", width="stretch", disabled=starting != "rules",
                         help="Stops within a second; the rules that finished stay on the chart.")
         if not data_ready:
-            info_col.info("Live runs need the MNIST dataset: the Home page downloads it.")
+            info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
         else:
             info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
                              f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
@@ -427,8 +438,9 @@ if sweeps_tab.open:
             st.caption(shipped_note(shipped_sweeps))
 
         st.markdown("#### Run a sweep yourself")
-        st.caption("The seed's network (784-200-10 sigmoid, learning rate 0.1, one image at a time) with one "
-                   "setting varied, on the first training records.")
+        st.caption(f"The seed's network (784-200-{active_data.n_classes} sigmoid, learning rate 0.1, one image at "
+                   f"a time) with one setting varied, on the first training records of **{active_data.title}** "
+                   "(the active dataset).")
         parameter = st.segmented_control("Vary", list(SWEEP_NAMES), format_func=SWEEP_NAMES.get, default="epochs",
                                          required=True, key="ex_s_parameter", disabled=locked, persist_state=keep)
         knobs = st.columns([3, 2, 2, 2])
@@ -465,7 +477,7 @@ if sweeps_tab.open:
         stop_col.button("Stop", key="ex_s_stop", icon=":material/stop:", width="stretch", disabled=starting != "sweep",
                         help="Stops within a second; the values that finished stay on the chart.")
         if not data_ready:
-            info_col.info("Live runs need the MNIST dataset: the Home page downloads it.")
+            info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
         elif parameter != "epochs" and not values:
             info_col.warning("Pick at least one value to try.")
         else:
@@ -499,7 +511,7 @@ if sweeps_tab.open:
 
 # a run starts only in the tab its Start button is on (switching tabs meanwhile is a change that interrupts it)
 if starting is not None and data_ready and (rules_tab.open if starting == "rules" else sweeps_tab.open):
-    mnist = state.require_mnist("A live experiment")
+    mnist = datasets.require("A live experiment")  # the active dataset (MNIST's name kept: the code is MNIST's)
     try:
         if starting == "rules":
             run_error_rules(mnist, rules_panel, {"records": r_records, "epochs": r_epochs, "lr": r_lr,

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from ann.config import NetworkConfig
-from ui import diagram, shell, state
+from ann.datasets import NAMED
+from ui import datasets, diagram, shell, state
 
 shell.page_start()
 
@@ -11,7 +12,8 @@ st.title("ANN Explorer")
 st.markdown(
     "A neural network that learns to read handwritten digits, written from scratch in plain NumPy after "
     "Tariq Rashid's *Make Your Own Neural Network*. It learns from MNIST, 60,000 handwritten digits to train "
-    "on and 10,000 more to test it with. **Dataset** shows the images, **Train** trains a network of your "
+    "on and 10,000 more to test it with, or from Fashion-MNIST, Kuzushiji-MNIST or data of your own (pick it "
+    "below or in the sidebar). **Dataset** shows the images and takes your own, **Train** trains a network of your "
     "design while you watch, **Evaluate** scores it on the test set, and on **Draw** you write a digit "
     "for it to read, and teach it when it reads wrong."
 )
@@ -35,18 +37,29 @@ with left:
 
 with right:
     st.subheader("Dataset")
-    folder = state.data_folder()
-    status = state.dataset_status(folder)
-    if status["complete"]:
-        st.success(f"MNIST is ready: 60,000 training and 10,000 test images in `{folder}`.",
-                   icon=":material/check_circle:")
-    elif status["corrupt"]:
-        st.error(f"Corrupt MNIST files in `{folder}`: {', '.join(status['corrupt'])}. Delete them, then "
-                 "download again.")
+    tag = datasets.picker("home")
+    st.caption(datasets.describe(tag))
+    if tag.key in NAMED:
+        folder = datasets.data_root()
+        status = datasets.named_files_status(tag.key, folder)
+        where = datasets.folder_of(tag.key, folder)
+        if status["complete"]:
+            # all three named sets are MNIST's size
+            st.success(f"{tag.title} is ready: 60,000 training and 10,000 test images in `{where}`.",
+                       icon=":material/check_circle:")
+        elif status["corrupt"]:
+            st.error(f"Corrupt {tag.title} files in `{where}`: {', '.join(status['corrupt'])}. Delete them, then "
+                     "download again.")
+        else:
+            st.warning(f"{tag.title} is not downloaded yet ({len(status['missing'])} of 4 files missing). "
+                       "Dataset, Train and Evaluate need it; Draw works without it.",
+                       icon=":material/cloud_download:")
+            datasets.download_panel(tag.key,
+                                    widget_key="download_home" if tag.digits else f"download_home_{tag.key}")
     else:
-        st.warning(f"MNIST is not downloaded yet ({len(status['missing'])} of 4 files missing). Dataset, "
-                   "Train and Evaluate need it; Draw works without it.", icon=":material/cloud_download:")
-        state.download_panel(key="download_home")
+        st.success(f"{tag.title}, your own data, is ready: {', '.join(tag.class_names[:6])}"
+                   f"{', ...' if tag.n_classes > 6 else ''}.", icon=":material/check_circle:")
+    st.page_link("pages/dataset.py", label="Browse it, or upload your own data", icon=":material/grid_view:")
 
     st.subheader("Active model")
     model = state.model_picker()
@@ -56,6 +69,9 @@ with right:
         headline, sentence = state.describe_model(model)
         st.markdown(f"**{headline}**")
         st.caption(sentence)
+        problem = datasets.model_mismatch(model)
+        if problem:
+            st.warning(problem, icon=":material/dataset:")
     st.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
     st.page_link("pages/train.py", label="Train a network", icon=":material/model_training:")
     st.page_link("pages/evaluate.py", label="See its scorecard", icon=":material/fact_check:")

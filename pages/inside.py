@@ -16,7 +16,7 @@ import streamlit as st
 
 from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
-from ui import charts, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
+from ui import charts, datasets, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -46,11 +46,12 @@ def colour_key_url() -> str:
 
 def follow(network, x: np.ndarray) -> dict:
     """One image (784,) through the network: its outputs, its answer, every hidden layer's activations, and
-    the chart of the outputs."""
+    the chart of the outputs (in the classes of the model's dataset)."""
     inputs = as_inputs(x[None, :], network.dtype)
     outputs = network.query(inputs)[0].astype(np.float64)
+    chart = charts.output_bars(outputs, height=200, class_names=None if trained_on.digits else class_names, noun=cls)
     return {"outputs": outputs, "predicted": int(np.argmax(outputs)), "hidden": hidden_activations(network, inputs),
-            "picture": pictures.digit_url(x), "outputs_chart": charts.output_bars(outputs, height=200).to_dict()}
+            "picture": pictures.digit_url(x), "outputs_chart": chart.to_dict()}
 
 
 def explain(network, x: np.ndarray, hidden: list[np.ndarray], chosen: int) -> dict:
@@ -82,20 +83,23 @@ def explain(network, x: np.ndarray, hidden: list[np.ndarray], chosen: int) -> di
     return view
 
 
-def follow_test_image(network, index: int) -> dict:
-    return follow(network, mnist.test.images[index])
+# A test image's views are kept per model version (ui.model_cache) under the test set's dataset key (a named
+# set's name, an own set's content digest) and the image's index: the same model follows image #5 of MNIST
+# and image #5 of another set of as many classes, and the two must not share an entry.
+def follow_test_image(network, dataset: str, index: int) -> dict:
+    return follow(network, test_data.test.images[index])
 
 
-def explain_test_image(network, base: dict, index: int, chosen: int) -> dict:
-    return explain(network, mnist.test.images[index], base["hidden"], chosen)
+def explain_test_image(network, base: dict, dataset: str, index: int, chosen: int) -> dict:
+    return explain(network, test_data.test.images[index], base["hidden"], chosen)
 
 
-def backquery_view(network) -> tuple[str, list[int]]:
-    """Each digit's backquery image as one grid, captioned with what the network reads in it; and those
-    readings."""
-    expected = backquery_all(network)  # (10, 784) float64 in 0.01..0.99
+def backquery_view(network, names: tuple[str, ...]) -> tuple[str, list[int]]:
+    """Each class's backquery image as one grid, captioned (in ``names``, the model's classes) with what the
+    network reads in it; and those readings."""
+    expected = backquery_all(network)  # (n_classes, 784) float64 in 0.01..0.99
     read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
-    grid = pictures.digit_grid(expected, [f"{d}: read as {int(np.argmax(r))} ({r.max():.2f})"
+    grid = pictures.digit_grid(expected, [f"{names[d]}: read as {names[int(np.argmax(r))]} ({r.max():.2f})"
                                           for d, r in enumerate(read_back)], width=112)
     return grid, [int(np.argmax(r)) for r in read_back]
 
@@ -139,6 +143,14 @@ with model_tab:
     config = model.config
     n_hidden_layers = len(config.hidden_nodes)
     output_kind = "sigmoid" if config.loss == "mse" else "softmax"
+    # the model's outputs are the classes of the dataset it was trained on
+    trained_on = model.dataset
+    class_names = trained_on.class_names
+    n_out = trained_on.n_classes
+    cls, cls_plural = ("digit", "digits") if trained_on.digits else ("class", "classes")
+
+    def cname(index: int) -> str:
+        return datasets.class_label(trained_on, index)
 
     # --------------------------------------------------------------------------- 1. weights as pictures
 
@@ -152,13 +164,13 @@ with model_tab:
         "rarely for a whole digit. All the pictures share one colour scale."
     )
     if not n_hidden_layers:
-        st.info("This model has no hidden layer: its ten output nodes look at the pixels directly, so these are "
-                "the output nodes' weights, digit by digit.", icon=":material/info:")
+        st.info(f"This model has no hidden layer: its {n_out} output nodes look at the pixels directly, so these "
+                f"are the output nodes' weights, {cls} by {cls}.", icon=":material/info:")
 
     n_nodes = first_layer.shape[0]
     choices = {"first": "the first nodes", "strongest": "the strongest weights"}
     if n_hidden_layers == 1:
-        choices["digit"] = "the nodes a digit relies on most"
+        choices["digit"] = f"the nodes a {cls} relies on most"
     how = st.segmented_control("Show", list(choices), format_func=choices.get, default="first", required=True,
                                key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
     count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
@@ -166,14 +178,17 @@ with model_tab:
     count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
                                     else sizes[-1], key=f"in_nodes_count_{n_nodes}")
     if how == "digit":
-        digit = digit_col.selectbox("Digit", list(range(10)), key="in_nodes_digit")
+        digit = digit_col.selectbox(cls.capitalize(), list(range(n_out)),
+                                    key="in_nodes_digit" if n_out == 10 else f"in_nodes_digit_{n_out}",
+                                    format_func=cname)
         to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
         nodes = [int(j) for j in np.argsort(-to_output)[:count]]
         captions = [f"node {j}: w {to_output[j]:+.2f}" for j in nodes]
-        explanation = (f"The output node for **{digit}** adds up the hidden nodes' activations, each times its "
+        name = class_names[digit]
+        explanation = (f"The output node for **{name}** adds up the hidden nodes' activations, each times its "
                        f"weight: these {count} hidden nodes have the largest positive weights into it (w, under "
-                       f"each picture). When they fire, the network leans towards {digit}. Their red parts often "
-                       f"trace pieces of a {digit}; their blue parts, where other digits have ink.")
+                       f"each picture). When they fire, the network leans towards {name}. Their red parts often "
+                       f"trace pieces of a {name}; their blue parts, where other {cls_plural} have ink.")
     elif how == "strongest":
         strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
         nodes = [int(j) for j in np.argsort(-strength)[:count]]
@@ -182,8 +197,7 @@ with model_tab:
                        "squared weights): the nodes training shaped most.")
     else:
         nodes = list(range(count))
-        noun = "node" if n_hidden_layers else "digit"
-        captions = [f"{noun} {j}" for j in nodes]
+        captions = [f"node {j}" if n_hidden_layers else class_names[j] for j in nodes]
         explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
     grid, limit = per_model(model, weight_pictures, tuple(nodes), tuple(captions))
     st.html(grid)
@@ -202,7 +216,8 @@ with model_tab:
     if follow_view.open:
         with follow_view:
             drawing = st.session_state.get("draw_input")  # the Draw page keeps its current drawing here
-            mnist = state.mnist_if_ready()
+            # test images of the active dataset, when the model's outputs are its classes
+            test_data = datasets.if_ready() if datasets.fits(model) else None
             sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
             source = st.segmented_control("Follow", list(sources), format_func=sources.get, required=True,
                                           default="drawing" if drawing is not None else "test", key="in_source")
@@ -215,53 +230,70 @@ with model_tab:
                     x = np.asarray(drawing["x"]).reshape(-1)
                     about = "your drawing, as the Draw page prepared it"
                     true_label = None
-            elif mnist is None:
-                st.info("Following a test image needs the MNIST dataset, which is not downloaded yet (the Home page "
-                        "downloads it). A drawing from the Draw page works without it.", icon=":material/info:")
+            elif test_data is None:
+                active = datasets.active_tag()
+                why = (f"the model's {n_out} outputs are not the {active.n_classes} classes of {active.title}, the "
+                       "active dataset" if not datasets.fits(model) else f"the {active.title} dataset, which is not "
+                       "downloaded yet (the Home page downloads it)")
+                st.info(f"Following a test image needs {why}. A drawing from the Draw page works without it.",
+                        icon=":material/info:")
             else:
-                labels = mnist.test.labels
+                labels = test_data.test.labels
                 filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-                digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="in_test_digit")
+                if trained_on.digits and n_out == 10:
+                    digit_filter = filter_col.segmented_control("Only images of", list(range(10)),
+                                                                key="in_test_digit")
+                else:
+                    digit_filter = filter_col.selectbox("Only images of", [None, *range(n_out)],
+                                                        key=f"in_test_class_{n_out}",
+                                                        format_func=lambda v: "any class" if v is None else cname(v))
                 candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
-                position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
-                                                  key=f"in_test_position_{digit_filter}")
+                position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates),
+                                                  value=1, key=f"in_test_position_{digit_filter}")
                 index = int(candidates[int(position) - 1])
-                x = mnist.test.images[index]
+                x = test_data.test.images[index]
                 true_label = int(labels[index])
-                about = f"test image #{index:,}, a {true_label}"
+                # named in the test set's own classes (a model of another dataset with as many classes may meet it)
+                about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
+                         f"{test_data.class_names[true_label]}")
 
             if x is not None:
-                # a test image's view is the same for everyone who looks at this model; a drawing is the session's own
-                base = per_model(model, follow_test_image, index) if source == "test" else follow(network, x)
+                # a test image's view is the same for everyone who looks at this model and this test set; a
+                # drawing is the session's own
+                base = (per_model(model, follow_test_image, test_data.tag.key, index) if source == "test"
+                        else follow(network, x))
                 outputs, predicted, hidden = base["outputs"], base["predicted"], base["hidden"]
                 seen_col, out_col = st.columns([1, 4], gap="large")
                 with seen_col:
                     st.html(pictures.figure(base["picture"], about, 140))
                 with out_col:
                     verdict = "" if true_label is None else (" (right)" if predicted == true_label else " (wrong)")
-                    st.markdown(f"**The ten outputs**: the network reads a **{predicted}**{verdict}.")
+                    st.markdown(f"**The {n_out} outputs**: the network reads {'a ' if trained_on.digits else ''}"
+                                f"**{class_names[predicted]}**{verdict}.")
                     st.vega_lite_chart(base["outputs_chart"], width="stretch")
 
-                st.markdown("**How each output is built.** An output node adds up the last hidden layer's activations, "
-                            "each times the weight of its link (w·h), then squeezes the sum with "
+                st.markdown("**How each output is built.** An output node adds up the last hidden layer's "
+                            "activations, each times the weight of its link (w·h), then squeezes the sum with "
                             + ("the sigmoid into 0..1." if output_kind == "sigmoid" else
-                               "the softmax, which turns the ten sums into shares of 1."))
-                chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(10)),
-                                              key="in_output_digit")
+                               f"the softmax, which turns the {n_out} sums into shares of 1."))
+                chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(n_out)),
+                                              key=f"in_output_digit{'' if n_out == 10 else n_out}",
+                                              format_func=lambda v: class_names[v])
                 chosen = predicted if chosen is None else int(chosen)
-                view = (per_model(model, explain_test_image, index, chosen, using=(base,)) if source == "test"
-                        else explain(network, x, hidden, chosen))
+                view = (per_model(model, explain_test_image, test_data.tag.key, index, chosen, using=(base,))
+                        if source == "test" else explain(network, x, hidden, chosen))
                 up, down = view["up"], view["down"]
                 bias_text = " + the bias" if network.biases is not None else ""
                 st.markdown(
-                    f"Output **{chosen}**: {view['n_up']} nodes push it up by {view['pushing_up']:+.2f} in all, "
-                    f"{view['n_down']} push it down by {view['pushing_down']:+.2f}; the sum{bias_text} is "
-                    f"{view['net_input']:+.2f}, and the output {outputs[chosen]:.3f}.")
+                    f"Output **{class_names[chosen]}**: {view['n_up']} nodes push it up by "
+                    f"{view['pushing_up']:+.2f} in all, {view['n_down']} push it down by "
+                    f"{view['pushing_down']:+.2f}; the sum{bias_text} is {view['net_input']:+.2f}, and the output "
+                    f"{outputs[chosen]:.3f}.")
                 bars_col, pictures_col = st.columns([2, 3], gap="large")
                 with bars_col:
                     st.vega_lite_chart(view["bars_chart"], width="stretch")
-                    st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is the "
-                               "node's activation h times its weight w to this output. Nodes whose push is under "
+                    st.caption(f"The strongest pushes up (red, {len(up)}) and down (blue, {len(down)}): each bar is "
+                               "the node's activation h times its weight w to this output. Nodes whose push is under "
                                f"{NOTABLE_SHARE:.0%} of the strongest are left out: for one image, most nodes barely "
                                "matter.")
                 with pictures_col:
@@ -272,12 +304,12 @@ with model_tab:
                         st.markdown("**Pushing down**")
                         if down:
                             st.html(view["down_pictures"])
-                        st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is how "
-                                   "strongly the node fires for this image). Where the image's ink meets a node's red, "
-                                   "the node fires.")
+                        st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is "
+                                   "how strongly the node fires for this image). Where the image's ink meets a "
+                                   "node's red, the node fires.")
                     elif n_hidden_layers > 1:
-                        st.caption("With several hidden layers, the last layer's nodes look at the layer before, not at "
-                                   "the pixels, so they have no picture.")
+                        st.caption("With several hidden layers, the last layer's nodes look at the layer before, "
+                                   "not at the pixels, so they have no picture.")
 
                 for layer, (activations, strip) in enumerate(zip(hidden, view["strips"])):
                     st.markdown(f"**Hidden layer {layer + 1}: how strongly each of its {len(activations)} nodes fires**")
@@ -297,14 +329,15 @@ with model_tab:
         "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
         "image the network saw; feeding it forward again shows whether the network agrees with itself."
     )
-    grid, readings = per_model(model, backquery_view)
+    grid, readings = per_model(model, backquery_view, tuple(class_names))
     st.html(grid)
     agreed = sum(reading == d for d, reading in enumerate(readings))
-    note = (f"Under each picture: the digit it was made from, and what the network reads in it (its output). It "
-            f"reads {agreed} of the 10 as the digit they came from.")
-    if agreed < 7:
+    note = (f"Under each picture: the {cls} it was made from, and what the network reads in it (its output). It "
+            f"reads {agreed} of the {n_out} as the {cls} they came from.")
+    if agreed < 0.7 * n_out:
         common = max(set(readings), key=readings.count)
-        note += (f" Most go to one catch-all answer, {common}. The pictures sit on grey paper, stretched into "
+        note += (f" Most go to one catch-all answer, {class_names[common]}. The pictures sit on grey paper, "
+                 "stretched into "
                  "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
                  "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
                  "network trains, the more of them land on one digit. The pictures still show what each output's "

@@ -19,7 +19,7 @@ import streamlit as st
 
 from ann.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, digits, map_view, robustness_view, run_epochs, shell, state
+from ui import charts, datasets, digits, map_view, robustness_view, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -82,9 +82,10 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption()
+    model = state.show_model_caption(dataset_check=False)
     if model is None:
         st.stop()
+    datasets.require_digits_model(model, "The hidden-layer map")  # this page works on MNIST only
     network = model.network
     if not model.config.hidden_nodes:
         st.info("This model has no hidden layer, so there is no hidden layer to map. Train one with a hidden "

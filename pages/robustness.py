@@ -14,7 +14,7 @@ import streamlit as st
 
 from ann.robustness import PERTURBATIONS, accuracy_curve, add_noise, fgsm, occlude, occlusion_map, rotate, stroke
 from ann.train import as_inputs
-from ui import charts, digits, robustness_view, shell, state
+from ui import charts, datasets, digits, robustness_view, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -24,9 +24,10 @@ DEFAULT_SAMPLE = 2000
 SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
 
 st.title("Robustness lab")
-model = state.show_model_caption()
+model = state.show_model_caption(dataset_check=False)
 if model is None:
     st.stop()
+datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
 network = model.network
 mnist = state.require_mnist("The robustness lab")
 st.markdown(

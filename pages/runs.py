@@ -184,13 +184,13 @@ else:
     which = filter_col.segmented_control("Show", ["all", "active", "ended"], default="all", key="rn_show",
                                          format_func=lambda v: {"all": "All", "active": "Queued or training",
                                                                 "ended": "Ended"}[v]) or "all"
-    needle = text_col.text_input("Filter", key="rn_filter", placeholder="network, activation, preset, e.g. 800 or relu")
+    needle = text_col.text_input("Filter", key="rn_filter", placeholder="network, activation, preset, dataset, e.g. 800 or relu")
     shown = [run for run in runs if (which == "all" or (which == "active") == run.active) and (
         not needle or needle.lower() in f"{run.name} {run.status_text} {layers(run)} {run.network_config.activation} "
-                                        f"{run.network_config.loss} {run.preset or ''}".lower())]
+                                        f"{run.network_config.loss} {run.preset or ''} {run.dataset_title}".lower())]
     accuracies = {run.id: run.best_accuracy for run in runs}
     table = [{
-        "run": run.name, "status": run.status_text, "network": layers(run),
+        "run": run.name, "status": run.status_text, "dataset": run.dataset_title, "network": layers(run),
         "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
         "preset": PRESETS[run.preset].title if run.preset in PRESETS else "",
         "learning rate": run.learning_rate, "batch": run.train_config.batch_size,

@@ -13,7 +13,7 @@ import streamlit as st
 
 from ann.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
+from ui import charts, datasets, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
 
 shell.page_start()
 
@@ -269,9 +269,10 @@ if small_tab.open:
 
 if node_tab.open:
     with node_tab:
-        model = state.show_model_caption()
+        model = state.show_model_caption(dataset_check=False)
         if model is None:
             st.stop()
+        datasets.require_digits_model(model, "One step by hand")  # this page works on MNIST only
         network = model.network
         config = model.config
         n_layers = len(network.weights)

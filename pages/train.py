@@ -9,6 +9,7 @@ it trains) and its curves; when it ends, Continue trains more epochs of the same
 on the Runs page.
 """
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -29,7 +30,7 @@ from ann.config import (
 )
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.runs import RunLimitError, RunStateError
-from ui import run_panels, setup_link, shell, state, workspace
+from ui import datasets, run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
 
@@ -121,11 +122,14 @@ def start_run() -> None:
         st.session_state["tr_start_error"] = str(exc)
         return
     preset = st.session_state.get("tr_preset") or None
-    records = min(int(st.session_state.tr_limit), 60_000)
+    tag = datasets.active_tag()
+    # one output node per class of the active dataset (10 for MNIST and its siblings)
+    network = dataclasses.replace(network, output_nodes=tag.n_classes)
+    records = min(int(st.session_state.tr_limit), datasets.train_count(tag))
     try:
         run = workspace.service().submit(workspace.workspace_key(), network, training, preset=preset,
-                                         records=records)
-    except (RunLimitError, RunStateError) as exc:
+                                         records=records, dataset=tag)
+    except (RunLimitError, RunStateError, ValueError) as exc:  # OwnDataError (a ValueError): the data is gone
         st.session_state["tr_start_error"] = str(exc)
         return
     st.session_state["tr_view"] = run.id
@@ -143,7 +147,10 @@ LINK_PARAMS = setup_link.train_params(TRAIN_RECORDS, BATCH_SIZES)
 # --------------------------------------------------------------------------- page
 
 st.title("Train")
-state.require_mnist_files("The Train page")
+active_data = datasets.require_files("The Train page")
+st.caption(f"Trains on **{active_data.title}** ({active_data.n_classes} classes: "
+           f"{', '.join(active_data.class_names[:5])}{', ...' if active_data.n_classes > 5 else ''}; pick another "
+           "dataset in the sidebar). The network gets one output node per class.")
 
 if "tr_lr" not in st.session_state:  # first visit: the seed's values, a subset that trains in seconds
     st.session_state.update(preset_values("seed"))
@@ -207,7 +214,8 @@ with train_col:
 with data_col:
     st.markdown("**Data**")
     st.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
-                     persist_state=keep, help="The first N of the 60,000 training images.")
+                     persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} training "
+                                              f"images of {active_data.title}.")
     st.checkbox("Shuffle every epoch", key="tr_shuffle", persist_state=keep,
                 help="The seed trains in file order.")
     st.slider("Rotation (degrees)", 0.0, 30.0, step=1.0, key="tr_rotate", persist_state=keep,
@@ -235,12 +243,13 @@ with data_col:
 
 try:
     network_config, train_config = configs_from_widgets()
+    network_config = dataclasses.replace(network_config, output_nodes=active_data.n_classes)
     config_error = None
 except ConfigError as exc:
     network_config = train_config = None
     config_error = str(exc)
 
-records = int(st.session_state.tr_limit)
+records = min(int(st.session_state.tr_limit), datasets.train_count(active_data))
 start_col, info_col = st.columns([1, 7], vertical_alignment="center")
 start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,
                  disabled=config_error is not None, width="stretch")
@@ -287,7 +296,8 @@ if my_runs:
     if st.session_state.get("tr_view") not in ids:
         st.session_state["tr_view"] = ids[-1]
     names = {run.id: f"{run.name}: {'-'.join(map(str, run.network_config.layer_sizes))}, "
-                     f"{run.records:,} records" for run in my_runs}
+                     f"{run.records:,} records"
+                     + ("" if run.dataset == "mnist" else f" of {run.dataset_title}") for run in my_runs}
     st.subheader("Your runs")
     pick_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
     pick_col.selectbox("Run", list(reversed(ids)), key="tr_view", format_func=names.get,
@@ -316,7 +326,10 @@ def load_uploaded_model() -> None:
         st.session_state["tr_upload_result"] = ("error", f"Not loaded: {exc}")
         return
     state.set_active_model(model)
-    st.session_state["tr_upload_result"] = ("success", f"{upload.name} is now the active model.")
+    problem = datasets.model_mismatch(model)
+    st.session_state["tr_upload_result"] = ("warning" if problem else "success",
+                                            f"{upload.name} is now the active model." + (f" {problem}" if problem
+                                                                                          else ""))
 
 
 # Opened on demand: a file uploader and a download button are a good part of a first look's cost
@@ -338,7 +351,7 @@ if model_files.open:
                     "Download the active model (.npz)", key="tr_save_active", on_click="ignore",
                     icon=":material/download:", mime="application/octet-stream", file_name="ann-explorer-model.npz",
                     data=functools.partial(model_to_bytes, active.network, active.train_config, active.history,
-                                           active.info))
+                                           active.info, active.dataset))
                 st.caption("The weights, the configuration and the training history in one NumPy .npz file "
                            "(no pickle); `python -m ann evaluate` and `predict` read it too.")
         with files_right:
@@ -346,4 +359,4 @@ if model_files.open:
                              max_upload_size=MAX_MODEL_UPLOAD_MB)
             outcome = st.session_state.pop("tr_upload_result", None)
             if outcome is not None:
-                (st.error if outcome[0] == "error" else st.success)(outcome[1])
+                {"error": st.error, "warning": st.warning}.get(outcome[0], st.success)(outcome[1])

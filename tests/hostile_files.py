@@ -15,7 +15,8 @@ Writers (each returns the file's bytes):
 The child: ``python tests/hostile_files.py KIND PATH [--limit-mb N]`` (:func:`run_child`) imports ann (one
 BLAS thread, like the app), measures its own baseline, limits its address space with ``RLIMIT_AS`` to that
 baseline plus N MB, runs the file through ann as KIND (``image``: ``ann.images.prepare`` and the shipped
-network's reading; ``model``: ``ann.model_io.load_model``; ``model_info``: ``read_model_info``; the
+network's reading; ``model``: ``ann.model_io.load_model``; ``model_info``: ``read_model_info``; ``own_data``:
+``ann.own_data.read_own_data`` (a zip of class folders, or of IDX files); the
 ``reference_*`` kinds run the code as it was before issue #13, for the bench) and prints one JSON line: the
 outcome, the message or the answer, the peak resident memory above the baseline (VmHWM, reset at the start),
 and the seconds. :class:`Forker` does the same in a child forked for each file from one interpreter that has
@@ -176,6 +177,12 @@ def seed_model_entries(hidden: int = 200, rng_seed: int = 0) -> list[Entry]:
 # --------------------------------------------------------------------------- PNG
 
 
+def gzip_zeros_then(prefix: bytes, zeros: int) -> bytes:
+    """A gzip file of ``prefix`` then ``zeros`` zero bytes (the deflate trick of :func:`deflate_zeros_then`)."""
+    body, crc, size = deflate_zeros_then(prefix, zeros)
+    return b"\x1f\x8b\x08\x00" + bytes(4) + b"\x02\xff" + body + struct.pack("<2L", crc, size & 0xFFFFFFFF)
+
+
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">L", len(body)) + kind + body + struct.pack(">L", zlib.crc32(kind + body))
 
@@ -321,7 +328,7 @@ def _imported():
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from PIL import Image
 
-    from ann import model_io
+    from ann import model_io, own_data  # noqa: F401 -- imported for the baseline
 
     Image.init()  # every Pillow plugin imported now, not inside the measurement
     network = model_io.load_model(os.path.join(_REPO, "data", "pretrained.npz")).network
@@ -334,7 +341,7 @@ def _measure(kind: str, path: str, limit_mb: float, network) -> dict:
     import resource
     import time
 
-    from ann import images, model_io
+    from ann import images, model_io, own_data
 
     base = _status()
     try:  # Linux: "5" resets VmHWM to the current VmRSS, so the peak measured is this case's own
@@ -358,6 +365,9 @@ def _measure(kind: str, path: str, limit_mb: float, network) -> dict:
             loaded = (model_io.load_model if kind == "model" else model_io.read_model_info)(path)
             config = loaded.network.config if kind == "model" else loaded["network"]
             result.update(outcome="ok", layers=list(config.layer_sizes))
+        elif kind == "own_data":
+            data = own_data.read_own_data(path)
+            result.update(outcome="ok", classes=list(data.class_names), train=len(data.train), test=len(data.test))
         elif kind == "reference_model":
             result.update(outcome="ok", arrays=_reference_model(path))
         else:

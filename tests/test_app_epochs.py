@@ -222,7 +222,7 @@ def test_inside_without_runs_and_with_a_link_to_anothers_run():
     at.session_state["in_view"] = SCRUBBER
     at.run()
     assert "You have no runs yet" in texts(at.info)  # the other visitor's run is not listed
-    assert not at.selectbox
+    assert not at.main.selectbox  # no run picker (the sidebar has the dataset picker)
 
 
 # --------------------------------------------------------------------------- Hidden-layer map, epoch by epoch

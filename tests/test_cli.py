@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -217,3 +218,120 @@ def test_a_recorded_run_is_listed_shown_exported_and_deleted(tmp_path, mnist_dir
     assert bad.returncode == 2 and "is not a workspace key" in bad.stderr
     assert run("runs", "delete", "1", env_extra=env).returncode == 0
     assert json.loads(run("runs", "list", "--json", env_extra=env).stdout) == []
+
+
+# --------------------------------------------------------------------------- other datasets, your own data
+
+
+def _last_json(result: subprocess.CompletedProcess) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_train_evaluate_and_predict_on_your_own_data(tmp_path, trained_model):
+    """A CSV of four classes (split 80/20, seeded) and a zip of class folders: each trains, its model names
+    its classes, evaluate needs the same data and finds the same accuracy, predict answers in class names."""
+    from dataset_files import band_set, csv_bytes, shape_image, write_shape_folder, zip_folder
+
+    csv = tmp_path / "four.csv"
+    csv_bytes(band_set(400, 4, seed=1), csv)
+    model = tmp_path / "four.npz"
+    trained = run("train", "--data", str(csv), "--hidden", "20", "--rotate", "0", "--epochs", "1", "--out",
+                  str(model), "--json")
+    assert trained.returncode == 0, trained.stderr
+    payload = _last_json(trained)
+    assert payload["dataset"]["title"] == "four" and payload["dataset"]["classes"] == ["0", "1", "2", "3"]
+    assert "320 training and 80 test images, 4 classes" in trained.stderr and "20% of each class" in trained.stderr
+    assert payload["test_accuracy"] > 0.9  # the band set: 100% measured
+    needs_data = run("evaluate", str(model))
+    assert needs_data.returncode == 2 and "data of your own: give it with --data PATH" in needs_data.stderr
+    scored = run("evaluate", str(model), "--data", str(csv), "--json")
+    assert scored.returncode == 0 and _last_json(scored)["accuracy"] == pytest.approx(payload["test_accuracy"])
+    wrong = run("evaluate", str(trained_model[0]), "--data", str(csv))  # an MNIST model on four classes
+    assert wrong.returncode == 1 and "its 10 outputs do not match the 4 classes" in wrong.stderr
+
+    shapes = write_shape_folder(tmp_path / "shapes", per_class=10)
+    (tmp_path / "shapes.zip").write_bytes(zip_folder(shapes, top="shapes"))
+    zipped = run("train", "--data", str(tmp_path / "shapes.zip"), "--hidden", "20", "--epochs", "2", "--out",
+                 str(tmp_path / "shapes.npz"), "--json")
+    assert zipped.returncode == 0, zipped.stderr
+    assert _last_json(zipped)["dataset"]["classes"] == ["circle", "cross", "square"]
+    picture = tmp_path / "a_cross.png"
+    picture.write_bytes(shape_image("cross", 64, np.random.default_rng(1)))
+    predicted = run("predict", "--model", str(tmp_path / "shapes.npz"), str(picture), "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    (answer,) = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert answer["class"] in ("circle", "cross", "square") and answer["class"] == ["circle", "cross", "square"][
+        answer["digit"]]
+    assert "trained on shapes (3 classes)" in predicted.stderr
+
+
+def test_bad_own_data_is_one_line_naming_the_file(tmp_path):
+    folder = tmp_path / "set"
+    (folder / "cat").mkdir(parents=True)
+    (folder / "cat" / "readme.txt").write_text("hello")
+    result = run("train", "--data", str(folder))
+    assert result.returncode == 1 and "cat/readme.txt is not an image" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    split = run("train", "--dataset", "fashion", "--test-fraction", "0.3")
+    assert split.returncode == 2 and "--test-fraction and --split-seed split your own data" in split.stderr
+
+
+def test_a_named_dataset_end_to_end_through_a_fake_mirror(monkeypatch, tmp_path, capsys):
+    """``download``, ``train`` and ``evaluate`` with ``--dataset kmnist``, in-process, the mirror faked with
+    small files in its format (the registry's checksums patched to theirs)."""
+    from dataset_files import band_set, idx_bytes, md5
+
+    from ann.cli import main
+    from ann.datasets import NAMED
+    from ann.model_io import load_model
+
+    files = {}
+    for prefix, split in (("train", band_set(500, seed=1)), ("t10k", band_set(100, seed=2))):
+        images, labels = idx_bytes(split)
+        files[f"{prefix}-images-idx3-ubyte.gz"], files[f"{prefix}-labels-idx1-ubyte.gz"] = images, labels
+    for name, content in files.items():
+        monkeypatch.setitem(NAMED["kmnist"].published.files, name, md5(content))
+
+    class Response(io.BytesIO):
+        headers = {}
+
+    monkeypatch.setattr("urllib.request.urlopen",
+                        lambda request, timeout=None: Response(files[request.full_url.rsplit("/", 1)[1]]))
+    monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path / "data"))
+    assert main(["download", "--dataset", "kmnist"]) == 0
+    assert f"Kuzushiji-MNIST is ready in {tmp_path / 'data' / 'kmnist'}" in capsys.readouterr().out
+    out = tmp_path / "k.npz"
+    assert main(["train", "--dataset", "kmnist", "--hidden", "20", "--rotate", "0", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    assert load_model(out).dataset == NAMED["kmnist"].tag
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0  # its own dataset by default
+    text = capsys.readouterr().out
+    assert "test images of Kuzushiji-MNIST" in text and "o (お)" in text and "wo (を)" in text
+    # --dataset names what the folder must hold: Kuzushiji-MNIST's files are not MNIST's
+    assert main(["evaluate", str(out), "--dataset", "mnist", "--data", str(tmp_path / "data" / "kmnist")]) == 1
+    assert "not the original MNIST file" in capsys.readouterr().err
+
+
+def test_offline_a_named_dataset_says_where_its_files_go(tmp_path):
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text("import socket\n"
+                       "def _no(*a, **k):\n    raise OSError('network is unreachable')\n"
+                       "socket.socket.connect = _no\nsocket.create_connection = _no\n"
+                       "socket.getaddrinfo = _no\n")
+    result = run("download", "--dataset", "fashion", env_extra={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+                                                                 "ANN_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Could not download Fashion-MNIST file train-images-idx3-ubyte.gz" in result.stderr
+    assert str(tmp_path / "data" / "fashion") in result.stderr
+
+
+def test_a_sweep_on_your_own_data_gives_each_run_one_output_per_class(tmp_path):
+    from dataset_files import band_set, csv_bytes
+
+    csv = tmp_path / "three.csv"
+    csv_bytes(band_set(150, 3, seed=2), csv)
+    result = run("sweep", "--data", str(csv), "--param", "learning_rate=0.1,0.3", "--workers", "1", "--epochs",
+                 "1", "--rotate", "0", "--hidden", "10", "--out", str(tmp_path / "s.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert _last_json(result)["runs"] == 2 and _last_json(result)["best"]["test_accuracy"] > 0.9

@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import re
+import struct
 import sys
 import zipfile
 
@@ -322,6 +323,55 @@ def test_image_gets_its_answer_or_a_clear_message(case, run):
         assert result["outcome"] == "error" and result["error"] in ("ImageError", "NoDigitError"), result
         assert re.search(expected, result["message"]), result["message"]
     assert result["peak_above_baseline_mb"] <= peak_mb, {**result, "image": None}
+
+
+# --------------------------------------------------------------------------- your own data (issue #12)
+
+
+def _class_zip(*extra: h.Entry, per_class: int = 10) -> bytes:
+    """A zip of two class folders of small PNGs (a valid dataset), plus ``extra`` entries."""
+    png = h.png_array(h.paper_digit(1, 60, 60))
+    entries = [h.Entry(f"{c}/{i}.png", png, stored=True) for c in ("a", "b") for i in range(per_class)]
+    return h.zip_archive([*entries, *extra])
+
+
+def _idx_bomb_zip() -> bytes:
+    """A zip of an IDX pair whose gzipped images file (4 MB) unpacks to 4 GB: 5.5 million images declared."""
+    images = h.gzip_zeros_then(struct.pack(">IIII", 2051, 5_500_000, 28, 28), 4 * 2**30 - 16)
+    labels = struct.pack(">II", 2049, 5_500_000) + bytes(5_500_000)
+    return h.zip_archive([h.Entry("train-images-idx3-ubyte.gz", images, stored=True),
+                          h.Entry("train-labels-idx1-ubyte", labels)])
+
+
+# id: (bytes maker, expected message or None for a dataset read, peak bound in MB)
+OWN_DATA = {
+    "a good zip of two class folders": (_class_zip, None, SMALL_MB),
+    "a zip listing 60,000 entries": (
+        lambda: h.zip_archive([h.Entry(f"a/{i}.png", stored=True) for i in range(60_000)]),
+        r"60,000 entries; a dataset here has at most 20,000 images", SMALL_MB),
+    "an image that unpacks to 3 GB": (
+        lambda: _class_zip(h.Entry("a/huge.png", zeros=3 * 2**30)), r"unpacks to 3,072 MB; at most 512 MB", SMALL_MB),
+    "an image claiming 1 KB that unpacks to 1 GB": (
+        lambda: _class_zip(h.Entry("a/liar.png", zeros=2**30, size_claimed=1024)),
+        r"a/liar\.png (is not an image|cannot be unpacked)", SMALL_MB),
+    "a gzipped IDX file unpacking to 4 GB": (
+        # unpacked up to the largest dataset allowed (100,000 images: 78.4 MB) into a buffer that grows by
+        # about an eighth at a time, then refused
+        _idx_bomb_zip, r"train-images-idx3-ubyte\.gz: holds more than 78,400,016 bytes of IDX data",
+        78.4 * 1.25 + SMALL_MB),
+}
+
+
+@pytest.mark.parametrize("case", list(OWN_DATA))
+def test_an_uploaded_dataset_is_read_or_refused_in_bounded_memory(case, run):
+    make, message, peak_mb = OWN_DATA[case]
+    result = run("own_data", make(), ".zip")
+    if message is None:
+        assert result["outcome"] == "ok" and result["classes"] == ["a", "b"] and result["train"] == 16, result
+    else:
+        assert result["outcome"] == "error" and result["error"] == "OwnDataError", result
+        assert re.search(message, result["message"]), result["message"]
+    assert result["peak_above_baseline_mb"] <= peak_mb, result
 
 
 # --------------------------------------------------------------------------- in process: exactness

@@ -327,3 +327,55 @@ def test_a_run_that_cannot_train_fails_with_its_reason_and_the_worker_goes_on(se
     failed = _wait(lambda: (r := _run(store, owner, run.id)).status == "failed" and r, "the failure")
     assert "the training data could not be read" in failed.message
     assert QUEUED not in store.counts()
+
+
+def test_workers_train_each_run_on_its_own_dataset(service, tiny_data, tmp_path):
+    """One pool, three runs: MNIST's format in the data folder, a named set in its own folder below it, and a
+    workspace's own data (four classes) kept in the run store. Each trains on its own data (each band set is
+    learnt to over 90%: an untrained network scores about 10-25%), and its model names its classes. A run
+    whose own data has gone from the server fails, saying so, and the worker goes on."""
+    import shutil
+
+    from dataset_files import band_set, csv_bytes, write_idx_set
+
+    from ann.datasets import NAMED
+    from ann.own_data import read_own_data
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_data, root)
+    write_idx_set(root / "fashion", band_set(1000, seed=5), band_set(200, seed=6))
+    svc = service(workers=1, data=root)
+    store = svc.store
+    owner = new_workspace_key()
+    own = store.save_dataset(owner, read_own_data([("four.csv", csv_bytes(band_set(1000, 4, seed=7)))]))
+    runs = [svc.submit(owner, TINY, QUICK, records=3000),
+            svc.submit(owner, TINY, QUICK, records=1000, dataset="fashion"),
+            svc.submit(owner, replace(TINY, output_nodes=4), QUICK, records=800, dataset=own)]
+    ended = [_wait(lambda r=r: (x := _run(store, owner, r.id)).status in (FINISHED, "failed") and x, r.name)
+             for r in runs]
+    assert [r.status for r in ended] == [FINISHED] * 3, [r.message for r in ended]
+    assert [r.dataset_tag for r in ended][1:] == [NAMED["fashion"].tag, own]
+    assert all(r.test_accuracy > 0.9 for r in ended)
+    assert [h["samples_seen"] for h in (store.history(r)[-1] for r in ended)] == [6000, 2000, 1600]
+    assert store.load_network(ended[2]).weights[-1].shape == (4, 30)
+
+
+
+def test_a_run_whose_own_data_is_gone_fails_saying_so(tmp_path):
+    """The worker's loop (run here in-process) names the missing dataset on the run and goes on."""
+    from dataset_files import band_set, csv_bytes
+
+    from ann.jobs import worker_main
+    from ann.own_data import read_own_data
+    from ann.runs import owner_of
+
+    store = RunStore(tmp_path / "runs")
+    owner = new_workspace_key()
+    own = store.save_dataset(owner, read_own_data([("four.csv", csv_bytes(band_set(100, 4)))]))
+    run = store.submit(owner, replace(TINY, output_nodes=4), QUICK, records=80, dataset=own)
+    store.datasets.delete(owner_of(owner), own.key)  # gone from the disk, as after a long time unused
+    assert worker_main(["--runs", str(store.root), "--idle", "0", "--poll", "0.01", "--nice", "0"]) == 0
+    failed = _run(store, owner, run.id)
+    assert failed.status == "failed"
+    assert failed.message.startswith("Failed: the training data could not be read (four): the dataset ")
+    assert "is not on this server" in failed.message and "upload it again" in failed.message

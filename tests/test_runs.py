@@ -30,6 +30,7 @@ from ann.runs import (
     RunStateError,
     RunStore,
     new_workspace_key,
+    owner_of,
 )
 
 SMALL = NetworkConfig(hidden_nodes=(20,))
@@ -350,3 +351,73 @@ def test_run_json_and_checkpoints_hold_what_a_rebuild_needs(tmp_path):
     snapshot = load_model(tmp_path / run.id / "epoch_0001.npz")
     assert snapshot.info["stored_as"] == "float16" and snapshot.history[-1]["epoch"] == 1
     assert load_model(store.model_bytes(run)).network.weights[0].dtype == np.float32
+
+
+def test_a_run_records_its_dataset_and_a_workspace_uses_only_its_own_data(tmp_path):
+    """Each run names its dataset's classes (its model files too); a workspace's own data is private to it,
+    must fit the network (one output per class), and survives a database rebuilt from the run folders."""
+    from dataset_files import band_set, csv_bytes
+
+    from ann.datasets import NAMED
+    from ann.model_io import load_model
+    from ann.own_data import read_own_data
+
+    store = RunStore(tmp_path / "runs")
+    alice, bob = new_workspace_key(), new_workspace_key()
+    data = read_own_data([("letters.csv", csv_bytes(band_set(60, 4)))])
+    tag = store.save_dataset(alice, data)
+    assert [m["key"] for m in store.list_datasets(alice)] == [data.key] and store.list_datasets(bob) == []
+    four = replace(SMALL, output_nodes=4)
+    with pytest.raises(RunStateError, match="not on this server"):  # bob cannot train on alice's data
+        store.submit(bob, four, QUICK, records=48, dataset=tag)
+    with pytest.raises(RunStateError, match="the network has 10 outputs, but letters has 4 classes"):
+        store.submit(alice, SMALL, QUICK, records=48, dataset=tag)
+    with pytest.raises(RunStateError, match="dataset 'emnist' is not known here"):
+        store.submit(alice, SMALL, QUICK, records=48, dataset="emnist")
+    fashion = store.submit(alice, SMALL, QUICK, records=100, dataset="fashion")
+    assert fashion.dataset_tag == NAMED["fashion"].tag
+    own = store.submit(alice, four, QUICK, records=48, dataset=data.key)
+    assert own.dataset_tag == data.tag and own.dataset_title == "letters"
+    assert np.array_equal(store.run_dataset(own).test.images, data.test.images)
+    with pytest.raises(RunStateError, match="Run 2 is waiting or training on this dataset"):
+        store.delete_dataset(alice, data.key)
+
+    claimed = store.claim()
+    while claimed.id != own.id:
+        store.end(claimed.id, STOPPED)
+        claimed = store.claim()
+    _fake_epoch(store, claimed, 1)
+    store.end(own.id, FINISHED)
+    assert load_model(store.folder(own.id) / "epoch_0001.npz").dataset == data.tag
+    assert load_model(store.model_bytes(store.get_run(alice, own.id))).dataset == data.tag
+
+    store.db_path.write_bytes(b"this is not a database" * 100)  # rebuilt from run.json: the tags survive
+    rebuilt = RunStore(tmp_path / "runs")
+    assert {r.dataset_tag for r in rebuilt.list_runs(alice)} == {NAMED["fashion"].tag, data.tag}
+
+
+def test_a_store_made_before_datasets_were_recorded_gains_the_column(tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "runs.db")
+    conn.executescript(_OLD_SCHEMA)
+    conn.execute("INSERT INTO runs (id, owner, number, status, config, records, learning_rate, created) "
+                 "VALUES ('0123456789abcdef', ?, 1, 'finished', ?, 100, 0.1, 1.0)",
+                 (owner_of("k" * 22), json.dumps({"hidden_nodes": [20]})))
+    conn.commit()
+    conn.close()
+    store = RunStore(folder)
+    (run,) = store.list_runs("k" * 22)
+    assert run.dataset == "mnist" and run.dataset_title == "MNIST" and run.class_names[9] == "9"
+
+
+_OLD_SCHEMA = """CREATE TABLE runs (id TEXT PRIMARY KEY, owner TEXT NOT NULL, number INTEGER NOT NULL,
+status TEXT NOT NULL, config TEXT NOT NULL, preset TEXT, records INTEGER NOT NULL,
+dataset TEXT NOT NULL DEFAULT 'mnist', source TEXT NOT NULL DEFAULT 'app', learning_rate REAL NOT NULL,
+epochs_done INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, queued REAL, started REAL, claimed REAL, ended REAL,
+heartbeat REAL, progress_done INTEGER NOT NULL DEFAULT 0, progress_total INTEGER NOT NULL DEFAULT 0,
+epoch_seconds REAL NOT NULL DEFAULT 0, train_seconds REAL NOT NULL DEFAULT 0, test_accuracy REAL, best_accuracy REAL,
+message TEXT, share TEXT UNIQUE, control TEXT NOT NULL DEFAULT '', worker TEXT,
+disk_bytes INTEGER NOT NULL DEFAULT 0);"""

@@ -6,7 +6,9 @@ lets the Train page redraw its curves every epoch without slowing training down.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -39,18 +41,31 @@ def pixel_heatmap(image: np.ndarray, size: int = 392) -> alt.Chart:
     ).add_params(hover).properties(width=size, height=size)
 
 
-def digit_counts(train_counts: Sequence[int], test_counts: Sequence[int]) -> alt.Chart:
-    """Images per digit in the training and test sets, as grouped bars."""
+def class_axis(class_names: Sequence[str] | None, title: str, **axis: Any) -> alt.Axis:
+    """An axis over class indices 0..n-1 that shows the class names (the data keeps the indices, so a click
+    selects a number the page can use)."""
+    if class_names is None:
+        return alt.Axis(title=title, **axis)
+    many = len(class_names) > 12 or max(len(n) for n in class_names) > 3
+    return alt.Axis(title=title, labelExpr=f"{json.dumps(list(class_names))}[datum.value]",
+                    labelAngle=-45 if many else 0, labelLimit=90, **{k: v for k, v in axis.items()
+                                                                        if k != "labelAngle"})
+
+
+def digit_counts(train_counts: Sequence[int], test_counts: Sequence[int],
+                 class_names: Sequence[str] | None = None, noun: str = "digit") -> alt.Chart:
+    """Images per class (digit) in the training and test sets, as grouped bars."""
+    names = list(class_names) if class_names is not None else [str(d) for d in range(len(train_counts))]
     frame = pd.DataFrame(
-        [{"digit": d, "set": "training", "images": int(c)} for d, c in enumerate(train_counts)]
-        + [{"digit": d, "set": "test", "images": int(c)} for d, c in enumerate(test_counts)])
+        [{"digit": d, "name": names[d], "set": "training", "images": int(c)} for d, c in enumerate(train_counts)]
+        + [{"digit": d, "name": names[d], "set": "test", "images": int(c)} for d, c in enumerate(test_counts)])
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("digit:O", title="digit", axis=alt.Axis(labelAngle=0)),
+        x=alt.X("digit:O", axis=class_axis(class_names, noun, labelAngle=0)),
         xOffset=alt.XOffset("set:N", sort=["training", "test"]),
         y=alt.Y("images:Q", title="images"),
         color=alt.Color("set:N", sort=["training", "test"], scale=alt.Scale(range=[TRAIN_COLOR, "#f59e0b"]),
                         legend=alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("digit:O"), alt.Tooltip("images:Q", format=",")],
+        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("name:N", title=noun), alt.Tooltip("images:Q", format=",")],
     ).properties(height=260)
 
 
@@ -134,29 +149,33 @@ def _event_marks(events: dict[str, list[dict]], histories: dict[str, list[dict]]
 # --------------------------------------------------------------------------- predictions
 
 
-def output_bars(outputs: np.ndarray, height: int = 240, title: str | None = None) -> alt.Chart:
-    """The ten output activations as bars, the winning digit highlighted."""
+def output_bars(outputs: np.ndarray, height: int = 240, title: str | None = None,
+                class_names: Sequence[str] | None = None, noun: str = "digit") -> alt.Chart:
+    """The output activations as bars (one per class; ten digits for MNIST), the winner highlighted."""
     outputs = np.asarray(outputs, np.float64).ravel()
     winner = int(np.argmax(outputs))
-    frame = pd.DataFrame({"digit": np.arange(len(outputs)), "activation": outputs,
+    names = list(class_names) if class_names is not None else [str(d) for d in range(len(outputs))]
+    frame = pd.DataFrame({"digit": np.arange(len(outputs)), "name": names, "activation": outputs,
                           "winner": np.arange(len(outputs)) == winner})
-    base = alt.Chart(frame).encode(x=alt.X("digit:O", title="output node (digit)", axis=alt.Axis(labelAngle=0)))
+    base = alt.Chart(frame).encode(x=alt.X("digit:O", axis=class_axis(class_names, f"output node ({noun})",
+                                                                         labelAngle=0)))
     bars = base.mark_bar().encode(
         y=alt.Y("activation:Q", title="activation", scale=alt.Scale(domain=[0, 1])),
         color=alt.condition(alt.datum.winner, alt.value(OUTPUT_COLOR), alt.value("#cbd5e1")),
-        tooltip=[alt.Tooltip("digit:O"), alt.Tooltip("activation:Q", format=".4f")])
+        tooltip=[alt.Tooltip("name:N", title=noun), alt.Tooltip("activation:Q", format=".4f")])
     text = base.mark_text(dy=-7, fontSize=11, color=INK).encode(
         y="activation:Q", text=alt.Text("activation:Q", format=".2f"))
     chart = (bars + text).properties(height=height)
     return chart.properties(title=title) if title else chart
 
 
-def before_after_bars(before: np.ndarray, after: np.ndarray, height: int = 220) -> alt.Chart:
-    """Output activations before and after teaching, side by side for each digit."""
+def before_after_bars(before: np.ndarray, after: np.ndarray, height: int = 220,
+                      class_names: Sequence[str] | None = None, noun: str = "digit") -> alt.Chart:
+    """Output activations before and after teaching, side by side for each class (digit)."""
     rows = [{"digit": d, "when": when, "activation": float(v)}
             for when, values in (("before", before), ("after", after)) for d, v in enumerate(np.ravel(values))]
     return alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
-        x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
+        x=alt.X("digit:O", axis=class_axis(class_names, noun, labelAngle=0)),
         xOffset=alt.XOffset("when:N", sort=["before", "after"]),
         y=alt.Y("activation:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("when:N", sort=["before", "after"], scale=alt.Scale(range=["#94a3b8", OUTPUT_COLOR]),
@@ -177,16 +196,18 @@ def _mix(light: str, dark: str, amount: float) -> str:
 
 
 def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple[int, int] | None = None,
-                    size: int = 430) -> alt.Chart:
-    """The confusion matrix: rows true digit, columns prediction; hits green, mistakes orange.
+                    size: int = 430, class_names: Sequence[str] | None = None, noun: str = "digit") -> alt.Chart:
+    """The confusion matrix: rows true class (digit), columns prediction; hits green, mistakes orange.
 
-    ``show`` is "counts" or "rates" (share of the true digit's images). A click selects a cell (selection
-    parameter ``cell`` with fields ``true`` and ``predicted``); ``selected`` is outlined: the layer named
-    ``outline`` holds that one cell as its own data, so :func:`outline_cell` can move it in the chart's
-    Vega-Lite dict without building the chart again.
+    ``show`` is "counts" or "rates" (share of the true class's images). A click selects a cell (selection
+    parameter ``cell`` with fields ``true`` and ``predicted``, the class indices); ``selected`` is outlined:
+    the layer named ``outline`` holds that one cell as its own data, so :func:`outline_cell` can move it in
+    the chart's Vega-Lite dict without building the chart again. ``class_names`` label the axes and
+    tooltips (default: the indices, MNIST's digits).
     """
     confusion = np.asarray(confusion, np.int64)
     n = confusion.shape[0]
+    names = list(class_names) if class_names is not None else [str(d) for d in range(n)]
     true, predicted = np.indices(confusion.shape)
     totals = confusion.sum(axis=1, keepdims=True)
     rates = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
@@ -196,8 +217,10 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     })
     frame["label"] = frame["count"].astype(str) if show == "counts" else (frame["rate"] * 100).map(
         lambda r: f"{r:.1f}" if r else "0")
-    frame["about"] = [f"{c:,} of the {int(totals[t, 0]):,} images of {t} ({r:.2%})"
+    frame["about"] = [f"{c:,} of the {int(totals[t, 0]):,} images of {names[t]} ({r:.2%})"
                       for t, c, r in zip(frame["true"], frame["count"], frame["rate"])]
+    frame["true_name"] = [names[t] for t in frame["true"]]
+    frame["predicted_name"] = [names[p] for p in frame["predicted"]]
     off_diagonal = confusion[~np.eye(n, dtype=bool)]
     worst = max(int(off_diagonal.max(initial=0)), 1)
     # Hits are shaded by their rate, mistakes by their count against the worst mistake (square root, so a
@@ -206,16 +229,16 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
     frame["fill"] = [_mix("#f0fdf4", "#15803d", b) if hit else (_mix("#fff7ed", "#c2410c", b) if c else "#f8fafc")
                      for hit, b, c in zip(frame["hit"], frame["bright"], frame["count"])]
     cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", empty=False)
-    x = alt.X("predicted:O", title="predicted digit", axis=alt.Axis(orient="top", labelAngle=0))
-    y = alt.Y("true:O", title="true digit")
-    tooltip = [alt.Tooltip("true:O", title="true digit"), alt.Tooltip("predicted:O", title="predicted"),
+    x = alt.X("predicted:O", axis=class_axis(class_names, f"predicted {noun}", orient="top", labelAngle=0))
+    y = alt.Y("true:O", axis=class_axis(class_names, f"true {noun}"))
+    tooltip = [alt.Tooltip("true_name:N", title=f"true {noun}"), alt.Tooltip("predicted_name:N", title="predicted"),
                alt.Tooltip("about:N", title="images")]
     base = alt.Chart(frame).encode(x=x, y=y)
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)
     outline = alt.Chart(alt.Data(values=_outlined(selected))).mark_rect(
         fill=None, stroke="#1d4ed8", strokeWidth=3).encode(x=x, y=y).properties(name="outline")
-    text = base.mark_text(fontSize=11).encode(
+    text = base.mark_text(fontSize=11 if n <= 12 else 8).encode(
         text="label:N",
         color=alt.condition("datum.bright > 0.55", alt.value("white"), alt.value(INK)),
         tooltip=tooltip)
@@ -226,10 +249,11 @@ def _outlined(selected: tuple[int, int] | None) -> list[dict[str, int]]:
     return [] if selected is None else [{"true": int(selected[0]), "predicted": int(selected[1])}]
 
 
-def confusion_spec(confusion: np.ndarray, show: str = "counts", size: int = 430) -> dict:
+def confusion_spec(confusion: np.ndarray, show: str = "counts", size: int = 430,
+                   class_names: Sequence[str] | None = None, noun: str = "digit") -> dict:
     """:func:`confusion_chart` as its Vega-Lite dict (for ``st.vega_lite_chart``), no cell outlined: built
     once per model and kept, as altair takes tens of milliseconds to build and check a chart."""
-    return confusion_chart(confusion, show=show, size=size).to_dict()
+    return confusion_chart(confusion, show=show, size=size, class_names=class_names, noun=noun).to_dict()
 
 
 def outline_cell(spec: dict, selected: tuple[int, int] | None) -> dict:

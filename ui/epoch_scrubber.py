@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from ann.runs import CheckpointError, RunInfo
-from ui import charts, inside_charts, robustness_view, run_epochs, run_panels, state
+from ui import charts, datasets, inside_charts, robustness_view, run_epochs, run_panels, state
 
 PICK_KEY = "in_run"
 SHOWN_KEY = "in_epochs_shown"  # run id -> the epochs the scrubber was asked to go through (a tuple)
@@ -91,7 +91,7 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = state.require_mnist("The epoch scrubber")
+    mnist = datasets.require_run_data(run, "The epoch scrubber")  # the run's own dataset
     try:
         changes = epoch_numbers(run.id, shown, run, mnist.test.images, mnist.test.labels)
     except CheckpointError as exc:

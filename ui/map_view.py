@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from ann.runs import CheckpointError, RunInfo
-from ui import robustness_view, run_epochs, run_panels, state
+from ui import datasets, robustness_view, run_epochs, run_panels, state
 
 SAMPLE_SEED = 0
 DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -154,7 +154,7 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = state.require_mnist("The hidden-layer map")
+    mnist = datasets.require_run_data(run, "The hidden-layer map")  # the run's own dataset
     try:
         data = epoch_map_data(run.id, shown, n, align, run, mnist.test.images, mnist.test.labels)
     except CheckpointError as exc:

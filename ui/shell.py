@@ -16,7 +16,7 @@ import time
 
 import streamlit as st
 
-from ui import run_panels, setup_link, state, workspace
+from ui import datasets, run_panels, setup_link, state, workspace
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
@@ -50,6 +50,8 @@ def run_app() -> None:
     runs = workspace.my_runs()  # the frame's one query of the run store per script run
     run_panels.notice_ended_runs(runs)
     with st.sidebar:
+        # which dataset the pages work on (Dataset, Train, Evaluate, Inside, Experiments), and the picker
+        datasets.picker("sidebar")
         model = state.active_model()
         if model is None:
             st.caption("**Active model**: none yet. Train one on the Train page.")
@@ -57,6 +59,7 @@ def run_app() -> None:
             headline, sentence = state.describe_model(model)
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
+    datasets.show_notice()
     on_train = page.url_path == "train"
     if not on_train and st.session_state.get("page_before") == "train":
         # just left the Train page: its settings stay on its own address, not on the next page's

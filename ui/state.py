@@ -35,6 +35,7 @@ from ann.data import (
     load_mnist_mapped,
     mnist_status,
 )
+from ann.datasets import MNIST_TAG, DatasetTag
 
 if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
     from collections.abc import Callable
@@ -167,8 +168,10 @@ class ActiveModel:
     def __init__(self, config: NetworkConfig, train_config: TrainConfig | None, history: list[dict[str, Any]],
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
                  shared: bool = False, uid: str | None = None, shipped_name: str | None = None,
-                 path: Path | None = None, loader: Callable[[], Network] | None = None) -> None:
+                 path: Path | None = None, dataset: DatasetTag = MNIST_TAG,
+                 loader: Callable[[], Network] | None = None) -> None:
         self.config = config
+        self.dataset = dataset  # what it was trained on: output i is dataset.class_names[i]
         self.train_config = train_config
         self.history = history
         self.info = info
@@ -254,11 +257,11 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
     try:
         meta = read_model_info(path)
         return {"config": meta["network"], "train_config": meta["train"], "history": meta["history"],
-                "info": meta["info"], "uid": uid}
+                "info": meta["info"], "dataset": meta["dataset"], "uid": uid}
     except ValueError:  # not ours, or damaged: the full load names the problem
         loaded = _read_pretrained(path, modified)
         return {"config": loaded.network.config, "train_config": loaded.train_config,
-                "history": loaded.history, "info": loaded.info, "uid": uid}
+                "history": loaded.history, "info": loaded.info, "dataset": loaded.dataset, "uid": uid}
 
 
 def shipped_path(name: str) -> Path:
@@ -296,7 +299,8 @@ def shipped(name: str) -> ActiveModel | None:
                        path=path, **described)
 
 
-def _default() -> ActiveModel | None:
+def default_model() -> ActiveModel | None:
+    """The default shipped model (the first whose file reads), as a new session model; None if none does."""
     for name in shipped_names():
         model = shipped(name)
         if model is not None:
@@ -314,7 +318,7 @@ def active_model() -> ActiveModel | None:
                                           "is active again.")
         model = None
     if model is None:
-        model = _default()
+        model = default_model()
         if model is not None:
             st.session_state["active_model"] = model
     return model
@@ -363,7 +367,7 @@ def model_from_upload(data: bytes, filename: str) -> ActiveModel:
     loaded = load_model(data, name=filename)
     return ActiveModel(config=loaded.network.config, network=loaded.network, train_config=loaded.train_config,
                        history=loaded.history, info=dict(loaded.info), name=f"Uploaded {filename}",
-                       source="uploaded")
+                       source="uploaded", dataset=loaded.dataset)
 
 
 def layers_text(config: NetworkConfig) -> str:
@@ -377,7 +381,9 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on the test set"
+        headline += f", {accuracy:.2%} on the test set of {model.dataset.title}"
+    elif not model.dataset.digits:
+        headline += f", trained on {model.dataset.title}"
     parts = []
     preset = PRESETS.get(model.info.get("preset") or "")
     if preset is not None:
@@ -413,8 +419,9 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     return headline, sentence
 
 
-def _accuracy_text(accuracy: float | None) -> str:
-    return f" · MNIST {accuracy:.2%}" if accuracy is not None else ""
+def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> str:
+    """" · Fashion-MNIST 88.10%": which dataset a model belongs to, and its test accuracy there."""
+    return f" · {dataset.title} {accuracy:.2%}" if accuracy is not None else f" · {dataset.title}"
 
 
 def picker_options() -> dict[str, str]:
@@ -426,7 +433,8 @@ def picker_options() -> dict[str, str]:
     for name in shipped_names():
         described = shipped(name)
         accuracy = described.test_accuracy if described is not None else None
-        options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy)}"
+        tag = described.dataset if described is not None else MNIST_TAG
+        options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy, tag)}"
     runs_in_own = set()
     for uid, model in reversed(own_models().items()):
         label = model.name
@@ -434,7 +442,7 @@ def picker_options() -> dict[str, str]:
             label = f"{model.name}: your copy"
         if model.info.get("taught"):
             label += f", taught {model.info['taught']} drawing{'s' if model.info['taught'] != 1 else ''}"
-        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy)
+        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy, model.dataset)
         if model.run_id is not None and not model.info.get("taught"):
             runs_in_own.add(model.run_id)
     try:
@@ -447,7 +455,7 @@ def picker_options() -> dict[str, str]:
         runs = []
     for run in runs:
         options[f"run:{run.id}"] = (f"{run.name} ({layers_text(run.network_config)}, {run.status})"
-                                    f"{_accuracy_text(run.test_accuracy)}")
+                                    f"{_accuracy_text(run.test_accuracy, run.dataset_tag)}")
     return options
 
 
@@ -488,23 +496,25 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     options = picker_options()
     current = _current_option(model)
     if current is not None and current not in options and model is not None:
-        options[current] = model.name + _accuracy_text(model.test_accuracy)
+        options[current] = model.name + _accuracy_text(model.test_accuracy, model.dataset)
     if not options:
         return model
     st.session_state[key] = current  # follow the active model, whichever page changed it
     st.selectbox("Model", list(options), format_func=options.get, key=key, on_change=_pick, args=(key,),
                  help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or trained "
-                      "(Runs page). The one you pick is used on every page.")
+                      "(Runs page); each names the dataset it was trained on. The one you pick is used on every "
+                      "page.")
     error = st.session_state.pop("picker_error", None)
     if error:
         st.error(error)
     return st.session_state.get("active_model")
 
 
-def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel | None:
+def show_model_caption(pick: bool = False, short: bool = False, dataset_check: bool = True) -> ActiveModel | None:
     """One line saying which model is active and how it was trained (pages that predict show it); with
     ``pick``, the model picker above it; ``short``: the headline only (the sidebar has the rest), for a page
-    that must keep its top compact on a phone."""
+    that must keep its top compact on a phone. ``dataset_check``: say so when the model was trained on
+    another dataset than the active one (``ui.datasets.model_mismatch``)."""
     model = model_picker() if pick else active_model()
     if gone := st.session_state.pop("model_gone", None):
         st.warning(gone, icon=":material/search_off:")
@@ -513,6 +523,12 @@ def show_model_caption(pick: bool = False, short: bool = False) -> ActiveModel |
         return None
     headline, sentence = describe_model(model)
     st.caption(f"**Active model**: {headline}." + ("" if short else f" {sentence}"))
+    if dataset_check:
+        from ui import datasets  # here: ui.datasets imports this module
+
+        problem = datasets.model_mismatch(model)
+        if problem:
+            st.warning(problem, icon=":material/dataset:")
     return model
 
 
@@ -541,7 +557,7 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
 
     loader()  # read now: a damaged checkpoint is said at once
     model = ActiveModel(config=run.network_config, train_config=run.train_config,
-                        history=store.history(run), info=run.info(),
+                        history=store.history(run), info=run.info(), dataset=run.dataset_tag,
                         name=f"Shared {run.name.lower()}" if shared else run.name,
                         source="shared" if shared else "run", loader=loader)
     model.run_id = run.id
