@@ -174,7 +174,7 @@ def go_to(page, name: str) -> None:
     """Open a page through the sidebar and wait until it has drawn."""
     path, marker = PAGES[name]
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(rf"\b{name}$")).click()
-    page.wait_for_url(re.compile(rf"/{path}$"))
+    page.wait_for_url(re.compile(rf"/{path}(\?.*)?$"))  # the Train page's link may still carry its settings
     if name != "Home":
         main_block(page).get_by_role("heading", name=name, exact=True).wait_for()
     page.locator(marker).first.wait_for()
