@@ -19,7 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from ann.data import ChecksumError, MNISTFormatError
+from ann.data import MNISTFormatError
 from ann.datasets import MNIST_TAG, NAMED, Dataset, DatasetTag, folder_of, load_named, mismatch, named_status
 
 KEY = "dataset_key"
@@ -273,43 +273,17 @@ def download_panel(key: str, widget_key: str = "download") -> None:
     to fetch by hand and where to put it: it is shown as it is.
     """
     from ann.datasets import ensure_named
+    from ui import state
 
     spec = NAMED[key]
     root = data_root()
-    folder = folder_of(key, root)
     sizes = spec.published.sizes
     missing = named_files_status(key, root)["missing"] or list(sizes)
-    total = sum(sizes[name] for name in missing)
-    st.caption(f"The four {spec.title} files ({total / 1e6:.1f} MB) are downloaded once into `{folder}` and "
-               "checked against their published md5 sums.")
-    if not st.button(f"Download {spec.title} ({total / 1e6:.1f} MB)", key=widget_key, type="primary",
-                     icon=":material/download:"):
-        return
-    bar = st.progress(0.0, text="Connecting...")
-    received: dict[str, int] = {}
-    last_draw = 0.0
-
-    def progress(done: int, size: int, name: str) -> None:
-        nonlocal last_draw
-        received[name] = done
-        now = time.perf_counter()
-        if now - last_draw < UI_UPDATE_SECONDS and done < size:
-            return
-        last_draw = now
-        got = sum(received.values())
-        bar.progress(min(got / total, 1.0), text=f"Downloading {name}: {got / 1e6:.1f} of {total / 1e6:.1f} MB")
-
-    try:
-        ensure_named(key, root, progress=progress)
-    except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
-        bar.empty()
-        st.error(str(exc).replace("\n", "  \n"))  # keep ann's line breaks (one line per mirror) in Markdown
-        return
-    named_files_status.clear()
-    from ui import state
-
-    state.dataset_status.clear()  # MNIST's status as the pages that only know MNIST see it
-    st.rerun()
+    if state.download_button(spec.title, folder_of(key, root), {name: sizes[name] for name in missing},
+                             lambda progress: ensure_named(key, root, progress=progress), widget_key):
+        named_files_status.clear()
+        state.dataset_status.clear()  # MNIST's status as the pages that only know MNIST see it
+        st.rerun()
 
 
 # --------------------------------------------------------------------------- your own data

@@ -112,19 +112,29 @@ def require_mnist(purpose: str) -> MNIST:
 
 
 def download_panel(key: str = "download") -> None:
-    """A Download button; when pressed, a progress bar while the missing files arrive.
+    """A Download button for MNIST; when pressed, a progress bar while the missing files arrive.
 
     Offline or when every mirror fails, ``ann.data`` raises DownloadError with a message that says what
     to fetch by hand and where to put it: it is shown as it is.
     """
     folder = data_folder()
     missing = dataset_status(folder)["missing"] or list(MNIST_SIZES)
-    total = sum(MNIST_SIZES[name] for name in missing)
-    st.caption(f"The four MNIST files ({total / 1e6:.1f} MB) are downloaded once into `{folder}` and checked "
+    if download_button("MNIST", folder, {name: MNIST_SIZES[name] for name in missing},
+                       lambda progress: ensure_mnist(folder, progress=progress), key):
+        dataset_status.clear()
+        st.rerun()
+
+
+def download_button(title: str, folder: Any, sizes: dict[str, int], fetch: Callable[..., Any], key: str) -> bool:
+    """The Download button of a dataset's ``sizes`` (the files still missing, name -> bytes) and, once
+    pressed, a progress bar while ``fetch(progress=...)`` brings them; True when they arrived. A failure
+    (offline, every mirror failing, a bad checksum, a full disk) is shown with ann's own message."""
+    total = sum(sizes.values())
+    st.caption(f"The four {title} files ({total / 1e6:.1f} MB) are downloaded once into `{folder}` and checked "
                "against their published md5 sums.")
-    if not st.button(f"Download MNIST ({total / 1e6:.1f} MB)", key=key, type="primary",
+    if not st.button(f"Download {title} ({total / 1e6:.1f} MB)", key=key, type="primary",
                      icon=":material/download:"):
-        return
+        return False
     bar = st.progress(0.0, text="Connecting...")
     received: dict[str, int] = {}
     last_draw = 0.0
@@ -140,13 +150,12 @@ def download_panel(key: str = "download") -> None:
         bar.progress(min(got / total, 1.0), text=f"Downloading {name}: {got / 1e6:.1f} of {total / 1e6:.1f} MB")
 
     try:
-        ensure_mnist(folder, progress=progress)
+        fetch(progress)
     except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
         bar.empty()
         st.error(str(exc).replace("\n", "  \n"))  # keep ann's line breaks (one line per mirror) in Markdown
-        return
-    dataset_status.clear()
-    st.rerun()
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- the active model (per session)
