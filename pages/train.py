@@ -249,31 +249,6 @@ except ConfigError as exc:
     network_config = train_config = None
     config_error = str(exc)
 
-records = min(int(st.session_state.tr_limit), datasets.train_count(active_data))
-start_col, info_col = st.columns([1, 7], vertical_alignment="center")
-start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,
-                 disabled=config_error is not None, width="stretch")
-if config_error:
-    info_col.error(config_error)
-elif train_config is not None:
-    copies = train_config.copies_per_record
-    info_col.caption(
-        f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
-        f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
-        f"{run_panels.duration(estimate_seconds(network_config, train_config, records))} of training (a rough "
-        "estimate). It trains on the server in the background: you can leave this page, and the settings stay "
-        "free for the next run.")
-start_error = st.session_state.pop("tr_start_error", None)
-if start_error:
-    st.error(start_error, icon=":material/block:")
-my_runs = workspace.my_runs()
-# a visitor without runs has nothing to lose to housekeeping: no second query for them
-for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
-    if "runs" in why or "MB" in why:
-        st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
-                   f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download its "
-                   "model on the Runs page to keep it.")
-
 # The address bar always carries the settings that differ from the preset: a copied link opens this setup.
 link_query = setup_link.to_query(st.session_state, link_base, LINK_PARAMS)
 url_query = st.query_params.to_dict()
@@ -288,13 +263,54 @@ if copy_link.open:
                    "(the preset it names, then every setting changed since); the names are the command line's "
                    "flags: `python -m ann train --lr 0.2` is `?lr=0.2`.")
 
-# --------------------------------------------------------------------------- the run in view
+# --------------------------------------------------------------------------- Start, and the run in view
 
-run_panels.show_news()
-if my_runs:
+
+@st.fragment
+def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConfig | None,
+                   config_error: str | None, records: int, hidden: str | None) -> None:
+    """Start and the runs below it, one fragment: pressing Start (or picking another run to view) reruns
+    only this part, not the settings, the sidebar and the page's frame. When a classroom presses Start
+    at once, each press is a small script run, so the server stays free for everyone else (issue #8:
+    another visitor's drawing answered within 1.5 s during a burst of 32 Starts; bench/classroom_training.py).
+    ``hidden``: the run the page's status bar left out when the whole page last ran."""
+    start_col, info_col = st.columns([1, 7], vertical_alignment="center")
+    start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,
+                     disabled=config_error is not None, width="stretch")
+    if config_error:
+        info_col.error(config_error)
+    elif train_config is not None:
+        copies = train_config.copies_per_record
+        info_col.caption(
+            f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
+            f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
+            f"{run_panels.duration(estimate_seconds(network_config, train_config, records))} of training (a "
+            "rough estimate). It trains on the server in the background: you can leave this page, and the "
+            "settings stay free for the next run.")
+    start_error = st.session_state.pop("tr_start_error", None)
+    if start_error:
+        st.error(start_error, icon=":material/block:")
+    my_runs = workspace.my_runs()
+    # a visitor without runs has nothing to lose to housekeeping: no second query for them
+    for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
+        if "runs" in why or "MB" in why:
+            st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
+                       f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download "
+                       "its model on the Runs page to keep it.")
+
+    run_panels.show_news()
+    if not my_runs:
+        st.caption("Your runs appear here when you press Start, and on the Runs page. They train on this server "
+                   "in the background: leave the page, draw on Draw, come back; a reload keeps them too.")
+        return
     ids = [run.id for run in my_runs]
     if st.session_state.get("tr_view") not in ids:
         st.session_state["tr_view"] = ids[-1]
+    view = st.session_state["tr_view"]
+    if view != hidden and any(run.active and run.id != view for run in my_runs):
+        # another run of yours is training: the status bar at the top must now show it (or leave this one
+        # out), and that bar belongs to the whole page
+        st.rerun(scope="app")
     names = {run.id: f"{run.name}: {'-'.join(map(str, run.network_config.layer_sizes))}, "
                      f"{run.records:,} records"
                      + ("" if run.dataset == "mnist" else f" of {run.dataset_title}") for run in my_runs}
@@ -304,10 +320,12 @@ if my_runs:
                        help="The run shown below. Every run of yours is on the Runs page: a table, curves side "
                             "by side, downloads, share links.")
     link_col.page_link("pages/runs.py", label="All runs", icon=":material/table_chart:")
-    run_panels.train_view(st.session_state["tr_view"])
-else:
-    st.caption("Your runs appear here when you press Start, and on the Runs page. They train on this server in "
-               "the background: leave the page, draw on Draw, come back; a reload keeps them too.")
+    run_panels.train_view(view)
+
+
+start_and_runs(network_config, train_config, config_error,
+               min(int(st.session_state.tr_limit), datasets.train_count(active_data)),
+               st.session_state.get("tr_view"))
 
 # --------------------------------------------------------------------------- model files
 

@@ -178,3 +178,30 @@ def test_two_browsers_never_see_each_others_runs_and_a_share_link_is_read_only(p
     finally:
         other_context.close()
         third_context.close()
+
+
+def test_a_second_start_shows_the_first_run_in_the_status_bar(page):
+    # Start and the run in view are one fragment (a Start reruns only that part); the status bar at the top
+    # belongs to the whole page, so a Start while another run of yours trains must redraw the page: the first
+    # run moves to the status bar, the new one is in view.
+    start_run(page, records="60,000", epochs="10")
+    page.wait_for_function(f"/Epoch [0-9]+ of 10/.test(document.querySelector('{LIVE}')?.innerText)",
+                           timeout=WAIT_MS)
+    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
+                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
+    first = page.locator(f"{LIVE} h4").inner_text().strip()
+    assert page.locator(".st-key-run_status").count() == 0  # the run in view is not repeated at the top
+    page.locator(".st-key-tr_start button").click()
+    page.wait_for_function(f"!document.querySelector('{LIVE} h4')?.innerText.includes({first!r})",
+                           timeout=WAIT_MS)
+    second = page.locator(f"{LIVE} h4").inner_text().strip()
+    status = page.locator(".st-key-run_status")
+    status.wait_for()
+    assert first in status.inner_text() and second not in status.inner_text()
+    screenshot(page, "runs_second_start")
+    for _ in range(2):  # stop both: the status bar's run, then the one in view
+        click_until(page, status.get_by_role("button", name="Stop").first if status.count() else
+                    main_block(page).get_by_role("button", name="Stop").first,
+                    "true")
+    wait_idle(page)
+    assert_no_errors(page)
