@@ -16,7 +16,10 @@ import time
 
 import streamlit as st
 
-from ui import datasets, run_panels, setup_link, state, workspace
+from ui import datasets, memory, run_panels, setup_link, state, workspace
+
+# first import is on the server's first script run, before the sessions' threads multiply (ui.memory)
+memory.fewer_malloc_arenas()
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
