@@ -18,8 +18,8 @@ import streamlit as st
 
 from ui import datasets, memory, run_panels, setup_link, state, workspace
 
-# first import is on the server's first script run, before the sessions' threads multiply (ui.memory)
-memory.fewer_malloc_arenas()
+# freed heap pages go back to the system every few seconds (ui.memory: many sessions' threads, many arenas)
+memory.start_trimming()
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
