@@ -1,27 +1,35 @@
-"""The server process's memory: freed heap pages handed back to the system.
+"""The server process's memory housekeeping: one garbage collection every few seconds, and freed heap pages
+handed back to the system.
 
-glibc's ``malloc`` keeps up to eight arenas per core, one per thread that needs one, and memory freed in an
-arena stays with it for later allocations rather than going back to the system. Streamlit runs every
-session's script on a thread of its own, so a burst of sessions (a classroom pressing Start at once) spreads
-the server's allocations over many arenas, and each keeps its high-water mark as resident memory long after
-the burst. ``MALLOC_ARENA_MAX=2`` in the server's environment would prevent that, but only when set before the
-server starts (``mallopt`` comes too late: Streamlit's own threads have made 15 arenas before the first
-script runs), and a hosted platform starts ``streamlit run app.py`` itself. So a thread of the server's calls
-glibc's ``malloc_trim(0)`` every few seconds: it gives every arena's whole free pages back (``madvise``),
-in a few milliseconds. Measured with ``bench/classroom_training.py`` (32 sessions press Start): see
-bench/README.md.
+Two measures, both for a server that many sessions share (a classroom):
 
-No Streamlit import; a no-op where the C library is not glibc.
+- **Garbage collection on a timer, not after every script run.** Streamlit runs a full ``gc.collect(2)``
+  after every script run of every session (``runner.postScriptGC``). Under a burst of 32 Start presses it
+  was a fifth of the server's CPU (py-spy, ``bench/classroom_training.py``), time every visitor's next
+  answer waited for. ``.streamlit/config.toml`` turns it off, and the thread here collects once every few
+  seconds instead: reference cycles are freed a few seconds later, at a fixed small cost however many
+  sessions run scripts.
+- **Free pages back to the system.** glibc's ``malloc`` keeps up to eight arenas per core, one per thread
+  that needs one, and memory freed in an arena stays with it rather than going back to the system.
+  Streamlit runs every session's script on a thread of its own, so a burst of sessions spreads the server's
+  allocations over many arenas, each keeping its high-water mark. ``MALLOC_ARENA_MAX=2`` would prevent that
+  only if set before the server starts (``mallopt`` comes too late: Streamlit's own threads have made 15
+  arenas before the first script runs), and a hosted platform starts ``streamlit run app.py`` itself. So
+  after each collection the thread calls glibc's ``malloc_trim(0)``, which gives every arena's whole free
+  pages back (``madvise``) in a few milliseconds.
+
+No Streamlit import; the trimming is a no-op where the C library is not glibc.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import threading
 import time
 
-TRIM_SECONDS = 5.0
+EVERY_SECONDS = 5.0
 
 _started = threading.Event()
 
@@ -42,19 +50,20 @@ def trim_now() -> bool | None:
     return None if trim is None else bool(trim(0))
 
 
-def start_trimming(every: float = TRIM_SECONDS) -> bool:
-    """Start the server's trimming thread (once per process). Returns False without glibc."""
-    trim = _malloc_trim()
-    if trim is None:
-        return False
+def start_housekeeping(every: float = EVERY_SECONDS) -> bool:
+    """Start the server's housekeeping thread, once per process: every ``every`` seconds a full garbage
+    collection, then (with glibc) ``malloc_trim``. Returns True if this call started it."""
     if _started.is_set():
-        return True
+        return False
     _started.set()
+    trim = _malloc_trim()
 
     def loop() -> None:
         while True:
             time.sleep(every)
-            trim(0)  # ctypes releases the GIL: the server's threads go on meanwhile
+            gc.collect()
+            if trim is not None:
+                trim(0)  # ctypes releases the GIL: the server's threads go on meanwhile
 
-    threading.Thread(target=loop, name="ann-malloc-trim", daemon=True).start()
+    threading.Thread(target=loop, name="ann-memory-housekeeping", daemon=True).start()
     return True

@@ -18,8 +18,9 @@ import streamlit as st
 
 from ui import datasets, memory, run_panels, setup_link, state, workspace
 
-# freed heap pages go back to the system every few seconds (ui.memory: many sessions' threads, many arenas)
-memory.start_trimming()
+# a garbage collection every few seconds instead of after every script run (config.toml's runner.postScriptGC),
+# and freed heap pages back to the system (ui.memory)
+memory.start_housekeeping()
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
