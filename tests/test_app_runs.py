@@ -190,3 +190,28 @@ def test_teaching_a_run_s_model_takes_the_session_s_own_copy():
     assert own is not shared and model._network is own and model._loader is None
     own.weights[0][0, 0] += 1.0
     assert shared.weights[0][0, 0] != own.weights[0][0, 0]  # the cached network is untouched
+
+
+def test_a_page_that_does_not_use_the_run_s_network_does_not_read_its_checkpoint(monkeypatch):
+    """Every script run checks that the active run's model is still there; the check looks for its
+    checkpoint, it does not read it (thirty sessions on runs of their own, a cache of four: a 10 MB read on
+    every script run of every session). Draw, which predicts, reads it."""
+    from ann.runs import RunStore
+    from ui import state
+
+    at = open_page("runs")
+    run = finished_run(at.session_state["workspace_key"], 0.84, hidden=30)
+    at.run()
+    at.button(key=f"rn_use_{run.id}").click().run()
+    no_exceptions(at)
+    reads = []
+    original = RunStore.load_resume
+    monkeypatch.setattr(RunStore, "load_resume", lambda self, r: reads.append(r.id) or original(self, r))
+    state._run_network.clear()  # as when thirty other runs have gone through the cache since
+    for page in ("pages/train.py", "pages/dataset.py", "pages/home.py"):
+        at.switch_page(page).run()
+        no_exceptions(at)
+    assert reads == []
+    at.switch_page("pages/draw.py").run()
+    no_exceptions(at)
+    assert reads == [run.id]

@@ -178,7 +178,7 @@ class ActiveModel:
                  info: dict[str, Any], name: str, source: str, network: Network | None = None,
                  shared: bool = False, uid: str | None = None, shipped_name: str | None = None,
                  path: Path | None = None, dataset: DatasetTag = MNIST_TAG,
-                 loader: Callable[[], Network] | None = None) -> None:
+                 loader: Callable[[], Network] | None = None, probe: Callable[[], None] | None = None) -> None:
         self.config = config
         self.dataset = dataset  # what it was trained on: output i is dataset.class_names[i]
         self.train_config = train_config
@@ -198,6 +198,8 @@ class ActiveModel:
         # (bench/classroom_training.py --preset best: the server alone at 630 MB). Teaching takes the
         # session's own copy first (own_network).
         self._loader = loader
+        # a cheap check that the loader's source is still there (every script run asks: see unreadable)
+        self._probe = probe
 
     @property
     def network(self) -> Network:
@@ -214,13 +216,16 @@ class ActiveModel:
 
     def unreadable(self) -> str | None:
         """Why a run's network can no longer be read (the run deleted or removed by housekeeping, its
-        checkpoint damaged), or None."""
+        checkpoint damaged), or None. Asked on every script run, so with a probe only the probe runs: loading
+        the network each time, with thirty sessions each on a run of its own, read a 10 MB checkpoint through
+        a cache of four on every script run of every session (bench/classroom_training.py --preset best).
+        A damaged checkpoint is said when the run is activated (:func:`model_from_run` reads it then)."""
         if self._network is not None or self._loader is None:
             return None
         from ann.runs import CheckpointError, RunNotFound
 
         try:
-            self._loader()
+            (self._probe or self._loader)()
         except (CheckpointError, RunNotFound, OSError) as exc:
             return str(exc)
         return None
@@ -559,16 +564,19 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
 
     epochs, checkpoint = run.epochs_done, store.folder(run.id) / "resume.npz"
 
-    def loader() -> Network:
+    def probe() -> None:
         if not checkpoint.exists():  # deleted (here, in another tab, by housekeeping), even if still cached
             raise CheckpointError(f"{run.name} was deleted")
+
+    def loader() -> Network:
+        probe()
         return _run_network(run.id, epochs, store, run)
 
     loader()  # read now: a damaged checkpoint is said at once
     model = ActiveModel(config=run.network_config, train_config=run.train_config,
                         history=store.history(run), info=run.info(), dataset=run.dataset_tag,
                         name=f"Shared {run.name.lower()}" if shared else run.name,
-                        source="shared" if shared else "run", loader=loader)
+                        source="shared" if shared else "run", loader=loader, probe=probe)
     model.run_id = run.id
     return model
 
