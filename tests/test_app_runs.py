@@ -206,7 +206,7 @@ def test_a_page_that_does_not_use_the_run_s_network_does_not_read_its_checkpoint
     no_exceptions(at)
     reads = []
     original = RunStore.load_resume
-    monkeypatch.setattr(RunStore, "load_resume", lambda self, r: reads.append(r.id) or original(self, r))
+    monkeypatch.setattr(RunStore, "load_resume", lambda self, r, **kw: reads.append(r.id) or original(self, r, **kw))
     state._run_network.clear()  # as when thirty other runs have gone through the cache since
     for page in ("pages/train.py", "pages/dataset.py", "pages/home.py"):
         at.switch_page(page).run()

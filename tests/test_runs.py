@@ -421,3 +421,23 @@ heartbeat REAL, progress_done INTEGER NOT NULL DEFAULT 0, progress_total INTEGER
 epoch_seconds REAL NOT NULL DEFAULT 0, train_seconds REAL NOT NULL DEFAULT 0, test_accuracy REAL, best_accuracy REAL,
 message TEXT, share TEXT UNIQUE, control TEXT NOT NULL DEFAULT '', worker TEXT,
 disk_bytes INTEGER NOT NULL DEFAULT 0);"""
+
+
+def test_a_network_for_predicting_is_read_without_its_momentum(tmp_path):
+    """The dashboard reads a run's network to predict with: the same weights as the full state, and the
+    momentum arrays (as large as the weights) are left in the file."""
+    from ann.network import Network
+    from ann.runs import write_resume
+
+    store = RunStore(tmp_path)
+    run = _ended_run(store, new_workspace_key(), epochs=1)
+    network = Network(SMALL, seed=3)
+    network._velocity = [np.full_like(W, 0.5) for W in network.weights]
+    write_resume(tmp_path / run.id / "resume.npz", network, np.random.default_rng(3), store.history(run), [], 0.1,
+                 run)
+    full = store.load_resume(run)
+    light = store.load_resume(run, network_only=True)
+    assert full["network"]._velocity is not None and light["network"]._velocity is None
+    for got, want in zip(light["network"].weights, network.weights):
+        np.testing.assert_array_equal(got, want)
+    assert light["history"] == full["history"]

@@ -586,7 +586,7 @@ def _run_network(run_id: str, epochs: int, _store: RunStore, _run: RunInfo) -> N
     """A run's network after ``epochs`` whole epochs, read-only, shared by the sessions using it; the few used
     last stay in memory for the whole server, any other is read again from its checkpoint. Exact from the
     checkpoint Continue starts from; from the epoch's float16 snapshot once the run has been continued."""
-    state = _store.load_resume(_run)
+    state = _store.load_resume(_run, network_only=True)  # no momentum: it only predicts
     if len(state["history"]) == epochs:
         return state["network"]
     return _store.load_network(_run, epochs, snapshot=True)
