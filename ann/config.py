@@ -163,7 +163,7 @@ PRESETS: dict[str, Preset] = {
         description="784-800-800-10 ReLU with softmax and cross-entropy, biases, batches of 256 with momentum "
         "0.9, a cosine learning-rate schedule, 60 epochs; every epoch each record is randomly rotated (up to "
         "12 degrees) and shifted (up to 2 pixels), and half of them also elastically distorted: about 99.3-99.4% "
-        "(99.34-99.46% over four seeds) in about 160 s of training on 2 free cores (longer on a busy machine).",
+        "(99.34-99.46% over five seeds) in about 160 s of training on 2 free cores (longer on a busy machine).",
         network=NetworkConfig(hidden_nodes=(800, 800), activation="relu", loss="cross_entropy",
                               propagate="delta", bias=True),
         # Batches of 256 at lr 0.1 (issue #10): the products run nearer the machine's peak than at 64, and
