@@ -67,6 +67,7 @@ __all__ = [
     "hold_pools_at_one",
     "rank_one_update",
     "requested_threads",
+    "run_tasks",
     "threads",
     "vecmat",
     "vector_functions",
@@ -146,30 +147,65 @@ def _slices(size: int) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- the team of threads
 
 
-class _Team:
-    """Helper threads that run slices of a product while the calling thread runs the first one.
+class _Job:
+    """One product's slices, taken in order by whichever thread of the team is free first.
 
-    A helper waits on its own queue (asleep, not spinning); the caller hands out slices, computes its
-    own, then waits for the helpers' answers. With no helper the caller computes every slice in turn:
-    the same slices, so the same bits.
+    The calling thread and the helpers each take the next slice not yet taken until none is left, so a
+    helper that is slow to wake (its core busy with another thread, e.g. the augmentation of the next
+    chunk) leaves its slices to the caller instead of making it wait. A slice writes its own rows of the
+    output with the same call whoever runs it, so the bits do not depend on who took which.
+    """
+
+    __slots__ = ("tasks", "taken", "left", "error", "lock", "done")
+
+    def __init__(self, tasks: list[Callable[[], None]]) -> None:
+        self.tasks = tasks
+        self.taken = 0  # slices handed out
+        self.left = len(tasks)  # slices not yet finished
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def work(self) -> None:
+        """Run slices until none is left to take (a helper that comes late finds none and returns)."""
+        tasks, lock = self.tasks, self.lock
+        while True:
+            with lock:
+                index = self.taken
+                if index >= len(tasks):
+                    return
+                self.taken = index + 1
+            try:
+                tasks[index]()
+            except BaseException as exc:  # handed back to the caller, which raises it
+                with lock:
+                    self.error = self.error or exc
+            with lock:
+                self.left -= 1
+                if self.left == 0:
+                    self.done.set()
+
+
+class _Team:
+    """Helper threads that share the slices of a product with the calling thread.
+
+    A helper waits on its own queue (asleep, not spinning); the caller hands the product's job to the
+    helpers it needs, works on it itself, then waits until every slice is finished. With no helper the
+    caller computes every slice in turn: the same slices, so the same bits.
     """
 
     def __init__(self) -> None:
         self.size = 1  # threads in use, the caller included
         self._helpers: list[tuple[queue.SimpleQueue, threading.Thread]] = []
-        self._done: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()  # one product at a time: the helpers are shared by the process
 
-    def _helper(self, inbox: queue.SimpleQueue) -> None:
+    @staticmethod
+    def _helper(inbox: queue.SimpleQueue) -> None:
         while True:
-            task = inbox.get()
-            if task is None:
+            job = inbox.get()
+            if job is None:
                 return
-            try:
-                task()
-                self._done.put(None)
-            except BaseException as exc:  # handed back to the caller, which raises it
-                self._done.put(exc)
+            job.work()
 
     def ensure(self, helpers: int) -> None:
         while len(self._helpers) < helpers:
@@ -179,7 +215,7 @@ class _Team:
             self._helpers.append((inbox, thread))
 
     def run(self, tasks: list[Callable[[], None]]) -> None:
-        """Run every task, spread over ``self.size`` threads; returns when all are done."""
+        """Run every task, spread over up to ``self.size`` threads; returns when all are done."""
         helpers = min(self.size - 1, len(tasks) - 1)
         if helpers <= 0 or threading.current_thread().name == "ann-blas":
             for task in tasks:
@@ -187,25 +223,28 @@ class _Team:
             return
         with self._lock:
             self.ensure(helpers)
-            # Slices go round robin: thread t runs tasks t, t + size, ...; the caller is thread 0.
-            groups = [tasks[t::helpers + 1] for t in range(helpers + 1)]
-            for (inbox, _), group in zip(self._helpers, groups[1:]):
-                inbox.put(lambda group=group: [task() for task in group])
-            error = None
-            try:
-                for task in groups[0]:
-                    task()
-            except BaseException as exc:
-                error = exc
-            for _ in range(helpers):
-                answer = self._done.get()
-                if answer is not None and error is None:
-                    error = answer
-            if error is not None:
-                raise error
+            job = _Job(tasks)
+            for inbox, _ in self._helpers[:helpers]:
+                inbox.put(job)
+            job.work()
+            job.done.wait()
+            if job.error is not None:
+                raise job.error
 
 
 _team = _Team()
+
+
+def run_tasks(tasks: list[Callable[[], None]]) -> None:
+    """Run independent tasks on the threads of the current :func:`threads` context (the team of the
+    products), each taking the next task not yet taken; returns when all are done.
+
+    For work other than products that is cut into fixed parts (the random distortions of a chunk,
+    :func:`ann.train.random_variant`): the parts must not depend on each other, so that the result is
+    the same bits whichever thread ran which. The tasks should release the GIL for most of their time
+    (NumPy's array loops do), or a second thread gains nothing.
+    """
+    _team.run(tasks)
 
 
 # --------------------------------------------------------------------------- products

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -45,30 +44,51 @@ def blas_threads(work: str = "batch", threads: int | None = None):
     return blas.threads(work, threads)
 
 
+AUGMENT_PARTS = 2  # each share of a chunk (elastic, plain) is distorted in this many fixed parts
+
+
 def random_variant(X: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
     """One random distortion of every record of a chunk, (n, 784) like ``X``.
 
     Every record is rotated and shifted; only the first ``config.elastic_fraction`` of the chunk is also
     distorted elastically; then, if enabled, every record gets a random pen (``config.thickness``,
-    ``contrast``, ``noise``: :func:`ann.augment.pen_variation`). The chunks are drawn from a shuffled order, so which records get the elastic
-    distortion changes from epoch to epoch. A part of the data left undistorted keeps a large network
-    fitting the real digits while the rest teaches it the distortions: 99.34% against 99.17% for
-    784-800-800-10 over 50 epochs (bench/README.md).
+    ``contrast``, ``noise``: :func:`ann.augment.pen_variation`). The chunks are drawn from a shuffled
+    order, so which records get the elastic distortion changes from epoch to epoch. A part of the data
+    left undistorted keeps a large network fitting the real digits while the rest teaches it the
+    distortions: 99.34% against 99.17% for 784-800-800-10 over 50 epochs (bench/README.md).
+
+    Each share (elastic, plain) is cut into :data:`AUGMENT_PARTS` fixed parts, and each part draws from a
+    generator of its own, seeded from ``rng`` in a fixed order before any part runs. So the parts are
+    independent: the threads of the current :func:`blas_threads` context share them (NumPy's array
+    loops release the GIL; two threads take about 0.57x the time of one), and the result is the same
+    bits whatever the thread count. ``rng`` advances by one draw of a few integers per call.
     """
     kwargs = {"max_degrees": config.rotate, "max_shift": config.shift,
               "elastic_alpha": config.elastic_alpha, "elastic_sigma": config.elastic_sigma}
+    n = len(X)
     if config.elastic_alpha == 0 or config.elastic_fraction >= 1.0:
-        out = augment.random_distort(X, rng, **kwargs)
+        shares = [(0, n, kwargs)]
     else:
-        cut = int(round(len(X) * config.elastic_fraction))
-        out = np.empty_like(X)
-        if cut:
-            out[:cut] = augment.random_distort(X[:cut], rng, **kwargs)
-        if cut < len(X):
-            out[cut:] = augment.random_distort(X[cut:], rng, **(kwargs | {"elastic_alpha": 0.0}))
-    if config.thickness or config.contrast or config.noise:
-        # After the shape, the pen: drawn from rng only when enabled, so other recipes keep their bits.
-        out = augment.pen_variation(out, rng, config.thickness, config.contrast, config.noise)
+        cut = int(round(n * config.elastic_fraction))
+        shares = [(0, cut, kwargs), (cut, n, kwargs | {"elastic_alpha": 0.0})]
+    parts = [(lo + (hi - lo) * i // AUGMENT_PARTS, lo + (hi - lo) * (i + 1) // AUGMENT_PARTS, share_kwargs)
+             for lo, hi, share_kwargs in shares for i in range(AUGMENT_PARTS)]
+    parts = [(lo, hi, share_kwargs) for lo, hi, share_kwargs in parts if hi > lo]
+    seeds = rng.integers(np.iinfo(np.int64).max, size=len(parts))
+    pen = bool(config.thickness or config.contrast or config.noise)
+    out = np.empty_like(X)
+
+    def part(lo: int, hi: int, part_kwargs: dict[str, Any], seed: int) -> Callable[[], None]:
+        def run() -> None:
+            part_rng = np.random.default_rng(seed)
+            distorted = augment.random_distort(X[lo:hi], part_rng, **part_kwargs)
+            if pen:  # after the shape, the pen
+                distorted = augment.pen_variation(distorted, part_rng, config.thickness, config.contrast,
+                                                  config.noise)
+            out[lo:hi] = distorted
+        return run
+
+    blas.run_tasks([part(lo, hi, part_kwargs, int(seed)) for (lo, hi, part_kwargs), seed in zip(parts, seeds)])
     return out
 
 
@@ -207,25 +227,19 @@ def train(
     work = "sample" if per_sample else "batch"
     train_threads = blas.requested_threads(work, threads)  # a bad count is reported here, before training
     random_augment = config.random_augment
-    # With more than one thread, the next chunk's random distortions are drawn and computed on a thread of
-    # their own while this chunk trains (NumPy releases the GIL in its array loops, ann.blas in its
-    # products), so that augmentation, a third of a Best epoch on one core, overlaps the products. The
-    # draws come from ``rng`` in the same order as without it (chunk after chunk, never across an
-    # epoch's end), so the run is the same bits; only a stop leaves ``rng`` one chunk further on.
-    prefetch = ThreadPoolExecutor(1, thread_name_prefix="ann-augment") if (
-        random_augment and train_threads > 1) else None
-    try:
-        yield from _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop,
-                           start_epoch, rng, samples_seen, base_learning_rate, threads, n, chunk, per_sample,
-                           constant_lr, work, train_threads, random_augment, prefetch)
-    finally:
-        if prefetch is not None:
-            prefetch.shutdown(wait=True)
+    # Random distortions are computed chunk by chunk, just before the chunk trains, by the same threads as
+    # the products (random_variant cuts them into fixed parts). Computing the next chunk on a thread of
+    # its own beside the training instead (ann before this) put three busy threads on two cores: a slice
+    # of a product that lost its core made the other wait, and the distortions cost about as much time
+    # as on one thread (bench/README.md, issue #10).
+    yield from _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop,
+                       start_epoch, rng, samples_seen, base_learning_rate, threads, n, chunk, per_sample,
+                       constant_lr, work, train_threads, random_augment)
 
 
 def _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop, start_epoch, rng,
             samples_seen, base_learning_rate, threads, n, chunk, per_sample, constant_lr, work, train_threads,
-            random_augment, prefetch):
+            random_augment):
     """The epochs of :func:`train` (see there), after its checks."""
     copies = config.copies_per_record
     per_epoch = n * copies
@@ -239,7 +253,6 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
         done = 0
         stopped = False
         base = None
-        ahead = None  # the next chunk's distortion, computing on the prefetch thread
 
         def chunk_inputs(start: int) -> np.ndarray:
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
@@ -251,8 +264,6 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
                 stopped = bool(should_stop())
                 waited += time.perf_counter() - asked
                 if stopped:
-                    if ahead is not None:
-                        ahead.result()  # let it finish with rng before the caller has it back
                     break
             if base_learning_rate is not None:
                 base = float(base_learning_rate())
@@ -264,11 +275,8 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
                 interleaved = augment.seed_copies(chunk_inputs(start), config.rotate)  # (n, 3, 784)
                 variants = (interleaved[:, 0], interleaved[:, 1], interleaved[:, 2])
             elif random_augment:
-                distorted = ahead.result() if ahead is not None else random_variant(chunk_inputs(start), rng, config)
-                ahead = None
-                if prefetch is not None and start + chunk < n:
-                    ahead = prefetch.submit(random_variant, chunk_inputs(start + chunk), rng, config)
-                variants = (distorted,)
+                with blas_threads(work, train_threads):
+                    variants = (random_variant(chunk_inputs(start), rng, config),)
             else:
                 variants = (chunk_inputs(start),)
             X = variants[0]  # for its shape: every variant has the chunk's records in order

@@ -1,8 +1,8 @@
 """The "best" preset: test accuracy and training time of ``python -m ann train --preset best``.
 
-The issue's target: at least 99.0% on the MNIST test set within 10 minutes of training on 2 cores
-(aim: 99.3%). The recipe is whatever ``ann.config.PRESETS["best"]`` holds, so this measures the product:
-it runs ``python -m ann train --preset best --json`` in a subprocess and reads ``test_accuracy`` and
+The target (issue #10; before it, 99.0% in 10 minutes): at least 99.3% on the MNIST test set within
+180 s of training on this 2-core machine. The recipe is whatever ``ann.config.PRESETS["best"]`` holds, so
+this measures the product: it runs ``python -m ann train --preset best --json`` in a subprocess and reads ``test_accuracy`` and
 ``train_seconds`` (training time only, the per-epoch test scoring excluded) from its JSON line. Per-epoch
 figures are kept in bench/out/best_recipe.json; the progress bar goes to bench/out/best_recipe.log.
 
@@ -15,11 +15,12 @@ results go to bench/out/best_recipe_<--name>.json. Values are parsed as Python l
 Two more experiment switches: ``--elastic-fraction F`` gives the elastic distortion to only a fraction
 of each chunk (a hook around ``ann.augment.random_distort``; ann has no such setting), and
 ``--threads N`` sets the BLAS threads (``ANN_BLAS_THREADS``, which ann's training loop reads, and
-``OPENBLAS_NUM_THREADS``) for this process and the subprocess; without it ann trains with one.
+``OPENBLAS_NUM_THREADS``) for this process and the subprocess; without it ann trains with its default
+(every core for mini-batches, unless ``ANN_BLAS_THREADS`` says otherwise).
 In-process runs also record ``cpu_seconds`` per epoch, the cost that a busy shared machine does not
 blur.
 
-Run (a few minutes on a quiet machine; up to 10)::
+Run (about 3 minutes on a quiet machine)::
 
     python bench/best_recipe.py
     python bench/best_recipe.py --name probe --set epochs=3 --set limit=10000
@@ -40,9 +41,9 @@ from typing import Any
 
 from _common import DEFAULT_DATA_DIR, OUT_DIR, run_ann_train, write_results
 
-TARGET_ACCURACY = 0.990
+TARGET_ACCURACY = 0.993  # issue #10 (issue #3 asked for 99.0% in 600 s)
 AIM_ACCURACY = 0.993
-BUDGET_SECONDS = 600.0
+BUDGET_SECONDS = 180.0
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elastic-fraction", type=float, default=1.0,
                         help="experiment: elastic distortion on only this fraction of each chunk (in process)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads (default: ann's, one unless ANN_BLAS_THREADS says otherwise)")
+                        help="BLAS threads (default: ann's, every core unless ANN_BLAS_THREADS says otherwise)")
     parser.add_argument("--name", default=None, help="results name for an experiment (bench/out/best_recipe_NAME.json)")
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.overrides)

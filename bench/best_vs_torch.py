@@ -6,10 +6,11 @@ Both train exactly the same thing:
   same initial weights (ann's, copied into torch);
 - data: every epoch the same shuffled order and the same randomly distorted arrays (rotation, shift, and
   elastic distortion on half the records): each side draws them with ``ann.train.random_variant`` from
-  its own ``np.random.default_rng(seed)``, in the same order as ann's loop, on a thread of its own while
-  the previous chunk trains (ann's loop does this itself; the torch loop here is given the same);
+  its own ``np.random.default_rng(seed)``, chunk by chunk in the same order as ann's loop (ann computes
+  a chunk's distortions on its two threads just before training it; the torch loop here computes the
+  next chunk's on a thread of its own while the previous one trains, which suits torch's one thread);
 - optimiser and schedule: SGD with momentum 0.9 in ann's form (``v = 0.9 v - lr * grad; w += v``), the
-  gradient averaged over batches of 64, the learning rate ``ann.train.learning_rate_at`` (1 warm-up epoch,
+  gradient averaged over the recipe's batches (256 since issue #10), the learning rate ``ann.train.learning_rate_at`` (1 warm-up epoch,
   then cosine) at every batch.
 
 So they must learn alike (their test accuracies agree to a few hundredths of a percent, rounding apart),
@@ -41,10 +42,14 @@ import numpy as np
 from _common import DEFAULT_DATA_DIR, median, write_results
 
 TARGET = 0.993
-CHUNK = 1024  # records per augmentation chunk, as ann.train draws them (1,024 // 64 * 64)
+def chunk_records(batch: int) -> int:
+    """Records per augmentation chunk, as ann.train draws them (1,024 rounded down to whole batches)."""
+    from ann.train import _CHUNK_RECORDS
+
+    return max(_CHUNK_RECORDS // batch, 1) * batch
 
 
-def torch_best_threads(initial, X, T, probe_steps: int = 40) -> tuple[int, dict]:
+def torch_best_threads(initial, X, T, batch: int, probe_steps: int = 40) -> tuple[int, dict]:
     """torch's faster thread count (1 or 2) on the recipe's step: median of 3 alternating probes each."""
     import torch
 
@@ -55,7 +60,7 @@ def torch_best_threads(initial, X, T, probe_steps: int = 40) -> tuple[int, dict]
             model, velocity = torch_model(initial)
             started = time.perf_counter()
             for s in range(probe_steps):
-                torch_step(model, velocity, X[s * 64:(s + 1) * 64], T[s * 64:(s + 1) * 64], 0.01, 0.9)
+                torch_step(model, velocity, X[s * batch:(s + 1) * batch], T[s * batch:(s + 1) * batch], 0.01, 0.9)
             times[threads].append(time.perf_counter() - started)
     medians = {t: median(v) for t, v in times.items()}
     return min(medians, key=medians.get), medians
@@ -102,18 +107,19 @@ def torch_epochs(initial, images, labels, config, test_x, test_y, seed: int):
     model, velocity = torch_model(initial)
     rng = np.random.default_rng(seed)
     n = len(images)
+    chunk = chunk_records(config.batch_size)
     with ThreadPoolExecutor(1) as prefetch:
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
             order = rng.permutation(n)
             ahead = None
-            for start in range(0, n, CHUNK):
-                idx = order[start:start + CHUNK]
+            for start in range(0, n, chunk):
+                idx = order[start:start + chunk]
                 distorted = ahead.result() if ahead is not None else random_variant(
                     as_inputs(images[idx], np.float32), rng, config)
                 ahead = None
-                if start + CHUNK < n:
-                    ahead = prefetch.submit(random_variant, as_inputs(images[order[start + CHUNK:start + 2 * CHUNK]],
+                if start + chunk < n:
+                    ahead = prefetch.submit(random_variant, as_inputs(images[order[start + chunk:start + 2 * chunk]],
                                                                       np.float32), rng, config)
                 y = labels[idx].astype(np.int64)
                 for b in range(0, len(idx), config.batch_size):
@@ -165,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     network = Network(preset.network, seed=config.seed)
     initial = [W.copy() for W in network.weights]
 
-    probe_x = scale_inputs(images[:40 * 64], np.float32)
-    threads, probe = torch_best_threads(initial, probe_x, labels[:40 * 64].astype(np.int64))
+    probe_rows = 40 * config.batch_size
+    probe_x = scale_inputs(images[:probe_rows], np.float32)
+    threads, probe = torch_best_threads(initial, probe_x, labels[:probe_rows].astype(np.int64), config.batch_size)
     torch.set_num_threads(threads)
     ann_threads = blas.requested_threads("batch", args.ann_threads)
     print(f"torch {torch.__version__}: {threads} thread(s) (probe of 40 steps: 1 thread {probe[1]:.3f} s, "

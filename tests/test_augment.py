@@ -349,7 +349,8 @@ def test_pen_variation_draws_only_what_is_enabled(digits):
 
 
 def test_a_pen_augmented_run_is_the_same_on_one_thread_and_on_two(mnist_dir):
-    """The pen is drawn on the prefetch thread with the rest of the distortion: same bits at any count."""
+    """The pen is drawn with the rest of each part's distortion, from the part's own generator: same bits at
+    any thread count."""
     from ann.config import NetworkConfig, TrainConfig
     from ann.network import Network
     from ann.train import fit

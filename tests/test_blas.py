@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -90,8 +92,8 @@ def test_in_place_update_refuses_an_array_it_would_copy():
 
 
 def test_a_random_augmented_run_is_the_same_on_one_thread_and_on_two(mnist):
-    """Two threads also distort the next chunk on a thread of its own while this one trains (ann.train):
-    the draws keep their order, so the run is the same bits as on one thread, across epochs too."""
+    """Two threads also share the parts of each chunk's distortions (ann.train.random_variant): every part
+    draws from a generator of its own, so the run is the same bits as on one thread, across epochs too."""
     config = TrainConfig(limit=2048, epochs=2, batch_size=64, augment="random", rotate=12.0, shift=2,
                          elastic_alpha=34.0, elastic_fraction=0.5, momentum=0.9, shuffle=True, learning_rate=0.05,
                          schedule="cosine", seed=5)
@@ -106,3 +108,41 @@ def test_a_random_augmented_run_is_the_same_on_one_thread_and_on_two(mnist):
     assert losses_one == losses_two
     for W, V in zip(one.weights + one.biases, two.weights + two.biases):
         np.testing.assert_array_equal(W, V)
+
+
+def test_a_thread_that_is_held_up_leaves_its_tasks_to_the_other():
+    """Tasks go to whichever thread is free first: while one thread is held up in a task (its core taken
+    by another program, here an event not yet set), the other runs every task left, including the one
+    that releases it. Handing tasks out round robin would leave task 3 to the held-up thread: a stall."""
+    release = threading.Event()
+    ran = []
+
+    def task(i: int):
+        def run():
+            if i == 1:
+                ran.append((i, release.wait(timeout=20)))
+                return
+            ran.append((i, True))
+            if i == 3:
+                release.set()
+        return run
+
+    with blas.threads("batch", 2):
+        blas.run_tasks([task(i) for i in range(4)])
+    assert sorted(ran) == [(0, True), (1, True), (2, True), (3, True)]
+
+
+def test_an_error_in_a_task_reaches_the_caller_after_the_others_finish():
+    """On two threads the other tasks still run (the product is never left half written by a thread still
+    working when the caller raises); on one, the error stops the loop at once."""
+    done = []
+
+    def fail():
+        raise ValueError("slice 1 failed")
+
+    tasks = [lambda: done.append(0), fail, lambda: done.append(2)]
+    for count in (1, 2):
+        done.clear()
+        with blas.threads("batch", count), pytest.raises(ValueError, match="slice 1 failed"):
+            blas.run_tasks(tasks)
+        assert sorted(done) == ([0] if count == 1 else [0, 2])
