@@ -128,17 +128,19 @@ def choices() -> dict[str, str]:
 
 
 def picker(where: str = "sidebar") -> DatasetTag:
-    """The dataset picker (a selectbox); picking one makes it the session's dataset on every page. Every
+    """The dataset picker (a button naming the active dataset, which opens the list); picking one makes it the session's dataset on every page. Every
     picker follows the active dataset, whichever page or picker changed it. Returns the active tag."""
     options = choices()
     if active_key() not in options:
         active_tag()  # falls back, with the notice
     widget = f"dataset_picker_{where}"
     st.session_state[widget] = active_key()
-    st.selectbox("Dataset", list(options), format_func=options.get, key=widget, on_change=_picked,
-                 args=(widget,),
-                 help="What Dataset, Train, Evaluate, Inside and Experiments work on. Upload your own on the "
-                      "Dataset page.")
+    # a button naming the dataset, which opens the list: see ui.state.model_picker for why not a drop-down list
+    with st.popover(f"Dataset: {options[active_key()]}", icon=":material/dataset:", key=f"{widget}_button",
+                    width="stretch" if where == "sidebar" else "content",
+                    help="What Dataset, Train, Evaluate, Inside and Experiments work on. Upload your own on "
+                         "the Dataset page."):
+        st.radio("Dataset", list(options), format_func=options.get, key=widget, on_change=_picked, args=(widget,))
     return active_tag()
 
 
