@@ -173,7 +173,7 @@ def test_train_preset_sets_every_widget():
     at.segmented_control(key="tr_preset").set_value("best").run()
     best = PRESETS["best"]
     assert at.number_input(key="tr_hidden_0").value == best.network.hidden_nodes[0]
-    assert at.selectbox(key="tr_activation").value == best.network.activation
+    assert at.segmented_control(key="tr_activation").value == best.network.activation
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
 
 
@@ -192,7 +192,7 @@ def test_train_settings_survive_a_visit_to_another_page():
 def test_train_bad_combination_is_an_error_not_a_traceback():
     at = open_page("train")
     at.slider(key="tr_epochs").set_value(1)
-    at.selectbox(key="tr_schedule").set_value("cosine")
+    at.segmented_control(key="tr_schedule").set_value("cosine")
     at.run()
     at.number_input(key="tr_warmup").set_value(5.0).run()
     no_exceptions(at)

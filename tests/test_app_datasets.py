@@ -42,21 +42,6 @@ def _until(at, condition, what: str, timeout: float = 180.0):
     return at
 
 
-def label_exprs(spec) -> set[str]:
-    """Every axis labelExpr in a Vega-Lite spec."""
-    found = set()
-    if isinstance(spec, dict):
-        for key, value in spec.items():
-            if key == "labelExpr":
-                found.add(value)
-            else:
-                found |= label_exprs(value)
-    elif isinstance(spec, list):
-        for value in spec:
-            found |= label_exprs(value)
-    return found
-
-
 def upload(at, name: str, data: bytes) -> None:
     """Upload files on the Dataset page's panel (its tab opened, as a click would) and press Read."""
     at.session_state["ds_tab"] = "Your own data"
@@ -177,8 +162,10 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     assert not texts(at.warning)
     assert at.metric[1].label == "Right, of 12"
     assert at.selectbox(key="ev_true").options == ["0 circle", "1 cross", "2 square"]
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert label_exprs(spec) == {'["circle", "cross", "square"][datum.value]'}  # both axes name the classes
+    (matrix,) = at.get("bidi_component")  # the confusion matrix (ui.confusion_view): its rows and columns
+    cells = json.loads(matrix.proto.json)
+    assert cells["names"] == ["circle", "cross", "square"] and cells["noun"] == "class"
+    assert len(cells["labels"]) == 9 and sum(int(c) for c in cells["labels"]) == 12  # the 12 test images
     table = next(h.value for h in at.html if "precision" in h.value)
     assert all(f"<td style='padding:2px 10px'>{name}</td>" in table for name in ("circle", "cross", "square"))
     # the model picker says which dataset each model belongs to
