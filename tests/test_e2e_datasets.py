@@ -62,7 +62,7 @@ def test_upload_a_folder_train_on_it_and_see_its_confusion_matrix_by_class_name(
     assert "shapes" in text and "3 classes (circle, cross, square)" in text, text
     assert "48 training and 12 test images" in text, text
     sidebar = page.get_by_test_id("stSidebar")
-    picked = page.locator(".st-key-dataset_picker_sidebar_button button").first.inner_text()  # the picker names it
+    picked = page.locator(".st-key-dataset_picker_sidebar_button button:visible").first.inner_text()  # the picker names it
     assert "Dataset: shapes (yours, 3 classes)" in picked, picked
     assert_no_errors(page)
     screenshot(page, "datasets_uploaded")
@@ -113,7 +113,7 @@ def test_a_named_set_picked_on_a_phone_offers_its_download(browser, app_url):
         tab.goto(app_url)
         tab.get_by_role("heading", name="ANN Explorer", exact=True).wait_for()
         wait_idle(tab)
-        picker = tab.locator(".st-key-dataset_picker_home_button button").first  # opens the list
+        picker = tab.locator(".st-key-dataset_picker_home_button button:visible").first  # opens the list
         picker.scroll_into_view_if_needed()
         option = tab.locator(".st-key-dataset_picker_home").get_by_text("Fashion-MNIST", exact=True)
         for _ in range(3):  # a tap during a rerun may be lost: open the list again

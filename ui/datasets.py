@@ -136,8 +136,9 @@ def picker(where: str = "sidebar") -> DatasetTag:
     widget = f"dataset_picker_{where}"
     st.session_state[widget] = active_key()
     # a button naming the dataset, which opens the list: see ui.state.model_picker for why not a drop-down list
+    # on_change="rerun": the popover's open state is in st.session_state, so picking closes it (_picked)
     with st.popover(f"Dataset: {options[active_key()]}", icon=":material/dataset:", key=f"{widget}_button",
-                    width="stretch" if where == "sidebar" else "content",
+                    on_change="rerun", width="stretch" if where == "sidebar" else "content",
                     help="What Dataset, Train, Evaluate, Inside and Experiments work on. Upload your own on "
                          "the Dataset page."):
         st.radio("Dataset", list(options), format_func=options.get, key=widget, on_change=_picked, args=(widget,))
@@ -146,6 +147,7 @@ def picker(where: str = "sidebar") -> DatasetTag:
 
 def _picked(widget: str) -> None:
     st.session_state[KEY] = st.session_state[widget]
+    st.session_state[f"{widget}_button"] = False  # done: the list closes, the page shows the dataset picked
 
 
 def show_notice() -> None:

@@ -477,7 +477,8 @@ def _current_option(model: ActiveModel | None) -> str | None:
 
 
 def _pick(key: str) -> None:
-    """The picker's callback: make the chosen model the session's active one."""
+    """The picker's callback: make the chosen model the session's active one (and close the list)."""
+    st.session_state[f"{key}_button"] = False
     choice = st.session_state.get(key)
     if not choice or choice == _current_option(st.session_state.get("active_model")):
         return
@@ -513,7 +514,8 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     # first look some twenty more of Streamlit's script files (its JavaScript, fetched one by one from this
     # server); what a popover holds is drawn, and its files fetched, only when it is opened (issue #14).
     label = options[current] if current is not None else "none yet: pick one"
-    with st.popover(f"Model: {label}", icon=":material/swap_horiz:", key=f"{key}_button",
+    # on_change="rerun": the popover's open state is in st.session_state, so picking closes it (_pick)
+    with st.popover(f"Model: {label}", icon=":material/swap_horiz:", key=f"{key}_button", on_change="rerun",
                     help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or "
                          "trained (Runs page); each names the dataset it was trained on. The one you pick is "
                          "used on every page."):
