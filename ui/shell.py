@@ -16,7 +16,7 @@ import time
 
 import streamlit as st
 
-from ui import datasets, memory, run_panels, setup_link, state, workspace
+from ui import datasets, run_panels, setup_link, state, workspace
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
@@ -46,7 +46,6 @@ def run_app() -> None:
                           for index, (path, title, icon) in enumerate(PAGES)])
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
-    memory.watch_session()  # when this session ends, the memory it freed goes back to the system
     workspace.settle_workspace()
     runs = workspace.my_runs()  # the frame's one query of the run store per script run
     run_panels.notice_ended_runs(runs)
