@@ -241,8 +241,8 @@ with data_col:
                    "bilevel scans. 0 is off.")
     st.slider("Noise", 0.0, 0.3, step=0.01, key="tr_noise", disabled=random_off, persist_state=keep,
               help="Gaussian noise of a standard deviation up to this on every pixel (0..1 scale). 0 is off.")
-    st.selectbox("Precision", DTYPE_NAMES, key="tr_dtype", persist_state=keep,
-                 help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
+    st.segmented_control("Precision", DTYPE_NAMES, key="tr_dtype", required=True, persist_state=keep,
+                         help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
 
 try:
     network_config, train_config = configs_from_widgets()
