@@ -124,9 +124,11 @@ def test_inside_shows_weight_pictures_and_charts(page):
     for view in ("2. One image through the network", "4. How the weights are spread"):
         main.get_by_text(view).click()
         wait_idle(page)
-    page.locator(CHART).first.wait_for()
+    # outputs, contributions, activations, one histogram per layer: on a busy machine the last are still
+    # being drawn when the page is idle, so wait for the fifth to be drawn before counting
+    main.locator(f"{CHART} canvas, {CHART} svg").nth(4).wait_for()
     wait_idle(page)
-    assert visible_charts(main) >= 5  # outputs, contributions, activations, one histogram per layer
+    assert visible_charts(main) >= 5
     # + the colour key, the image; the pushing nodes' pictures only for a network with one hidden layer (the
     # default model has two: the page says why there are none)
     assert main.get_by_test_id("stHtml").locator("img").count() >= 64 + 10 + 1 + 1
