@@ -11,7 +11,8 @@ everything a visit costs the server, the static files of the page, the websocket
 its pictures and charts.
 
 "Fully rendered": the page's title is on screen, the script has finished (``stApp`` not running), no
-spinner or skeleton is left, every picture has loaded and every chart has drawn its canvas.
+spinner or skeleton is left, every picture has loaded, every chart has drawn its canvas and every
+Components-v2 component (the drawing canvas, Evaluate's confusion matrix) its canvas or table.
 
 Parts (``--parts``, all by default):
 
@@ -89,11 +90,83 @@ RENDERED_JS = """(title) => {
   // charts in a tab not shown are drawn when it is opened: only the visible ones count
   const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")].filter(c => c.checkVisibility());
   if (charts.some(c => !c.querySelector('canvas, svg'))) return false;
+  // Components v2 (the canvas, Evaluate's confusion matrix) draw into a shadow root once their script ran
+  const parts = [...document.querySelectorAll("[data-testid^='stBidiComponent']")];
+  if (parts.some(c => !(c.shadowRoot || c).querySelector('canvas, table'))) return false;
   return true;
 }"""
 
 
 # --------------------------------------------------------------------------- servers
+
+# ``--probe``: written as sitecustomize.py into a folder on the app server's PYTHONPATH. A thread of the server
+# answers a request file with what its heap holds: resident size, CPython's allocated blocks (objects and
+# buffers alive, whoever holds them), the garbage collector's objects by type, the sessions and threads; and,
+# when asked, the resident size after glibc's malloc_trim(0), which hands freed heap pages back to the system
+# (what it gives back was free already: kept by the allocator, not by anyone in the program).
+PROBE = '''
+"""Written by bench/classroom.py (--probe): answer $ANN_PROBE_DIR/request with the heap's state in .../answer."""
+import collections, ctypes, gc, json, os, sys, threading, time
+
+_dir = os.environ["ANN_PROBE_DIR"]
+
+
+def _rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+
+def _answer(trim):
+    gc.collect()
+    types = collections.Counter(type(o).__name__ for o in gc.get_objects())
+    answer = {"rss_mb": round(_rss(), 1), "allocated_blocks": sys.getallocatedblocks(),
+              "gc_objects": sum(types.values()), "frozen": gc.get_freeze_count(),
+              "threads": threading.active_count(), "top_types": types.most_common(25)}
+    try:
+        from streamlit.runtime import Runtime
+        answer["sessions"] = len(Runtime.instance()._session_mgr.list_sessions())
+    except Exception as exc:
+        answer["sessions"] = repr(exc)
+    if trim:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        answer["rss_after_trim_mb"] = round(_rss(), 1)
+    return answer
+
+
+def _loop():
+    request = os.path.join(_dir, "request")
+    while True:
+        time.sleep(0.2)
+        if os.path.exists(request):
+            trim = open(request).read().strip() == "trim"
+            os.remove(request)
+            tmp = os.path.join(_dir, "answer.tmp")
+            with open(tmp, "w") as f:
+                json.dump(_answer(trim), f)
+            os.replace(tmp, os.path.join(_dir, "answer"))
+
+
+threading.Thread(target=_loop, name="classroom-probe", daemon=True).start()
+'''
+
+
+def probe(folder: Path | None, trim: bool = False, timeout: float = 60.0) -> dict[str, Any] | None:
+    """Ask the app server's probe (``--probe``) for its heap's state; None without the probe."""
+    if folder is None:
+        return None
+    import json
+
+    answer = folder / "answer"
+    answer.unlink(missing_ok=True)
+    (folder / "request").write_text("trim" if trim else "look")
+    start = time.perf_counter()
+    while not answer.exists():
+        if time.perf_counter() - start > timeout:
+            return {"error": "no answer"}
+        time.sleep(0.2)
+    return json.loads(answer.read_text())
+
 
 
 def free_port() -> int:
@@ -408,37 +481,51 @@ def open_visitors(browser, server: Server, count: int, batch: int) -> list:
     return contexts
 
 
-def idle_part(browser, app: Server, visitors: int, batch: int, ttl: float) -> dict[str, Any]:
-    print(f"\n== {visitors} idle visitors (Home, Dataset, Evaluate, Inside, Draw each), load {load()}")
+def idle_part(browser, app: Server, visitors: int, batch: int, ttl: float, waves: int = 2,
+              probe_dir: Path | None = None) -> dict[str, Any]:
+    """``visitors`` browse and stay; they leave; after the TTL the next ``visitors`` come, ``waves`` times.
+    With the probe, the heap's state at each step, and at the end what malloc_trim gives back."""
+    print(f"\n== {visitors} idle visitors (Home, Dataset, Evaluate, Inside, Draw each), {waves} waves, load {load()}")
     first = open_visitors(browser, app, 1, 1)
     app.settle()
     one = app.memory_mb()
-    print(f"  one visitor: resident {one['rss_mb']:.0f} MB, {app.sessions()} session(s)")
-    rest = open_visitors(browser, app, visitors - 1, batch)
-    app.settle()
-    many = app.memory_mb()
-    held = app.sessions()
-    per_visitor = (many["rss_mb"] - one["rss_mb"]) / (visitors - 1)
-    print(f"  {visitors} visitors: resident {many['rss_mb']:.0f} MB (peak {many['peak_mb']:.0f} MB), {held} sessions: "
-          f"{per_visitor:.2f} MB per visitor beyond the first, load {load()}")
-    for context in first + rest:
-        context.close()
-    time.sleep(ttl + 15)  # the disconnected-session TTL, and a margin for the server to notice
-    app.settle()
-    left = app.memory_mb()
-    after_leaving = app.sessions()
-    print(f"  all left, {ttl:.0f} s later: resident {left['rss_mb']:.0f} MB, {after_leaving} sessions held")
-    again = open_visitors(browser, app, visitors, batch)
-    app.settle()
-    second = app.memory_mb()
-    print(f"  {visitors} new visitors again: resident {second['rss_mb']:.0f} MB (first wave {many['rss_mb']:.0f} MB), "
-          f"{app.sessions()} sessions")
-    for context in again:
-        context.close()
-    return {"visitors": visitors, "one_visitor": one, "all_visitors": many, "sessions_held": held,
-            "mb_per_visitor_beyond_first": round(per_visitor, 2), "after_leaving": left,
-            "sessions_after_leaving": after_leaving, "second_wave": second, "ttl_seconds": ttl,
-            "load_at_end": load()}
+    one_probe = probe(probe_dir)
+    print(f"  one visitor: resident {one['rss_mb']:.0f} MB, {app.sessions()} session(s)"
+          + (f", {one_probe['allocated_blocks']:,} Python blocks" if one_probe else ""))
+    steps = []
+    contexts = first
+    for number in range(waves):
+        if number:
+            contexts = []
+        contexts += open_visitors(browser, app, visitors - (1 if number == 0 else 0), batch)
+        app.settle()
+        many = app.memory_mb()
+        held = app.sessions()
+        seen = probe(probe_dir)
+        print(f"  wave {number + 1}: {visitors} visitors: resident {many['rss_mb']:.0f} MB (peak {many['peak_mb']:.0f} MB), "
+              f"{held} sessions" + (f", {seen['allocated_blocks']:,} Python blocks" if seen else "") + f", load {load()}")
+        for context in contexts:
+            context.close()
+        time.sleep(ttl + 15)  # the disconnected-session TTL, and a margin for the server to notice
+        app.settle()
+        left = app.memory_mb()
+        after_leaving = app.sessions()
+        gone = probe(probe_dir)
+        print(f"  wave {number + 1}: all left, {ttl:.0f} s later: resident {left['rss_mb']:.0f} MB, {after_leaving} sessions "
+              "held" + (f", {gone['allocated_blocks']:,} Python blocks, {gone['gc_objects']:,} gc objects" if gone else ""))
+        steps.append({"wave": number + 1, "visitors": many, "sessions_held": held, "probe_visitors": seen,
+                      "after_leaving": left, "sessions_after_leaving": after_leaving, "probe_after_leaving": gone})
+    per_visitor = (steps[0]["visitors"]["rss_mb"] - one["rss_mb"]) / (visitors - 1)
+    print(f"  {per_visitor:.2f} MB per visitor beyond the first (wave 1)")
+    trimmed = probe(probe_dir, trim=True)
+    if trimmed:
+        print(f"  malloc_trim(0) at the end: resident {trimmed['rss_mb']:.0f} -> {trimmed['rss_after_trim_mb']:.0f} MB")
+    return {"visitors": visitors, "waves": waves, "one_visitor": one, "probe_one_visitor": one_probe,
+            "all_visitors": steps[0]["visitors"], "sessions_held": steps[0]["sessions_held"],
+            "mb_per_visitor_beyond_first": round(per_visitor, 2), "after_leaving": steps[0]["after_leaving"],
+            "sessions_after_leaving": steps[0]["sessions_after_leaving"],
+            "second_wave": steps[1]["visitors"] if waves > 1 else None, "steps": steps, "trim_at_end": trimmed,
+            "ttl_seconds": ttl, "load_at_end": load()}
 
 
 # --------------------------------------------------------------------------- main
@@ -460,6 +547,11 @@ def main() -> int:
                              "py-spy runs beside the browsers) and print where the time went")
     parser.add_argument("--idle-sessions", type=int, default=100, help="idle visitors (part 'idle')")
     parser.add_argument("--batch", type=int, default=10, help="idle visitors browsing at the same time")
+    parser.add_argument("--idle-waves", type=int, default=2,
+                        help="waves of idle visitors, each after the last has left (part 'idle')")
+    parser.add_argument("--probe", action="store_true",
+                        help="the app server answers with its heap's state (Python blocks, objects by type, what "
+                             "malloc_trim gives back) at each step of the idle part")
     parser.add_argument("--ttl", type=float, default=60.0,
                         help="server.disconnectedSessionTTL of both servers, seconds (the app ships 60)")
     args = parser.parse_args()
@@ -473,10 +565,17 @@ def main() -> int:
     runs_dir = tempfile.mkdtemp(prefix="classroom_runs_")
     env = dict(os.environ, ANN_DATA_DIR=str(args.data), ANN_RUNS_DIR=runs_dir)
     flags = ["--server.disconnectedSessionTTL", str(int(args.ttl))]
+    probe_dir = None
+    app_env = env
+    if args.probe:
+        probe_dir = Path(tempfile.mkdtemp(prefix="classroom_probe_"))
+        (probe_dir / "sitecustomize.py").write_text(PROBE)
+        app_env = dict(env, ANN_PROBE_DIR=str(probe_dir),
+                       PYTHONPATH=os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
     print(f"load before: {load()}; server on core {SERVER_CORE}, browsers on core {BROWSER_CORE}")
     results: dict[str, Any] = {"settings": {**vars(args), "data": str(args.data)}, "load_at_start": load()}
     hello = Server("hello", BENCH_DIR / "hello_app.py", env, flags)
-    app = Server("app", REPO_DIR / "app.py", env, flags)
+    app = Server("app", REPO_DIR / "app.py", app_env, flags)
     try:
         hello.wait_healthy()
         app.wait_healthy()
@@ -490,7 +589,8 @@ def main() -> int:
                 results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
                                                       args.waves, args.py_spy)
             if "idle" in args.parts:
-                results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl)
+                results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl, args.idle_waves,
+                                            probe_dir)
             for context in resident:
                 context.close()
             browser.close()

@@ -145,11 +145,13 @@ if browse.open:
 
         if len(shown):
             st.subheader("One image up close")
-            index = st.columns([1, 2])[0].selectbox(
+            # a slider through the page's images rather than a drop-down list: one drag browses them one by
+            # one, and it costs a visitor's first look fewer of Streamlit's script files (issue #14)
+            index = st.columns([1, 2])[0].select_slider(
                 "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
                 format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
                                        else f"#{i}: {tag.class_names[split.labels[i]]}"),
-                help="Any image of this page. Its number is its position in the set.")
+                help="Any image of this page, in the order shown above. Its number is its position in the set.")
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:

@@ -2,7 +2,7 @@
 
 Accuracy, the confusion matrix (click a cell, or pick it below, to see its images), precision and recall
 per class (digit, for MNIST), all in the dataset's class names, and the mistakes the network was surest of.
-The scorecard, the matrix's chart and the pictures are computed once per model version and dataset
+The scorecard, the matrix's cells and the pictures are computed once per model version and dataset
 (``ui.model_cache``, the dataset's key among the arguments: a shipped model scored on MNIST and on an own
 set are two entries): for the shipped model once per server, shared by every visitor; for a session's own
 model once, in its session. Moving around the page costs no new forward pass, and a visitor's first look
@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, datasets, pictures, shell, state
+from ui import charts, confusion_view, datasets, pictures, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -47,9 +47,9 @@ def scorecard(network, dataset: str) -> Evaluation:
     return evaluate(network, data.test.images, labels)
 
 
-def matrix_spec(network, result: Evaluation, dataset: str, show: str) -> dict:
-    """The confusion matrix's chart as a Vega-Lite dict (altair takes longer to build it than to send it)."""
-    return charts.confusion_spec(result.confusion, show=show, class_names=None if tag.digits else names, noun=noun)
+def matrix_cells(network, result: Evaluation, dataset: str, show: str) -> dict:
+    """The confusion matrix's cells as the browser draws them (numbers, colours, tooltips)."""
+    return confusion_view.cells(result.confusion, show=show, class_names=None if tag.digits else names, noun=noun)
 
 
 def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predicted_class: int) -> tuple[int, str]:
@@ -95,12 +95,10 @@ def mistakes_grid(network, result: Evaluation, dataset: str) -> str:
 
 
 def select_clicked_cell() -> None:
-    """A click on the heatmap picks that cell in the two rows of digits beside it."""
-    event = st.session_state.get("ev_confusion")
-    cells = (event or {}).get("selection", {}).get("cell") or []
-    if cells:
-        st.session_state["ev_true"] = int(cells[0]["true"])
-        st.session_state["ev_predicted"] = int(cells[0]["predicted"])
+    """A click on the matrix picks that cell in the two rows of digits beside it."""
+    cell = confusion_view.clicked_cell("ev_confusion")
+    if cell is not None and max(cell) < n_classes:
+        st.session_state["ev_true"], st.session_state["ev_predicted"] = cell
 
 
 with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
@@ -128,9 +126,8 @@ with matrix_col:
     show = st.segmented_control("Show", ["counts", "rates"], default="counts", required=True, key="ev_show",
                                 help=f"Rates are shares of the true {noun}'s images, in percent.")
     selected = (st.session_state["ev_true"], st.session_state["ev_predicted"])
-    spec = charts.outline_cell(per_model(model, matrix_spec, tag.key, show, using=(result,)), selected)
-    st.vega_lite_chart(spec, key="ev_confusion", on_select=select_clicked_cell, selection_mode="cell",
-                       width="content")
+    confusion_view.show(per_model(model, matrix_cells, tag.key, show, using=(result,)), selected,
+                        key="ev_confusion", on_pick=select_clicked_cell)
     st.caption(f"Rows: the true {noun}; columns: the network's answer. The diagonal (green) is right; "
                "orange cells are mistakes, darker for more. Hover a cell for its numbers; click it to see "
                "its images.")

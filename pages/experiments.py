@@ -83,6 +83,11 @@ def _shipped_spec(path: str, modified: float, parameter: str, zoom: bool, positi
     return chart.to_dict()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _shipped_rules_svg(path: str, modified: float, zoom: bool, _result: dict) -> str:
+    return ec.error_rules_svg(_result, zoom=zoom)
+
+
 def shipped_chart(path, parameter: str, result: dict[str, Any], zoom: bool = False, position: int = 0) -> None:
     """Draw a chart of a shipped results file (``parameter``: "rules", or a sweep's parameter; ``position``:
     which of the file's sweeps of that parameter). Its Vega-Lite dict is built once per server, shared by every
@@ -351,7 +356,11 @@ if rules_tab.open:
             st.info(problem, icon=":material/hourglass_empty:")
         else:
             st.markdown("**Full MNIST, the seed's exact setting**")
-            shipped_chart(findings.ERROR_RULES_PATH, "rules", shipped_rules, zoom=zoom)
+            # a picture, not a Vega-Lite chart: the page's first look (this tab) costs the server no chart
+            # library (bench/classroom.py); hover a point for its figures
+            st.markdown(_shipped_rules_svg(str(findings.ERROR_RULES_PATH),
+                                           findings.ERROR_RULES_PATH.stat().st_mtime, zoom, shipped_rules),
+                        unsafe_allow_html=True)
             st.caption(shipped_note(shipped_rules) + zoom_note(shipped_rules, zoom))
             st.markdown(findings.error_rules_finding(shipped_rules))
 

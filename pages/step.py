@@ -206,9 +206,11 @@ if small_tab.open:
             f"- Wᵀ·E: {fmt(W[0, 0])} × {fmt(e[0])} + {fmt(W[1, 0])} × {fmt(e[1])} = "
             f"**{fmt(w.hidden_errors_by_rule['transpose'][0])}**\n"
             f"- Wᵀ·E / N: that / 2 = **{fmt(w.hidden_errors_by_rule['transpose_normalized'][0])}**")
-        st.selectbox("The rule this step uses", list(RULES), format_func=RULES.get, key="st_rule",
-                     help="The seed compares all four and keeps Wᵀ·E. Shares are taken of the weights' sizes, so a "
-                          "negative weight sends back a negative share.")
+        # radio buttons (four choices, in view) rather than a drop-down list, which would cost every visitor's
+        # first look some twenty more of Streamlit's script files from the server (issue #14)
+        st.radio("The rule this step uses", list(RULES), format_func=RULES.get, key="st_rule", horizontal=True,
+                 help="The seed compares all four and keeps Wᵀ·E. Shares are taken of the weights' sizes, so a "
+                      "negative weight sends back a negative share.")
 
         st.subheader("4. Each weight's change: lr × E × O × (1 − O) × O_prev")
         lr = w.learning_rate

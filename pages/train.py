@@ -184,15 +184,18 @@ with net_col:
     for layer in range(int(layers)):
         st.number_input(f"Nodes in hidden layer {layer + 1}", 5, 1000, step=10, key=f"tr_hidden_{layer}",
                         persist_state=keep)
-    st.selectbox("Activation of the hidden layers", ACTIVATION_NAMES, key="tr_activation",
-                 persist_state=keep)
-    st.selectbox("Loss", LOSS_NAMES, key="tr_loss", format_func=lambda v: f"{v}: {LOSS_TEXT[v]}",
-                 persist_state=keep)
-    st.selectbox("Error rule", ERROR_RULE_NAMES, key="tr_error_rule", format_func=lambda v: f"{v}: {RULE_TEXT[v]}",
-                 persist_state=keep,
-                 help="How a layer's error is shared out among the hidden nodes that caused it.")
-    st.selectbox("Send back", PROPAGATE_NAMES, key="tr_propagate", format_func=lambda v: PROPAGATE_TEXT[v],
-                 persist_state=keep)
+    # Buttons and radio buttons, not drop-down lists: two to four choices each, all in view, one click; and a
+    # drop-down list would cost every visitor's first look at this page some twenty more of Streamlit's
+    # script files from the server (issue #14; the page has radio buttons already).
+    st.segmented_control("Activation of the hidden layers", ACTIVATION_NAMES, key="tr_activation", required=True,
+                         persist_state=keep)
+    st.radio("Loss", LOSS_NAMES, key="tr_loss", format_func=lambda v: f"{v}: {LOSS_TEXT[v]}",
+             persist_state=keep)
+    st.radio("Error rule", ERROR_RULE_NAMES, key="tr_error_rule", format_func=lambda v: f"{v}: {RULE_TEXT[v]}",
+             persist_state=keep,
+             help="How a layer's error is shared out among the hidden nodes that caused it.")
+    st.radio("Send back", PROPAGATE_NAMES, key="tr_propagate", format_func=lambda v: PROPAGATE_TEXT[v],
+             persist_state=keep)
     st.checkbox("Bias nodes", key="tr_bias", persist_state=keep, help="The seed has none.")
 
 with train_col:
@@ -205,8 +208,8 @@ with train_col:
     st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", persist_state=keep)
     st.number_input("Weight decay (L2)", 0.0, 0.01, step=0.0001, format="%.4f", key="tr_decay",
                     persist_state=keep)
-    st.selectbox("Learning-rate schedule", SCHEDULE_NAMES, key="tr_schedule",
-                 persist_state=keep)
+    st.segmented_control("Learning-rate schedule", SCHEDULE_NAMES, key="tr_schedule", required=True,
+                         persist_state=keep)
     st.number_input("Warm-up epochs (cosine schedule)", 0.0, 10.0, step=0.5, key="tr_warmup",
                     disabled=st.session_state.tr_schedule != "cosine", persist_state=keep)
     st.number_input("Random seed", 0, 2**32 - 1, step=1, key="tr_seed", persist_state=keep)
@@ -238,8 +241,8 @@ with data_col:
                    "bilevel scans. 0 is off.")
     st.slider("Noise", 0.0, 0.3, step=0.01, key="tr_noise", disabled=random_off, persist_state=keep,
               help="Gaussian noise of a standard deviation up to this on every pixel (0..1 scale). 0 is off.")
-    st.selectbox("Precision", DTYPE_NAMES, key="tr_dtype", persist_state=keep,
-                 help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
+    st.segmented_control("Precision", DTYPE_NAMES, key="tr_dtype", required=True, persist_state=keep,
+                         help="float64 reproduces the seed bit for bit; float32 is twice as fast.")
 
 try:
     network_config, train_config = configs_from_widgets()

@@ -38,7 +38,7 @@ def test_home_renders_network_dataset_and_model():
 
 def test_the_model_picker_offers_the_shipped_models_and_the_pick_holds_on_every_page():
     at = open_page()
-    picker = at.selectbox(key="model_picker")
+    picker = at.radio(key="model_picker")
     assert picker.value == f"shipped:{default_model().name}"  # the default: the best reader of handwriting
     assert [option for option in picker.options] == [picker.format_func(f"shipped:{m.name}")
                                                      for m in shipped_models()]
@@ -49,7 +49,7 @@ def test_the_model_picker_offers_the_shipped_models_and_the_pick_holds_on_every_
     for page in ("pages/evaluate.py", "pages/inside.py", "pages/draw.py"):
         at.switch_page(page).run()
         no_exceptions(at)
-        assert at.selectbox(key="model_picker").value == "shipped:seed"
+        assert at.radio(key="model_picker").value == "shipped:seed"
         assert "784-200-10" in texts(at.caption)  # the page names the model it predicts with
 
 
@@ -91,7 +91,7 @@ def test_dataset_browse_filter_and_record(mnist):
     assert all(0 <= int(v) <= 255 for v in record[1:])
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
-    picker = at.selectbox(key="ds_pick_Test_3_2")
+    picker = at.select_slider(key="ds_pick_Test_3_2")
     index = int(picker.options[-1].split(",")[0][1:])
     picker.set_value(index).run()
     no_exceptions(at)
@@ -173,7 +173,7 @@ def test_train_preset_sets_every_widget():
     at.segmented_control(key="tr_preset").set_value("best").run()
     best = PRESETS["best"]
     assert at.number_input(key="tr_hidden_0").value == best.network.hidden_nodes[0]
-    assert at.selectbox(key="tr_activation").value == best.network.activation
+    assert at.segmented_control(key="tr_activation").value == best.network.activation
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
 
 
@@ -192,7 +192,7 @@ def test_train_settings_survive_a_visit_to_another_page():
 def test_train_bad_combination_is_an_error_not_a_traceback():
     at = open_page("train")
     at.slider(key="tr_epochs").set_value(1)
-    at.selectbox(key="tr_schedule").set_value("cosine")
+    at.segmented_control(key="tr_schedule").set_value("cosine")
     at.run()
     at.number_input(key="tr_warmup").set_value(5.0).run()
     no_exceptions(at)
@@ -343,14 +343,14 @@ def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_dig
         assert not np.array_equal(w_mine, w_file)
 
     # The taught copy is this session's own model; the picker offers it beside the shipped one as shipped.
-    picker = at.selectbox(key="model_picker")
+    picker = at.radio(key="model_picker")
     assert picker.value == f"own:{mine.uid}"
     assert any("your copy, taught 1 drawing" in option for option in picker.options)
     picker.set_value(f"shipped:{default_model().name}").run()
     pristine = at.session_state["active_model"]
     assert pristine.shared and pristine is not mine
     np.testing.assert_array_equal(pristine.network.weights[0], shipped.network.weights[0])
-    at.selectbox(key="model_picker").set_value(f"own:{mine.uid}").run()
+    at.radio(key="model_picker").set_value(f"own:{mine.uid}").run()
     assert at.session_state["active_model"] is mine
 
 

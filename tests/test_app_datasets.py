@@ -42,21 +42,6 @@ def _until(at, condition, what: str, timeout: float = 180.0):
     return at
 
 
-def label_exprs(spec) -> set[str]:
-    """Every axis labelExpr in a Vega-Lite spec."""
-    found = set()
-    if isinstance(spec, dict):
-        for key, value in spec.items():
-            if key == "labelExpr":
-                found.add(value)
-            else:
-                found |= label_exprs(value)
-    elif isinstance(spec, list):
-        for value in spec:
-            found |= label_exprs(value)
-    return found
-
-
 def upload(at, name: str, data: bytes) -> None:
     """Upload files on the Dataset page's panel (its tab opened, as a click would) and press Read."""
     at.session_state["ds_tab"] = "Your own data"
@@ -74,12 +59,12 @@ def test_the_picker_offers_the_named_sets_and_offline_says_where_the_files_go(mo
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))
     at = open_page()
     no_exceptions(at)
-    picker = at.sidebar.selectbox(key=SIDEBAR)
+    picker = at.sidebar.radio(key=SIDEBAR)
     assert picker.options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"] and picker.value == "mnist"
     picker.set_value("fashion").run()
     no_exceptions(at)
     assert at.session_state["dataset_key"] == "fashion"
-    assert at.selectbox(key="dataset_picker_home").value == "fashion"  # Home's picker follows the sidebar's
+    assert at.radio(key="dataset_picker_home").value == "fashion"  # Home's picker follows the sidebar's
     assert "Fashion-MNIST is not downloaded yet" in texts(at.warning)
     assert "Zalando" in texts(at.caption)  # what the set is
     at.button(key="download_home_fashion").click().run()
@@ -92,7 +77,7 @@ def test_the_picker_offers_the_named_sets_and_offline_says_where_the_files_go(mo
         at.switch_page(f"pages/{page}.py").run()
         no_exceptions(at)
         assert "needs the Fashion-MNIST dataset, which is not downloaded yet" in texts(at.info), page
-        assert at.sidebar.selectbox(key=SIDEBAR).value == "fashion"
+        assert at.sidebar.radio(key=SIDEBAR).value == "fashion"
 
 
 def test_upload_bad_data_says_what_is_wrong_and_keeps_nothing(shapes_zip, tmp_path):
@@ -104,18 +89,18 @@ def test_upload_bad_data_says_what_is_wrong_and_keeps_nothing(shapes_zip, tmp_pa
     no_exceptions(at)
     assert "Not read:" in texts(at.error) and "notes.png" in texts(at.error)
     assert "dataset_key" not in at.session_state or at.session_state["dataset_key"] == "mnist"
-    assert at.sidebar.selectbox(key=SIDEBAR).options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"]
+    assert at.sidebar.radio(key=SIDEBAR).options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"]
     few = write_shape_folder(tmp_path / "few", per_class=3)
     upload(at, "few.zip", zip_folder(few, top="few"))
     no_exceptions(at)
     assert "Not read:" in texts(at.error) and "circle" in texts(at.error)  # a class with too few images
-    assert len(at.sidebar.selectbox(key=SIDEBAR).options) == 3
+    assert len(at.sidebar.radio(key=SIDEBAR).options) == 3
     from ann.own_data import MAX_TOTAL_MB
 
     upload(at, "huge.csv", b"0" * (MAX_TOTAL_MB * 2**20 + 1))  # over the limit: refused before it is read
     no_exceptions(at)
     assert f"at most {MAX_TOTAL_MB} MB of files are read here" in texts(at.error)
-    assert len(at.sidebar.selectbox(key=SIDEBAR).options) == 3
+    assert len(at.sidebar.radio(key=SIDEBAR).options) == 3
 
 
 def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(shapes_zip):
@@ -125,7 +110,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     key = at.session_state["dataset_key"]
     assert key.startswith("own-")
     assert "**shapes** is now the active dataset: 3 classes (circle, cross, square)" in texts(at.success)
-    picker = at.sidebar.selectbox(key=SIDEBAR)
+    picker = at.sidebar.radio(key=SIDEBAR)
     assert picker.value == key and "shapes (yours, 3 classes)" in picker.options
     # Browse: the images are captioned with their class names; the counts table names the classes
     at.session_state["ds_tab"] = "Browse"
@@ -177,12 +162,14 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     assert not texts(at.warning)
     assert at.metric[1].label == "Right, of 12"
     assert at.selectbox(key="ev_true").options == ["0 circle", "1 cross", "2 square"]
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert label_exprs(spec) == {'["circle", "cross", "square"][datum.value]'}  # both axes name the classes
+    (matrix,) = at.get("bidi_component")  # the confusion matrix (ui.confusion_view): its rows and columns
+    cells = json.loads(matrix.proto.json)
+    assert cells["names"] == ["circle", "cross", "square"] and cells["noun"] == "class"
+    assert len(cells["labels"]) == 9 and sum(int(c) for c in cells["labels"]) == 12  # the 12 test images
     table = next(h.value for h in at.html if "precision" in h.value)
     assert all(f"<td style='padding:2px 10px'>{name}</td>" in table for name in ("circle", "cross", "square"))
     # the model picker says which dataset each model belongs to
-    labels = at.selectbox(key="model_picker").options
+    labels = at.radio(key="model_picker").options
     assert any("· MNIST" in label for label in labels) and any("· shapes" in label for label in labels)
     # Runs: each run names its dataset
     at.switch_page("pages/runs.py").run()
@@ -196,7 +183,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     no_exceptions(at)
     assert "**The 3 outputs**" in texts(at.markdown)
     # switching back to MNIST: this model now says it belongs to shapes
-    at.sidebar.selectbox(key=SIDEBAR).set_value("mnist").run()
+    at.sidebar.radio(key=SIDEBAR).set_value("mnist").run()
     no_exceptions(at)
     assert "trained on shapes (3 classes), not on MNIST (10 classes)" in texts(at.warning)
     # and Draw reads drawings with a model trained on digits
@@ -214,7 +201,7 @@ def test_deleting_the_active_dataset_goes_back_to_mnist_and_a_vanished_one_says_
     at.button(key=f"ds_delete_{key}").click().run()
     no_exceptions(at)
     assert at.session_state["dataset_key"] == "mnist"
-    assert at.sidebar.selectbox(key=SIDEBAR).options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"]
+    assert at.sidebar.radio(key=SIDEBAR).options == ["MNIST", "Fashion-MNIST", "Kuzushiji-MNIST"]
     assert workspace.store().list_datasets(at.session_state["workspace_key"]) == []
     # removed behind the session's back (housekeeping, another tab): the next page says so and uses MNIST
     upload(at, "shapes.zip", shapes_zip)
@@ -250,6 +237,6 @@ def test_a_shipped_model_scored_on_mnist_and_on_an_own_set_of_ten_classes_keeps_
     assert total < 300 and right <= total, (label, right)  # not the MNIST scorecard's 9,9xx
     mistakes = int(at.metric[2].value.replace(",", ""))
     assert right + mistakes == total
-    at.sidebar.selectbox(key=SIDEBAR).set_value("mnist").run()
+    at.sidebar.radio(key=SIDEBAR).set_value("mnist").run()
     no_exceptions(at)
     assert at.metric[1].label == "Right, of 10,000" and int(at.metric[1].value.replace(",", "")) > 9000

@@ -120,7 +120,7 @@ def test_one_step_page_follows_edits_rule_and_update():
     at.number_input(key="st_lr").set_value(0.7)
     at.run()
     at.radio(key="st_update").set_value("exact").run()
-    at.selectbox(key="st_rule").set_value("proportional").run()
+    at.radio(key="st_rule").set_value("proportional").run()
     no_exceptions(at)
     values = dict(SEED_EXAMPLE) | {"inputs": np.array([0.2, 0.5]),
                                    "output_weights": np.array([[3.0, -2.5], [1.0, 4.0]]), "learning_rate": 0.7}

@@ -142,9 +142,9 @@ def test_the_model_picker_offers_the_visitor_s_ended_runs_not_another_s():
     mine = finished_run(at.session_state["workspace_key"], 0.83, hidden=30)
     finished_run(new_workspace_key(), 0.5, hidden=25)  # another browser's run
     at.run()
-    labels = at.selectbox(key="model_picker").options
+    labels = at.radio(key="model_picker").options
     assert sum("784-30-10" in label for label in labels) == 1 and not any("784-25-10" in label for label in labels)
-    at.selectbox(key="model_picker").set_value(f"run:{mine.id}").run()
+    at.radio(key="model_picker").set_value(f"run:{mine.id}").run()
     no_exceptions(at)
     active = at.session_state["active_model"]
     assert active.run_id == mine.id and active.source == "run"

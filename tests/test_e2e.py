@@ -40,7 +40,7 @@ PAGES = {
     "Dataset": ("dataset", "[data-testid='stHtml'] img"),  # the thumbnails
     "Train": ("train", ".st-key-tr_start button"),
     "Runs": ("runs", "h1"),
-    "Evaluate": ("evaluate", "[data-testid='stVegaLiteChart']"),  # the confusion matrix
+    "Evaluate": ("evaluate", ".st-key-ev_confusion td"),  # the confusion matrix (a table in a shadow root)
     "Draw": ("draw", ".st-key-draw_canvas canvas.upper-canvas"),
 }
 PREDICTION = ".st-key-prediction [data-testid='stMetricValue']"
@@ -365,11 +365,21 @@ def test_evaluate_shows_the_confusion_matrix(page):
     value = metric.get_by_test_id("stMetricValue").inner_text()
     assert re.fullmatch(r"[0-9.]+%", value), value
     assert float(value[:-1]) > 95.0  # the shipped model: 96.76%
-    chart = page.get_by_test_id("stVegaLiteChart").first
-    chart.locator("canvas, svg").first.wait_for()
-    box = chart.bounding_box()
+    matrix = page.locator(".st-key-ev_confusion table")
+    matrix.wait_for()
+    box = matrix.bounding_box()
     assert box["width"] > 300 and box["height"] > 300, box
     assert page.get_by_text("Confusion matrix").is_visible()
+    cells = page.locator(".st-key-ev_confusion td")
+    assert cells.count() == 100
+    counts = [int(text) for text in cells.all_inner_texts()]
+    assert sum(counts) == 10_000 and sum(counts[::11]) > 9_500  # every test image once; the diagonal: right
+    cell = page.locator(".st-key-ev_confusion td[data-t='4'][data-p='9']")
+    assert cell.get_attribute("title").startswith("true digit 4, predicted 9: ")
+    cell.click()  # a click picks the cell: its images are shown beside the matrix
+    page.locator(".st-key-ev_confusion td.picked[data-t='4'][data-p='9']").wait_for()
+    main_block(page).get_by_text(re.compile(r"test images of 4 read as 9")).wait_for()
+    wait_idle(page)
     assert_no_errors(page)
     screenshot(page, "evaluate")
 

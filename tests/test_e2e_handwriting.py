@@ -92,8 +92,8 @@ def test_draw_picks_a_model_and_shows_what_the_network_sees_step_by_step(page):
     caption = main_block(page).get_by_test_id("stCaptionContainer").filter(has_text="Active model").first
     assert "784-800-800-10" in caption.inner_text()  # the default: the handwriting model
     assert page.locator(ANSWER).is_hidden()  # a wide screen has the answer in its own column instead
-    page.locator(".st-key-model_picker").click()
-    page.get_by_role("option", name=re.compile("Seed classic")).click()
+    page.locator(".st-key-model_picker_button button:visible").first.click()  # the button naming the model opens the list
+    page.locator(".st-key-model_picker").get_by_text(re.compile("Seed classic")).click()
     caption.filter(has_text="784-200-10").wait_for()
     wait_idle(page)
     assert draw_and_read(page, [(0.5, 0.15), (0.5, 0.85)], "draw_picked_seed") == "1"

@@ -195,14 +195,42 @@ def _mix(light: str, dark: str, amount: float) -> str:
     return f"#{r:02x}{g:02x}{bl:02x}"
 
 
+def confusion_fills(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's colour and brightness (0..1) in the confusion matrix's pictures.
+
+    Hits are shaded by their rate, mistakes by their count against the worst mistake (square root, so a
+    handful of errors still shows): one colour scale could not show both, as hits outnumber mistakes 50:1.
+
+    Parameters
+    ----------
+    confusion : ndarray of int, shape (n, n)
+
+    Returns
+    -------
+    fills : ndarray of str, shape (n, n)
+        Hex colours: green hits, orange mistakes, grey for none.
+    bright : ndarray of float64, shape (n, n)
+    """
+    confusion = np.asarray(confusion, np.int64)
+    n = confusion.shape[0]
+    hit = np.eye(n, dtype=bool)
+    totals = confusion.sum(axis=1, keepdims=True)
+    rates = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    worst = max(int(confusion[~hit].max(initial=0)), 1)
+    bright = np.where(hit, rates, np.sqrt(confusion / worst))
+    fills = np.array([[_mix("#f0fdf4", "#15803d", bright[t, p]) if t == p
+                       else (_mix("#fff7ed", "#c2410c", bright[t, p]) if confusion[t, p] else "#f8fafc")
+                       for p in range(n)] for t in range(n)], dtype=object)
+    return fills, bright
+
+
 def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple[int, int] | None = None,
                     size: int = 430, class_names: Sequence[str] | None = None, noun: str = "digit") -> alt.Chart:
     """The confusion matrix: rows true class (digit), columns prediction; hits green, mistakes orange.
 
     ``show`` is "counts" or "rates" (share of the true class's images). A click selects a cell (selection
-    parameter ``cell`` with fields ``true`` and ``predicted``, the class indices); ``selected`` is outlined:
-    the layer named ``outline`` holds that one cell as its own data, so :func:`outline_cell` can move it in
-    the chart's Vega-Lite dict without building the chart again. ``class_names`` label the axes and
+    parameter ``cell`` with fields ``true`` and ``predicted``, the class indices); ``selected`` is outlined
+    (the layer named ``outline`` holds that one cell as its own data). ``class_names`` label the axes and
     tooltips (default: the indices, MNIST's digits).
     """
     confusion = np.asarray(confusion, np.int64)
@@ -221,13 +249,8 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
                       for t, c, r in zip(frame["true"], frame["count"], frame["rate"])]
     frame["true_name"] = [names[t] for t in frame["true"]]
     frame["predicted_name"] = [names[p] for p in frame["predicted"]]
-    off_diagonal = confusion[~np.eye(n, dtype=bool)]
-    worst = max(int(off_diagonal.max(initial=0)), 1)
-    # Hits are shaded by their rate, mistakes by their count against the worst mistake (square root, so a
-    # handful of errors still shows): one colour scale could not show both, as hits outnumber mistakes 50:1.
-    frame["bright"] = np.where(frame["hit"], frame["rate"], np.sqrt(frame["count"] / worst))
-    frame["fill"] = [_mix("#f0fdf4", "#15803d", b) if hit else (_mix("#fff7ed", "#c2410c", b) if c else "#f8fafc")
-                     for hit, b, c in zip(frame["hit"], frame["bright"], frame["count"])]
+    fills, bright = confusion_fills(confusion)
+    frame["bright"], frame["fill"] = bright.ravel(), fills.ravel()
     cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", empty=False)
     x = alt.X("predicted:O", axis=class_axis(class_names, f"predicted {noun}", orient="top", labelAngle=0))
     y = alt.Y("true:O", axis=class_axis(class_names, f"true {noun}"))
@@ -247,18 +270,3 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
 
 def _outlined(selected: tuple[int, int] | None) -> list[dict[str, int]]:
     return [] if selected is None else [{"true": int(selected[0]), "predicted": int(selected[1])}]
-
-
-def confusion_spec(confusion: np.ndarray, show: str = "counts", size: int = 430,
-                   class_names: Sequence[str] | None = None, noun: str = "digit") -> dict:
-    """:func:`confusion_chart` as its Vega-Lite dict (for ``st.vega_lite_chart``), no cell outlined: built
-    once per model and kept, as altair takes tens of milliseconds to build and check a chart."""
-    return confusion_chart(confusion, show=show, size=size, class_names=class_names, noun=noun).to_dict()
-
-
-def outline_cell(spec: dict, selected: tuple[int, int] | None) -> dict:
-    """A copy of a :func:`confusion_spec` dict with the cell ``selected`` (true, predicted) outlined; the
-    given dict is left as it is (it may be kept in a cache)."""
-    layers = [dict(layer, data={"values": _outlined(selected)}) if layer.get("name") == "outline" else layer
-              for layer in spec["layer"]]
-    return {**spec, "layer": layers}

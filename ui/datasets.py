@@ -128,22 +128,26 @@ def choices() -> dict[str, str]:
 
 
 def picker(where: str = "sidebar") -> DatasetTag:
-    """The dataset picker (a selectbox); picking one makes it the session's dataset on every page. Every
+    """The dataset picker (a button naming the active dataset, which opens the list); picking one makes it the session's dataset on every page. Every
     picker follows the active dataset, whichever page or picker changed it. Returns the active tag."""
     options = choices()
     if active_key() not in options:
         active_tag()  # falls back, with the notice
     widget = f"dataset_picker_{where}"
     st.session_state[widget] = active_key()
-    st.selectbox("Dataset", list(options), format_func=options.get, key=widget, on_change=_picked,
-                 args=(widget,),
-                 help="What Dataset, Train, Evaluate, Inside and Experiments work on. Upload your own on the "
-                      "Dataset page.")
+    # a button naming the dataset, which opens the list: see ui.state.model_picker for why not a drop-down list
+    # on_change="rerun": the popover's open state is in st.session_state, so picking closes it (_picked)
+    with st.popover(f"Dataset: {options[active_key()]}", icon=":material/dataset:", key=f"{widget}_button",
+                    on_change="rerun", width="stretch" if where == "sidebar" else "content",
+                    help="What Dataset, Train, Evaluate, Inside and Experiments work on. Upload your own on "
+                         "the Dataset page."):
+        st.radio("Dataset", list(options), format_func=options.get, key=widget, on_change=_picked, args=(widget,))
     return active_tag()
 
 
 def _picked(widget: str) -> None:
     st.session_state[KEY] = st.session_state[widget]
+    st.session_state[f"{widget}_button"] = False  # done: the list closes, the page shows the dataset picked
 
 
 def show_notice() -> None:

@@ -84,6 +84,83 @@ def error_rules_chart(results: dict[str, Any], epochs: int | None = None, height
     ).properties(height=height)
 
 
+def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 720, height: int = 340) -> str:
+    """:func:`error_rules_chart` drawn as one SVG, with its legend in HTML below (for ``st.markdown`` with
+    ``unsafe_allow_html``): the same lines, points, colours and axes; hovering a point names its rule, epoch
+    and accuracy (the SVG's ``<title>``). The page shows the shipped result this way: a Vega-Lite chart on a
+    visitor's first look costs the server some thirty more of Streamlit's JavaScript files (issue #14).
+
+    Parameters
+    ----------
+    results : dict
+        An ``error_rules`` result (``series``: rule, epochs, test_accuracy).
+    zoom : bool
+        Narrow the y axis to the rules that learned (above 50%), as :func:`error_rules_chart`.
+    width, height : int
+        The drawing's size in its own units; it scales to the page's width.
+    """
+    from html import escape
+
+    frame = error_rules_frame(results)
+    top = max(int(frame["epoch"].max()) if len(frame) else 1, 2)
+    order = [r for r in RULES if r in set(frame["rule"])] + sorted(set(frame["rule"]) - set(RULES))
+    learned = frame.groupby("rule")["accuracy"].transform("max") >= 0.5 if len(frame) else frame["accuracy"] > 0
+    shown = frame[learned] if zoom and learned.any() else frame
+    if zoom and len(shown):
+        low, high = float(shown["accuracy"].min()), float(shown["accuracy"].max())
+        pad = max((high - low) * 0.08, 0.002)
+        y_low, y_high, y_format = max(0.0, low - pad), min(1.0, high + pad), "{:.1%}"
+    else:
+        y_low, y_high, y_format = 0.0, 1.0, "{:.0%}"
+    left, right, above, below = 64, 16, 12, 44
+    plot_w, plot_h = width - left - right, height - above - below
+
+    def x_of(epoch: float) -> float:
+        return left + (epoch - 1) / (top - 1) * plot_w
+
+    def y_of(accuracy: float) -> float:
+        return above + (1 - (accuracy - y_low) / max(y_high - y_low, 1e-9)) * plot_h
+
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;display:block" '
+             f'font-family="sans-serif" role="img" aria-label="Test accuracy per epoch, one line per error rule">']
+    for k in range(6):  # y grid and labels
+        value = y_low + (y_high - y_low) * k / 5
+        y = y_of(value)
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{INK}">'
+                     f'{y_format.format(value)}</text>')
+    step = max(1, round(top / 10))
+    for epoch in range(1, top + 1, step):  # x ticks
+        x = x_of(epoch)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{above + plot_h}" y2="{above + plot_h + 4}" stroke="{INK}"/>'
+                     f'<text x="{x:.1f}" y="{above + plot_h + 17}" text-anchor="middle" font-size="11" '
+                     f'fill="{INK}">{epoch}</text>')
+    parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{above + plot_h}" y2="{above + plot_h}" stroke="{INK}"/>'
+                 f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
+                 f'font-weight="bold" fill="{INK}">epoch</text>'
+                 f'<text transform="translate(14 {above + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" '
+                 f'font-size="12" font-weight="bold" fill="{INK}">test accuracy</text>')
+    legend = []
+    for rule in order:
+        rows = shown[shown["rule"] == rule].sort_values("epoch")
+        colour = RULE_COLORS.get(rule, "#6b7280")
+        label = RULE_LABELS.get(rule, rule)
+        legend.append(f'<span style="display:inline-flex;align-items:center;gap:6px;margin-right:18px">'
+                      f'<span style="width:18px;height:3px;background:{colour};display:inline-block"></span>'
+                      f'{escape(label)}</span>')
+        if not len(rows):
+            continue
+        points = " ".join(f"{x_of(e):.1f},{y_of(a):.1f}" for e, a in zip(rows["epoch"], rows["accuracy"]))
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
+        for e, a in zip(rows["epoch"], rows["accuracy"]):
+            parts.append(f'<circle cx="{x_of(e):.1f}" cy="{y_of(a):.1f}" r="4.5" fill="{colour}">'
+                         f'<title>{escape(RULE_SHORT.get(rule, rule))}, epoch {int(e)}: test accuracy {a:.2%}</title>'
+                         '</circle>')
+    parts.append("</svg>")
+    return ("<div>" + "".join(parts) + '<div style="font-size:0.85rem;margin-top:4px">'
+            + "<b>How the error is sent back</b>: " + "".join(legend) + "</div></div>")
+
+
 # --------------------------------------------------------------------------- sweeps
 
 

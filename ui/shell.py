@@ -56,6 +56,8 @@ def run_app() -> None:
     with st.sidebar:
         # which dataset the pages work on (Dataset, Train, Evaluate, Inside, Experiments), and the picker
         datasets.picker("sidebar")
+    workspace.keep_cookie(runs, datasets.own_sets())
+    with st.sidebar:
         model = state.active_model()
         if model is None:
             st.caption("**Active model**: none yet. Train one on the Train page.")

@@ -482,7 +482,8 @@ def _current_option(model: ActiveModel | None) -> str | None:
 
 
 def _pick(key: str) -> None:
-    """The picker's callback: make the chosen model the session's active one."""
+    """The picker's callback: make the chosen model the session's active one (and close the list)."""
+    st.session_state[f"{key}_button"] = False
     choice = st.session_state.get(key)
     if not choice or choice == _current_option(st.session_state.get("active_model")):
         return
@@ -504,7 +505,7 @@ def _pick(key: str) -> None:
 
 
 def model_picker(key: str = "model_picker") -> ActiveModel | None:
-    """A select box of every model this session can use (:func:`picker_options`); choosing one makes it the
+    """A button naming the active model, opening a list (radio buttons) of every model this session can use (:func:`picker_options`); choosing one makes it the
     active model on every page. Returns the active model (None if there is none)."""
     model = active_model()
     options = picker_options()
@@ -514,10 +515,16 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     if not options:
         return model
     st.session_state[key] = current  # follow the active model, whichever page changed it
-    st.selectbox("Model", list(options), format_func=options.get, key=key, on_change=_pick, args=(key,),
-                 help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or trained "
-                      "(Runs page); each names the dataset it was trained on. The one you pick is used on every "
-                      "page.")
+    # A button naming the model, which opens the list: a drop-down list on the page would cost every visitor's
+    # first look some twenty more of Streamlit's script files (its JavaScript, fetched one by one from this
+    # server); what a popover holds is drawn, and its files fetched, only when it is opened (issue #14).
+    label = options[current] if current is not None else "none yet: pick one"
+    # on_change="rerun": the popover's open state is in st.session_state, so picking closes it (_pick)
+    with st.popover(f"Model: {label}", icon=":material/swap_horiz:", key=f"{key}_button", on_change="rerun",
+                    help="The shipped models, and your own: uploaded (Train page), taught (Draw page) or "
+                         "trained (Runs page); each names the dataset it was trained on. The one you pick is "
+                         "used on every page."):
+        st.radio("Model", list(options), format_func=options.get, key=key, on_change=_pick, args=(key,))
     error = st.session_state.pop("picker_error", None)
     if error:
         st.error(error)

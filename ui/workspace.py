@@ -63,8 +63,8 @@ def workspace_key() -> str:
 
 
 def settle_workspace() -> None:
-    """On every script run, before a page draws: adopt a ``?workspace=`` link, keep the cookie current,
-    and take the key out of the address bar."""
+    """On every script run, before a page draws: adopt a ``?workspace=`` link and take the key out of the
+    address bar (:func:`keep_cookie` writes the cookie)."""
     key = workspace_key()
     adopted = st.query_params.get("workspace")
     if adopted is not None:
@@ -79,9 +79,18 @@ def settle_workspace() -> None:
                 st.session_state["workspace_notice"] = ("warning", "The workspace link you opened was not "
                                                         "found on this server; this browser keeps its own "
                                                         "workspace.")
-    if st.session_state.pop("workspace_cookie_pending", False):
+
+
+def keep_cookie(runs: list[RunInfo], own_sets: list) -> None:
+    """Write the workspace's cookie once the workspace holds something worth finding again: a run or an own
+    dataset (``runs`` and ``own_sets``: the frame's queries of this script run). Until then a reload may as
+    well start a new, empty workspace; and a visitor who only looks around costs the server no script in
+    the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look, issue
+    #14). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run."""
+    if st.session_state.get("workspace_cookie_pending") and (runs or own_sets):
+        del st.session_state["workspace_cookie_pending"]
         with st.sidebar:
-            _set_cookie(key)
+            _set_cookie(workspace_key())
 
 
 def show_workspace_notice() -> None:
