@@ -199,9 +199,25 @@ def test_a_second_start_shows_the_first_run_in_the_status_bar(page):
     status.wait_for()
     assert first in status.inner_text() and second not in status.inner_text()
     screenshot(page, "runs_second_start")
-    for _ in range(2):  # stop both: the status bar's run, then the one in view
-        click_until(page, status.get_by_role("button", name="Stop").first if status.count() else
-                    main_block(page).get_by_role("button", name="Stop").first,
-                    "true")
+    # stop both: the one in view, then the status bar's
+    click_until(page, page.locator(LIVE).get_by_role("button", name="Stop"),
+                f"document.querySelector('{LIVE}')?.innerText.includes('Stopped')")
+    click_until(page, status.get_by_role("button", name="Stop"),
+                f"!document.querySelector('.st-key-run_status')?.innerText.includes({first!r})")
+    wait_idle(page)
+    assert_no_errors(page)
+
+
+def test_a_reload_right_after_start_keeps_the_run(page):
+    # Start reruns only its fragment; the workspace's cookie (written once the workspace holds a run) must
+    # still reach the browser at once, or a reload right away would open a new, empty workspace.
+    start_run(page, records="60,000", epochs="10")
+    name = page.locator(f"{LIVE} h4").inner_text().strip()
+    page.wait_for_function("document.cookie.includes('ann_workspace')", timeout=WAIT_MS)
+    page.reload()
+    page.locator(LIVE).wait_for()
+    assert name in page.locator(f"{LIVE} h4").inner_text()
+    click_until(page, page.locator(LIVE).get_by_role("button", name="Stop"),
+                f"document.querySelector('{LIVE}')?.innerText.includes('Stopped')")
     wait_idle(page)
     assert_no_errors(page)

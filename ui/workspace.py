@@ -81,15 +81,17 @@ def settle_workspace() -> None:
                                                         "workspace.")
 
 
-def keep_cookie(runs: list[RunInfo], own_sets: list) -> None:
+def keep_cookie(runs: list[RunInfo], own_sets: list, sidebar: bool = True) -> None:
     """Write the workspace's cookie once the workspace holds something worth finding again: a run or an own
     dataset (``runs`` and ``own_sets``: the frame's queries of this script run). Until then a reload may as
     well start a new, empty workspace; and a visitor who only looks around costs the server no script in
     the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look, issue
-    #14). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run."""
+    #14). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
+    ``sidebar=False``: write it where the caller is (a fragment, such as the Train page's Start, cannot
+    write to the sidebar)."""
     if st.session_state.get("workspace_cookie_pending") and (runs or own_sets):
         del st.session_state["workspace_cookie_pending"]
-        with st.sidebar:
+        with st.sidebar if sidebar else st.container():
             _set_cookie(workspace_key())
 
 
