@@ -28,7 +28,10 @@ Parts (``--parts``, all by default):
   session (the sidebar's links), then staying idle; the server's resident memory against one such visitor.
   Then they leave, and after the disconnected-session TTL the same number browse again: memory must not grow
   by another wave's worth (the sessions of those who left were released). Targets: at most 2 MB per idle
-  visitor beyond the first; the server at or under 600 MB.
+  visitor beyond the first; the server at or under 600 MB. ``--idle-waves N``: N such waves, each after the
+  last has left; ``--probe``: at each step the server reports its heap (a ``sitecustomize`` thread: CPython's
+  allocated blocks, the collector's objects by type, sessions, threads) and at the end what glibc's
+  ``malloc_trim(0)`` hands back (memory the allocator kept after it was freed).
 
 Needs Debian's chromium and the ``playwright`` package (never ``playwright install``). Writes
 bench/out/classroom.json and prints every figure with the load average at the time.
