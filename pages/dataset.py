@@ -129,7 +129,8 @@ if browse.open:
                                           persist_state="session")
         if tag.digits:
             shown_class = right.segmented_control("Digit", ["All", *range(n_classes)], default="All",
-                                                  required=True, key="ds_digit", persist_state="session")
+                                                  required=True, key="ds_digit", persist_state="session",
+                                                  wrap=True)
         else:
             shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
                                           format_func=lambda v: "All" if v == "All" else name(v))

@@ -180,7 +180,7 @@ else:
                "changes; the Evaluate page shows what it did to the test scores.")
     pick_col, times_col, button_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     with pick_col:
-        st.segmented_control("The right digit", list(range(10)), key="teach_digit")
+        st.segmented_control("The right digit", list(range(10)), key="teach_digit", wrap=True)
     with times_col:
         st.number_input("Times", 1, 100, value=DEFAULT_TEACH_TIMES, key="teach_times",
                         help="How many training steps on this drawing, at the model's learning rate.")

@@ -134,9 +134,10 @@ with matrix_col:
 with cell_col:
     if tag.digits:
         # two rows of digits rather than drop-down lists: one click each, and lighter for a first look
-        true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true")
+        true_digit = st.segmented_control("True digit", list(range(10)), required=True, key="ev_true",
+                                         wrap=True)
         predicted_digit = st.segmented_control("Predicted digit", list(range(10)), required=True,
-                                               key="ev_predicted")
+                                               key="ev_predicted", wrap=True)
     else:  # class names: drop-down lists
         pick_true, pick_predicted = st.columns(2)
         true_digit = pick_true.selectbox(f"True {noun}", list(range(n_classes)), key="ev_true", format_func=name)

@@ -242,7 +242,7 @@ with model_tab:
                 filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
                 if trained_on.digits and n_out == 10:
                     digit_filter = filter_col.segmented_control("Only images of", list(range(10)),
-                                                                key="in_test_digit")
+                                                                key="in_test_digit", wrap=True)
                 else:
                     digit_filter = filter_col.selectbox("Only images of", [None, *range(n_out)],
                                                         key=f"in_test_class_{n_out}",
@@ -278,7 +278,7 @@ with model_tab:
                                f"the softmax, which turns the {n_out} sums into shares of 1."))
                 chosen = st.segmented_control("Output to explain (none picked: the prediction)", list(range(n_out)),
                                               key=f"in_output_digit{'' if n_out == 10 else n_out}",
-                                              format_func=lambda v: class_names[v])
+                                              format_func=lambda v: class_names[v], wrap=True)
                 chosen = predicted if chosen is None else int(chosen)
                 view = (per_model(model, explain_test_image, test_data.tag.key, index, chosen, using=(base,))
                         if source == "test" else explain(network, x, hidden, chosen))

@@ -128,7 +128,7 @@ with model_tab:
         "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
         "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
         "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
-    highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight")
+    highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight", wrap=True)
     pick = alt.selection_point(name="pick", fields=["index"], on="click")
     axis_titles = (("first principal component", "second principal component") if method == "pca"
                    else ("t-SNE 1", "t-SNE 2"))

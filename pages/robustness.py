@@ -103,7 +103,7 @@ if image_tab.open:
     with image_tab:
         labels = mnist.test.labels
         filter_col, which_col = st.columns([5, 2], vertical_alignment="bottom")
-        digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="rb_digit")
+        digit_filter = filter_col.segmented_control("Only images of", list(range(10)), key="rb_digit", wrap=True)
         candidates = np.arange(len(labels)) if digit_filter is None else np.flatnonzero(labels == digit_filter)
         position = which_col.number_input(f"Which one (1 to {len(candidates):,})", 1, len(candidates), value=1,
                                           key=f"rb_position_{digit_filter}")
