@@ -30,7 +30,7 @@ from ann.config import (
 )
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.runs import RunLimitError, RunStateError
-from ui import datasets, lane, run_panels, setup_link, shell, state, workspace
+from ui import datasets, run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
 
@@ -115,13 +115,7 @@ def estimate_seconds(network: NetworkConfig, training: TrainConfig, records: int
 
 
 def start_run() -> None:
-    """Start's callback: submit the run to the training service (it trains in a worker process). A classroom
-    presses Start at once: the presses take turns in the server's lane (``ui.lane``)."""
-    with lane.bulk():
-        _submit_run()
-
-
-def _submit_run() -> None:
+    """Start's callback: submit the run to the training service (it trains in a worker process)."""
     try:
         network, training = configs_from_widgets()
     except ConfigError as exc:
@@ -282,14 +276,7 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
     only this part, not the settings, the sidebar and the page's frame. When a classroom presses Start
     at once, each press is a small script run, so the server stays free for everyone else (issue #8:
     another visitor's drawing answered within 1.5 s during a burst of 32 Starts; bench/classroom_training.py).
-    ``hidden``: the run the page's status bar left out when the whole page last ran. Drawn in the server's lane
-    for bulk work (``ui.lane``): thirty such reruns at once left another visitor's drawing waiting 5-10 s."""
-    with lane.bulk():
-        _start_and_runs_body(network_config, train_config, config_error, records, hidden)
-
-
-def _start_and_runs_body(network_config: NetworkConfig | None, train_config: TrainConfig | None,
-                         config_error: str | None, records: int, hidden: str | None) -> None:
+    ``hidden``: the run the page's status bar left out when the whole page last ran."""
     start_col, info_col = st.columns([1, 7], vertical_alignment="center")
     start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,
                      disabled=config_error is not None, width="stretch")

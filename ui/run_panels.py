@@ -16,7 +16,7 @@ import streamlit as st
 
 from ann.config import ConfigError
 from ann.runs import ACTIVE_STATUSES, FINISHED, PAUSED, QUEUED, STOPPED, CheckpointError, RunInfo, RunNotFound, RunStateError
-from ui import lane, state, workspace
+from ui import state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
@@ -239,11 +239,6 @@ def run_charts(run: RunInfo, history: list[dict[str, Any]], events: list[dict[st
 
 
 def _train_view_body(run_id: str) -> None:
-    with lane.bulk():  # a classroom's thirty run views on their timers take turns (ui.lane)
-        _train_view(run_id)
-
-
-def _train_view(run_id: str) -> None:
     store = workspace.store()
     try:
         run = store.get_run(workspace.workspace_key(), run_id)
