@@ -19,7 +19,8 @@ Run (about 5 minutes for the seed, more for Best)::
 
     python bench/classroom_training.py
     python bench/classroom_training.py --preset best
-    python bench/classroom_training.py --nice-classroom   # the 32 sessions' browser at nice 19
+    python bench/classroom_training.py --nice-classroom   # the 32 sessions' browser at nice 19, its session
+                                                          # lowered too once Start is pressed (see lower_autogroup)
 """
 
 from __future__ import annotations
