@@ -31,8 +31,8 @@ datasets.require_digits_model(model, "The robustness lab")  # this page works on
 network = model.network
 mnist = state.require_mnist("The robustness lab")
 st.markdown(
-    "A network that reads 97% of the test digits right was only ever shown clean, centred, upright digits. "
-    "Here the test images are damaged on purpose, a little then more, to see where it breaks: random noise, "
+    "A network's test accuracy is measured on clean, centred, upright digits. Here the test images are damaged "
+    "on purpose, a little then more, to see where the active model breaks: random noise, "
     "turning, thinner and thicker strokes, a square of paper over part of the digit, and *adversarial* "
     "nudges, tiny changes to every pixel chosen, from the network's own gradient, to fool it.")
 
