@@ -471,8 +471,7 @@ def sensitivity(network: Network, x) -> dict:
     fooled_outputs = network.query(fooled[None, :])[0].astype(np.float64) if fooled is not None else None
     angles = np.arange(-45, 46, 5)
     # one image at nineteen angles: sampled image by image (an angle each), not through the fixed-angle path,
-    # which first builds a 784x784 operator per angle: about 1 s of CPU for the first drawing on a server,
-    # and several seconds when a classroom's Start presses share the server (bench/classroom_training.py)
+    # which first builds a 784x784 operator per angle: about 1 s of server CPU for the first drawing on a server
     rotated = _clip(augment.rotate(np.repeat(X, len(angles), axis=0), angles.astype(np.float64)))
     steps = np.arange(-2, 4)
     stroked = np.concatenate([stroke(X, int(s)) for s in steps])

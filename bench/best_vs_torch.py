@@ -160,6 +160,10 @@ def settled_at(accuracies: list[float], seconds: list[float], target: float) -> 
     return epoch, float(sum(seconds[:epoch]))
 
 
+def cell(ratio: float | None, missing: str = "n/a") -> str:
+    return f"{ratio:.2f}" if ratio is not None else missing
+
+
 def one_seed(preset, config, images, labels, mnist, test_x, test_y, ann_threads: int, target: float) -> dict:
     """ann and torch side by side, epoch by epoch, for ``config.seed``: the per-epoch figures and ratios."""
     from ann.network import Network
@@ -200,11 +204,10 @@ def one_seed(preset, config, images, labels, mnist, test_x, test_y, ann_threads:
 
     run["ratios"] = {"first": ratio("seconds_to_target"), "settled": ratio("seconds_settled"),
                      "train_seconds": ratio("train_seconds")}
-    for key, label in (("first", "first"), ("settled", "settled")):
+    for key in ("first", "settled"):
         value = run["ratios"][key]
         verdict = "n/a" if value is None else ("ann first" if value < 1 else "torch first")
-        text = f"{value:.2f}" if value is not None else "not reached by both"
-        print(f"time to {target:.1%} ({label}): ann/torch = {text} ({verdict})")
+        print(f"time to {target:.1%} ({key}): ann/torch = {cell(value, 'not reached by both')} ({verdict})")
     print(f"all epochs: ann/torch = {run['ratios']['train_seconds']:.2f}", flush=True)
     return run
 
@@ -260,17 +263,15 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [r["ratios"][key] for r in runs if r["ratios"][key] is not None]
         results[f"median_ratio_{key}"] = median(ratios) if ratios else None
     if args.seeds > 1:
+        keys = ("first", "settled", "train_seconds")
         print("\nseed  first: ann/torch   settled: ann/torch   all epochs")
-        for r in runs:
-            cells = [f"{r['ratios'][k]:.2f}" if r["ratios"][k] is not None else "n/a"
-                     for k in ("first", "settled", "train_seconds")]
-            print(f"{r['seed']:4d}  {cells[0]:>16s}   {cells[1]:>17s}   {cells[2]:>10s}")
-        cells = [f"{results[f'median_ratio_{k}']:.2f}" if results[f"median_ratio_{k}"] is not None else "n/a"
-                 for k in ("first", "settled", "train_seconds")]
-        print(f"median {cells[0]:>15s}   {cells[1]:>17s}   {cells[2]:>10s}")
-        print(f"ann first on 'first' in {sum(r['ratios']['first'] is not None and r['ratios']['first'] < 1 for r in runs)}"
-              f" of {len(runs)} seeds; on 'settled' in "
-              f"{sum(r['ratios']['settled'] is not None and r['ratios']['settled'] < 1 for r in runs)} of {len(runs)}")
+        for label, ratios in [(f"{r['seed']:4d}", r["ratios"]) for r in runs] + [
+                ("median", {k: results[f"median_ratio_{k}"] for k in keys})]:
+            first, settled, every = (cell(ratios[k]) for k in keys)
+            print(f"{label:6s}{first:>15s}   {settled:>17s}   {every:>10s}")
+        wins = {k: sum(r["ratios"][k] is not None and r["ratios"][k] < 1 for r in runs) for k in ("first", "settled")}
+        print(f"ann first on 'first' in {wins['first']} of {len(runs)} seeds; on 'settled' in {wins['settled']} of "
+              f"{len(runs)}")
     print(f"results: {write_results('best_vs_torch', results)}")
     return 0
 

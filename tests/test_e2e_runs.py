@@ -60,6 +60,15 @@ def live_text(page) -> str:
     return page.locator(LIVE).inner_text()
 
 
+def start_long_run_and_pause(page, progress: str) -> None:
+    """Start a run of 60,000 records x 10 epochs, wait until the live view matches ``progress`` (a JS regex),
+    then press Pause until the view says so."""
+    start_run(page, records="60,000", epochs="10")
+    page.wait_for_function(f"/{progress}/.test(document.querySelector('{LIVE}')?.innerText)", timeout=WAIT_MS)
+    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
+                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
+
+
 def new_tab(browser):
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(WAIT_MS)
@@ -112,11 +121,7 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
 def test_pause_holds_the_run_and_resume_lets_it_go_on(page):
     # the full 60,000 records x 10 epochs: about 3 s an epoch on a quiet machine, so the run is still going
     # when Pause, Resume and Stop have been pressed in turn (it is stopped, so the test does not wait for it)
-    start_run(page, records="60,000", epochs="10")
-    page.wait_for_function(f"/Epoch [0-9]+ of 10: [1-9]/.test(document.querySelector('{LIVE}')?.innerText)",
-                           timeout=WAIT_MS)
-    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
-                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
+    start_long_run_and_pause(page, progress=r"Epoch [0-9]+ of 10: [1-9]")
     held = re.search(r"([\d,]+) of ([\d,]+) samples", live_text(page))
     page.wait_for_timeout(2500)  # the live view redraws every second: nothing moves while paused
     again = re.search(r"([\d,]+) of ([\d,]+) samples", live_text(page))
@@ -184,11 +189,7 @@ def test_a_second_start_shows_the_first_run_in_the_status_bar(page):
     # Start and the run in view are one fragment (a Start reruns only that part); the status bar at the top
     # belongs to the whole page, so a Start while another run of yours trains must redraw the page: the first
     # run moves to the status bar, the new one is in view.
-    start_run(page, records="60,000", epochs="10")
-    page.wait_for_function(f"/Epoch [0-9]+ of 10/.test(document.querySelector('{LIVE}')?.innerText)",
-                           timeout=WAIT_MS)
-    click_until(page, main_block(page).get_by_role("button", name="Pause").first,
-                f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
+    start_long_run_and_pause(page, progress=r"Epoch [0-9]+ of 10")
     first = page.locator(f"{LIVE} h4").inner_text().strip()
     assert page.locator(".st-key-run_status").count() == 0  # the run in view is not repeated at the top
     page.locator(".st-key-tr_start button").click()
