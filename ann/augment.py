@@ -65,7 +65,7 @@ def _check_batch(X) -> np.ndarray:
     if X.dtype not in (np.float32, np.float64):
         raise TypeError(
             f"X has dtype {X.dtype}; augmentation works on scaled float32 or float64 inputs "
-            "(convert pixels with ann.data.scale_inputs first)"
+            "(convert pixels with ann.inputs.scale_inputs first)"
         )
     return X
 
@@ -559,7 +559,7 @@ def thickness(X, amounts, cval: float = 0.01) -> np.ndarray:
     neighbours) widens a bilevel stroke by 2 pixels, one on each side; an erosion (the weakest) narrows it
     by 2. An amount of ``a`` pixels moves ``|a| / 2`` of the way to the dilated (or eroded) image, once per
     whole step of 2: so 1 pixel is half a dilation, 3 pixels one whole and one half. On MNIST's
-    anti-aliased strokes the width that :func:`ann.images.stroke_width` measures changes by less: +2
+    anti-aliased strokes the width that :func:`ann.data.preprocess.stroke_width` measures changes by less: +2
     widens them by about 1.15 pixels, +1 by 0.65, -1 narrows them by 0.5 (tests). A thinned image's strongest
     ink is scaled back to what it was (erosion dims it). Thinning by more than about 1 pixel erases MNIST's
     thinnest strokes (1.6 px at the 10th percentile).

@@ -47,7 +47,7 @@ import numpy as np
 import scipy
 from scipy.linalg import blas as _fblas
 from scipy.linalg import cython_blas as _cython_blas
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import OpenBLASController, ThreadpoolController
 
 __all__ = [
     "DEFAULT_THREADS",
@@ -520,7 +520,6 @@ def hold_pools_at_one() -> None:
         if _pools_held:
             return
         try:  # take over from whichever thread threadpoolctl last let set OpenBLAS's threads
-            from threadpoolctl import OpenBLASController
 
             OpenBLASController.clear_controlling_thread(force=True)
         except (ImportError, AttributeError):  # threadpoolctl before 3.6 has no controlling thread

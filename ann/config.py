@@ -166,7 +166,7 @@ PRESETS: dict[str, Preset] = {
         "(99.34-99.46% over five seeds) in about 160 s of training on 2 free cores (longer on a busy machine).",
         network=NetworkConfig(hidden_nodes=(800, 800), activation="relu", loss="cross_entropy",
                               propagate="delta", bias=True),
-        # Batches of 256 at lr 0.1 (issue #10): the products run nearer the machine's peak than at 64, and
+        # Batches of 256 at lr 0.1: the products run nearer the machine's peak than at 64, and
         # 60 such epochs end at least as high as 50 of batch 64 at lr 0.05 (bench/README.md).
         train=TrainConfig(learning_rate=0.1, epochs=60, batch_size=256, rotate=12.0, augment="random",
                           shift=2, elastic_alpha=34.0, elastic_sigma=4.0, elastic_fraction=0.5, momentum=0.9,
@@ -175,7 +175,7 @@ PRESETS: dict[str, Preset] = {
     "handwriting": Preset(
         name="handwriting",
         title="Handwriting",
-        description="The Best recipe as it was before issue #10 (batches of 64, lr 0.05, 50 epochs), with "
+        description="The earlier Best recipe (batches of 64, lr 0.05, 50 epochs), with "
         "every record's pen changed too: strokes thinned or thickened by "
         "up to 1.5 pixels and their edges made softer or harder (contrast 0.5), because real handwriting's "
         "pens differ from MNIST's more than its shapes do. It reads handwriting from outside MNIST best "

@@ -8,7 +8,7 @@ Layout of a model file (format version 1): arrays ``weights_0 .. weights_{L-1}``
      "dataset": {"key": "fashion", "title": "Fashion-MNIST", "classes": ["T-shirt/top", ...]}}
 
 ``dataset`` records what the network was trained on: output ``i`` is ``classes[i]`` (a file written before it
-was recorded counts as MNIST). Loading gives it as :attr:`LoadedModel.dataset`; ``ann.datasets.mismatch`` says
+was recorded counts as MNIST). Loading gives it as :attr:`LoadedModel.dataset`; ``ann.dataset_tag.mismatch`` says
 when it is not the dataset in use.
 
 Saving is atomic (a temporary file in the same folder, then a rename), so a crash never leaves half a model
@@ -40,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from ann.config import ConfigError, NetworkConfig, TrainConfig
-from ann.datasets import MNIST_TAG, DatasetTag
+from ann.dataset_tag import MNIST_TAG, DatasetTag
 from ann.files import atomic_write_bytes
 
 if TYPE_CHECKING:  # the network brings SciPy; describing a model file (read_model_info) needs only NumPy

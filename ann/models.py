@@ -12,10 +12,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ann.paths import DATA_DIR
+
 __all__ = ["ShippedModel", "SHIPPED_MODELS", "DEFAULT_MODEL", "DEFAULT_MODEL_ENV", "DATA_DIR", "shipped_models",
            "shipped_model", "default_name", "default_model"]
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import scipy.special
+
 from ann import blas
 from ann.config import NetworkConfig
 
@@ -202,7 +203,7 @@ class Network:
         if X.ndim != 2 or X.shape[1] != self.config.input_nodes:
             raise ValueError(
                 f"inputs of shape {X.shape} do not fit this network: expected (n_samples, "
-                f"{self.config.input_nodes}) scaled pixels (see ann.data.scale_inputs)"
+                f"{self.config.input_nodes}) scaled pixels (see ann.inputs.scale_inputs)"
             )
         return X.astype(self.dtype, copy=False)
 
@@ -402,7 +403,7 @@ class Network:
             if first_bias is not None:
                 z += first_bias
             hidden = []
-            for (W, WT), b in zip(upper, upper_biases):
+            for (_, WT), b in zip(upper, upper_biases):
                 h = expit(z, out=z) if sigmoid_hidden else hidden_fn(z)
                 hidden.append(h)
                 z = gemv(1.0, WT, h, trans=1)  # W @ h

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ann import augment, blas
 from ann.config import TrainConfig
-from ann.data import scale_inputs
+from ann.inputs import scale_inputs
 from ann.network import Network
 
 ProgressCallback = Callable[[int, int], None]  # (samples done in this epoch, samples in this epoch)
@@ -228,19 +229,46 @@ def train(
     train_threads = blas.requested_threads(work, threads)  # a bad count is reported here, before training
     random_augment = config.random_augment
     # Random distortions are computed chunk by chunk, just before the chunk trains, by the same threads as
-    # the products (random_variant cuts them into fixed parts). Computing the next chunk on a thread of
-    # its own beside the training instead (ann before this) put three busy threads on two cores: a slice
-    # of a product that lost its core made the other wait, and the distortions cost about as much time
-    # as on one thread (bench/README.md, issue #10).
-    yield from _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop,
-                       start_epoch, rng, samples_seen, base_learning_rate, threads, n, chunk, per_sample,
-                       constant_lr, work, train_threads, random_augment)
+    # the products (random_variant cuts them into fixed parts): a thread of their own beside the training
+    # would put three busy threads on two cores, and a slice of a product that lost its core makes the
+    # other wait (bench/README.md).
+    plan = _Plan(images=images, labels=labels, test_images=test_images, test_labels=test_labels,
+                 progress=progress, should_stop=should_stop, start_epoch=start_epoch, samples_seen=samples_seen,
+                 base_learning_rate=base_learning_rate, threads=threads, chunk=chunk, per_sample=per_sample,
+                 constant_lr=constant_lr, work=work, train_threads=train_threads, random_augment=random_augment)
+    yield from _epochs(network, config, rng, plan)
 
 
-def _epochs(network, images, labels, config, test_images, test_labels, progress, should_stop, start_epoch, rng,
-            samples_seen, base_learning_rate, threads, n, chunk, per_sample, constant_lr, work, train_threads,
-            random_augment):
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`train` checked and worked out before its first epoch (its arguments, as there)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    test_images: np.ndarray | None
+    test_labels: np.ndarray | None
+    progress: ProgressCallback | None
+    should_stop: StopRequest | None
+    start_epoch: int
+    samples_seen: int
+    base_learning_rate: LearningRateSource | None
+    threads: int | None  # as asked for: scoring uses it too
+    chunk: int  # records trained between two looks at should_stop and progress
+    per_sample: bool  # one sample at a time, the seed's way (batch 1, no momentum, no weight decay)
+    constant_lr: bool
+    work: str  # "sample" or "batch": which thread default applies
+    train_threads: int  # threads for the training products
+    random_augment: bool  # random distortions, drawn afresh every epoch
+
+
+def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, plan: _Plan
+            ) -> Iterator[dict[str, Any]]:
     """The epochs of :func:`train` (see there), after its checks."""
+    images, labels, test_images, test_labels = plan.images, plan.labels, plan.test_images, plan.test_labels
+    progress, should_stop, samples_seen, threads = plan.progress, plan.should_stop, plan.samples_seen, plan.threads
+    chunk, per_sample, constant_lr, work = plan.chunk, plan.per_sample, plan.constant_lr, plan.work
+    train_threads, random_augment, start_epoch = plan.train_threads, plan.random_augment, plan.start_epoch
+    n = len(images)
     copies = config.copies_per_record
     per_epoch = n * copies
     batch = config.batch_size
@@ -254,7 +282,7 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
         stopped = False
         base = None
 
-        def chunk_inputs(start: int) -> np.ndarray:
+        def chunk_inputs(start: int, order: np.ndarray | None = order) -> np.ndarray:
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
             return as_inputs(images[idx], network.dtype)
 
@@ -265,8 +293,8 @@ def _epochs(network, images, labels, config, test_images, test_labels, progress,
                 waited += time.perf_counter() - asked
                 if stopped:
                     break
-            if base_learning_rate is not None:
-                base = float(base_learning_rate())
+            if plan.base_learning_rate is not None:
+                base = float(plan.base_learning_rate())
             lr = learning_rate_at(config, epoch - 1 + start / n, base)
             idx = order[start:start + chunk] if order is not None else slice(start, start + chunk)
             y = labels[idx]

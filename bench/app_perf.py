@@ -52,8 +52,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, median, run_ann_train, write_results
@@ -353,7 +353,7 @@ def reference_run(mnist, records: int, epochs: int) -> dict[str, Any]:
 
 
 def training(browser, server: Server, data_dir: Path, records: int, epochs: int, pairs: int) -> dict[str, Any]:
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
 
     mnist = load_mnist(data_dir, download=False)
     rows = []

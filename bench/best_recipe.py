@@ -66,8 +66,9 @@ def partial_elastic(fraction: float) -> None:
     wrapped: the first ``fraction`` of every chunk gets the full distortion, the rest the same call with
     ``elastic_alpha=0`` (the chunks are shuffled, so which records get it changes every epoch).
     """
-    import ann.augment
     import numpy as np
+
+    import ann.augment
 
     original = ann.augment.random_distort
 
@@ -88,7 +89,7 @@ def run_in_process(overrides: dict[str, Any], data_dir: Path, log_path: Path,
     the wall-clock ``seconds``.
     """
     from ann.config import configs_from_dict, configs_to_dict
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
     from ann.network import Network
     from ann.train import train
 
@@ -131,7 +132,8 @@ def augmentation_seconds(data_dir: Path, config: dict[str, Any]) -> dict[str, fl
     import numpy as np
 
     from ann.config import configs_from_dict
-    from ann.data import load_mnist, scale_inputs
+    from ann.data.mnist import load_mnist
+    from ann.inputs import scale_inputs
     from ann.train import random_variant
 
     _, train_cfg = configs_from_dict({k: v for k, v in config.items() if k != "hidden_nodes"}

@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from ann import blas
     from ann.config import PRESETS
-    from ann.data import load_mnist, scale_inputs
+    from ann.data.mnist import load_mnist
+    from ann.inputs import scale_inputs
     from ann.network import Network
 
     preset = PRESETS["best"]

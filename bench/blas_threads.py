@@ -36,7 +36,6 @@ import sys
 import time
 
 import numpy as np
-
 from _common import median, write_results
 
 from ann import blas

@@ -56,10 +56,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
 from _common import BENCH_DIR, DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, median, write_results
-from statistics import mean
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -35,7 +35,7 @@ from pathlib import Path
 from _common import DEFAULT_DATA_DIR, OUT_DIR, tree_memory, write_results
 from app_perf import CANVAS, CHROMIUM_ARGS, DIGITS, PREDICTION, VIEWPORT, WAIT_MS, Server, draw_stroke, wait_idle
 
-from ann.runs import RunStore
+from ann.service.store import RunStore
 
 TARGETS = {"memory_mb": 600.0, "answer_seconds": 1.5}
 

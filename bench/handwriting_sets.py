@@ -194,7 +194,7 @@ def _photo(glyph: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def _centre_line(glyph: np.ndarray) -> np.ndarray:
     """The glyph's centre line (a one-pixel skeleton), boolean."""
-    from ann.images import skeleton
+    from ann.data.preprocess import skeleton
 
     return skeleton(glyph > 0.5)
 

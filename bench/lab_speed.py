@@ -1,8 +1,8 @@
 """How long the new pages' heavy work takes: the hidden layer's map (PCA, t-SNE) and the robustness sweeps.
 
 For the shipped model (784-200-10) on the first N test images: the last hidden layer's activations, PCA,
-t-SNE (scikit-learn, one thread, 1,000 iterations, as ``ann.hidden_map.tsne`` runs it), every sweep of
-``ann.robustness.PERTURBATIONS`` at its default levels, the occlusion map and the sensitivity summary of
+t-SNE (scikit-learn, one thread, 1,000 iterations, as ``ann.lab.hidden_map.tsne`` runs it), every sweep of
+``ann.lab.robustness.PERTURBATIONS`` at its default levels, the occlusion map and the sensitivity summary of
 one image. Each timed ``--repeats`` times; the median is printed and written to bench/out/lab_speed.json.
 
     python bench/lab_speed.py [--data DIR] [--images 2000] [--repeats 3]
@@ -17,10 +17,11 @@ import numpy as np
 from _common import DEFAULT_DATA_DIR, REPO_DIR, median, write_results
 from threadpoolctl import threadpool_limits
 
-from ann.data import load_mnist, scale_inputs
-from ann.hidden_map import fit_pca, last_hidden, tsne
+from ann.data.mnist import load_mnist
+from ann.inputs import scale_inputs
+from ann.lab.hidden_map import fit_pca, last_hidden, tsne
+from ann.lab.robustness import PERTURBATIONS, accuracy_curve, occlusion_map, sensitivity
 from ann.model_io import load_model
-from ann.robustness import PERTURBATIONS, accuracy_curve, occlusion_map, sensitivity
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -1,4 +1,4 @@
-"""How long reading your own data takes (ann.own_data), in each form, and storing it on the server.
+"""How long reading your own data takes (ann.data.own), in each form, and storing it on the server.
 
 - an image folder of ``--images`` drawn shapes (64-400 pixels a side, PNG and JPEG, five classes), read from
   the folder and from a zip of it (as an upload);
@@ -27,8 +27,11 @@ from _common import DEFAULT_DATA_DIR, REPO_DIR, write_results
 sys.path.insert(0, str(REPO_DIR / "tests"))
 from dataset_files import SHAPES, shape_image, zip_folder  # noqa: E402 -- the tests' own shape drawer
 
-from ann.data import Split, load_mnist, write_csv  # noqa: E402
-from ann.own_data import DatasetStore, read_own_data  # noqa: E402
+from ann.data.csv_files import write_csv  # noqa: E402
+from ann.data.mnist import load_mnist
+from ann.data.own import read_own_data  # noqa: E402
+from ann.data.split import Split
+from ann.service.datasets import DatasetStore
 
 
 def peak_mb() -> float:

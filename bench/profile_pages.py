@@ -41,8 +41,18 @@ from pathlib import Path
 from typing import Any
 
 from _common import BENCH_DIR, DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
-from classroom import (BROWSER_CORE, CHROMIUM_ARGS, PAGES, VIEWPORT, Server, load, title_of, url_of, wait_rendered,
-                       warm_up)
+from classroom import (
+    BROWSER_CORE,
+    CHROMIUM_ARGS,
+    PAGES,
+    VIEWPORT,
+    Server,
+    load,
+    title_of,
+    url_of,
+    wait_rendered,
+    warm_up,
+)
 
 SITECUSTOMIZE = '''
 """Written by bench/profile_pages.py: profile every script run of this Streamlit server into $ANN_PROFILE_DIR."""

@@ -2,7 +2,7 @@
 
 The digits are those of ``bench/handwriting_sets.py``: real handwriting (UCI optdigits, 13 writers, through
 scikit-learn), handwriting typefaces printed and scanned, the same as simulated phone photos, and the same
-drawn with the Draw page's canvas pen. Each goes through ``ann.images.prepare`` (the app's and
+drawn with the Draw page's canvas pen. Each goes through ``ann.data.preprocess.prepare`` (the app's and
 ``python -m ann predict``'s path: decoding, then every preprocessing step), except the naive baseline, which
 resizes the whole image straight to 28x28 as a naive app would.
 
@@ -17,7 +17,7 @@ to bench/out/real_handwriting.json.
 
 Variants: ``naive`` (resize to 28x28), ``plain`` (MNIST's own steps: polarity, one background level,
 crop, 20x20, centre of mass), ``model`` (what the app and ``predict`` use for that model:
-``ann.images.preprocess_for``), ``default`` (every step, ``ann.images.DEFAULT_PREPROCESS``), and ``default``
+``ann.data.preprocess.preprocess_for``), ``default`` (every step, ``ann.data.preprocess.DEFAULT_PREPROCESS``), and ``default``
 with one step switched: ``-flatten``, ``-despeckle``, ``-stroke``, ``+deslant``.
 """
 
@@ -28,26 +28,25 @@ import dataclasses
 import time
 from pathlib import Path
 
+import handwriting_sets as sets
 import numpy as np
 from _common import DEFAULT_DATA_DIR, REPO_DIR, write_results
 
-from ann import images
-from ann.data import load_mnist
+from ann.data import decode, preprocess
+from ann.data.mnist import load_mnist
 from ann.model_io import load_model
-
-import handwriting_sets as sets
 
 KINDS = ("optdigits", "fonts", "photos", "canvas")
 PARTS = ("tune", "held_out")
 
 
-def variants() -> dict[str, images.Preprocess | None]:
-    default = images.DEFAULT_PREPROCESS
+def variants() -> dict[str, preprocess.Preprocess | None]:
+    default = preprocess.DEFAULT_PREPROCESS
     flip = lambda **kw: dataclasses.replace(default, **kw)  # noqa: E731
     return {
         "naive": None,
-        "plain": images.PLAIN_PREPROCESS,
-        "model": None,  # per model: ann.images.preprocess_for(its TrainConfig), what the app and predict use
+        "plain": preprocess.PLAIN_PREPROCESS,
+        "model": None,  # per model: ann.data.preprocess.preprocess_for(its TrainConfig), what the app and predict use
         "default": default,
         "-flatten": flip(flatten=False),
         "-despeckle": flip(despeckle=False),
@@ -62,9 +61,9 @@ def naive_input(sample: sets.Sample) -> np.ndarray:
     from PIL import Image
 
     if sample.data is not None:
-        grey = images.load_image(sample.data)
+        grey = decode.load_image(sample.data)
     elif sample.rgba is not None:
-        grey = images.canvas_to_grey(sample.rgba)
+        grey = decode.canvas_to_grey(sample.rgba)
     else:
         grey = np.asarray(sample.grey, dtype=np.float64)
     if np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])) > 127:
@@ -73,7 +72,7 @@ def naive_input(sample: sets.Sample) -> np.ndarray:
     return np.asarray(small, dtype=np.float64).reshape(784)
 
 
-def inputs(samples: list[sets.Sample], preprocess: images.Preprocess | None) -> tuple[np.ndarray, list[str]]:
+def inputs(samples: list[sets.Sample], preprocess: preprocess.Preprocess | None) -> tuple[np.ndarray, list[str]]:
     """(n, 784) float32 network inputs and, per sample, an error message or ''."""
     X = np.full((len(samples), 784), 0.01, dtype=np.float32)
     errors = []
@@ -82,9 +81,9 @@ def inputs(samples: list[sets.Sample], preprocess: images.Preprocess | None) -> 
             if preprocess is None:
                 X[i] = naive_input(sample) / 255.0 * 0.99 + 0.01
             else:
-                X[i] = images.prepare(sample.source_for_prepare(), preprocess=preprocess)[0][0]
+                X[i] = preprocess.prepare(sample.source_for_prepare(), preprocess=preprocess)[0][0]
             errors.append("")
-        except images.ImageError as exc:
+        except decode.ImageError as exc:
             errors.append(str(exc))
     return X, errors
 
@@ -112,21 +111,21 @@ def measure_mnist(data_dir: str, limit: int | None) -> dict:
     widths, slants = [], []
     start = time.perf_counter()
     for digit in digits:
-        ink = images._ink(digit.astype(np.float64), False, flatten=False)
-        work = images._fit(images._crop_to_ink(ink), images.BOX_SIDE * images.WORK_SCALE)
+        ink = preprocess._ink(digit.astype(np.float64), False, flatten=False)
+        work = preprocess._fit(preprocess._crop_to_ink(ink), preprocess.BOX_SIDE * preprocess.WORK_SCALE)
         work /= work.max()
-        widths.append(images.stroke_width(work) / images.WORK_SCALE)
-        slants.append(images.slant(work))
+        widths.append(preprocess.stroke_width(work) / preprocess.WORK_SCALE)
+        slants.append(preprocess.slant(work))
     percentiles = [5, 10, 25, 50, 75, 90, 95]
     result = {"digits": len(digits), "seconds": time.perf_counter() - start, "percentiles": percentiles,
               "stroke_width": np.percentile(widths, percentiles).round(3).tolist(),
               "slant": np.percentile(slants, percentiles).round(3).tolist(),
-              "in_ann_images": {"MNIST_STROKE_WIDTH": images.MNIST_STROKE_WIDTH, "MNIST_SLANT": images.MNIST_SLANT}}
+              "in_ann_images": {"MNIST_STROKE_WIDTH": preprocess.MNIST_STROKE_WIDTH, "MNIST_SLANT": preprocess.MNIST_SLANT}}
     print(f"MNIST training digits: {len(digits):,} in {result['seconds']:.0f} s")
     print(f"stroke width (px of 28x28) at percentiles {percentiles}: {result['stroke_width']}")
     print(f"slant (columns per row) at percentiles {percentiles}: {result['slant']}")
-    print(f"ann.images has MNIST_STROKE_WIDTH={images.MNIST_STROKE_WIDTH} (10th, 50th, 90th) and "
-          f"MNIST_SLANT={images.MNIST_SLANT} (10th, 50th, 90th)")
+    print(f"ann.data.preprocess has MNIST_STROKE_WIDTH={preprocess.MNIST_STROKE_WIDTH} (10th, 50th, 90th) and "
+          f"MNIST_SLANT={preprocess.MNIST_SLANT} (10th, 50th, 90th)")
     return result
 
 
@@ -179,7 +178,7 @@ def main() -> None:
         loaded = load_model(path)
         network = loaded.network
         if "model" in chosen:
-            prepared["model"] = prepared["default" if images.preprocess_for(loaded.train_config).stroke else "-stroke"]
+            prepared["model"] = prepared["default" if preprocess.preprocess_for(loaded.train_config).stroke else "-stroke"]
         entry: dict = {}
         if mnist is not None:
             from ann.train import accuracy_of

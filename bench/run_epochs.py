@@ -1,6 +1,6 @@
 """How long going through a run's epochs takes, and how much memory it holds: the Inside page's epoch
-scrubber (``ann.epochs.epoch_changes`` on the 10,000 test images) and the Hidden-layer map's epochs
-(``ann.epochs.epoch_maps`` on 2,000 of them), reading each epoch's checkpoint from a real run store.
+scrubber (``ann.lab.epochs.epoch_changes`` on the 10,000 test images) and the Hidden-layer map's epochs
+(``ann.lab.epochs.epoch_maps`` on 2,000 of them), reading each epoch's checkpoint from a real run store.
 
 A run of each shape is written into a temporary run store with ``RunStore.record_epoch``, as a worker
 writes it (the weights are untrained: the time does not depend on their values), then read back one network
@@ -23,10 +23,10 @@ from _common import DEFAULT_DATA_DIR, median, write_results
 from threadpoolctl import threadpool_limits
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.data import load_mnist
-from ann.epochs import NetworksOnDemand, epoch_changes, epoch_maps
+from ann.data.mnist import load_mnist
+from ann.lab.epochs import NetworksOnDemand, epoch_changes, epoch_maps
 from ann.network import Network
-from ann.runs import RunStore
+from ann.service.store import RunStore
 
 WORKSPACE = "bench-run-epochs-workspace"
 MAP_IMAGES = 2000

@@ -1,6 +1,6 @@
 """The dashboard's shipped experiments: the seed's error-rule chart and its tuning claims, on full MNIST.
 
-Writes two results files (read by the Experiments page through ``ann.results.load_results``):
+Writes two results files (read by the Experiments page through ``ann.experiments.results.load_results``):
 
 - ``data/experiments_error_rules.json``: the seed's chart. Its configuration exactly (784-200-10 sigmoid,
   lr 0.1, one sample at a time, float32, 5 epochs, every record also rotated by +10 and -10 degrees: the
@@ -32,9 +32,9 @@ from pathlib import Path
 from _common import DEFAULT_DATA_DIR, REPO_DIR
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.data import load_mnist
-from ann.experiments import compare_error_rules, sweep
-from ann.results import save_results
+from ann.data.mnist import load_mnist
+from ann.experiments.live import compare_error_rules, sweep
+from ann.experiments.results import save_results
 
 LEARNING_RATES = [0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
 HIDDEN_NODES = [10, 25, 50, 100, 200, 400, 800]

@@ -89,7 +89,7 @@ def run(train_csv, test_csv, epochs=5, on_epoch=None, limit=None):
 
     ### training the neural network ###
     # loading the mnist traning data CSV file into list
-    training_data_file = open(train_csv, 'r')
+    training_data_file = open(train_csv)
     training_data_list = training_data_file.readlines()
     training_data_file.close()
     if limit is not None:
@@ -136,7 +136,7 @@ def run(train_csv, test_csv, epochs=5, on_epoch=None, limit=None):
 
     ### test the neural network ###
     # load the test data
-    test_data_file = open(test_csv, "r")
+    test_data_file = open(test_csv)
     test_data_list = test_data_file.readlines()
     test_data_file.close()
     # scorecard for how well the network performs, initially empty

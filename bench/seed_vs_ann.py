@@ -21,7 +21,7 @@ What it measures, back to back in one run (the machine is shared, so only the ra
 
 It prints seconds per epoch, the speed ratios seed/ann and the accuracies, and writes
 bench/out/seed_vs_ann.json. The seed needs the full CSV files: they are written once into bench/out/ from
-the IDX files with ``ann.data.write_csv``.
+the IDX files with ``ann.data.csv_files.write_csv``.
 
 Run (about 2 minutes per seed epoch plus about 1-2 minutes per ann run here)::
 
@@ -37,10 +37,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from _common import DEFAULT_DATA_DIR, OUT_DIR, checkout, run_ann_train, write_results
-
 import seed_program
+from _common import DEFAULT_DATA_DIR, OUT_DIR, checkout, run_ann_train, write_results
 
 SEED_EPOCHS = 5
 SEED_REFERENCE_ACCURACY = 96.61  # the issue's figure for the seed's program (5 epochs)
@@ -50,7 +48,8 @@ REQUIRED_SPEEDUP = 12.0  # issue #10 (the first issue asked for 5)
 
 def ensure_csv(data_dir: Path) -> tuple[Path, Path]:
     """bench/out/mnist_train.csv and mnist_test.csv in the seed's format, written once from the IDX files."""
-    from ann.data import load_mnist, write_csv
+    from ann.data.csv_files import write_csv
+    from ann.data.mnist import load_mnist
 
     train_csv, test_csv = OUT_DIR / "mnist_train.csv", OUT_DIR / "mnist_test.csv"
     if not (train_csv.exists() and test_csv.exists()):
@@ -64,7 +63,7 @@ def ensure_csv(data_dir: Path) -> tuple[Path, Path]:
 def same_math(train_csv: Path, test_csv: Path, data_dir: Path, records: int) -> dict:
     """Largest weight difference between the seed's program and ann after ``records`` records, 1 epoch."""
     from ann.config import NetworkConfig, TrainConfig
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
     from ann.network import Network
     from ann.train import fit
 

@@ -6,8 +6,8 @@ count, float32 instead of float64) is a defect. Training one sample at a time is
 rounding difference of one ulp in the first step gives, a few thousand steps later, a network as different
 as one trained from another seed. So each threshold must sit well below the worst value over seeds, and
 this script measures it: every thresholded test's own computation, rebuilt from the project's functions
-(``ann.train.fit``, ``ann.inside.backquery_all``, ``ann.experiments.compare_error_rules`` / ``sweep``,
-``ann.images.prepare``, ``ann.metrics.evaluate``, ...), for ``--seeds`` seeds x {float32, float64} x these
+(``ann.train.fit``, ``ann.lab.inside.backquery_all``, ``ann.experiments.live.compare_error_rules`` / ``sweep``,
+``ann.data.preprocess.prepare``, ``ann.metrics.evaluate``, ...), for ``--seeds`` seeds x {float32, float64} x these
 variants:
 
 ``base``      the configuration as the test has it (only the seed changes)
@@ -46,19 +46,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
 
 from ann.config import ERROR_RULE_NAMES, PRESETS, NetworkConfig, TrainConfig
-from ann.data import load_mnist
+from ann.data.mnist import load_mnist
+from ann.experiments.live import compare_error_rules, sweep
+from ann.lab.inside import backquery_all
 from ann.network import Network
 from ann.train import fit
-
-try:  # being moved out of ann.experiments
-    from ann.inside import backquery_all
-except ImportError:  # pragma: no cover - the older layout
-    from ann.experiments import backquery_all
-from ann.experiments import compare_error_rules, sweep
 
 DTYPES = ("float32", "float64")
 VARIANTS = ("base", "eps", "perm", "threads2")
@@ -220,7 +215,7 @@ def every_rule(run: Run) -> dict[str, Any]:
 
 
 def _csv(name: str):
-    from ann.data import read_csv
+    from ann.data.csv_files import read_csv
 
     return read_csv(DATA_DIR / name)
 
@@ -300,7 +295,7 @@ def evaluate_fast(run: Run) -> dict[str, Any]:
 def cli_model(run: Run) -> dict[str, Any]:
     import imageio.v3 as iio
 
-    from ann.images import prepare
+    from ann.data.prepare import prepare
 
     net = _net(NetworkConfig(), run.dtype, run.seed)
     history = fit(net, run.mnist.train.images, run.mnist.train.labels,
@@ -351,13 +346,13 @@ def shipped_model(run: Run) -> dict[str, Any] | None:
     return {"percent": percent, "info_test_accuracy": float(model.info.get("test_accuracy", 0))}
 
 
-# --- tests/test_images.py: real digits through ann.images; "seed" = which digits and where on the page
+# --- tests/test_images.py: real digits through ann.data.preprocess; "seed" = which digits and where on the page
 
 
 def images_checks(run: Run) -> dict[str, Any] | None:
     import imageio.v3 as iio
 
-    from ann import images
+    from ann.data import preprocess
 
     if run.variant != "base":
         return None
@@ -378,24 +373,24 @@ def images_checks(run: Run) -> dict[str, Any] | None:
 
     aligned, plain, centre = [], [], []
     for digit in digits:
-        _, image = images.prepare(t.png_bytes(paper(digit)), dtype=run.dtype)
+        _, image = preprocess.prepare(t.png_bytes(paper(digit)), dtype=run.dtype)
         aligned.append(t.best_aligned_correlation(image, digit))
         plain.append(t.correlation(image, digit))
         centre.append(float(np.abs(t.centre_of_mass(image) - 14.0).max()))
     jpg_png, jpg_digit = [], []
     for digit in digits[:8]:
-        _, from_jpg = images.prepare(iio.imwrite("<bytes>", paper(digit), extension=".jpg", quality=85),
+        _, from_jpg = preprocess.prepare(iio.imwrite("<bytes>", paper(digit), extension=".jpg", quality=85),
                                      dtype=run.dtype)
-        _, from_png = images.prepare(t.png_bytes(paper(digit)), dtype=run.dtype)
+        _, from_png = preprocess.prepare(t.png_bytes(paper(digit)), dtype=run.dtype)
         jpg_png.append(t.correlation(from_jpg, from_png))
         jpg_digit.append(t.best_aligned_correlation(from_jpg, digit))
-    small_digit = [t.best_aligned_correlation(images.to_mnist(d), d) for d in digits[:10]]
+    small_digit = [t.best_aligned_correlation(preprocess.to_mnist(d), d) for d in digits[:10]]
     digit = digits[0]  # the grey photo
-    clean = images.to_mnist(paper(digit))
+    clean = preprocess.to_mnist(paper(digit))
     ink = 1.0 - paper(digit) / 255.0
     page = np.clip(150.0 - 110.0 * ink + np.random.default_rng(0 if run.seed == FIRST_SEED else run.seed)
                    .normal(0, 4, size=ink.shape), 0, 255)
-    photo = images.to_mnist(page)
+    photo = preprocess.to_mnist(page)
     return {"aligned_min": min(aligned), "plain_median": float(np.median(plain)), "centre_max": max(centre),
             "jpg_png_min": min(jpg_png), "jpg_digit_min": min(jpg_digit), "mnist28_min": min(small_digit),
             "photo": t.correlation(photo, clean),

@@ -9,7 +9,7 @@ Both sides train the same thing from the same start:
 - network: 784-200-10, sigmoid hidden and output layers, no bias, loss 0.5 * sum of squared errors
   averaged over the batch, plain SGD with learning rate 0.1, batch 64, float32; the same initial weights
   (ann's, copied into torch);
-- data: the 60,000 MNIST training images scaled with ``ann.data.scale_inputs`` (float32, given to both
+- data: the 60,000 MNIST training images scaled with ``ann.inputs.scale_inputs`` (float32, given to both
   already scaled) and targets 0.01/0.99, visited in the same shuffled order
   (``np.random.default_rng(80).permutation``, which is what ann's loop draws for its first epoch);
 - threads: both sides are timed at 1 and at 2 threads (``ANN_BLAS_THREADS`` for ann's loop,
@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import DEFAULT_DATA_DIR, median, write_results
 
 BATCH = 64
@@ -109,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from ann import blas
     from ann.config import NetworkConfig
-    from ann.data import load_mnist, scale_inputs
+    from ann.data.mnist import load_mnist
+    from ann.inputs import scale_inputs
     from ann.network import Network
 
     mnist = load_mnist(args.data, download=False)

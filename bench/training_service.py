@@ -1,11 +1,11 @@
-"""The training service (``ann.jobs``): threads or processes, and what the pool costs against the CLI.
+"""The training service (``ann.service.worker``): threads or processes, and what the pool costs against the CLI.
 
 Two measurements, each written to bench/out/training_service.json:
 
 1. **Threads or processes.** The same queue of runs (the seed's network, per-sample, ``--records`` records,
    ``--epochs`` epochs each) is trained by ``--workers`` training *threads* inside this process, then by the
    service's worker *processes*. Meanwhile this process's main thread plays the dashboard's server
-   answering a visitor: every 0.25 s it reads a drawing the way the Draw page does (``ann.images`` on a
+   answering a visitor: every 0.25 s it reads a drawing the way the Draw page does (``ann.data.preprocess`` on a
    280x280 canvas image, then the network's answer) and times it. Reported for each: the visitor's answer
    times (median, 95th percentile, worst), the wall time for the whole queue, the peak memory of this process
    and its children (the sum of their RSS, and of their PSS, which counts shared pages once), and the time
@@ -36,8 +36,10 @@ from pathlib import Path
 from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, tree_memory, write_results
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.jobs import TrainingService, load_dataset, train_run
-from ann.runs import RunStore, new_workspace_key
+from ann.service.pool import TrainingService
+from ann.service.records import new_workspace_key
+from ann.service.store import RunStore
+from ann.service.worker import load_dataset, train_run
 
 
 class MemorySampler(threading.Thread):
@@ -71,7 +73,7 @@ def visitor_drawing():
 
 
 def answer(canvas, network) -> float:
-    from ann.images import prepare
+    from ann.data.prepare import prepare
 
     started = time.perf_counter()
     x, _ = prepare(canvas, dtype=network.dtype)

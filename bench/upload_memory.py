@@ -5,7 +5,7 @@ tests/hostile_files.py's child), which measures its baseline after the imports, 
 peak resident memory above that baseline and the seconds of the reading alone. Each case runs ``--repeats``
 times, the reference (the readers as they were before #13: ``np.load`` of every entry; imageio decoding the
 whole frame, float64 from there, without the old 4000-pixel side limit so that it reads what the new code
-reads) and the candidate (``ann.model_io.load_model``, ``ann.images.prepare``) alternating; medians are the
+reads) and the candidate (``ann.model_io.load_model``, ``ann.data.preprocess.prepare``) alternating; medians are the
 figures. The issue's targets: a 12 MP JPEG in at most 1 s and 150 MB above the baseline; the blank
 3999x3999 RGBA PNG in at most 100 MB; a model bomb refused in well under a second.
 

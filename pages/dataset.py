@@ -12,8 +12,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from ann.datasets import NAMED
-from ui import datasets, digits, pictures, shell
+from ann.data.named import NAMED
+from ann.data.own import OwnDataError
+from ann.service.records import RunStateError
+from ui import charts, datasets, digits, pictures, shell, workspace
 
 shell.page_start()
 
@@ -44,9 +46,6 @@ if own.open:
                                   f"({', '.join(meta['classes'][:6])}{', ...' if len(meta['classes']) > 6 else ''})"
                                   f"; {counts}.")
                 if delete_col.button("Delete", key=f"ds_delete_{key}", icon=":material/delete:"):
-                    from ann.own_data import OwnDataError
-                    from ann.runs import RunStateError
-                    from ui import workspace
 
                     try:
                         workspace.store().delete_dataset(workspace.workspace_key(), key)
@@ -147,7 +146,7 @@ if browse.open:
         if len(shown):
             st.subheader("One image up close")
             # a slider through the page's images rather than a drop-down list: one drag browses them one by
-            # one, and it costs a visitor's first look fewer of Streamlit's script files (issue #14)
+            # one, and it costs a visitor's first look fewer of Streamlit's script files
             index = st.columns([1, 2])[0].select_slider(
                 "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
                 format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
@@ -170,7 +169,6 @@ if browse.open:
 
 if statistics.open:
     with statistics:
-        from ui import charts  # altair and pandas: only for this tab
 
         train_counts, _ = class_statistics(tag.key, "Training")
         test_counts, _ = class_statistics(tag.key, "Test")

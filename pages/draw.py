@@ -1,6 +1,6 @@
 """Draw: write a digit and watch the network read it; upload digit images; teach it when it is wrong.
 
-The drawing is turned into what the network sees the way MNIST itself was made (``ann.images``: crop,
+The drawing is turned into what the network sees the way MNIST itself was made (``ann.data.preprocess``: crop,
 fit into 20x20, centre of mass to the middle of 28x28). Teaching changes this session's own copy of the
 network only (``ui.state.own_network``); other sessions, and the shipped model, never see it.
 """
@@ -12,15 +12,9 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # imported here only: it needs a running app
 
-from ann.images import (
-    MAX_IMAGE_BYTES,
-    MAX_IMAGE_PIXELS,
-    ImageError,
-    NoDigitError,
-    prepare,
-    prepare_steps,
-    preprocess_for,
-)
+from ann.data.decode import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDigitError
+from ann.data.prepare import prepare_file, prepare_steps
+from ann.data.preprocess import preprocess_for
 from ui import charts, datasets, digits, robustness_view, shell, state
 
 shell.page_start()
@@ -160,7 +154,7 @@ else:
         st.altair_chart(charts.output_bars(outputs), width="stretch")
 
     with st.expander("What the network sees, step by step", icon=":material/filter_frames:"):
-        st.caption("How the drawing becomes the network's 784 inputs (`ann.images`): MNIST's own steps (ink, "
+        st.caption("How the drawing becomes the network's 784 inputs (`ann.data.preprocess`): MNIST's own steps (ink, "
                    "crop, fit into 20x20, centre of mass), and those that bring a digit from outside MNIST "
                    "nearer MNIST's look: uneven light and specks removed"
                    + (", and the stroke width brought into MNIST's range." if preprocess.stroke else
@@ -197,7 +191,7 @@ else:
         st.caption(f"Trained {result['times']} times on this drawing as a {result['digit']} at learning rate "
                    f"{result['learning_rate']:g}: the network {verdict}.")
 
-# How sure is it, and how easily fooled: the current drawing's robustness (ui.robustness_view, issue #11).
+# How sure is it, and how easily fooled: the current drawing's robustness (ui.robustness_view).
 robustness_view.drawing_sensitivity(network, st.session_state.get("draw_input"))
 
 st.divider()
@@ -207,20 +201,18 @@ st.subheader("Your own digit images")
 def read_upload(upload) -> dict:
     """Prepare one uploaded file, once per file (canvas strokes rerun the page; uploads stay put).
 
-    ann decodes one image at a time, at most 1024 pixels on the long side (``ann.images.decode_image``), so
+    ann decodes one image at a time, at most 1024 pixels on the long side (``ann.data.decode.decode_image``), so
     30 phone photos cost the server no more memory than one; only the small result is kept."""
     cache = st.session_state.setdefault("upload_cache", {})
     key = (upload.file_id, preprocess)  # prepared again for a model that wants other steps
     if key not in cache:
-        try:
-            if upload.size > MAX_IMAGE_BYTES:
-                raise ImageError(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
-                                 f"{MAX_IMAGE_BYTES // 2**20} MB")
-            x_file, image_file = prepare(upload, dtype=np.float32, preprocess=preprocess)  # messages name it
-            cache[key] = {"x": x_file, "image": image_file}
-        except ImageError as exc:  # NoDigitError included: a blank image
-            message = str(exc)
-            cache[key] = {"error": message if message.startswith(upload.name) else f"{upload.name}: {message}"}
+        if upload.size > MAX_IMAGE_BYTES:
+            cache[key] = {"error": f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is "
+                                   f"{MAX_IMAGE_BYTES // 2**20} MB"}
+        else:
+            prepared = prepare_file(upload, upload.name, dtype=np.float32, preprocess=preprocess)
+            cache[key] = ({"error": prepared.error} if prepared.error is not None
+                          else {"x": prepared.x, "image": prepared.image})
     return cache[key]
 
 
@@ -241,7 +233,7 @@ if uploads:
         contextlib.nullcontext()
     with reading:
         read = [(u.name, read_upload(u)) for u in uploads[:MAX_UPLOADS]]  # one at a time
-    for name, entry in read:
+    for _, entry in read:
         if "error" in entry:
             st.error(entry["error"])
     good = [(name, entry) for name, entry in read if "error" not in entry]

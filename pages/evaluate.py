@@ -9,6 +9,8 @@ model once, in its session. Moving around the page costs no new forward pass, an
 costs the server little more than sending the page.
 """
 
+from html import escape
+
 import numpy as np
 import streamlit as st
 
@@ -65,7 +67,6 @@ def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predic
 
 def score_table(network, result: Evaluation, dataset: str) -> str:
     """Precision and recall per class as an HTML table, each share with a bar."""
-    from html import escape
 
     def bar(share: float) -> str:
         return (f'<td style="min-width:9rem"><div style="display:flex;align-items:center;gap:6px">'

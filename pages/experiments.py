@@ -8,7 +8,7 @@ through ``ann.experiments``) shown at once, and a live run on a subset of this s
 
 Live runs follow the Train page's Start/Stop pattern: Start's callback leaves a request; the script run that
 follows draws the settings disabled and Stop enabled, then runs the experiment at the end of that same run
-through the sweep runner (``ann.sweep.run_sweep``, the one ``python -m ann sweep`` uses): the rules (or the
+through the sweep runner (``ann.experiments.sweep.run_sweep``, the one ``python -m ann sweep`` uses): the rules (or the
 swept values) train side by side on worker processes, one per core, and each is kept in the session as it
 finishes. Stop interrupts the script at its next progress redraw, which stops the workers between two
 chunks; the next run marks the result stopped, and everything that finished before stays on the chart.
@@ -23,10 +23,10 @@ import streamlit as st
 
 from ann.blas import available_cores
 from ann.config import ConfigError, configs_to_dict
-from ann.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
-from ann.sweep import run_sweep as run_sweep_runs
+from ann.experiments.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
+from ann.experiments.sweep import run_sweep as run_sweep_runs
+from ui import datasets, downloads, findings, shell
 from ui import experiments_charts as ec
-from ui import datasets, findings, shell, state
 
 shell.page_start()
 
@@ -157,7 +157,7 @@ def shipped_note(results: dict[str, Any]) -> str:
 
 
 class LiveProgress:
-    """One progress bar for a live experiment, whose runs train side by side (``ann.sweep.run_sweep``).
+    """One progress bar for a live experiment, whose runs train side by side (``ann.experiments.sweep.run_sweep``).
 
     Redraws at most four times a second (each redraw is also where Streamlit can interrupt for Stop).
     """
@@ -170,7 +170,7 @@ class LiveProgress:
 
     def report(self, fraction: float, message: str) -> None:
         now = time.perf_counter()
-        if now - self.last_draw < state.UI_UPDATE_SECONDS and fraction < 1.0:
+        if now - self.last_draw < downloads.UI_UPDATE_SECONDS and fraction < 1.0:
             return
         self.last_draw = now
         elapsed = now - self.started
@@ -298,7 +298,7 @@ def _live_slot() -> threading.Semaphore:
 
 
 def run_grid(specs, data: SweepData, progress: LiveProgress, on_run, unit: str) -> None:
-    """The runs through ``ann.sweep.run_sweep`` on this machine's cores, once the server's one live
+    """The runs through ``ann.experiments.sweep.run_sweep`` on this machine's cores, once the server's one live
     experiment slot is free. A Stop interrupts the script at its next redraw (also while it waits); leaving
     ``run_sweep`` then stops its workers between two chunks."""
     slot = _live_slot()

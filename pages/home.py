@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ann.config import NetworkConfig
-from ann.datasets import NAMED
+from ann.data.named import NAMED
 from ui import datasets, diagram, shell, state
 
 shell.page_start()

@@ -1,6 +1,6 @@
 """Inside: what the active network has learned, in pictures.
 
-Four views of the session's active model, each computed by ``ann.inside`` (plain NumPy) and drawn by
+Four views of the session's active model, each computed by ``ann.lab.inside`` (plain NumPy) and drawn by
 ``ui.inside_charts``: the hidden nodes' incoming weights as 28x28 images; one image (a test image or the
 Draw page's drawing) followed through the network, node by node; the network run backwards from each digit
 (Rashid's backquery); and the spread of every layer's weights against where they started.
@@ -14,7 +14,7 @@ kept as their Vega-Lite dicts. Only a drawing, the session's own, is followed an
 import numpy as np
 import streamlit as st
 
-from ann.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
+from ann.lab.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.train import as_inputs
 from ui import charts, datasets, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
 from ui.model_cache import per_model

@@ -1,7 +1,7 @@
 """Hidden-layer map: the last hidden layer for a sample of test images, drawn in 2-D.
 
 Each test image is a point: its last hidden layer's activations (200 numbers for the seed's network),
-brought down to two dimensions by PCA or t-SNE (``ann.hidden_map``). Coloured by the true digit; mistakes
+brought down to two dimensions by PCA or t-SNE (``ann.lab.hidden_map``). Coloured by the true digit; mistakes
 marked; click a point to see its image. Computed when asked (a button) and kept per model version: the
 shipped model's map once per server, shared by every visitor, a session's own model's in its session.
 
@@ -16,10 +16,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
-from ann.hidden_map import fit_pca, last_hidden, tsne
+from ann.lab.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, datasets, digits, map_view, robustness_view, run_epochs, shell, state
+from ui import charts, datasets, digits, downloads, map_view, robustness_view, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -57,7 +58,6 @@ def sample_indices(n: int) -> np.ndarray:
 def thumbnail_url(image: np.ndarray) -> str:
     """A test image as a small PNG data URL, dark ink on white, for the chart's hover tooltip (about 300
     bytes each: 2,000 of them add some 0.6 MB to the page)."""
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(digits.digit_image(image, scale=2)).save(buffer, format="PNG", optimize=True)
@@ -91,7 +91,7 @@ with model_tab:
         st.info("This model has no hidden layer, so there is no hidden layer to map. Train one with a hidden "
                 "layer (the Seed classic preset has 200 nodes) on the Train page.", icon=":material/info:")
         st.stop()
-    mnist = state.require_mnist("The hidden-layer map")
+    mnist = downloads.require_mnist("The hidden-layer map")
     size = model.config.hidden_nodes[-1]
     st.markdown(
         f"The last hidden layer is where the network has turned pixels into the {size} features its output "

@@ -5,16 +5,25 @@ Two tabs. *Accuracy under damage*: test accuracy against the strength of each ki
 of the test set, computed when asked (a button, a progress bar) and kept per model version
 (``ui.model_cache``: for the shipped model once per server, for a session's own model in its session).
 *One image*: a test image beside its damaged and adversarial copies with their predictions, and its
-occlusion-sensitivity map. Only the open tab is computed. The numbers come from ``ann.robustness``; nothing
+occlusion-sensitivity map. Only the open tab is computed. The numbers come from ``ann.lab.robustness``; nothing
 here changes the model.
 """
 
 import numpy as np
 import streamlit as st
 
-from ann.robustness import PERTURBATIONS, accuracy_curve, add_noise, fgsm, occlude, occlusion_map, rotate, stroke
+from ann.lab.robustness import (
+    PERTURBATIONS,
+    accuracy_curve,
+    add_noise,
+    fgsm,
+    occlude,
+    occlusion_map,
+    rotate,
+    stroke,
+)
 from ann.train import as_inputs
-from ui import charts, datasets, digits, robustness_view, shell, state
+from ui import charts, datasets, digits, downloads, robustness_view, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -29,7 +38,7 @@ if model is None:
     st.stop()
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
 network = model.network
-mnist = state.require_mnist("The robustness lab")
+mnist = downloads.require_mnist("The robustness lab")
 st.markdown(
     "A network's test accuracy is measured on clean, centred, upright digits. Here the test images are damaged "
     "on purpose, a little then more, to see where the active model breaks: random noise, "
@@ -39,7 +48,7 @@ st.markdown(
 
 def sweep_point(network, kind: str, level: float, n: int) -> dict:
     """One level of one sweep on the ``n`` sample images (kept per model version and setting)."""
-    images, labels = sample(state.data_folder(), n, str(network.dtype))
+    images, labels = sample(downloads.data_folder(), n, str(network.dtype))
     return next(accuracy_curve(network, images, labels, kind, [level], seed=SWEEP_SEED))
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import time
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ann.config import PRESETS
-from ann.runs import CheckpointError, RunInfo, RunNotFound, RunStateError
-from ui import run_panels, shell, state, workspace
+from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStateError
+from ui import charts, run_panels, shell, state, workspace
 
 shell.page_start()
 
@@ -215,7 +217,6 @@ else:
         st.session_state["rn_compare"] = [n for n in st.session_state["rn_compare"] if n in names]
         compare = st.multiselect("Curves side by side", list(names), key="rn_compare")
         if compare:
-            from ui import charts
 
             histories = {name: store.history(names[name]) for name in compare}
             events = {name: store.events(names[name]) for name in compare}
@@ -228,8 +229,6 @@ else:
 
         # --------------------------------------------------------------- a setting against accuracy
         if len(with_history) >= 2:
-            import altair as alt
-            import pandas as pd
 
             setting = st.selectbox("Test accuracy against", list(SETTINGS), key="rn_setting")
             value_of, numeric, log = SETTINGS[setting]

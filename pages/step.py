@@ -3,7 +3,7 @@
 Two tabs. *A small network*: two inputs, two hidden nodes, two outputs, every value editable, starting from
 the seed's examples; the forward signals, the output error, the hidden error under each of the four rules,
 each weight's change written out, and a Step button. *One node of the real network*: the same view for any
-node of the active model on a test image or the Draw page's drawing. The numbers come from ``ann.by_hand``
+node of the active model on a test image or the Draw page's drawing. The numbers come from ``ann.lab.by_hand``
 (tests check each against ``ann.network``); the session's model is never changed here.
 """
 
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ann.by_hand import SEED_EXAMPLE, node_step, small_step
+from ann.lab.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, datasets, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
+from ui import charts, datasets, downloads, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
 
 shell.page_start()
 
@@ -207,7 +207,7 @@ if small_tab.open:
             f"**{fmt(w.hidden_errors_by_rule['transpose'][0])}**\n"
             f"- Wᵀ·E / N: that / 2 = **{fmt(w.hidden_errors_by_rule['transpose_normalized'][0])}**")
         # radio buttons (four choices, in view) rather than a drop-down list, which would cost every visitor's
-        # first look some twenty more of Streamlit's script files from the server (issue #14)
+        # first look some twenty more of Streamlit's script files from the server
         st.radio("The rule this step uses", list(RULES), format_func=RULES.get, key="st_rule", horizontal=True,
                  help="The seed compares all four and keeps Wᵀ·E. Shares are taken of the weights' sizes, so a "
                       "negative weight sends back a negative share.")
@@ -279,7 +279,7 @@ if node_tab.open:
         config = model.config
         n_layers = len(network.weights)
         drawing = st.session_state.get("draw_input")
-        mnist = state.mnist_if_ready()
+        mnist = downloads.mnist_if_ready()
         sources = {"test": "a test image", "drawing": "your drawing on the Draw page"}
         source = st.segmented_control("Image", list(sources), format_func=sources.get, required=True,
                                       default="drawing" if drawing is not None else "test", key="st_source")

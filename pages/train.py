@@ -1,7 +1,7 @@
 """Train: every hyperparameter of ``ann``, presets, Start, and the run in progress, live.
 
-Start submits a job to the server's training service (``ann.jobs``): a worker process trains it, outside
-this page's script run, and writes every epoch to the run store (``ann.runs``). So leaving the page, drawing
+Start submits a job to the server's training service (``ann.service.worker``): a worker process trains it, outside
+this page's script run, and writes every epoch to the run store (``ann.service.store``). So leaving the page, drawing
 on Draw, pressing any widget or reloading never interrupts it; the settings stay free while it trains (the
 next run can be prepared). The run's view below the settings redraws itself every second while the run is
 queued, training or paused: progress, time left, Pause/Resume, Stop, its learning rate (changeable while
@@ -29,7 +29,7 @@ from ann.config import (
     TrainConfig,
 )
 from ann.model_io import ModelFileError, model_to_bytes
-from ann.runs import RunLimitError, RunStateError
+from ann.service.records import RunLimitError, RunStateError
 from ui import datasets, run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
@@ -186,7 +186,7 @@ with net_col:
                         persist_state=keep)
     # Buttons and radio buttons, not drop-down lists: two to four choices each, all in view, one click; and a
     # drop-down list would cost every visitor's first look at this page some twenty more of Streamlit's
-    # script files from the server (issue #14; the page has radio buttons already).
+    # script files from the server (the page has radio buttons already).
     st.segmented_control("Activation of the hidden layers", ACTIVATION_NAMES, key="tr_activation", required=True,
                          persist_state=keep)
     st.radio("Loss", LOSS_NAMES, key="tr_loss", format_func=lambda v: f"{v}: {LOSS_TEXT[v]}",
@@ -274,8 +274,8 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
                    config_error: str | None, records: int, hidden: str | None) -> None:
     """Start and the runs below it, one fragment: pressing Start (or picking another run to view) reruns
     only this part, not the settings, the sidebar and the page's frame. When a classroom presses Start
-    at once, each press is a small script run, so the server stays free for everyone else (issue #8:
-    another visitor's drawing answered within 1.5 s during a burst of 32 Starts; bench/classroom_training.py).
+    at once, each press is a small script run, so the server stays free for everyone else
+    (bench/classroom_training.py).
     ``hidden``: the run the page's status bar left out when the whole page last ran."""
     start_col, info_col = st.columns([1, 7], vertical_alignment="center")
     start_col.button("Start", key="tr_start", type="primary", icon=":material/play_arrow:", on_click=start_run,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 streamlit_testing = pytest.importorskip("streamlit.testing.v1")
@@ -33,7 +34,7 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def figures(html: str) -> list[tuple[str, "np.ndarray"]]:
+def figures(html: str) -> list[tuple[str, np.ndarray]]:
     """The pictures of a grid made by ``ui.pictures`` (an ``st.html`` body): each caption with its picture's
     pixels, decoded from its PNG data URL ((h, w) grey or (h, w, 3) RGB uint8)."""
     import base64

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # CI), else the project's data/ folder, downloading them there on first use like the app does.
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 # The seed's two CSV extracts (the first 100 training and 10 test records, as the blog post uses them), by
-# the md5 of the files it links to. The tests make them from the IDX files with ann.data.write_csv and check
+# the md5 of the files it links to. The tests make them from the IDX files with ann.data.csv_files.write_csv and check
 # these sums, so a user's clone needs only the four IDX files.
 SEED_CSV_MD5 = {
     "mnist_train_100.csv": "1eda4899f572aec39595af846a606a5f",
@@ -51,7 +51,7 @@ def runs_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory) -> Path:
-    """The uncompressed copies of the datasets (ann.data.load_mnist_mapped) go to a temporary folder too."""
+    """The uncompressed copies of the datasets (ann.data.mnist.load_mnist_mapped) go to a temporary folder too."""
     yield from _temporary_env("ANN_CACHE_DIR", tmp_path_factory.mktemp("cache"))
 
 
@@ -60,7 +60,7 @@ def find_mnist_dir() -> Path:
         return Path(os.environ["ANN_TEST_MNIST"])
     if (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
         return SHARED_MNIST
-    from ann.data import ensure_mnist
+    from ann.data.mnist import ensure_mnist
 
     return ensure_mnist(ROOT / "data")
 
@@ -76,7 +76,7 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist(mnist_dir):
     """The full real MNIST, loaded once (read-only arrays)."""
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
 
     return load_mnist(mnist_dir, download=False)
 
@@ -86,7 +86,8 @@ def seed_csv_dir(mnist, tmp_path_factory) -> Path:
     """A folder with the seed's CSV extracts, written from the IDX files and checked by md5."""
     import hashlib
 
-    from ann.data import Split, write_csv
+    from ann.data.csv_files import write_csv
+    from ann.data.split import Split
 
     folder = tmp_path_factory.mktemp("seed_csv")
     write_csv(folder / "mnist_train_100.csv", Split(mnist.train.images[:100], mnist.train.labels[:100]))

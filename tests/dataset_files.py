@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import synthetic
 
-from ann.data import Split, write_csv, write_idx_images, write_idx_labels
+from ann.data.idx import write_idx_images
+from ann.data.split import Split
 
 SHAPES = ("circle", "square", "cross", "triangle", "bar")
 

@@ -14,9 +14,9 @@ Writers (each returns the file's bytes):
 
 The child: ``python tests/hostile_files.py KIND PATH [--limit-mb N]`` (:func:`run_child`) imports ann (one
 BLAS thread, like the app), measures its own baseline, limits its address space with ``RLIMIT_AS`` to that
-baseline plus N MB, runs the file through ann as KIND (``image``: ``ann.images.prepare`` and the shipped
+baseline plus N MB, runs the file through ann as KIND (``image``: ``ann.data.preprocess.prepare`` and the shipped
 network's reading; ``model``: ``ann.model_io.load_model``; ``model_info``: ``read_model_info``; ``own_data``:
-``ann.own_data.read_own_data`` (a zip of class folders, or of IDX files); the
+``ann.data.own.read_own_data`` (a zip of class folders, or of IDX files); the
 ``reference_*`` kinds run the code as it was before issue #13, for the bench) and prints one JSON line: the
 outcome, the message or the answer, the peak resident memory above the baseline (VmHWM, reset at the start),
 and the seconds. :class:`Forker` does the same in a child forked for each file from one interpreter that has
@@ -308,10 +308,10 @@ def _reference_image(path: str):
     """The image path as it was before issue #13: imageio decodes the whole frame, float64 from there."""
     import imageio.v3 as iio
 
-    from ann import images
+    from ann.data import decode, preprocess
 
     pixels = iio.imread(path, plugin="pillow", index=0, rotate=True)
-    return images.to_mnist(images._channels_to_grey(pixels))
+    return preprocess.to_mnist(decode._channels_to_grey(pixels))
 
 
 def _reference_model(path: str):
@@ -328,7 +328,8 @@ def _imported():
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from PIL import Image
 
-    from ann import model_io, own_data  # noqa: F401 -- imported for the baseline
+    from ann import model_io
+    from ann.data import own  # noqa: F401 -- imported for the baseline
 
     Image.init()  # every Pillow plugin imported now, not inside the measurement
     network = model_io.load_model(os.path.join(_REPO, "data", "pretrained.npz")).network
@@ -341,7 +342,8 @@ def _measure(kind: str, path: str, limit_mb: float, network) -> dict:
     import resource
     import time
 
-    from ann import images, model_io, own_data
+    from ann import model_io
+    from ann.data import own, prepare
 
     base = _status()
     try:  # Linux: "5" resets VmHWM to the current VmRSS, so the peak measured is this case's own
@@ -356,7 +358,7 @@ def _measure(kind: str, path: str, limit_mb: float, network) -> dict:
     started = time.perf_counter()
     try:
         if kind in ("image", "reference_image"):
-            image = images.prepare(path)[1] if kind == "image" else _reference_image(path)
+            image = prepare.prepare(path)[1] if kind == "image" else _reference_image(path)
             x = (image.reshape(1, 784) / 255.0 * 0.99 + 0.01).astype(np.float32)
             outputs = network.query(x)[0]
             result.update(outcome="ok", digit=int(np.argmax(outputs)), output=round(float(outputs.max()), 3),
@@ -366,7 +368,7 @@ def _measure(kind: str, path: str, limit_mb: float, network) -> dict:
             config = loaded.network.config if kind == "model" else loaded["network"]
             result.update(outcome="ok", layers=list(config.layer_sizes))
         elif kind == "own_data":
-            data = own_data.read_own_data(path)
+            data = own.read_own_data(path)
             result.update(outcome="ok", classes=list(data.class_names), train=len(data.train), test=len(data.test))
         elif kind == "reference_model":
             result.update(outcome="ok", arrays=_reference_model(path))

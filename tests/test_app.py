@@ -11,7 +11,6 @@ import io
 
 import numpy as np
 import pytest
-
 from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
 
 
@@ -54,10 +53,10 @@ def test_the_model_picker_offers_the_shipped_models_and_the_pick_holds_on_every_
 
 
 def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path):
-    import ann.data
+    import ann.data.mnist
 
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(ann.data, "MIRRORS", ("http://127.0.0.1:9/", "http://127.0.0.1:9/"))
+    monkeypatch.setattr(ann.data.mnist, "MIRRORS", ("http://127.0.0.1:9/", "http://127.0.0.1:9/"))
     at = open_page()
     no_exceptions(at)
     assert "not downloaded yet" in texts(at.warning)
@@ -287,7 +286,7 @@ def png_bytes(pixels: np.ndarray, dark_on_light: bool = True) -> bytes:
 
 @pytest.fixture(scope="module")
 def test_digits(mnist_dir):
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
 
     return load_mnist(mnist_dir, download=False).test
 
@@ -312,7 +311,6 @@ def test_draw_blank_drawing_is_an_empty_canvas(monkeypatch):
 
 def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_digits):
     from ann.model_io import load_model
-    from ui import state
 
     seven = test_digits.images[0]
     assert test_digits.labels[0] == 7

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from apptest_helpers import figures, no_exceptions, open_page, texts
 from dataset_files import write_shape_folder, zip_folder
 
@@ -95,7 +94,7 @@ def test_upload_bad_data_says_what_is_wrong_and_keeps_nothing(shapes_zip, tmp_pa
     no_exceptions(at)
     assert "Not read:" in texts(at.error) and "circle" in texts(at.error)  # a class with too few images
     assert len(at.sidebar.radio(key=SIDEBAR).options) == 3
-    from ann.own_data import MAX_TOTAL_MB
+    from ann.data.own import MAX_TOTAL_MB
 
     upload(at, "huge.csv", b"0" * (MAX_TOTAL_MB * 2**20 + 1))  # over the limit: refused before it is read
     no_exceptions(at)
@@ -217,7 +216,8 @@ def test_a_shipped_model_scored_on_mnist_and_on_an_own_set_of_ten_classes_keeps_
     again, each scorecard counts its own test images."""
     from tempfile import TemporaryDirectory
 
-    from ann.data import Split, write_csv
+    from ann.data.csv_files import write_csv
+    from ann.data.split import Split
 
     at = open_page("evaluate")
     no_exceptions(at)

@@ -8,10 +8,8 @@ parsing (ui.setup_link) are also tested directly, on small made-up results.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
 from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
 
 
@@ -240,7 +238,7 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 
 def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
-    from ann.inside import backquery_all, hidden_weight_images
+    from ann.lab.inside import backquery_all, hidden_weight_images
     from ui import digits, inside_charts, state
 
     at = open_page("inside")
@@ -280,7 +278,7 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
 
 
 def test_inside_follows_the_drawing_from_the_draw_page(mnist):
-    from ann.data import scale_inputs
+    from ann.inputs import scale_inputs
 
     at = open_page()
     at.session_state["draw_input"] = {"x": scale_inputs(mnist.test.images[1:2]), "fingerprint": "two"}

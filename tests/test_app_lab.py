@@ -2,7 +2,7 @@
 Robustness lab, and the Draw page's "How sure is it, and how easily fooled?".
 
 The numbers the One step page shows are checked against ann.network taking the same step (not against
-ann.by_hand, which computes them). The pages read the real MNIST files (ANN_DATA_DIR, as in test_app.py).
+ann.lab.by_hand, which computes them). The pages read the real MNIST files (ANN_DATA_DIR, as in test_app.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from apptest_helpers import html_tables, no_exceptions, open_page, texts
 
-from ann.by_hand import SEED_EXAMPLE
 from ann.config import NetworkConfig
+from ann.lab.by_hand import SEED_EXAMPLE
 from ann.network import Network
 
 PROPAGATE = {"seed": "error", "exact": "delta"}
@@ -172,7 +172,8 @@ def test_a_runaway_weight_is_held_and_said():
 def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch):
     """The pretrained network on test image 0 (a 7): output node 7, then node 5 of the hidden layer."""
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's network, whatever the app's default
-    from ann.data import load_mnist, scale_inputs
+    from ann.data.mnist import load_mnist
+    from ann.inputs import scale_inputs
     from ui import state
 
     at = open_page("step")
@@ -321,7 +322,7 @@ def test_robustness_one_image_tab():
 def test_draw_how_sure_and_how_easily_fooled(monkeypatch, mnist_dir):
     from test_app import canvas_drawing_of, draw_on_canvas
 
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
 
     seven = load_mnist(mnist_dir, download=False).test.images[0]
     at = open_page("draw")

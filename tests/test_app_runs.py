@@ -1,6 +1,6 @@
 """AppTest for the Runs page and the workspace key: every run of this browser, and nothing of another's.
 
-Runs are written straight into the server's run store (the same ``ann.runs`` a worker writes through), so
+Runs are written straight into the server's run store (the same ``ann.service.store`` a worker writes through), so
 these tests need no training; tests/test_e2e_runs.py trains for real in a browser.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from apptest_helpers import no_exceptions, open_page, texts
+
 from ann.config import NetworkConfig, TrainConfig
 
 
@@ -110,7 +110,7 @@ def test_a_private_workspace_link_moves_the_runs_to_another_browser():
 def test_the_status_bar_costs_a_visitor_without_a_run_nothing(monkeypatch):
     """A first look reads the run store once (the frame's one query) and starts no live status; a run in
     training brings the status (a fragment on a timer) at the top of every page."""
-    from ann.runs import RunStore
+    from ann.service.store import RunStore
     from ui import run_panels, workspace
 
     started, queries = [], []
@@ -136,7 +136,7 @@ def test_the_status_bar_costs_a_visitor_without_a_run_nothing(monkeypatch):
 
 def test_the_model_picker_offers_the_visitor_s_ended_runs_not_another_s():
     """Draw's picker lists this workspace's runs that have ended with a model; picking one makes it active."""
-    from ann.runs import new_workspace_key
+    from ann.service.records import new_workspace_key
 
     at = open_page("draw")
     mine = finished_run(at.session_state["workspace_key"], 0.83, hidden=30)
@@ -196,7 +196,7 @@ def test_a_page_that_does_not_use_the_run_s_network_does_not_read_its_checkpoint
     """Every script run checks that the active run's model is still there; the check looks for its
     checkpoint, it does not read it (thirty sessions on runs of their own, a cache of four: a 10 MB read on
     every script run of every session). Draw, which predicts, reads it."""
-    from ann.runs import RunStore
+    from ann.service.store import RunStore
     from ui import state
 
     at = open_page("runs")

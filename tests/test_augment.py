@@ -8,6 +8,7 @@ import scipy.ndimage
 
 from ann import augment
 
+
 def mnist_test_images(mnist_dir, count: int) -> np.ndarray:
     """The first ``count`` real MNIST test images, scaled as the seed does: (count, 784) float64."""
     with gzip.open(mnist_dir / "t10k-images-idx3-ubyte.gz") as f:
@@ -288,7 +289,7 @@ def test_seed_copies_are_the_record_and_its_two_rotations_interleaved(dtype):
 
 
 def _widths(X: np.ndarray) -> np.ndarray:
-    from ann.images import stroke_width
+    from ann.data.preprocess import stroke_width
 
     return np.array([stroke_width(np.kron(x.reshape(28, 28) - 0.01, np.ones((4, 4)))) / 4 for x in X])
 
@@ -296,7 +297,7 @@ def _widths(X: np.ndarray) -> np.ndarray:
 def test_thickness_changes_the_stroke_width_by_its_amount(digits):
     X = digits[:20]
     before = _widths(X)
-    # Measured on MNIST's anti-aliased strokes (ann.images.stroke_width): +2 px (one whole dilation) widens
+    # Measured on MNIST's anti-aliased strokes (ann.data.preprocess.stroke_width): +2 px (one whole dilation) widens
     # them by 1.15 px at the median, -1 px narrows them by 0.53.
     for amount, low, high in ((2.0, 0.8, 1.5), (1.0, 0.35, 0.95), (-1.0, -0.8, -0.3)):
         changed = augment.thickness(X, amount)

@@ -1,4 +1,4 @@
-"""ann.by_hand: every number of one step worked out by hand, checked against ann.network doing the same step."""
+"""ann.lab.by_hand: every number of one step worked out by hand, checked against ann.network doing the same step."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ann.by_hand import SEED_EXAMPLE, hidden_errors_by_rule, node_step, small_step
 from ann.config import ERROR_RULE_NAMES, NetworkConfig
+from ann.lab.by_hand import SEED_EXAMPLE, hidden_errors_by_rule, node_step, small_step
 from ann.network import Network
 
 PROPAGATE = {"seed": "error", "exact": "delta"}

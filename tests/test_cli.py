@@ -58,7 +58,7 @@ def test_predict_own_images_like_the_seed(trained_model, mnist_dir, tmp_path):
     """The seed's last part: its own PNG digits, dark ink on white. Here: real test digits saved that way."""
     import imageio.v3 as iio
 
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
 
     out, _ = trained_model
     test = load_mnist(mnist_dir, download=False).test
@@ -173,7 +173,7 @@ def test_out_is_a_folder(tmp_path):
 
 def test_every_training_setting_has_a_flag():
     """Each TrainConfig and NetworkConfig field can be set from the command line."""
-    from ann.cli import build_parser
+    from ann.cli.parser import build_parser
     from ann.config import network_fields, train_fields
 
     train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
@@ -282,7 +282,7 @@ def test_a_named_dataset_end_to_end_through_a_fake_mirror(monkeypatch, tmp_path,
     from dataset_files import band_set, idx_bytes, md5
 
     from ann.cli import main
-    from ann.datasets import NAMED
+    from ann.data.named import NAMED
     from ann.model_io import load_model
 
     files = {}

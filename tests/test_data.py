@@ -14,29 +14,12 @@ import numpy as np
 import pytest
 from conftest import SEED_CSV_MD5, SHARED_MNIST
 
-from ann import data
-from ann.data import (
-    MIRRORS,
-    MNIST_FILES,
-    ChecksumError,
-    CSVFormatError,
-    DownloadError,
-    IDXFormatError,
-    MNISTFormatError,
-    Split,
-    default_data_dir,
-    ensure_mnist,
-    load_mnist,
-    make_targets,
-    mnist_status,
-    read_csv,
-    read_idx_images,
-    read_idx_labels,
-    scale_inputs,
-    write_csv,
-    write_idx_images,
-    write_idx_labels,
-)
+from ann.data import idx, mnist
+from ann.data.csv_files import read_csv, write_csv
+from ann.data.idx import read_idx_images, read_idx_labels, write_idx_images, write_idx_labels
+from ann.data.mnist import MIRRORS, MNIST_FILES, default_data_dir, ensure_mnist, load_mnist, mnist_status
+from ann.data.split import ChecksumError, CSVFormatError, DownloadError, IDXFormatError, MNISTFormatError, Split
+from ann.inputs import make_targets, scale_inputs
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -375,7 +358,7 @@ def test_csv_exact_parser_accepts_spaces_and_leading_zeros(tmp_path):
 
 
 def test_default_data_dir_is_data_at_the_project_root():
-    expected = Path(data.__file__).resolve().parent.parent / "data"
+    expected = Path(__file__).resolve().parents[1] / "data"
     assert default_data_dir() == expected
     assert default_data_dir().is_absolute()
 
@@ -590,8 +573,8 @@ def _tiny_idx_folder(folder: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", 50), ("t10k", 20)):
-        data.write_idx_images(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 784), dtype=np.uint8))
-        data.write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+        idx.write_idx_images(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        idx.write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
     return folder
 
 
@@ -600,8 +583,8 @@ def test_mapped_copies_equal_the_files_are_read_only_and_rebuilt_when_damaged(tm
     damaged copy is made again; where the cache cannot be written, the data is loaded into memory."""
     folder = _tiny_idx_folder(tmp_path / "tiny")
     cache = tmp_path / "cache"
-    loaded = data.load_mnist(folder, download=False, verify=False)
-    mapped = data.load_mnist_mapped(folder, cache, verify=False)
+    loaded = mnist.load_mnist(folder, download=False, verify=False)
+    mapped = mnist.load_mnist_mapped(folder, cache, verify=False)
     for split in ("train", "test"):
         assert np.array_equal(getattr(mapped, split).images, getattr(loaded, split).images)
         assert np.array_equal(getattr(mapped, split).labels, getattr(loaded, split).labels)
@@ -612,16 +595,16 @@ def test_mapped_copies_equal_the_files_are_read_only_and_rebuilt_when_damaged(tm
 
     train_copy = next(p for p in copies if p.name == "train-images.npy")
     train_copy.write_bytes(train_copy.read_bytes()[:100])  # truncated
-    again = data.load_mnist_mapped(folder, cache, verify=False)
+    again = mnist.load_mnist_mapped(folder, cache, verify=False)
     assert np.array_equal(again.train.images, loaded.train.images)
     assert train_copy.stat().st_size == 128 + 50 * 784  # made again, whole
 
     # a new file in the folder makes new copies (named after the files' sizes and times)
     _tiny_idx_folder(folder, seed=1)
-    changed = data.load_mnist_mapped(folder, cache, verify=False)
+    changed = mnist.load_mnist_mapped(folder, cache, verify=False)
     assert not np.array_equal(changed.train.images, loaded.train.images)
 
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would go")
-    in_memory = data.load_mnist_mapped(folder, blocked, verify=False)
+    in_memory = mnist.load_mnist_mapped(folder, blocked, verify=False)
     assert np.array_equal(in_memory.test.images, changed.test.images)

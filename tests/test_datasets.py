@@ -1,4 +1,4 @@
-"""The named datasets (ann.datasets): registry, folders, downloads through a fake opener, identification,
+"""The named datasets (ann.data.named): registry, folders, downloads through a fake opener, identification,
 and what a model file says it was trained on.
 
 There is no route to the real mirrors here: the downloads are served by a fake ``urlopen`` from small files
@@ -17,20 +17,10 @@ import numpy as np
 import pytest
 from dataset_files import band_set, idx_bytes, md5
 
-from ann import datasets
-from ann.data import ChecksumError, DownloadError
-from ann.datasets import (
-    MNIST_TAG,
-    NAMED,
-    Dataset,
-    DatasetTag,
-    ensure_named,
-    folder_of,
-    identify_folder,
-    load_named,
-    mismatch,
-    named_status,
-)
+from ann.data import named
+from ann.data.named import NAMED, Dataset, ensure_named, folder_of, identify_folder, load_named, named_status
+from ann.data.split import ChecksumError, DownloadError
+from ann.dataset_tag import MNIST_TAG, DatasetTag, mismatch
 
 NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
          "t10k-labels-idx1-ubyte.gz")
@@ -93,7 +83,7 @@ def test_the_registry_names_each_dataset_its_classes_and_its_own_folder(tmp_path
     assert folder_of("mnist", tmp_path) == tmp_path  # where MNIST always was
     assert folder_of("fashion", tmp_path) == tmp_path / "fashion"
     assert folder_of("kmnist", tmp_path) == tmp_path / "kmnist"
-    with pytest.raises(datasets.UnknownDatasetError, match="dataset 'emnist' is not known; choose one of: mnist"):
+    with pytest.raises(named.UnknownDatasetError, match="dataset 'emnist' is not known; choose one of: mnist"):
         folder_of("emnist")
     # the three publish different files under the same names: their checksums must all differ
     sums = [v for spec in NAMED.values() for v in spec.published.files.values()]

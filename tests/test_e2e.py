@@ -398,8 +398,8 @@ def test_model_downloads_and_uploads_back(page, tmp_path):
     caught.value.save_as(saved)
     assert saved.name == "ann-explorer-model.npz"
     model = load_model(saved)
-    from ann.models import default_model
     from ann.model_io import read_model_info
+    from ann.models import default_model
 
     shipped = read_model_info(default_model().path)  # the session starts with the default shipped model
     assert model.network.config.layer_sizes == shipped["network"].layer_sizes

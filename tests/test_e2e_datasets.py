@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from dataset_files import write_shape_folder
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
     SCREENSHOTS,

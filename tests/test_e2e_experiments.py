@@ -13,6 +13,8 @@ import re
 
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
     CHART,
+    VIEWPORT,
+    WAIT_MS,
     app_url,
     assert_no_errors,
     browser,
@@ -21,8 +23,6 @@ from test_e2e import (  # noqa: F401 -- fixtures are used by name
     screenshot,
     visible_charts,
     wait_idle,
-    VIEWPORT,
-    WAIT_MS,
 )
 
 RULES_DRAWING = "svg[aria-label^='Test accuracy per epoch']"  # the shipped error rules (a drawing, not a chart)

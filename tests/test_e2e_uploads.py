@@ -19,9 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import hostile_files as h
+import pytest
 from test_e2e import (  # noqa: F401 -- fixtures are used by name
     ROOT,
     SERVER_START_SECONDS,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ann.config import ERROR_RULE_NAMES, ConfigError, TrainConfig
-from ann.experiments import compare_error_rules, sweep
-from ann.results import FORMAT_VERSION, load_results, save_results
+from ann.experiments.live import compare_error_rules, sweep
+from ann.experiments.results import FORMAT_VERSION, load_results, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""ann.hidden_map (PCA, t-SNE, Procrustes, the last hidden layer) and ann.epochs (a run's epochs, aligned and
+"""ann.lab.hidden_map (PCA, t-SNE, Procrustes, the last hidden layer) and ann.lab.epochs (a run's epochs, aligned and
 compared), on tiny synthetic networks and data."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from ann.config import NetworkConfig
-from ann.epochs import NetworksOnDemand, epoch_changes, epoch_maps
-from ann.hidden_map import fit_pca, last_hidden, procrustes, tsne
+from ann.lab.epochs import NetworksOnDemand, epoch_changes, epoch_maps
+from ann.lab.hidden_map import fit_pca, last_hidden, procrustes, tsne
 from ann.metrics import confusion_matrix
 from ann.network import Network
 
@@ -98,7 +98,7 @@ def test_last_hidden_is_the_last_hidden_layers_output():
     net = Network(NetworkConfig(hidden_nodes=(9, 7)), seed=1)
     images = np.random.default_rng(0).integers(0, 256, (5, 784), dtype=np.uint8)
     got = last_hidden(net, images, batch=2)
-    from ann.data import scale_inputs
+    from ann.inputs import scale_inputs
 
     np.testing.assert_allclose(got, net.forward(scale_inputs(images))[-2], rtol=1e-6)
     assert got.shape == (5, 7) and got.dtype == np.float64
@@ -160,7 +160,7 @@ def tiny_run(epochs: int = 3):
     labels = rng.integers(0, 10, 200)
     net = Network(NetworkConfig(hidden_nodes=(8,)), seed=5)
     start = net.copy()
-    from ann.data import scale_inputs
+    from ann.inputs import scale_inputs
 
     X, T = scale_inputs(images), net.targets(labels)
     snapshots = []

@@ -27,7 +27,8 @@ import hostile_files as h
 import numpy as np
 import pytest
 
-from ann.images import DECODED_LONG_SIDE, MAX_DECODE_BYTES
+from ann.data import prepare
+from ann.data.decode import DECODED_LONG_SIDE, MAX_DECODE_BYTES
 
 # The children read /proc/self/status and rely on RLIMIT_AS, which bounds memory on Linux only.
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux's /proc and RLIMIT_AS")
@@ -381,17 +382,16 @@ def test_an_uploaded_dataset_is_read_or_refused_in_bounded_memory(case, run):
 def test_every_exif_orientation_gives_the_upright_digit(orientation):
     """Each of the eight EXIF orientations, stored as a phone would: the same 28x28 digit as the upright
     photo (JPEG's own blocks fall differently on a rotated picture: nearly, not bit for bit)."""
-    from ann import images
 
-    upright = images.prepare(h.phone_photo(2, 1400, 1000, orientation=1))[1].astype(float)
-    turned = images.prepare(h.phone_photo(2, 1400, 1000, orientation=orientation))[1].astype(float)
+    upright = prepare.prepare(h.phone_photo(2, 1400, 1000, orientation=1))[1].astype(float)
+    turned = prepare.prepare(h.phone_photo(2, 1400, 1000, orientation=orientation))[1].astype(float)
     assert np.corrcoef(upright.ravel(), turned.ravel())[0, 1] > 0.97
 
 
 def test_decoded_photo_is_small_uint8_in_the_right_orientation():
-    from ann import images
+    from ann.data import decode
 
-    pixels = images.decode_image(_issue_photo())
+    pixels = decode.decode_image(_issue_photo())
     assert pixels.dtype == np.uint8 and pixels.ndim == 2  # JPEG decoded straight to grey
     assert pixels.shape == (1008, 756)  # 4032x3024 from the sensor, 3024 wide upright, reduced 4x (libjpeg
     #                                      2x, then 2x)
@@ -401,12 +401,12 @@ def test_decoded_photo_is_small_uint8_in_the_right_orientation():
 def test_reducing_weighs_colours_by_their_alpha():
     """White strokes on transparent black, reduced: the half-covered blocks must composite exactly as the
     full-size image would (averaging straight RGBA would darken them)."""
-    from ann import images
+    from ann.data import decode
 
     rgba = np.zeros((2048, 2048, 4), np.uint8)
     rgba[:, 1024:] = (255, 255, 255, 255)
     rgba[:, 1023] = (255, 255, 255, 255)  # a column that half-covers the 2x2 blocks of columns 1022..1023
-    pixels = images.decode_image(h.png_array(rgba))
+    pixels = decode.decode_image(h.png_array(rgba))
     assert pixels.shape == (1024, 1024, 4)
     assert np.all(pixels[:, 511] == (255, 255, 255, 128))
     assert np.all(pixels[:, 510] == 0) and np.all(pixels[:, 512] == 255)

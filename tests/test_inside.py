@@ -1,4 +1,4 @@
-"""ann.inside: backquery (by hand, against Rashid's code, on trained networks), weight pictures, activations
+"""ann.lab.inside: backquery (by hand, against Rashid's code, on trained networks), weight pictures, activations
 and output contributions."""
 
 from __future__ import annotations
@@ -8,13 +8,7 @@ import pytest
 import scipy.special
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.inside import (
-    backquery,
-    backquery_all,
-    hidden_activations,
-    hidden_weight_images,
-    output_contributions,
-)
+from ann.lab.inside import backquery, backquery_all, hidden_activations, hidden_weight_images, output_contributions
 from ann.network import Network
 from ann.train import fit
 

@@ -1,4 +1,4 @@
-"""The training service (ann.jobs): real worker processes training runs of a real run store.
+"""The training service (ann.service.worker): real worker processes training runs of a real run store.
 
 The runs train on a tiny set in MNIST's own file format, written by the tests (3,000 training and 500 test
 images whose label is the bright band's position), so each test takes seconds; the one test of bit-for-bit
@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from synthetic import band_set
 
+from ann.blas import available_cores
 from ann.config import NetworkConfig, TrainConfig
-from ann.jobs import TrainingService, available_cores, default_workers
-from ann.runs import FINISHED, INTERRUPTED, PAUSED, QUEUED, RUNNING, STOPPED, RunStore, new_workspace_key
+from ann.service.pool import TrainingService
+from ann.service.records import RunStatus, new_workspace_key
+from ann.service.store import RunStore
+from ann.service.worker import default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = NetworkConfig(hidden_nodes=(30,))
@@ -37,7 +39,7 @@ WAIT = 60.0  # generous: a busy machine slows the workers, never the verdicts
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
     """A folder with the four files of a tiny dataset in MNIST's format (IDX, gzipped)."""
-    from ann.data import write_idx_images, write_idx_labels
+    from ann.data.idx import write_idx_images, write_idx_labels
 
     folder = tmp_path_factory.mktemp("tiny_mnist")
     for prefix, (images, labels) in (("train", band_set(3000, 1)), ("t10k", band_set(500, 2))):
@@ -95,13 +97,13 @@ def test_queued_runs_all_finish_and_never_more_train_at_once_than_the_limit(serv
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         counts = store.counts()  # one query: a consistent snapshot of every run's status
-        most_training = max(most_training, counts.get(RUNNING, 0) + counts.get(PAUSED, 0))
+        most_training = max(most_training, counts.get(RunStatus.RUNNING, 0) + counts.get(RunStatus.PAUSED, 0))
         most_workers = max(most_workers, len(svc.alive_workers()))
-        if counts.get(FINISHED, 0) == len(submitted):
+        if counts.get(RunStatus.FINISHED, 0) == len(submitted):
             break
         time.sleep(0.01)
     runs = [_run(store, w, i) for w, i in submitted]
-    assert [r.status for r in runs] == [FINISHED] * 6
+    assert [r.status for r in runs] == [RunStatus.FINISHED] * 6
     assert all(r.epochs_done == 3 and len(store.history(r)) == 3 for r in runs)
     assert all(r.test_accuracy > 0.9 for r in runs)  # the band set is easy: 100% in every run measured
     assert 1 <= most_training <= 2 and most_workers <= 2
@@ -115,18 +117,18 @@ def test_pause_is_honoured_within_a_second_and_resume_and_stop_keep_the_finished
     _wait(lambda: _run(store, owner, run.id).epochs_done >= 1, "the first epoch")
     asked = time.monotonic()
     store.pause(owner, run.id)
-    _wait(lambda: _run(store, owner, run.id).status == PAUSED, "the pause", every=0.005)
+    _wait(lambda: _run(store, owner, run.id).status == RunStatus.PAUSED, "the pause", every=0.005)
     took = time.monotonic() - asked
     assert took < 1.0, f"the pause took {took:.2f} s"
     frozen = _run(store, owner, run.id)
     time.sleep(1.0)
     still = _run(store, owner, run.id)
-    assert (still.status, still.epochs_done, still.progress_done) == (PAUSED, frozen.epochs_done,
+    assert (still.status, still.epochs_done, still.progress_done) == (RunStatus.PAUSED, frozen.epochs_done,
                                                                       frozen.progress_done)
     store.resume(owner, run.id)
     _wait(lambda: _run(store, owner, run.id).epochs_done > frozen.epochs_done, "training to go on")
     store.stop(owner, run.id)
-    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == STOPPED and r, "the stop")
+    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == RunStatus.STOPPED and r, "the stop")
     assert ended.epochs_done >= frozen.epochs_done + 1 and ended.worker is None
     assert [e["epoch"] for e in store.history(ended)] == list(range(1, ended.epochs_done + 1))
     assert "the epoch in progress is not" in ended.message
@@ -138,7 +140,7 @@ def test_pause_is_honoured_within_a_second_and_resume_and_stop_keep_the_finished
 def test_a_learning_rate_changed_while_training_applies_from_the_next_chunk(service):
     """The change is recorded where the worker took it; replaying that switch in-process gives the very
     same weights (float64), so it took effect exactly there and nowhere else."""
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
     from ann.network import Network
     from ann.train import fit
 
@@ -150,7 +152,7 @@ def test_a_learning_rate_changed_while_training_applies_from_the_next_chunk(serv
     run = svc.submit(owner, network_config, config, records=3000)
     _wait(lambda: (r := _run(store, owner, run.id)).epochs_done >= 1 or r.progress_done > 0, "training")
     store.set_learning_rate(owner, run.id, 0.02)
-    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == FINISHED and r, "the end")
+    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == RunStatus.FINISHED and r, "the end")
     events = store.events(ended)
     assert len(events) == 1 and events[0]["kind"] == "learning_rate" and events[0]["value"] == 0.02
     at = events[0]["at"]
@@ -190,9 +192,9 @@ def test_continue_equals_one_longer_run_bit_for_bit(service, mnist_dir, mnist):
     network_config = NetworkConfig(dtype="float64")  # the seed's 784-200-10 sigmoid
     config = TrainConfig(epochs=2, limit=300)  # the seed's per-sample loop with its +-10 degree rotations
     run = svc.submit(owner, network_config, config, records=300)
-    _wait(lambda: _run(store, owner, run.id).status == FINISHED, "the first two epochs")
+    _wait(lambda: _run(store, owner, run.id).status == RunStatus.FINISHED, "the first two epochs")
     svc.continue_run(owner, run.id, 2)
-    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == FINISHED and r.epochs_done == 4 and r,
+    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == RunStatus.FINISHED and r.epochs_done == 4 and r,
                   "two more epochs")
     assert ended.name == run.name and [e["epoch"] for e in store.history(ended)] == [1, 2, 3, 4]
 
@@ -208,7 +210,7 @@ def test_continue_equals_one_longer_run_bit_for_bit(service, mnist_dir, mnist):
 def test_a_worker_killed_inside_an_epoch_loses_only_that_epoch(service, tiny_data):
     """kill -9 of the worker mid-epoch: the run is marked interrupted, keeps its whole epochs, and
     Continue ends where an uninterrupted run ends (no shuffling, constant rate: the very same weights)."""
-    from ann.data import load_mnist
+    from ann.data.mnist import load_mnist
     from ann.network import Network
     from ann.train import fit
 
@@ -222,12 +224,12 @@ def test_a_worker_killed_inside_an_epoch_loses_only_that_epoch(service, tiny_dat
                    "the middle of the third epoch or later", every=0.002)
     pid = int(inside.worker.rpartition(":")[2])
     os.kill(pid, signal.SIGKILL)
-    interrupted = _wait(lambda: (r := _run(store, owner, run.id)).status == INTERRUPTED and r,
+    interrupted = _wait(lambda: (r := _run(store, owner, run.id)).status == RunStatus.INTERRUPTED and r,
                         "the run to be marked interrupted", timeout=30)
     assert interrupted.epochs_done >= inside.epochs_done  # only the epoch in progress was lost
     assert [e["epoch"] for e in store.history(interrupted)] == list(range(1, interrupted.epochs_done + 1))
     svc.continue_run(owner, run.id, 8 - interrupted.epochs_done)
-    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == FINISHED and r, "the continued run")
+    ended = _wait(lambda: (r := _run(store, owner, run.id)).status == RunStatus.FINISHED and r, "the continued run")
     assert ended.epochs_done == 8
 
     dataset = load_mnist(tiny_data, download=False, verify=False)
@@ -244,8 +246,8 @@ def test_a_worker_killed_between_epochs_loses_nothing(tmp_path, tiny_data):
     run = store.submit(owner, TINY, replace(QUICK, epochs=5), records=3000)
     script = textwrap.dedent(f"""
         import os, signal
-        from ann.jobs import load_dataset, train_run
-        from ann.runs import RunStore
+        from ann.service.worker import load_dataset, train_run
+        from ann.service.store import RunStore
         store = RunStore({str(tmp_path / 'runs')!r})
         run = store.claim()
         def after_epoch(metrics):
@@ -255,15 +257,15 @@ def test_a_worker_killed_between_epochs_loses_nothing(tmp_path, tiny_data):
     """)
     child = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=120)
     assert child.returncode == -signal.SIGKILL
-    assert store.get_run(owner, run.id).status == RUNNING  # nobody has noticed yet
+    assert store.get_run(owner, run.id).status == RunStatus.RUNNING  # nobody has noticed yet
     svc = TrainingService(store, tiny_data, workers=1, verify_data=False, nice=0)
     try:
         assert svc.interrupted_at_start == [run.id]
         interrupted = store.get_run(owner, run.id)
-        assert interrupted.status == INTERRUPTED and interrupted.epochs_done == 2
+        assert interrupted.status == RunStatus.INTERRUPTED and interrupted.epochs_done == 2
         assert len(store.history(interrupted)) == 2
         svc.continue_run(owner, run.id, 3)
-        ended = _wait(lambda: (r := store.get_run(owner, run.id)).status == FINISHED and r, "the rest")
+        ended = _wait(lambda: (r := store.get_run(owner, run.id)).status == RunStatus.FINISHED and r, "the rest")
         assert ended.epochs_done == 5 and [e["epoch"] for e in store.history(ended)] == [1, 2, 3, 4, 5]
     finally:
         svc.close()
@@ -277,8 +279,8 @@ def test_when_the_server_dies_its_workers_mark_their_runs_interrupted_and_end(tm
     script = textwrap.dedent(f"""
         import time
         from ann.config import NetworkConfig, TrainConfig
-        from ann.jobs import TrainingService
-        from ann.runs import RunStore
+        from ann.service.pool import TrainingService
+        from ann.service.store import RunStore
         svc = TrainingService(RunStore({str(runs_dir)!r}), {str(tiny_data)!r}, workers=1, verify_data=False,
                               nice=0)
         svc.submit({owner!r}, NetworkConfig(hidden_nodes=(30,)),
@@ -293,7 +295,7 @@ def test_when_the_server_dies_its_workers_mark_their_runs_interrupted_and_end(tm
     finally:
         server.kill()
         server.wait()
-    ended = _wait(lambda: (r := store.get_run(owner, trained.id)).status == INTERRUPTED and r,
+    ended = _wait(lambda: (r := store.get_run(owner, trained.id)).status == RunStatus.INTERRUPTED and r,
                   "the orphaned worker to mark its run", timeout=30)
     assert "server that started its worker stopped" in ended.message and ended.epochs_done >= 1
     _wait(lambda: not os.path.exists(f"/proc/{worker_pid}") or
@@ -309,13 +311,13 @@ def test_a_run_paused_long_while_others_wait_gives_its_worker_back(service):
     long_run = svc.submit(alice, TINY, replace(SLOW, epochs=6), records=3000)
     _wait(lambda: _run(store, alice, long_run.id).epochs_done >= 1, "an epoch")
     store.pause(alice, long_run.id)
-    _wait(lambda: _run(store, alice, long_run.id).status == PAUSED, "the pause")
+    _wait(lambda: _run(store, alice, long_run.id).status == RunStatus.PAUSED, "the pause")
     other = svc.submit(bob, TINY, QUICK, records=3000)
-    _wait(lambda: _run(store, bob, other.id).status == FINISHED, "the other visitor's run")
+    _wait(lambda: _run(store, bob, other.id).status == RunStatus.FINISHED, "the other visitor's run")
     parked = _run(store, alice, long_run.id)
-    assert parked.status == PAUSED and parked.worker is None and "Resume puts it back" in parked.message
+    assert parked.status == RunStatus.PAUSED and parked.worker is None and "Resume puts it back" in parked.message
     svc.resume(alice, long_run.id)
-    ended = _wait(lambda: (r := _run(store, alice, long_run.id)).status == FINISHED and r, "the parked run")
+    ended = _wait(lambda: (r := _run(store, alice, long_run.id)).status == RunStatus.FINISHED and r, "the parked run")
     assert ended.epochs_done == 6 and [e["epoch"] for e in store.history(ended)] == list(range(1, 7))
 
 
@@ -326,7 +328,7 @@ def test_a_run_that_cannot_train_fails_with_its_reason_and_the_worker_goes_on(se
     run = svc.submit(owner, TINY, QUICK, records=100)
     failed = _wait(lambda: (r := _run(store, owner, run.id)).status == "failed" and r, "the failure")
     assert "the training data could not be read" in failed.message
-    assert QUEUED not in store.counts()
+    assert RunStatus.QUEUED not in store.counts()
 
 
 def test_workers_train_each_run_on_its_own_dataset(service, tiny_data, tmp_path):
@@ -338,8 +340,8 @@ def test_workers_train_each_run_on_its_own_dataset(service, tiny_data, tmp_path)
 
     from dataset_files import band_set, csv_bytes, write_idx_set
 
-    from ann.datasets import NAMED
-    from ann.own_data import read_own_data
+    from ann.data.named import NAMED
+    from ann.data.own import read_own_data
 
     root = tmp_path / "data"
     shutil.copytree(tiny_data, root)
@@ -351,9 +353,9 @@ def test_workers_train_each_run_on_its_own_dataset(service, tiny_data, tmp_path)
     runs = [svc.submit(owner, TINY, QUICK, records=3000),
             svc.submit(owner, TINY, QUICK, records=1000, dataset="fashion"),
             svc.submit(owner, replace(TINY, output_nodes=4), QUICK, records=800, dataset=own)]
-    ended = [_wait(lambda r=r: (x := _run(store, owner, r.id)).status in (FINISHED, "failed") and x, r.name)
+    ended = [_wait(lambda r=r: (x := _run(store, owner, r.id)).status in (RunStatus.FINISHED, "failed") and x, r.name)
              for r in runs]
-    assert [r.status for r in ended] == [FINISHED] * 3, [r.message for r in ended]
+    assert [r.status for r in ended] == [RunStatus.FINISHED] * 3, [r.message for r in ended]
     assert [r.dataset_tag for r in ended][1:] == [NAMED["fashion"].tag, own]
     assert all(r.test_accuracy > 0.9 for r in ended)
     assert [h["samples_seen"] for h in (store.history(r)[-1] for r in ended)] == [6000, 2000, 1600]
@@ -365,9 +367,9 @@ def test_a_run_whose_own_data_is_gone_fails_saying_so(tmp_path):
     """The worker's loop (run here in-process) names the missing dataset on the run and goes on."""
     from dataset_files import band_set, csv_bytes
 
-    from ann.jobs import worker_main
-    from ann.own_data import read_own_data
-    from ann.runs import owner_of
+    from ann.data.own import read_own_data
+    from ann.service.records import owner_of
+    from ann.service.worker import worker_main
 
     store = RunStore(tmp_path / "runs")
     owner = new_workspace_key()

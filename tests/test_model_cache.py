@@ -7,7 +7,6 @@ import uuid
 
 import numpy as np
 import pytest
-
 from apptest_helpers import AppTest, no_exceptions
 
 CALLS: list[tuple[str, str]] = []  # (model key, tag) of every computation, in this process

@@ -75,7 +75,7 @@ def test_initial_weights_are_the_seeds_draws():
 def test_reproduces_the_seed_on_real_mnist(seed_csv_dir, rotate):
     """The fidelity proof: same first records of real MNIST, seed 80, batch 1, float64 -> same weights."""
     from ann.config import TrainConfig
-    from ann.data import read_csv
+    from ann.data.csv_files import read_csv
     from ann.train import fit
 
     csv = seed_csv_dir / "mnist_train_100.csv"
@@ -90,7 +90,7 @@ def test_reproduces_the_seed_on_real_mnist(seed_csv_dir, rotate):
     np.testing.assert_allclose(net.weights[0], reference.wih, rtol=0, atol=1e-10)
     np.testing.assert_allclose(net.weights[1], reference.who, rtol=0, atol=1e-10)
     test = read_csv(seed_csv_dir / "mnist_test_10.csv")
-    from ann.data import scale_inputs
+    from ann.inputs import scale_inputs
 
     X = scale_inputs(test.images, np.float64)
     expected = np.hstack([reference.query(x) for x in X]).T
@@ -99,7 +99,7 @@ def test_reproduces_the_seed_on_real_mnist(seed_csv_dir, rotate):
 
 def test_float32_training_stays_close_to_float64(seed_csv_dir):
     from ann.config import TrainConfig
-    from ann.data import read_csv
+    from ann.data.csv_files import read_csv
     from ann.train import fit
 
     split = read_csv(seed_csv_dir / "mnist_train_100.csv")

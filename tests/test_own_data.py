@@ -1,4 +1,4 @@
-"""Your own data (ann.own_data): CSV, IDX, a folder or zip of class folders; the split; every bad case; the
+"""Your own data (ann.data.own): CSV, IDX, a folder or zip of class folders; the split; every bad case; the
 server's per-workspace store. Every set here is small and written by the test itself."""
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ import re
 import struct
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from dataset_files import band_set, csv_bytes, idx_bytes, shape_image, write_idx_set, write_shape_folder, zip_folder
 
-from ann import own_data
-from ann.data import Split
-from ann.own_data import DatasetLimitError, DatasetStore, OwnDataError, read_own_data, split_seeded
+from ann.data import own
+from ann.data.own import DatasetLimitError, OwnDataError, read_own_data, split_seeded
+from ann.data.split import Split
+from ann.service.datasets import DatasetStore
 
 OWNER, OTHER = "a" * 32, "b" * 32
 
@@ -230,21 +232,21 @@ def test_more_than_62_classes_is_refused_before_any_image_is_decoded(tmp_path, m
 
 
 def test_the_stated_limits_are_enforced(tmp_path, monkeypatch, shapes):
-    monkeypatch.setattr(own_data, "MAX_IMAGE_FILES", 20)
+    monkeypatch.setattr(own, "MAX_IMAGE_FILES", 20)
     with pytest.raises(OwnDataError, match="36 images; at most 20 image files are read here"):
         read_own_data(shapes)
-    monkeypatch.setattr(own_data, "MAX_ZIP_ENTRIES", 20)
+    monkeypatch.setattr(own, "MAX_ZIP_ENTRIES", 20)
     with pytest.raises(OwnDataError, match=r"x\.zip: 36 entries"):
         read_own_data([("x.zip", zip_folder(shapes))])
-    monkeypatch.setattr(own_data, "MAX_ZIP_ENTRIES", 1000)
-    monkeypatch.setattr(own_data, "MAX_UNPACKED_MB", 0.01)
+    monkeypatch.setattr(own, "MAX_ZIP_ENTRIES", 1000)
+    monkeypatch.setattr(own, "MAX_UNPACKED_MB", 0.01)
     with pytest.raises(OwnDataError, match=r"x\.zip: unpacks to .* MB; at most 0.01 MB"):
         read_own_data([("x.zip", zip_folder(shapes))])
-    monkeypatch.setattr(own_data, "MAX_TOTAL_MB", 0.001)
+    monkeypatch.setattr(own, "MAX_TOTAL_MB", 0.001)
     with pytest.raises(OwnDataError, match=r"a\.csv: 0 MB in all; at most 0.001 MB"):
         read_own_data([("a.csv", _csv(30))])
-    monkeypatch.setattr(own_data, "MAX_TOTAL_MB", 200)
-    monkeypatch.setattr(own_data, "MAX_RECORDS", 25)
+    monkeypatch.setattr(own, "MAX_TOTAL_MB", 200)
+    monkeypatch.setattr(own, "MAX_RECORDS", 25)
     with pytest.raises(OwnDataError, match="a.csv: 30 images; a dataset here has at most 25"):
         read_own_data([("a.csv", _csv(30))])
     with pytest.raises(OwnDataError, match=r"test fraction 0\.9 is out of range; use 0\.05 to 0\.5"):
@@ -291,7 +293,7 @@ def test_a_failed_save_leaves_nothing(tmp_path, monkeypatch):
             raise OSError("disk full")
         np.lib.format.write_array(stream, array, allow_pickle=False)
 
-    monkeypatch.setattr(own_data.np, "save", failing_save)
+    monkeypatch.setattr(np, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):
         store.save(OWNER, data)
     assert list((tmp_path / "datasets" / OWNER).iterdir()) == []
@@ -317,7 +319,7 @@ def test_housekeeping_and_the_quota_spare_datasets_in_use(tmp_path):
 
 
 def test_every_limit_is_stated_in_the_readme():
-    readme = (own_data.Path(own_data.__file__).parents[1] / "README.md").read_text()
-    for number in (own_data.MAX_CLASSES, own_data.MIN_PER_CLASS, f"{own_data.MAX_RECORDS:,}",
-                   f"{own_data.MAX_IMAGE_FILES:,}", own_data.MAX_TOTAL_MB, own_data.MAX_UNPACKED_MB):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for number in (own.MAX_CLASSES, own.MIN_PER_CLASS, f"{own.MAX_RECORDS:,}",
+                   f"{own.MAX_IMAGE_FILES:,}", own.MAX_TOTAL_MB, own.MAX_UNPACKED_MB):
         assert re.search(rf"\b{re.escape(str(number))}\b", readme), number

@@ -1,4 +1,4 @@
-"""ann.results: every bad results file is named and explained; a bad result never replaces a good file."""
+"""ann.experiments.results: every bad results file is named and explained; a bad result never replaces a good file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ann.results import FORMAT_VERSION, ResultsFileError, load_results, save_results
+from ann.experiments.results import FORMAT_VERSION, ResultsFileError, load_results, save_results
 
 # --------------------------------------------------------------------------- bad results files
 

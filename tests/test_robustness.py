@@ -1,4 +1,4 @@
-"""ann.robustness: damage to images, the exact input gradient, FGSM, the occlusion map, one image's summary."""
+"""ann.lab.robustness: damage to images, the exact input gradient, FGSM, the occlusion map, one image's summary."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from ann.config import NetworkConfig
-from ann.network import Network
-from ann.robustness import (
+from ann.lab.robustness import (
     INK,
     PAPER,
     PERTURBATIONS,
@@ -22,6 +21,7 @@ from ann.robustness import (
     sensitivity,
     stroke,
 )
+from ann.network import Network
 
 CONFIGS = {
     "seed": NetworkConfig(hidden_nodes=(12,), dtype="float64"),
@@ -90,7 +90,7 @@ def test_fgsm_fools_the_pretrained_network_more_than_random_signs(mnist):
     clean 95.0-99.2%, FGSM 59.8-77.6%, random signs 85.2-94.2%, the gap 16.6-27.6 points."""
     from pathlib import Path
 
-    from ann.data import scale_inputs
+    from ann.inputs import scale_inputs
     from ann.model_io import load_model
 
     net = load_model(Path(__file__).resolve().parents[1] / "data" / "pretrained.npz").network

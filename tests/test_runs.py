@@ -1,4 +1,4 @@
-"""The run store (ann.runs): a real SQLite database in a temporary folder, written by threads and processes.
+"""The run store (ann.service.store): a real SQLite database in a temporary folder, written by threads and processes.
 
 What a visitor relies on: runs and their epochs survive anything short of deleting the folder (a corrupt
 database is rebuilt from the run folders, a damaged checkpoint is named and moved aside); no workspace sees
@@ -16,22 +16,18 @@ import numpy as np
 import pytest
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.runs import (
+from ann.service.records import (
     ENDED_STATUSES,
-    FINISHED,
-    INTERRUPTED,
-    QUEUED,
-    RUNNING,
-    STOPPED,
     CheckpointError,
     Limits,
     RunLimitError,
     RunNotFound,
     RunStateError,
-    RunStore,
+    RunStatus,
     new_workspace_key,
     owner_of,
 )
+from ann.service.store import RunStore
 
 SMALL = NetworkConfig(hidden_nodes=(20,))
 QUICK = TrainConfig(epochs=3, rotate=0.0, batch_size=16)
@@ -48,7 +44,7 @@ def _fake_epoch(store: RunStore, run, epoch: int, accuracy: float = 0.5) -> None
     store.record_epoch(run, history[-1], network, np.random.default_rng(epoch), history, 0.1)
 
 
-def _ended_run(store: RunStore, workspace: str, epochs: int = 1, status: str = FINISHED, accuracy: float = 0.5):
+def _ended_run(store: RunStore, workspace: str, epochs: int = 1, status: str = RunStatus.FINISHED, accuracy: float = 0.5):
     run = store.submit(workspace, SMALL, replace(QUICK, epochs=max(epochs, 1)), records=100)
     claimed = store.claim()
     assert claimed.id == run.id
@@ -65,7 +61,7 @@ def test_a_submitted_run_is_queued_numbered_and_listed_only_in_its_workspace(tmp
     second = store.submit(alice, SMALL, QUICK, records=500)
     bobs = store.submit(bob, SMALL, QUICK, records=500)
     assert (first.name, second.name, bobs.name) == ("Run 1", "Run 2", "Run 1")
-    assert first.status == QUEUED and first.learning_rate == QUICK.learning_rate and first.target_epochs == 3
+    assert first.status == RunStatus.QUEUED and first.learning_rate == QUICK.learning_rate and first.target_epochs == 3
     assert [r.id for r in store.list_runs(alice)] == [first.id, second.id]
     assert [r.id for r in store.list_runs(bob)] == [bobs.id]
     assert (tmp_path / "runs.db").exists() and (tmp_path / first.id / "run.json").exists()
@@ -88,7 +84,7 @@ def test_another_workspace_can_neither_see_nor_touch_a_run(tmp_path):
                             (owner, "../../etc"), (None, run.id)):
             with pytest.raises(RunNotFound, match="^not found$"):
                 action(key, run_id)
-    assert store.get_run(owner, run.id).status == QUEUED  # nothing happened to it
+    assert store.get_run(owner, run.id).status == RunStatus.QUEUED  # nothing happened to it
     assert store.get_run(owner, run.id).learning_rate == QUICK.learning_rate
 
 
@@ -143,7 +139,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
                 for step in range(3):
                     store.report(run.id, progress_done=step, progress_total=3, epoch_seconds=0.1)
                 _fake_epoch(store, run, 1)
-                store.end(run.id, FINISHED)
+                store.end(run.id, RunStatus.FINISHED)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -158,7 +154,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     for workspace in workspaces:
         runs = store.list_runs(workspace)
         assert [r.number for r in runs] == [1, 2, 3, 4, 5, 6]
-        assert all(r.status == FINISHED and r.epochs_done == 1 and len(store.history(r)) == 1 for r in runs)
+        assert all(r.status == RunStatus.FINISHED and r.epochs_done == 1 and len(store.history(r)) == 1 for r in runs)
 
 
 def test_claims_are_fair_between_workspaces_and_the_queue_position_says_so(tmp_path):
@@ -174,7 +170,7 @@ def test_claims_are_fair_between_workspaces_and_the_queue_position_says_so(tmp_p
         order.append(run.id)
         positions_now = {r.id: store.queue_position(r) for r in store.list_runs(alice) + store.list_runs(bob)}
         assert positions_now[run.id] is None  # a running run has no place in the queue
-        store.end(run.id, FINISHED)
+        store.end(run.id, RunStatus.FINISHED)
     assert order == [a1.id, b1.id, a2.id, a3.id]
     assert store.claim() is None
 
@@ -187,7 +183,7 @@ def test_a_workspace_may_hold_only_a_few_waiting_runs(tmp_path):
     with pytest.raises(RunLimitError, match="already have 2 runs waiting or training"):
         store.submit(owner, SMALL, QUICK, records=100)
     store.stop(owner, second.id)  # a queued run stops at once and frees its place
-    assert store.get_run(owner, second.id).status == STOPPED
+    assert store.get_run(owner, second.id).status == RunStatus.STOPPED
     store.submit(owner, SMALL, QUICK, records=100)
     assert len(store.list_runs(new_workspace_key())) == 0
 
@@ -217,9 +213,9 @@ def test_pause_resume_and_stop_of_runs_not_yet_training(tmp_path):
     run = store.submit(owner, SMALL, QUICK, records=100)
     assert store.pause(owner, run.id).status_text == "paused (between epochs)"
     assert store.claim() is None  # a paused run is not taken
-    assert store.resume(owner, run.id).status == QUEUED
+    assert store.resume(owner, run.id).status == RunStatus.QUEUED
     running = store.claim()
-    assert running.id == run.id and running.status == RUNNING
+    assert running.id == run.id and running.status == RunStatus.RUNNING
     assert store.pause(owner, run.id).control == "pause"  # the worker is asked, and answers
     assert store.resume(owner, run.id).control == ""
     assert store.stop(owner, run.id).control == "stop"
@@ -240,10 +236,10 @@ def test_a_corrupt_database_is_moved_aside_and_the_runs_rebuilt_from_their_folde
     assert "could not be read" in reopened.notices[0] and "2 run(s) recovered" in reopened.notices[0]
     assert list(tmp_path.glob("runs.db.corrupt-*"))
     runs = {r.id: r for r in reopened.list_runs(owner)}
-    assert runs[run.id].status == FINISHED and runs[run.id].epochs_done == 2
+    assert runs[run.id].status == RunStatus.FINISHED and runs[run.id].epochs_done == 2
     assert runs[run.id].test_accuracy == 0.75 and runs[run.id].share == token
     assert [e["epoch"] for e in reopened.history(runs[run.id])] == [1, 2]
-    assert runs[queued.id].status == INTERRUPTED and runs[queued.id].epochs_done == 0
+    assert runs[queued.id].status == RunStatus.INTERRUPTED and runs[queued.id].epochs_done == 0
     assert reopened.load_network(runs[run.id]).weights[0].shape == (20, 784)
     assert reopened.get_shared(token).id == run.id
 
@@ -266,7 +262,7 @@ def test_a_damaged_checkpoint_is_named_moved_aside_and_nothing_else_is_lost(tmp_
 def test_a_checkpoint_ahead_of_the_database_brings_the_database_up_to_it(tmp_path):
     """A kill between writing an epoch's checkpoint and its row loses nothing: the next load adds the row."""
     from ann.network import Network
-    from ann.runs import write_resume
+    from ann.service.checkpoints import write_resume
 
     store = RunStore(tmp_path)
     owner = new_workspace_key()
@@ -294,8 +290,8 @@ def test_housekeeping_removes_the_oldest_ended_runs_first_and_says_so_beforehand
     # active runs are never removed, however full the workspace
     store.submit(owner, SMALL, QUICK, records=100)
     store.submit(owner, SMALL, QUICK, records=100)
-    assert all(r.status in ENDED_STATUSES or r.status == QUEUED for r in store.list_runs(owner))
-    assert len([r for r in store.list_runs(owner) if r.status == QUEUED]) == 3
+    assert all(r.status in ENDED_STATUSES or r.status == RunStatus.QUEUED for r in store.list_runs(owner))
+    assert len([r for r in store.list_runs(owner) if r.status == RunStatus.QUEUED]) == 3
 
 
 def test_the_disk_quota_and_the_age_limit(tmp_path):
@@ -331,7 +327,7 @@ def test_orphans_of_a_dead_worker_become_interrupted(tmp_path):
     store.claim(f"{socket.gethostname()}:{dead.pid}")
     assert store.mark_orphans() == [run.id]
     ended = store.get_run(owner, run.id)
-    assert ended.status == INTERRUPTED and "Continue resumes it" in ended.message
+    assert ended.status == RunStatus.INTERRUPTED and "Continue resumes it" in ended.message
     # a silent worker on another host is given stale_seconds
     other = store.submit(owner, SMALL, QUICK, records=100)
     store.claim("elsewhere:123")
@@ -358,9 +354,9 @@ def test_a_run_records_its_dataset_and_a_workspace_uses_only_its_own_data(tmp_pa
     must fit the network (one output per class), and survives a database rebuilt from the run folders."""
     from dataset_files import band_set, csv_bytes
 
-    from ann.datasets import NAMED
+    from ann.data.named import NAMED
+    from ann.data.own import read_own_data
     from ann.model_io import load_model
-    from ann.own_data import read_own_data
 
     store = RunStore(tmp_path / "runs")
     alice, bob = new_workspace_key(), new_workspace_key()
@@ -384,10 +380,10 @@ def test_a_run_records_its_dataset_and_a_workspace_uses_only_its_own_data(tmp_pa
 
     claimed = store.claim()
     while claimed.id != own.id:
-        store.end(claimed.id, STOPPED)
+        store.end(claimed.id, RunStatus.STOPPED)
         claimed = store.claim()
     _fake_epoch(store, claimed, 1)
-    store.end(own.id, FINISHED)
+    store.end(own.id, RunStatus.FINISHED)
     assert load_model(store.folder(own.id) / "epoch_0001.npz").dataset == data.tag
     assert load_model(store.model_bytes(store.get_run(alice, own.id))).dataset == data.tag
 
@@ -427,7 +423,7 @@ def test_a_network_for_predicting_is_read_without_its_momentum(tmp_path):
     """The dashboard reads a run's network to predict with: the same weights as the full state, and the
     momentum arrays (as large as the weights) are left in the file."""
     from ann.network import Network
-    from ann.runs import write_resume
+    from ann.service.checkpoints import write_resume
 
     store = RunStore(tmp_path)
     run = _ended_run(store, new_workspace_key(), epochs=1)

@@ -1,4 +1,4 @@
-"""ann.sweep and ``python -m ann sweep``: grids, local processes, a real Dask LocalCluster, failures, stop."""
+"""ann.experiments.sweep and ``python -m ann sweep``: grids, local processes, a real Dask LocalCluster, failures, stop."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from ann.results import load_results, save_results
-from ann.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid, parse_param, run_sweep, train_run
+from ann.experiments.results import load_results, save_results
+from ann.experiments.sweep import (
+    SweepData,
+    SweepError,
+    as_error_rules,
+    as_sweep,
+    expand_grid,
+    parse_param,
+    run_sweep,
+    train_run,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "rotate": 0.0, "limit": 300}  # a run of a few tenths of a second
@@ -116,7 +125,7 @@ def test_the_same_run_in_this_process_gives_the_same_numbers(local_result, data)
 def test_a_sweep_on_a_dask_local_cluster_equals_local_processes_and_reports_a_failed_run(local_result, data):
     distributed = pytest.importorskip("distributed", reason="the Dask extra (requirements-dask.txt)")
     # The cluster's worker processes start with this process's sys.path, so they import failing_task from
-    # this file by name, as workers import ann.sweep.train_run.
+    # this file by name, as workers import ann.experiments.sweep.train_run.
     specs = expand_grid([parse_param("lr=0.1,0.3")], [80, 81], TINY)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster:
@@ -156,7 +165,7 @@ def test_a_stop_request_ends_the_sweep_with_what_finished(data):
 
 
 def test_one_setting_grids_become_the_pages_sweep_and_error_rule_results(data):
-    from ann.results import validate_results
+    from ann.experiments.results import validate_results
 
     rules = run_sweep(expand_grid([parse_param("error_rule=transpose,equal")], [80], TINY), data, workers=2)
     as_rules = as_error_rules(rules)
@@ -172,7 +181,7 @@ def test_bad_workers_and_an_unreachable_scheduler_say_what_to_do(data, monkeypat
     with pytest.raises(SweepError, match="workers=0: give a whole number of local processes"):
         run_sweep(specs, data, workers=0)
     pytest.importorskip("distributed")
-    monkeypatch.setattr("ann.sweep.CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr("ann.experiments.sweep.CONNECT_TIMEOUT", 2.0)
     with pytest.raises(SweepError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9.*dask scheduler"):
         run_sweep(specs, data, scheduler="tcp://127.0.0.1:9")
 

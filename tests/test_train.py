@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from synthetic import band_set
 
 from ann.config import PRESETS, ConfigError, NetworkConfig, TrainConfig, configs_from_dict

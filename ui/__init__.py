@@ -1,7 +1,10 @@
 """The dashboard's shared pieces; ``ann/`` stays free of Streamlit and these modules only call it.
 
-- :mod:`ui.state`   what lives where: the dataset (loaded once per server, read-only), the session's active
-  model and training runs (one set per browser session), MNIST download with progress
-- :mod:`ui.digits`  28x28 digits as crisp upscaled images, the seed's CSV record
-- :mod:`ui.charts`  the altair charts: network diagram, pixel values, curves, confusion matrix, outputs
+- :mod:`ui.shell`      the frame every page runs in: navigation, the status banner, the sidebar
+- :mod:`ui.workspace`  the visitor's workspace (its cookie key), the run store and the training service
+- :mod:`ui.state`      each session's model: the shipped models, its own, runs as models, the picker
+- :mod:`ui.datasets`   the active dataset: the picker, downloads of the named sets, uploads of one's own
+- :mod:`ui.downloads`  MNIST's files: ready or not, the shared copy, the download with progress
+- :mod:`ui.run_panels` a run's live view, its controls and its curves; :mod:`ui.charts` the Altair charts
+- the rest: one view each (confusion matrix, pictures, digits, diagrams, the lab's views, findings)
 """

@@ -92,7 +92,7 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
     """Accuracy and loss per epoch: one colour per run, solid for training, dashed for the test set.
 
     ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows). ``events`` (per run, as
-    ``ann.runs.RunStore.events`` gives them) marks where the learning rate was changed while training: a
+    ``ann.service.store.RunStore.events`` gives them) marks where the learning rate was changed while training: a
     vertical rule at that point of the run (epoch 2.5 is halfway through the third epoch), labelled.
     """
     frame = history_frame(histories)

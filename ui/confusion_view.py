@@ -1,6 +1,6 @@
 """The Evaluate page's confusion matrix: a table of coloured cells drawn in the browser; a click picks a cell.
 
-Why not a Vega-Lite chart (what the page showed before issue #14): a chart costs every visitor's first look
+Why not a Vega-Lite chart: a chart costs every visitor's first look
 at the page some thirty more of Streamlit's JavaScript files (Vega, its Arrow reader, d3's pieces), each
 fetched from this server, about a third of what the whole page costs it. This view is a Components-v2
 component with its few lines of JavaScript inline (no iframe, no file of its own): the browser builds the

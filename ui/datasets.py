@@ -1,26 +1,30 @@
 """Which dataset this session works on: the picker, the class names, loading it, downloading it, your own.
 
 The session's choice is ``st.session_state["dataset_key"]`` (MNIST until the visitor picks another): a named
-dataset (``mnist``, ``fashion``, ``kmnist``; ``ann.datasets``) or one of the workspace's own (``own-<hash>``),
-which the run store keeps privately for the workspace (``ann.own_data.DatasetStore``), where the training
+dataset (``mnist``, ``fashion``, ``kmnist``; ``ann.data.named``) or one of the workspace's own (``own-<hash>``),
+which the run store keeps privately for the workspace (``ann.service.datasets.DatasetStore``), where the training
 workers read it too. Nothing here loads a dataset to draw the picker or to say which dataset is active: the
 class names come from the registry, or from the small ``dataset.json`` of the workspace's own sets.
 
 - Named datasets are loaded once per server (``st.cache_resource``), mapped read-only from uncompressed copies
-  (``ann.data.load_mnist_mapped``): every session and every training worker shares one copy of the pages.
+  (``ann.data.mnist.load_mnist_mapped``): every session and every training worker shares one copy of the pages.
 - A workspace's own dataset is opened, mapped read-only, from the run store: a few milliseconds, so it is
   opened where it is needed and never cached across sessions (no visitor reaches another's data).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
 import streamlit as st
 
-from ann.data import MNISTFormatError
-from ann.datasets import MNIST_TAG, NAMED, Dataset, DatasetTag, folder_of, load_named, mismatch, named_status
+from ann.data.named import NAMED, Dataset, ensure_named, folder_of, load_named, named_status
+from ann.data.own import LIMITS, MAX_TOTAL_MB, TEST_FRACTION, OwnDataError, read_own_data
+from ann.data.split import MNISTFormatError
+from ann.dataset_tag import MNIST_TAG, DatasetTag, mismatch
+from ui import downloads, workspace
 
 KEY = "dataset_key"
 UI_UPDATE_SECONDS = 0.25
@@ -32,9 +36,7 @@ UI_UPDATE_SECONDS = 0.25
 def own_sets() -> list[dict[str, Any]]:
     """The workspace's own datasets (their dataset.json), most recently used first; none when the run store
     cannot be read (the picker still offers the named sets)."""
-    import sqlite3
 
-    from ui import workspace
 
     try:
         return workspace.store().list_datasets(workspace.workspace_key())
@@ -91,7 +93,7 @@ def is_digits() -> bool:
 
 def model_mismatch(model: Any) -> str | None:
     """What to say when the model (a ``ui.state.ActiveModel``) was trained on another dataset than the active
-    one (``ann.datasets.mismatch``), else None."""
+    one (``ann.dataset_tag.mismatch``), else None."""
     return mismatch(model.dataset, active_tag())
 
 
@@ -160,9 +162,8 @@ def show_notice() -> None:
 
 
 def data_root() -> str:
-    from ui import state
 
-    return state.data_folder()
+    return downloads.data_folder()
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -192,8 +193,6 @@ def if_ready() -> Dataset | None:
 
 
 def _open_own(key: str) -> Dataset | None:
-    from ann.own_data import OwnDataError
-    from ui import workspace
 
     try:
         return workspace.store().open_dataset(workspace.workspace_key(), key)
@@ -246,8 +245,6 @@ def require_run_data(run: Any, purpose: str) -> Dataset:
     tag = run.dataset_tag
     if tag.key in NAMED:
         return require(purpose, tag)
-    from ann.own_data import OwnDataError
-    from ui import workspace
 
     try:
         return workspace.store().run_dataset(run)
@@ -276,17 +273,15 @@ def download_panel(key: str, widget_key: str = "download") -> None:
     Offline or when every mirror fails, ``ann.data`` raises DownloadError with a message that says what
     to fetch by hand and where to put it: it is shown as it is.
     """
-    from ann.datasets import ensure_named
-    from ui import state
 
     spec = NAMED[key]
     root = data_root()
     sizes = spec.published.sizes
     missing = named_files_status(key, root)["missing"] or list(sizes)
-    if state.download_button(spec.title, folder_of(key, root), {name: sizes[name] for name in missing},
+    if downloads.download_button(spec.title, folder_of(key, root), {name: sizes[name] for name in missing},
                              lambda progress: ensure_named(key, root, progress=progress), widget_key):
         named_files_status.clear()
-        state.dataset_status.clear()  # MNIST's status as the pages that only know MNIST see it
+        downloads.dataset_status.clear()  # MNIST's status as the pages that only know MNIST see it
         st.rerun()
 
 
@@ -296,12 +291,10 @@ def download_panel(key: str, widget_key: str = "download") -> None:
 def upload_panel() -> None:
     """Upload your own data: read it (with its limits and messages), keep it in the workspace, make it active.
 
-    The files are read on the server's script thread, images one at a time (``ann.images``' lock), with a
-    progress bar; a problem stops the reading with ``ann.own_data``'s message, which names the file or class.
+    The files are read on the server's script thread, images one at a time (``ann.data.preprocess``' lock), with a
+    progress bar; a problem stops the reading with ``ann.data.own``'s message, which names the file or class.
     The dataset is kept privately in this browser's workspace (where the training workers read it).
     """
-    from ann.own_data import LIMITS, MAX_TOTAL_MB, TEST_FRACTION, OwnDataError, read_own_data
-    from ui import workspace
 
     form = st.segmented_control("Upload", ["Files", "A folder"], default="Files", required=True, key="own_form",
                                 help="Files: a CSV file, an IDX pair or a zip. A folder: a folder holding one "

@@ -37,7 +37,7 @@ def csv_record(label: int, image: np.ndarray) -> str:
 
 
 def step_picture(image: np.ndarray, side: int = 112, ink: bool = True) -> np.ndarray:
-    """One stage of the preprocessing (``ann.images.Step.image``, any size, 0..255) as a ``side`` x ``side``
+    """One stage of the preprocessing (``ann.data.preprocess.Step.image``, any size, 0..255) as a ``side`` x ``side``
     picture: ink dark on white when ``ink`` (the stages that hold bright ink on 0), else as it is (the user's
     own image); fitted inside, keeping its shape, on white with a light grey frame, so every stage shows at
     the same size. Small images are enlarged by whole pixels, so the pixels stay visible; large ones are

@@ -3,7 +3,7 @@
 A slider over the run's finished epochs (and 0, the network before training) shows, at that epoch, the
 hidden nodes' weight pictures and what the epoch changed in them, the confusion matrix on the 10,000 test
 images and its change, and every layer's weight histogram over the epoch before's. The numbers come from
-``ann.epochs.epoch_changes``, computed when asked (a button, a progress bar) and cached per run and list of
+``ann.lab.epochs.epoch_changes``, computed when asked (a button, a progress bar) and cached per run and list of
 epochs; the pictures of the epoch on the slider are read from its checkpoint as it is shown.
 """
 
@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ann.runs import CheckpointError, RunInfo
-from ui import charts, datasets, inside_charts, robustness_view, run_epochs, run_panels, state
+from ann.lab.epochs import epoch_changes
+from ann.lab.inside import hidden_weight_images
+from ann.service.records import CheckpointError, RunInfo
+from ui import charts, datasets, inside_charts, robustness_view, run_epochs, run_panels
 
 PICK_KEY = "in_run"
 SHOWN_KEY = "in_epochs_shown"  # run id -> the epochs the scrubber was asked to go through (a tuple)
@@ -26,13 +28,12 @@ CONFUSION_SIZE = 320  # its height; it stretches to its column's width (on a pho
 @st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
 def epoch_numbers(run_id: str, epochs: tuple[int, ...], _run: RunInfo, _images: np.ndarray,
                   _labels: np.ndarray) -> list:
-    """``ann.epochs.epoch_changes`` of the run's networks at ``epochs`` (0 first) on the test set, without
+    """``ann.lab.epochs.epoch_changes`` of the run's networks at ``epochs`` (0 first) on the test set, without
     the change pictures (drawn for one epoch at a time); cached per run and list of epochs.
 
     The progress bar is made and removed in here: a bar made outside a cached function cannot be drawn
     from inside it (Streamlit replays a cached function's elements on a cache hit).
     """
-    from ann.epochs import epoch_changes
 
     bar = st.progress(0.0, text=f"{_run.name}: reading its checkpoints...")
     try:
@@ -48,7 +49,6 @@ def epoch_numbers(run_id: str, epochs: tuple[int, ...], _run: RunInfo, _images: 
 @st.cache_data(max_entries=24, ttl=3600, show_spinner=False)
 def first_layer_pictures(run_id: str, epoch: int, _run: RunInfo) -> np.ndarray:
     """The first layer's incoming weights at ``epoch`` as pictures, (n_nodes, 28, 28) float32."""
-    from ann.inside import hidden_weight_images
 
     return hidden_weight_images(run_epochs.load_epoch(_run, epoch), 0).astype(np.float32)
 

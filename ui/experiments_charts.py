@@ -1,4 +1,4 @@
-"""The Experiments page's altair charts, drawn from ``ann.experiments`` results (plain dicts, read by ``ann.results``).
+"""The Experiments page's altair charts, drawn from ``ann.experiments`` results (plain dicts, read by ``ann.experiments.results``).
 
 Each function takes one result dict (from a shipped results file or a live run: both have the same shape)
 and returns a chart. The error-rule chart keeps the seed's colours, so a reader can hold it next to the
@@ -7,6 +7,7 @@ seed's own figure: blue W^T.E, red W^T.E/N, yellow equal split, green split by w
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import altair as alt
@@ -88,7 +89,7 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
     """:func:`error_rules_chart` drawn as one SVG, with its legend in HTML below (for ``st.markdown`` with
     ``unsafe_allow_html``): the same lines, points, colours and axes; hovering a point names its rule, epoch
     and accuracy (the SVG's ``<title>``). The page shows the shipped result this way: a Vega-Lite chart on a
-    visitor's first look costs the server some thirty more of Streamlit's JavaScript files (issue #14).
+    visitor's first look costs the server some thirty more of Streamlit's JavaScript files.
 
     Parameters
     ----------
@@ -99,7 +100,6 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
     width, height : int
         The drawing's size in its own units; it scales to the page's width.
     """
-    from html import escape
 
     frame = error_rules_frame(results)
     top = max(int(frame["epoch"].max()) if len(frame) else 1, 2)

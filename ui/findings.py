@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from ann.results import ResultsFileError, load_results, validate_results
+from ann.experiments.results import ResultsFileError, load_results, validate_results
 from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
 
 ROOT = Path(__file__).resolve().parents[1]

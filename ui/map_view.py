@@ -1,7 +1,7 @@
 """The Hidden-layer map's scatter chart, and its second view: one of your runs, epoch by epoch.
 
 The epoch view maps the same sample of test images through the run's network after every finished epoch
-(and before training, epoch 0), aligned from epoch to epoch by ``ann.epochs.epoch_maps``, on axes that stay
+(and before training, epoch 0), aligned from epoch to epoch by ``ann.lab.epochs.epoch_maps``, on axes that stay
 put, so that the slider, or Play, shows the digits pulling apart. Computed when asked (a button, a progress
 bar) and cached per run, list of epochs, sample and alignment.
 """
@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ann.runs import CheckpointError, RunInfo
-from ui import datasets, robustness_view, run_epochs, run_panels, state
+from ann.lab.epochs import epoch_maps
+from ann.service.records import CheckpointError, RunInfo
+from ann.train import as_inputs
+from ui import datasets, robustness_view, run_epochs, run_panels
 
 SAMPLE_SEED = 0
 DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -76,8 +78,6 @@ def epoch_map_data(run_id: str, epochs: tuple[int, ...], n: int, align: str, _ru
     Cached per run, epochs, sample and alignment. The progress bar lives in here (see
     ``ui.epoch_scrubber.epoch_numbers``: Streamlit replays a cached function's own elements).
     """
-    from ann.epochs import epoch_maps
-    from ann.train import as_inputs
 
     order = sample_indices(n, len(_labels))
     images = _images[order]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from html import escape
 
 import numpy as np
+from PIL import Image
 
 from ui.digits import to_pixels
 
@@ -38,7 +39,6 @@ def png(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
     palette : ndarray (n, 3) of uint8, optional
         The colours of a palette picture (n <= 256): a third of an RGB picture's bytes before compression.
     """
-    from PIL import Image  # Pillow: imported where pictures are made (Home needs none)
 
     picture = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
     if palette is not None:

@@ -1,7 +1,7 @@
 """Robustness, drawn: the accuracy curves of the Robustness lab, heat maps over digits, and the Draw page's
 "how sure is it, and how easily fooled" for the current drawing.
 
-The numbers all come from ``ann.robustness``; this module only turns them into altair charts and pictures.
+The numbers all come from ``ann.lab.robustness``; this module only turns them into altair charts and pictures.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
-from ann.robustness import PERTURBATIONS, sensitivity
 from ui import digits, inside_charts
 
 ACCURACY_COLOR = "#2563eb"

@@ -7,7 +7,7 @@ epoch slider share.
 - :func:`pick_run`: the run picker (this workspace's runs only), with what to do when there is nothing to pick.
 - :func:`finished_epochs` and :func:`networks`: the epochs a run has on disk (0, the network before training,
   rebuilt from the run's seed, then every finished epoch's checkpoint), read one at a time
-  (:class:`ann.epochs.NetworksOnDemand`), so going through fifty epochs never holds fifty networks.
+  (:class:`ann.lab.epochs.NetworksOnDemand`), so going through fifty epochs never holds fifty networks.
 
 The pages compute nothing here on their first render: their epoch views work on a button, and cache what
 they computed per run and list of epochs (a run still training gains epochs; the pages offer to take them in).
@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ann.runs import RunInfo
+from ann.lab.epochs import NetworksOnDemand
+from ann.network import Network
+from ann.service.records import RunInfo
 from ui import run_panels, state, workspace
 
 if TYPE_CHECKING:
-    from ann.epochs import NetworksOnDemand
+    from ann.lab.epochs import NetworksOnDemand
     from ann.network import Network
 
 START = 0  # the epoch number of the network before training
@@ -105,13 +107,12 @@ def load_epoch(run: RunInfo, epoch: int) -> Network:
 
     Raises
     ------
-    ann.runs.CheckpointError
+    ann.service.records.CheckpointError
         The snapshot is missing or damaged (the message names it).
     """
-    from ann.network import Network
 
     if epoch == START:
-        # the worker builds its network from the run's seed (ann.jobs.train_run): the same seed, the same start
+        # the worker builds its network from the run's seed (ann.service.worker.train_run): the same seed, the same start
         return Network(run.network_config, seed=run.train_config.seed)
     # Every epoch from its own snapshot, the last one too: the resume checkpoint moves on with a worker (an
     # epoch ending meanwhile would be shown under the number before it).
@@ -120,7 +121,6 @@ def load_epoch(run: RunInfo, epoch: int) -> Network:
 
 def networks(run: RunInfo, epochs: list[int]) -> NetworksOnDemand:
     """The run's networks at ``epochs``, read from their checkpoints one at a time as asked."""
-    from ann.epochs import NetworksOnDemand
 
     return NetworksOnDemand(epochs, lambda epoch: load_epoch(run, epoch))
 

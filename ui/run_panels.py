@@ -1,6 +1,6 @@
 """Training runs on the pages: the small live status on every page, the Train page's full view, controls.
 
-A run trains in a worker process (``ann.jobs``); these panels only read the run store and send requests
+A run trains in a worker process (``ann.service.worker``); these panels only read the run store and send requests
 (pause, resume, stop, a new learning rate, continue). They redraw themselves with ``st.fragment(run_every=...)``
 while a run of this workspace is queued, training or paused, so the rest of the page is not rerun; when a
 run ends they rerun the whole page once (so the sidebar's active model, the run lists and the Draw page
@@ -15,8 +15,8 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
-from ann.runs import ACTIVE_STATUSES, FINISHED, PAUSED, QUEUED, STOPPED, CheckpointError, RunInfo, RunNotFound, RunStateError
-from ui import state, workspace
+from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
+from ui import charts, state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
@@ -48,20 +48,20 @@ def queue_text(run: RunInfo) -> str:
 
 def status_text(run: RunInfo) -> str:
     """One line: where the run stands."""
-    if run.status == QUEUED:
+    if run.status == RunStatus.QUEUED:
         return f"queued: {queue_text(run)}"
-    if run.status == PAUSED and run.worker is None:
+    if run.status == RunStatus.PAUSED and run.worker is None:
         return f"paused after epoch {run.epochs_done} of {run.target_epochs}"
-    if run.status in ("running", PAUSED):
+    if run.status in ("running", RunStatus.PAUSED):
         epoch = min(run.epochs_done + 1, run.target_epochs)
         share = run.progress_done / run.progress_total if run.progress_total else 0.0
         text = f"epoch {epoch} of {run.target_epochs}, {share:.0%}"
-        if run.status == PAUSED:
+        if run.status == RunStatus.PAUSED:
             return f"paused in {text}"
         left = run.seconds_left()
         return text + (f", {duration(left)} left" if left is not None else "")
     done = f"{run.epochs_done} of {run.target_epochs} epochs"
-    return f"{run.status_text} after {done}" if run.status != FINISHED else f"finished: {done}"
+    return f"{run.status_text} after {done}" if run.status != RunStatus.FINISHED else f"finished: {done}"
 
 
 def accuracy_text(run: RunInfo) -> str:
@@ -75,8 +75,8 @@ def _request(action: str, run_id: str, *args: Any) -> None:
     """A button's callback: send the request; a refusal (the run moved on meanwhile) is shown, not raised."""
     svc = workspace.service()
     key = workspace.workspace_key()
-    calls = {"pause": svc.store.pause, "resume": svc.resume, "stop": svc.store.stop,
-             "continue": svc.continue_run, "learning_rate": svc.store.set_learning_rate}
+    calls = {"pause": svc.pause, "resume": svc.resume, "stop": svc.stop, "continue": svc.continue_run,
+             "learning_rate": svc.set_learning_rate}
     try:
         calls[action](key, run_id, *args)
     except (RunStateError, ConfigError) as exc:
@@ -108,7 +108,7 @@ def control_buttons(run: RunInfo, prefix: str, compact: bool = False) -> None:
         return
     cols = (st, st) if compact else st.columns(2, gap="small")
     width = "content" if compact else "stretch"
-    paused = run.status == PAUSED or run.control == "pause"
+    paused = run.status == RunStatus.PAUSED or run.control == "pause"
     if paused:
         cols[0].button("Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", width=width,
                        on_click=_request, args=("resume", run.id), help=None if compact else
@@ -171,10 +171,10 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
     news = []
     for run in ended:
         result = f"{run.test_accuracy:.2%} on the test set" if run.test_accuracy is not None else "no whole epoch"
-        verb = {FINISHED: "finished", STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
+        verb = {RunStatus.FINISHED: "finished", RunStatus.STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
             run.status, run.status_text)
         news.append(f"{run.name} {verb}: {result}.")
-    usable = [run for run in ended if run.status in (FINISHED, STOPPED) and run.has_model]
+    usable = [run for run in ended if run.status in (RunStatus.FINISHED, RunStatus.STOPPED) and run.has_model]
     if usable:
         try:
             state.activate_run(usable[-1], workspace.store())
@@ -229,7 +229,6 @@ def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> No
 
 def run_charts(run: RunInfo, history: list[dict[str, Any]], events: list[dict[str, Any]],
                key: str = "") -> None:
-    from ui import charts  # altair and pandas: not for a page that has no run to draw
 
     accuracy_chart, loss_chart = charts.history_charts({run.name: history}, epochs=run.target_epochs,
                                                        events={run.name: events})
@@ -247,7 +246,7 @@ def _train_view_body(run_id: str) -> None:
         return
     was, tier = st.session_state.get("tr_view_status"), _view_tier(run)
     st.session_state["tr_view_status"] = run.status
-    if was is not None and was != run.status and (not run.active or was == QUEUED):
+    if was is not None and was != run.status and (not run.active or was == RunStatus.QUEUED):
         # it ended (redraw the page once: results, active model; then stop polling), or it left the queue
         # (redraw with the faster timer of a training run)
         st.rerun(scope="app")
@@ -258,13 +257,13 @@ def _train_view_body(run_id: str) -> None:
         title.markdown(f"#### {run.name}")
         status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
                         f"**{accuracy_text(run)}**.")
-        if run.status in ("running", PAUSED) and run.worker is not None:
+        if run.status in ("running", RunStatus.PAUSED) and run.worker is not None:
             share = run.progress_done / run.progress_total if run.progress_total else 0.0
             st.progress(min(share, 1.0), text=(
                 f"Epoch {min(run.epochs_done + 1, run.target_epochs)} of {run.target_epochs}: "
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
                 + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
-        elif run.status == QUEUED:
+        elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
             st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
                     f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
@@ -294,7 +293,7 @@ _train_view_queued_far = st.fragment(run_every=QUEUED_FAR_SECONDS)(_train_view_b
 
 def _view_tier(run: RunInfo) -> str:
     """Which timer the Train page's view of ``run`` redraws with."""
-    if run.status == QUEUED:
+    if run.status == RunStatus.QUEUED:
         position = workspace.store().queue_position(run)
         return "far" if position is not None and position >= FAR_IN_QUEUE else "queued"
     return "live" if run.active else "ended"

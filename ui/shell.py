@@ -14,6 +14,8 @@ import gc
 import threading
 import time
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ui import datasets, memory, run_panels, setup_link, state, workspace
@@ -100,13 +102,7 @@ def _import_the_rest() -> None:
 
     It waits a moment first: imports hold the GIL, which the server needs to send the page out."""
     time.sleep(1.5)
-    import altair as alt
-    import pandas as pd
 
-    import ann.images  # noqa: F401
-    import ann.metrics  # noqa: F401
-    import ann.model_io  # noqa: F401
-    import ann.train  # noqa: F401
 
     # altair loads and compiles its Vega-Lite schema on the first chart it checks: do it now, before freezing
     alt.Chart(pd.DataFrame({"x": [0, 1]})).mark_bar().encode(x="x:Q").to_dict()

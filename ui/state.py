@@ -1,11 +1,8 @@
-"""What lives where in the dashboard: the shared dataset, and each session's model and training runs.
+"""Each session's model: the shipped models, the session's own, the workspace's runs as models, the picker.
 
-- MNIST is loaded once per server process (``st.cache_resource``) and shared by every session. The arrays
-  ``ann.data`` returns are read-only, so no session can change them for another; they stay uint8 (55 MB
-  for all 70,000 images) and are scaled a batch at a time where they are used.
 - Everything a user changes lives in ``st.session_state``, one per browser session: the active model and
-  the Teach results. Training runs do not: they are jobs in the server's run store (``ann.runs``, trained by
-  ``ann.jobs``' worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart.
+  the Teach results. Training runs do not: they are jobs in the server's run store (``ann.service``, trained by
+  its worker processes; see ``ui/workspace.py``), so they outlive a page, a reload and a restart.
   Each shipped model file (``ann.models``: the default, the best reader of handwriting, and the seed's) is
   read once per server and its network shared read-only between sessions until one of them changes it:
   :func:`own_network` gives the session its own copy first (copy on write), so teaching in one session never
@@ -16,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,24 +21,20 @@ import numpy as np
 import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
-from ann.data import (
-    MNIST,
-    MNIST_SIZES,
-    ChecksumError,
-    MNISTFormatError,
-    default_data_dir,
-    ensure_mnist,
-    load_mnist_mapped,
-    mnist_status,
-)
-from ann.datasets import MNIST_TAG, DatasetTag
+from ann.dataset_tag import MNIST_TAG, DatasetTag
+from ann.model_io import load_model, read_model_info
+from ann.models import SHIPPED_MODELS, default_name, shipped_model
+from ann.service.records import CheckpointError, RunNotFound
+from ann.train import score as ann_score
+from ui import datasets, workspace
 
 if TYPE_CHECKING:  # the network modules load SciPy: imported where a network is needed, not for Home
     from collections.abc import Callable
 
     from ann.model_io import LoadedModel
     from ann.network import Network
-    from ann.runs import RunInfo, RunStore
+    from ann.service.records import RunInfo
+    from ann.service.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "data"  # the shipped models' files (ann.models names them); tests point it elsewhere
@@ -50,112 +42,6 @@ PRETRAINED_PATH = SHIPPED_DIR / "pretrained.npz"  # the seed's classic network, 
 PRETRAINED_LABEL = "data/pretrained.npz"
 RUN_NETWORKS_CACHED = 4  # runs' networks kept in memory for the whole server (ActiveModel's loader)
 OWN_MODELS_KEPT = 6  # a session's own models (uploads, taught copies, runs) offered by the picker
-UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
-
-
-# --------------------------------------------------------------------------- the dataset (shared)
-
-
-def data_folder() -> str:
-    """The MNIST folder: ``data/`` in the project, or ``$ANN_DATA_DIR``."""
-    return str(default_data_dir())
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def dataset_status(folder: str) -> dict[str, Any]:
-    """Which MNIST files are present, missing or corrupt (checks md5s, about 25 ms; cached a minute)."""
-    return mnist_status(folder)
-
-
-@st.cache_resource(show_spinner="Loading MNIST: 70,000 images...", max_entries=1)
-def _load_mnist(folder: str) -> MNIST:
-    # mapped from uncompressed copies: the training workers map the same files, so the server and they
-    # share one copy of MNIST's 55 MB in memory
-    return load_mnist_mapped(folder)
-
-
-def mnist_if_ready() -> MNIST | None:
-    """The shared dataset when its files are all present and good, else None (never downloads)."""
-    folder = data_folder()
-    if not dataset_status(folder)["complete"]:
-        return None
-    try:
-        return _load_mnist(folder)
-    except (MNISTFormatError, OSError):
-        return None
-
-
-def require_mnist_files(purpose: str) -> None:
-    """Stop the page unless MNIST's files are all present and good (offering the download), without
-    loading them: for a page whose work happens elsewhere (the Train page's runs train in worker processes)."""
-    folder = data_folder()
-    status = dataset_status(folder)
-    if status["corrupt"]:
-        st.error(f"These MNIST files in {folder} are corrupt: {', '.join(status['corrupt'])}. Delete them "
-                 "and download MNIST again (the Home page offers the download).")
-        st.stop()
-    if status["missing"]:
-        st.info(f"{purpose} needs the MNIST dataset, which is not downloaded yet.")
-        download_panel(key=f"download_{purpose}")
-        st.stop()
-
-
-def require_mnist(purpose: str) -> MNIST:
-    """The shared dataset; if it is missing, offer the download here and stop the page."""
-    require_mnist_files(purpose)
-    folder = data_folder()
-    try:
-        return _load_mnist(folder)
-    except (MNISTFormatError, OSError) as exc:
-        st.error(f"MNIST could not be read: {exc}")
-        st.stop()
-
-
-def download_panel(key: str = "download") -> None:
-    """A Download button for MNIST; when pressed, a progress bar while the missing files arrive.
-
-    Offline or when every mirror fails, ``ann.data`` raises DownloadError with a message that says what
-    to fetch by hand and where to put it: it is shown as it is.
-    """
-    folder = data_folder()
-    missing = dataset_status(folder)["missing"] or list(MNIST_SIZES)
-    if download_button("MNIST", folder, {name: MNIST_SIZES[name] for name in missing},
-                       lambda progress: ensure_mnist(folder, progress=progress), key):
-        dataset_status.clear()
-        st.rerun()
-
-
-def download_button(title: str, folder: Any, sizes: dict[str, int], fetch: Callable[..., Any], key: str) -> bool:
-    """The Download button of a dataset's ``sizes`` (the files still missing, name -> bytes) and, once
-    pressed, a progress bar while ``fetch(progress=...)`` brings them; True when they arrived. A failure
-    (offline, every mirror failing, a bad checksum, a full disk) is shown with ann's own message."""
-    total = sum(sizes.values())
-    st.caption(f"The four {title} files ({total / 1e6:.1f} MB) are downloaded once into `{folder}` and checked "
-               "against their published md5 sums.")
-    if not st.button(f"Download {title} ({total / 1e6:.1f} MB)", key=key, type="primary",
-                     icon=":material/download:"):
-        return False
-    bar = st.progress(0.0, text="Connecting...")
-    received: dict[str, int] = {}
-    last_draw = 0.0
-
-    def progress(done: int, size: int, name: str) -> None:
-        nonlocal last_draw
-        received[name] = done
-        now = time.perf_counter()
-        if now - last_draw < UI_UPDATE_SECONDS and done < size:
-            return
-        last_draw = now
-        got = sum(received.values())
-        bar.progress(min(got / total, 1.0), text=f"Downloading {name}: {got / 1e6:.1f} of {total / 1e6:.1f} MB")
-
-    try:
-        fetch(progress)
-    except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
-        bar.empty()
-        st.error(str(exc).replace("\n", "  \n"))  # keep ann's line breaks (one line per mirror) in Markdown
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- the active model (per session)
@@ -222,7 +108,6 @@ class ActiveModel:
         A damaged checkpoint is said when the run is activated (:func:`model_from_run` reads it then)."""
         if self._network is not None or self._loader is None:
             return None
-        from ann.runs import CheckpointError, RunNotFound
 
         try:
             (self._probe or self._loader)()
@@ -254,7 +139,6 @@ class ActiveModel:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _read_pretrained(path: str, modified: float) -> LoadedModel:
     """The shipped model file, read once per server (``modified`` in the key: a replaced file is re-read)."""
-    from ann.model_io import load_model
 
     return load_model(path, name=PRETRAINED_LABEL)
 
@@ -265,7 +149,6 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
     ``meta`` entry of the .npz (see ann.model_io), so the first page needs NumPy only. Anything odd and the
     full, checked load decides. ``uid``: the file's identity (a digest of its bytes), the same in every
     session and on every server, changed by any change to the file."""
-    from ann.model_io import read_model_info
 
     uid = "shipped-" + hashlib.sha1(Path(path).read_bytes(), usedforsecurity=False).hexdigest()[:12]
     try:
@@ -280,14 +163,12 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
 
 def shipped_path(name: str) -> Path:
     """The file of the shipped model ``name`` (``ann.models``), in ``SHIPPED_DIR``."""
-    from ann.models import shipped_model
 
     return SHIPPED_DIR / shipped_model(name).filename
 
 
 def shipped_names() -> list[str]:
     """The shipped models present, the default (ann.models.default_name) first."""
-    from ann.models import SHIPPED_MODELS, default_name
 
     default = default_name()
     names = [m.name for m in SHIPPED_MODELS if (SHIPPED_DIR / m.filename).is_file()]
@@ -298,7 +179,6 @@ def shipped(name: str) -> ActiveModel | None:
     """A shipped model as a session's model, its network shared read-only with every session (described from
     the file's ``meta`` alone; the network is built when first used). None if its file is missing or bad (the
     reason is kept for :func:`show_no_model`)."""
-    from ann.models import shipped_model
 
     path = shipped_path(name)
     if not path.is_file():
@@ -376,7 +256,6 @@ def own_network(model: ActiveModel) -> Network:
 
 def model_from_upload(data: bytes, filename: str) -> ActiveModel:
     """An uploaded model file as the session's model; ModelFileError says what is wrong with it."""
-    from ann.model_io import load_model
 
     loaded = load_model(data, name=filename)
     return ActiveModel(config=loaded.network.config, network=loaded.network, train_config=loaded.train_config,
@@ -441,7 +320,6 @@ def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> s
 def picker_options() -> dict[str, str]:
     """What the model picker offers, option key -> label: the shipped models (``shipped:<name>``), the
     session's own models (``own:<uid>``) and the workspace's runs that have a model (``run:<id>``)."""
-    from ann.models import shipped_model
 
     options: dict[str, str] = {}
     for name in shipped_names():
@@ -460,7 +338,6 @@ def picker_options() -> dict[str, str]:
         if model.run_id is not None and not model.info.get("taught"):
             runs_in_own.add(model.run_id)
     try:
-        from ui import workspace  # here: ui.workspace imports this module
 
         # Runs that have ended with a model (finished, stopped or interrupted after an epoch): one still
         # training is offered once it ends (its status bar says so; the Runs page can use it earlier).
@@ -495,8 +372,6 @@ def _pick(key: str) -> None:
     elif kind == "own" and ident in own_models():
         st.session_state["active_model"] = own_models()[ident]
     elif kind == "run":
-        from ann.runs import CheckpointError, RunNotFound
-        from ui import workspace
 
         try:
             activate_run(workspace.store().get_run(workspace.workspace_key(), ident), workspace.store())
@@ -517,7 +392,7 @@ def model_picker(key: str = "model_picker") -> ActiveModel | None:
     st.session_state[key] = current  # follow the active model, whichever page changed it
     # A button naming the model, which opens the list: a drop-down list on the page would cost every visitor's
     # first look some twenty more of Streamlit's script files (its JavaScript, fetched one by one from this
-    # server); what a popover holds is drawn, and its files fetched, only when it is opened (issue #14).
+    # server); what a popover holds is drawn, and its files fetched, only when it is opened.
     label = options[current] if current is not None else "none yet: pick one"
     # on_change="rerun": the popover's open state is in st.session_state, so picking closes it (_pick)
     with st.popover(f"Model: {label}", icon=":material/swap_horiz:", key=f"{key}_button", on_change="rerun",
@@ -545,7 +420,6 @@ def show_model_caption(pick: bool = False, short: bool = False, dataset_check: b
     headline, sentence = describe_model(model)
     st.caption(f"**Active model**: {headline}." + ("" if short else f" {sentence}"))
     if dataset_check:
-        from ui import datasets  # here: ui.datasets imports this module
 
         problem = datasets.model_mismatch(model)
         if problem:
@@ -567,7 +441,6 @@ def show_no_model() -> None:
 def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:
     """A run's network after its last whole epoch, as a model of this session (its own copy: teaching it
     on the Draw page never changes the run). CheckpointError says when the checkpoint is damaged."""
-    from ann.runs import CheckpointError
 
     epochs, checkpoint = run.epochs_done, store.folder(run.id) / "resume.npz"
 
@@ -609,6 +482,5 @@ def activate_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveM
 def score(network: Network, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy and mean loss on a labelled set (ann.train.score, imported late: ann.train brings
     scipy.ndimage, which Home never needs)."""
-    from ann.train import score as ann_score
 
     return ann_score(network, images, labels)

@@ -8,8 +8,8 @@ Runs page shows a private link with ``?workspace=KEY``: opening it adopts that w
 (and takes the key out of the address bar at once). A link whose key owns no runs on this server is "not
 found", and the browser keeps its own workspace.
 
-The store and the pool are one per server (``st.cache_resource``): plain objects from ``ann.runs`` and
-``ann.jobs``, safe to call from every session's script thread; no Streamlit call is ever made from the
+The store and the pool are one per server (``st.cache_resource``): plain objects from ``ann.service.store`` and
+``ann.service.worker``, safe to call from every session's script thread; no Streamlit call is ever made from the
 pool's thread or its worker processes.
 """
 
@@ -19,9 +19,10 @@ import json
 
 import streamlit as st
 
-from ann.jobs import TrainingService
-from ann.runs import RunInfo, RunStore, default_runs_dir, is_workspace_key, new_workspace_key
-from ui import state
+from ann.service.pool import TrainingService
+from ann.service.records import RunInfo, default_runs_dir, is_workspace_key, new_workspace_key
+from ann.service.store import RunStore
+from ui import downloads
 
 COOKIE = "ann_workspace"
 COOKIE_DAYS = 365
@@ -35,7 +36,7 @@ def _service(runs_dir: str, data_dir: str) -> TrainingService:
 
 def service() -> TrainingService:
     """The server's training pool (started on first use; it starts worker processes only for queued runs)."""
-    return _service(str(default_runs_dir()), state.data_folder())
+    return _service(str(default_runs_dir()), downloads.data_folder())
 
 
 def store() -> RunStore:
@@ -85,8 +86,7 @@ def keep_cookie(runs: list[RunInfo], own_sets: list, sidebar: bool = True) -> No
     """Write the workspace's cookie once the workspace holds something worth finding again: a run or an own
     dataset (``runs`` and ``own_sets``: the frame's queries of this script run). Until then a reload may as
     well start a new, empty workspace; and a visitor who only looks around costs the server no script in
-    the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look, issue
-    #14). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
+    the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
     ``sidebar=False``: write it where the caller is (a fragment, such as the Train page's Start, cannot
     write to the sidebar)."""
     if st.session_state.get("workspace_cookie_pending") and (runs or own_sets):

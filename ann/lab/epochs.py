@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ann.hidden_map import fit_pca, last_hidden, procrustes
+from ann.lab.hidden_map import fit_pca, last_hidden, procrustes
 from ann.metrics import evaluate
 from ann.network import Network
 
@@ -122,7 +122,7 @@ def epoch_maps(networks: Sequence[Network], images: np.ndarray, align: str = "la
     align : str
         ``"last_pca"`` (default): one PCA, fitted on the last epoch's activations, projects every epoch:
         the axes stay fixed and earlier epochs show how far the points still had to go. ``"procrustes"``:
-        each epoch gets its own PCA, turned, mirrored, scaled and shifted (:func:`ann.hidden_map.procrustes`)
+        each epoch gets its own PCA, turned, mirrored, scaled and shifted (:func:`ann.lab.hidden_map.procrustes`)
         onto the epoch after it, starting from the last: every frame is its epoch's own best view.
     progress : callable(fraction_done, message), optional
 

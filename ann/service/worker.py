@@ -27,31 +27,21 @@ import argparse
 import math
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from ann.blas import available_cores
-from ann.runs import (
-    FAILED,
-    FINISHED,
-    INTERRUPTED,
-    PAUSED,
-    QUEUED,
-    RUNNING,
-    STOPPED,
-    CheckpointError,
-    RunInfo,
-    RunNotFound,
-    RunStore,
-    this_worker,
-)
+import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from ann.blas import available_cores
+from ann.data.named import load_named
+from ann.service.database import this_worker
+from ann.service.records import CheckpointError, Control, RunInfo, RunNotFound, RunStatus
+from ann.service.store import RunStore
+from ann.train import train
+
 REPORT_SECONDS = 0.5  # progress is written to the store at most twice a second
 PAUSE_POLL_SECONDS = 0.2  # a paused worker looks for Resume or Stop five times a second
 HEARTBEAT_SECONDS = 1.0
@@ -141,25 +131,25 @@ class RunControl:
         counted as training time by ann.train)."""
         self._check_alive()
         control, self.pending_rate = self._poll()
-        if control == "stop":
+        if control == Control.STOP:
             return True
-        if control != "pause":
+        if control != Control.PAUSE:
             return False
         started = time.perf_counter()
-        self.store.report(self.run.id, status=PAUSED)
+        self.store.report(self.run.id, status=RunStatus.PAUSED)
         last_beat = started
         while True:
             time.sleep(PAUSE_POLL_SECONDS)
             self._check_alive()
             control, self.pending_rate = self._poll()
-            if control == "stop":
+            if control == Control.STOP:
                 return True
             now = time.perf_counter()
-            if control != "pause":
+            if control != Control.PAUSE:
                 self.waited += now - started
-                self.store.report(self.run.id, status=RUNNING)
+                self.store.report(self.run.id, status=RunStatus.RUNNING)
                 return False
-            if now - started > self.hold_seconds and self.store.counts().get(QUEUED, 0) > 0:
+            if now - started > self.hold_seconds and self.store.counts().get(RunStatus.QUEUED, 0) > 0:
                 raise _Parked()
             if now - last_beat >= HEARTBEAT_SECONDS:
                 last_beat = now
@@ -180,12 +170,11 @@ _datasets: dict[tuple[str, str, bool], Any] = {}
 
 def load_dataset(data_dir: str | os.PathLike | None, verify: bool = True, key: str = "mnist"):
     """A named dataset for a worker, read once per process, mapped from the uncompressed copies the server maps
-    too: the workers and the server share one copy of its pages (``ann.data.load_mnist_mapped``).
+    too: the workers and the server share one copy of its pages (``ann.data.mnist.load_mnist_mapped``).
 
     ``data_dir`` is the data folder: MNIST's four files in it (or files in its format with ``verify=False``),
-    Fashion-MNIST and Kuzushiji-MNIST in its ``fashion/`` and ``kmnist/`` (``ann.datasets.folder_of``).
+    Fashion-MNIST and Kuzushiji-MNIST in its ``fashion/`` and ``kmnist/`` (``ann.data.named.folder_of``).
     """
-    from ann.datasets import load_named
 
     cache_key = (key, str(data_dir), verify)
     if cache_key not in _datasets:
@@ -208,10 +197,8 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
     """Train a claimed run to its target epochs (or until stopped, parked, interrupted), writing to the
     store as it goes. Returns the status it ended with. Never raises for a problem of the run itself: a
     failure is recorded on the run (status "failed", with the message)."""
-    import numpy as np
 
     from ann.network import Network
-    from ann.train import train
 
     try:
         classes = getattr(dataset, "n_classes", None)
@@ -234,44 +221,44 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
                              should_stop=control.should_stop, start_epoch=len(history), rng=rng,
                              samples_seen=samples_seen, base_learning_rate=control.base_learning_rate):
             if metrics["stopped"]:
-                store.end(run.id, STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
+                store.end(run.id, RunStatus.STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
                           "finished epoch(s) are kept, the epoch in progress is not.")
-                return STOPPED
+                return RunStatus.STOPPED
             history.append(metrics)
             store.record_epoch(run, metrics, network, rng, history, control.learning_rate)
             control.epoch_ended()
             if on_epoch is not None:
                 on_epoch(metrics)
-        store.end(run.id, FINISHED)
-        return FINISHED
+        store.end(run.id, RunStatus.FINISHED)
+        return RunStatus.FINISHED
     except _Parked:
-        store.end(run.id, PAUSED, "Paused for a while with others waiting, so its worker went on to the next "
+        store.end(run.id, RunStatus.PAUSED, "Paused for a while with others waiting, so its worker went on to the next "
                   "run; Resume puts it back in the queue, from its last whole epoch.")
-        return PAUSED
+        return RunStatus.PAUSED
     except _Interrupted as exc:
-        store.end(run.id, INTERRUPTED, f"{exc} Continue resumes it from its last whole epoch.")
-        return INTERRUPTED
+        store.end(run.id, RunStatus.INTERRUPTED, f"{exc} Continue resumes it from its last whole epoch.")
+        return RunStatus.INTERRUPTED
     except _Deleted:
         return "deleted"
     except KeyboardInterrupt:
-        store.end(run.id, INTERRUPTED, "Interrupted (Ctrl-C). Continue resumes it from its last whole epoch.")
+        store.end(run.id, RunStatus.INTERRUPTED, "Interrupted (Ctrl-C). Continue resumes it from its last whole epoch.")
         raise
     except CheckpointError as exc:
-        store.end(run.id, FAILED, str(exc))
-        return FAILED
+        store.end(run.id, RunStatus.FAILED, str(exc))
+        return RunStatus.FAILED
     except Exception as exc:  # noqa: BLE001 -- a run's failure is recorded on the run; the worker goes on
         message = " ".join(str(exc).split()) or type(exc).__name__
         try:
-            store.end(run.id, FAILED, f"Failed: {type(exc).__name__}: {message}")
+            store.end(run.id, RunStatus.FAILED, f"Failed: {type(exc).__name__}: {message}")
         except RunNotFound:
             pass
-        return FAILED
+        return RunStatus.FAILED
 
 
 def worker_main(argv: list[str] | None = None) -> int:
     """A worker process: claim queued runs and train them, one at a time, until idle for ``--idle``
     seconds or the server (``--parent``) is gone."""
-    parser = argparse.ArgumentParser(prog="python -m ann.jobs", description="An ANN Explorer training worker.")
+    parser = argparse.ArgumentParser(prog="python -m ann.service.worker", description="An ANN Explorer training worker.")
     parser.add_argument("--runs", required=True, help="the runs folder")
     parser.add_argument("--data", default=None, help="the data folder (MNIST in it, the other named sets below)")
     parser.add_argument("--no-verify", action="store_true", help="data in MNIST's format, not MNIST itself")
@@ -308,158 +295,11 @@ def worker_main(argv: list[str] | None = None) -> int:
             dataset = dataset_for_run(store, run, args.data, verify=not args.no_verify)
         except Exception as exc:  # noqa: BLE001 -- the data is missing or damaged: say so on the run
             message = " ".join(str(exc).split()) or type(exc).__name__
-            store.end(run.id, FAILED, f"Failed: the training data could not be read ({run.dataset_title}): {message}")
+            store.end(run.id, RunStatus.FAILED, f"Failed: the training data could not be read ({run.dataset_title}): {message}")
             continue
         train_run(store, run, dataset, parent_pid=args.parent, hold_seconds=args.hold, ending=ending)
         last_work = time.monotonic()
     return 0
-
-
-# --------------------------------------------------------------------------- the pool
-
-
-class TrainingService:
-    """The server's pool of worker processes over a run store.
-
-    Parameters
-    ----------
-    store : RunStore
-    data_dir : path, optional
-        The data folder the workers train from (default: ``ann.data``'s default): MNIST in it, Fashion-MNIST and
-        Kuzushiji-MNIST below it; a run on a workspace's own data reads it from the run store.
-    workers : int, optional
-        At most this many runs train at once; default :func:`default_workers`.
-    verify_data : bool
-        False for data in MNIST's format that is not MNIST itself (the tests' tiny sets).
-    idle_seconds, hold_seconds, nice : passed to each worker (see :func:`worker_main`).
-    """
-
-    def __init__(self, store: RunStore, data_dir: str | os.PathLike | None = None, *, workers: int | None = None,
-                 verify_data: bool = True, idle_seconds: float = 60.0, hold_seconds: float = 60.0, nice: int = 10,
-                 supervise_seconds: float = 0.5, stale_seconds: float = 60.0) -> None:
-        self.store = store
-        self.data_dir = None if data_dir is None else str(data_dir)
-        self.workers = workers if workers is not None else default_workers()
-        if self.workers < 1:
-            raise ValueError(f"workers={workers}: at least 1 worker is needed")
-        self.verify_data = verify_data
-        self.idle_seconds = idle_seconds
-        self.hold_seconds = hold_seconds
-        self.nice = nice
-        self.supervise_seconds = supervise_seconds
-        self.stale_seconds = stale_seconds
-        self._procs: list[subprocess.Popen] = []
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self.interrupted_at_start = store.mark_orphans(stale_seconds)
-        self._thread = threading.Thread(target=self._supervise, name="ann-training-service", daemon=True)
-        self._thread.start()
-
-    # --- what the pages call -----------------------------------------------------------------------------
-
-    def submit(self, workspace: str, network_config, train_config, **kwargs: Any) -> RunInfo:
-        """Queue a run (see :meth:`RunStore.submit`) and make sure a worker will take it."""
-        run = self.store.submit(workspace, network_config, train_config, **kwargs)
-        self.wake()
-        return run
-
-    def continue_run(self, workspace: str, run_id: str, more_epochs: int) -> RunInfo:
-        run = self.store.continue_run(workspace, run_id, more_epochs)
-        self.wake()
-        return run
-
-    def resume(self, workspace: str, run_id: str) -> RunInfo:
-        run = self.store.resume(workspace, run_id)
-        self.wake()
-        return run
-
-    def alive_workers(self) -> list[int]:
-        with self._lock:
-            self._reap()
-            return [proc.pid for proc in self._procs]
-
-    def wake(self) -> None:
-        """Start workers for the queued runs that no idle worker will take, up to the limit."""
-        if self._closing.is_set():
-            return
-        with self._lock:
-            self._reap()
-            queued = self.store.counts().get(QUEUED, 0)
-            if not queued:
-                return
-            ours = {proc.pid for proc in self._procs}
-            busy = sum(1 for run_worker in self._held_workers() if run_worker in ours)
-            idle = len(self._procs) - busy
-            for _ in range(min(self.workers - len(self._procs), queued - idle)):
-                self._procs.append(self._spawn())
-
-    def close(self, timeout: float = 10.0) -> None:
-        """End the workers (each marks the run it was training interrupted) and the supervisor."""
-        self._closing.set()
-        with self._lock:
-            for proc in self._procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            for proc in self._procs:
-                try:
-                    proc.wait(max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            self._procs.clear()
-        self._thread.join(timeout=2.0)
-
-    # --- inside ------------------------------------------------------------------------------------------
-
-    def _held_workers(self) -> list[int]:
-        pids = []
-        with self.store._db() as conn:
-            rows = conn.execute("SELECT worker FROM runs WHERE status IN (?, ?) AND worker IS NOT NULL",
-                                (RUNNING, PAUSED)).fetchall()
-        for row in rows:
-            pid = row["worker"].rpartition(":")[2]
-            if pid.isdigit():
-                pids.append(int(pid))
-        return pids
-
-    def _reap(self) -> None:
-        self._procs = [proc for proc in self._procs if proc.poll() is None]
-
-    def _spawn(self) -> subprocess.Popen:
-        command = [sys.executable, "-m", "ann.jobs", "--runs", str(self.store.root), "--parent", str(os.getpid()),
-                   "--idle", str(self.idle_seconds), "--hold", str(self.hold_seconds), "--nice", str(self.nice)]
-        if self.data_dir is not None:
-            command += ["--data", self.data_dir]
-        if not self.verify_data:
-            command.append("--no-verify")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-        # The cores shared out: each worker trains with cores // workers threads (one each when every core
-        # has a worker); BLAS's own pools stay at one thread (ann.blas splits the large products itself).
-        env.setdefault("ANN_BLAS_THREADS", str(max(available_cores() // self.workers, 1)))
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(name, "1")
-        log = open(self.store.root / "workers.log", "ab")  # noqa: SIM115 -- handed to the child
-        try:
-            return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        finally:
-            log.close()
-
-    def _supervise(self) -> None:
-        last_orphans = last_housekeeping = 0.0
-        while not self._closing.wait(self.supervise_seconds):
-            try:
-                now = time.monotonic()
-                if now - last_orphans >= 5.0:
-                    last_orphans = now
-                    self.store.mark_orphans(self.stale_seconds)
-                if now - last_housekeeping >= 600.0:
-                    last_housekeeping = now
-                    self.store.housekeeping(None)
-                self.wake()
-            except Exception:  # noqa: BLE001 -- the supervisor must outlive a locked or busy database
-                continue
 
 
 if __name__ == "__main__":

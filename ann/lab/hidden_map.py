@@ -7,7 +7,7 @@ scikit-learn, imported only when asked for) bring those points down to two dimen
 learned puts the images of one digit close together and the digits apart.
 
 :func:`procrustes` turns, mirrors, scales and shifts one map onto another: it lets maps made from
-different networks (one per epoch of a run, see :mod:`ann.epochs`) be compared point for point.
+different networks (one per epoch of a run, see :mod:`ann.lab.epochs`) be compared point for point.
 """
 
 from __future__ import annotations

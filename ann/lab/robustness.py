@@ -1,7 +1,7 @@
 """How robust is a trained network? Perturbed test images, adversarial examples, occlusion sensitivity.
 
 Every perturbation takes scaled inputs ``X`` of shape ``(n_samples, 784)`` (pixel / 255 * 0.99 + 0.01, so
-the paper is 0.01 and full ink 1.0, as :func:`ann.data.scale_inputs` makes them) and returns a new array of
+the paper is 0.01 and full ink 1.0, as :func:`ann.inputs.scale_inputs` makes them) and returns a new array of
 the same shape and dtype, kept inside that range; the input is never modified. Randomness comes only from
 the :class:`numpy.random.Generator` passed in.
 
@@ -48,7 +48,7 @@ __all__ = [
     "stroke",
 ]
 
-PAPER = 0.01  # a scaled input's background (pixel 0), as ann.data.scale_inputs makes it
+PAPER = 0.01  # a scaled input's background (pixel 0), as ann.inputs.scale_inputs makes it
 INK = 1.0  # a scaled input's full ink (pixel 255)
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -68,7 +68,7 @@ def _check_inputs(X, name: str = "X") -> np.ndarray:
                          "image a row (reshape a single image with x.reshape(1, 784))")
     if X.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} has dtype {X.dtype}; expected scaled float32 or float64 inputs (convert "
-                        "pixels with ann.data.scale_inputs first)")
+                        "pixels with ann.inputs.scale_inputs first)")
     return X
 
 

@@ -14,7 +14,7 @@ kmnist     Kuzushiji-MNIST      ``kmnist/``             ten cursive hiragana: o 
 
 Each is downloaded on first use from its public mirrors and checked against its published md5 sums, by
 ``ann.data``'s download (atomic writes, the same offline message saying where to put the files by hand).
-A visitor's own data (``ann.own_data``) comes out as the same :class:`Dataset`, with its own key.
+A visitor's own data (``ann.data.own``) comes out as the same :class:`Dataset`, with its own key.
 
 A model remembers what it was trained on as a :class:`DatasetTag` (key, title, class names): model files
 keep it in their ``meta`` (``ann.model_io``), and :func:`mismatch` says when a model meets another dataset.
@@ -23,19 +23,14 @@ keep it in their ``meta`` (``ann.model_io``), and :func:`mismatch` says when a m
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ann.data import (
+from ann.data.mnist import (
     MNIST_PUBLISHED,
-    N_CLASSES,
-    ProgressCallback,
     Published,
-    Split,
     _find_file,
     _md5,
     default_data_dir,
@@ -44,26 +39,8 @@ from ann.data import (
     load_mnist_mapped,
     mnist_status,
 )
-
-__all__ = [
-    "DATASET_KEYS",
-    "MNIST_TAG",
-    "NAMED",
-    "Dataset",
-    "DatasetTag",
-    "NamedDataset",
-    "UnknownDatasetError",
-    "ensure_named",
-    "folder_of",
-    "identify_folder",
-    "load_named",
-    "mismatch",
-    "named_status",
-]
-
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,63}$")  # "mnist", "fashion", "own-0123456789abcdef"
-MAX_CLASS_NAME = 64  # characters of one class name (a folder's name, a line of classes.txt)
-MAX_TITLE = 200
+from ann.data.split import ProgressCallback, Split
+from ann.dataset_tag import KEY_PATTERN, MNIST_TAG, DatasetTag
 
 
 class UnknownDatasetError(ValueError):
@@ -87,7 +64,7 @@ class NamedDataset:
         Label ``i`` is ``class_names[i]``.
     subfolder : str
         Its folder under the data folder ("" for MNIST, which keeps the place it always had).
-    published : ann.data.Published
+    published : ann.data.mnist.Published
         Its files, md5 sums, sizes and mirrors.
     digits : bool
         Handwritten digits 0-9: what the Draw page's drawings are.
@@ -162,7 +139,7 @@ KMNIST_PUBLISHED = Published(
 
 NAMED: dict[str, NamedDataset] = {
     "mnist": NamedDataset(
-        key="mnist", title="MNIST", class_names=tuple(str(d) for d in range(10)), subfolder="",
+        key="mnist", title="MNIST", class_names=MNIST_TAG.class_names, subfolder="",
         published=MNIST_PUBLISHED, digits=True,
         about="handwritten digits 0-9",
         credit="Yann LeCun, Corinna Cortes and Christopher J.C. Burges; CC BY-SA 3.0"),
@@ -203,7 +180,7 @@ def folder_of(key: str, data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def named_status(key: str, data_dir: str | os.PathLike | None = None) -> dict:
-    """``ann.data.mnist_status`` for a named dataset (in its own folder under ``data_dir``)."""
+    """``ann.data.mnist.mnist_status`` for a named dataset (in its own folder under ``data_dir``)."""
     return mnist_status(folder_of(key, data_dir), source=named(key).published)
 
 
@@ -224,9 +201,9 @@ def load_named(key: str, data_dir: str | os.PathLike | None = None, *, download:
     data_dir : path, optional
         The data folder (default ``data/`` or ``$ANN_DATA_DIR``); the dataset is in :func:`folder_of`.
     download, progress, verify
-        As ``ann.data.load_mnist``.
+        As ``ann.data.mnist.load_mnist``.
     mapped : bool
-        Map uncompressed copies (``ann.data.load_mnist_mapped``): what a server and its workers share.
+        Map uncompressed copies (``ann.data.mnist.load_mnist_mapped``): what a server and its workers share.
         Never downloads.
     folder : path, optional
         The folder holding this dataset's four files, instead of its place under ``data_dir``.
@@ -260,97 +237,10 @@ def identify_folder(folder: str | os.PathLike) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- what a model was trained on
-
-
-@dataclass(frozen=True)
-class DatasetTag:
-    """What a model was trained on: the dataset's key, title and class names (label i is class_names[i])."""
-
-    key: str
-    title: str
-    class_names: tuple[str, ...]
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def digits(self) -> bool:
-        """Trained on handwritten digits (MNIST): drawings of digits are what it reads."""
-        return self.key == "mnist"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "classes": list(self.class_names)}
-
-    @classmethod
-    def from_json(cls, value: Any, n_outputs: int | None = None) -> DatasetTag:
-        """The tag stored in a model file or a run; ValueError says what is wrong with it.
-
-        Parameters
-        ----------
-        value : dict or None
-            ``{"key", "title", "classes"}``; None (files written before datasets were recorded) means MNIST
-            for a network of 10 outputs, else classes named by their numbers.
-        n_outputs : int, optional
-            The network's output nodes: the class count must equal it.
-        """
-        if value is None:
-            if n_outputs in (None, N_CLASSES):
-                return MNIST_TAG
-            return cls("unknown", "unknown data", tuple(str(i) for i in range(int(n_outputs))))
-        if not isinstance(value, dict):
-            raise ValueError(  # noqa: TRY004 -- bad content of a file, reported as a ModelFileError
-                f"its dataset entry is {type(value).__name__}, not a dict of key, title and classes")
-        key, title, classes = value.get("key"), value.get("title"), value.get("classes")
-        if not isinstance(key, str) or not KEY_PATTERN.match(key):
-            raise ValueError(f"its dataset key {key!r} is not a dataset key (lower-case letters, digits, -)")
-        if not isinstance(title, str) or not 0 < len(title) <= MAX_TITLE:
-            raise ValueError(f"its dataset title {title!r} is not a name of 1 to {MAX_TITLE} characters")
-        if (not isinstance(classes, list) or not classes
-                or not all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME for c in classes)):
-            raise ValueError(f"its dataset's classes are not a list of names of 1 to {MAX_CLASS_NAME} characters")
-        if n_outputs is not None and len(classes) != n_outputs:
-            raise ValueError(f"it names {len(classes)} classes for a network of {n_outputs} outputs")
-        return cls(key, title, tuple(classes))
-
-    def describe(self) -> str:
-        """``"Fashion-MNIST (10 classes)"``."""
-        return f"{self.title} ({self.n_classes} classes)"
-
-
-MNIST_TAG = DatasetTag("mnist", "MNIST", NAMED["mnist"].class_names)
-
-
 def tag_for_key(key: str) -> DatasetTag | None:
     """The tag of a named dataset, None for any other key (own data carries its own)."""
     spec = NAMED.get(key)
     return None if spec is None else spec.tag
-
-
-def mismatch(model: DatasetTag, active: DatasetTag) -> str | None:
-    """What to tell someone whose model was trained on another dataset than the one in use, or None.
-
-    Returns
-    -------
-    str or None
-        A sentence naming both datasets, and whether the model can be scored on the active one at all
-        (only when the class counts agree).
-    """
-    if model.key == active.key:
-        return None
-    if model.n_classes != active.n_classes:
-        return (f"This model was trained on {model.describe()}, not on {active.describe()}: its "
-                f"{model.n_classes} outputs do not match the {active.n_classes} classes, so it cannot be scored "
-                f"on {active.title}. Train a model on {active.title}, or switch back to {model.title}.")
-    return (f"This model was trained on {model.title}, not on {active.title}: its answers are "
-            f"{_few(model.class_names)}, so on {active.title} (whose classes are {_few(active.class_names)}) its "
-            "scores mean little. Train a model on it, or switch back.")
-
-
-def _few(names: tuple[str, ...], shown: int = 3) -> str:
-    head = ", ".join(names[:shown])
-    return head + (", ..." if len(names) > shown else "")
 
 
 # --------------------------------------------------------------------------- the container
@@ -358,7 +248,7 @@ def _few(names: tuple[str, ...], shown: int = 3) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A dataset ready to train on: a training and a test :class:`~ann.data.Split` and its class names.
+    """A dataset ready to train on: a training and a test :class:`~ann.data.split.Split` and its class names.
 
     Attributes
     ----------

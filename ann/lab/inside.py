@@ -60,7 +60,7 @@ SIGNAL_RANGES: dict[str, tuple[float, float] | None] = {
     "tanh": (-0.98, 0.98),
     "relu": None,
 }
-PIXEL_RANGE = (0.01, 0.99)  # the returned image, like scaled inputs (ann.data.scale_inputs' 0.01 background)
+PIXEL_RANGE = (0.01, 0.99)  # the returned image, like scaled inputs (ann.inputs.scale_inputs' 0.01 background)
 
 
 def _rescale(signal: np.ndarray, low: float, high: float) -> np.ndarray:

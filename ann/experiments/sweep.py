@@ -17,7 +17,7 @@ lost worker's run is retried elsewhere by the scheduler, and failed after its re
 stops every run between two chunks (partial runs keep their finished epochs) and starts no new one.
 
 Results are plain JSON-able dicts of kind ``"grid"`` (see :func:`run_sweep`), saved and read by
-:mod:`ann.results`; :func:`as_sweep` and :func:`as_error_rules` turn a one-setting grid into the
+:mod:`ann.experiments.results`; :func:`as_sweep` and :func:`as_error_rules` turn a one-setting grid into the
 ``"sweep"`` and ``"error_rules"`` results the Experiments page draws. A run's results do not depend on
 where it ran: equal seeds give equal numbers on processes and on Dask (the tests check it).
 """
@@ -33,18 +33,21 @@ import shutil
 import sys
 import tempfile
 import time
-import types
 import traceback
+import types
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
+from ann.network import Network
+from ann.train import accuracy_of, train
 
 __all__ = [
     "ALIASES",
@@ -261,8 +264,6 @@ def train_run(spec: RunSpec, data: SweepData, should_stop: StopRequest | None = 
         left out), ``train_accuracy`` when ``spec.train_eval_records``, ``final_test_accuracy`` (None if no
         epoch finished) and ``worker`` (host and process id).
     """
-    from ann.network import Network
-    from ann.train import accuracy_of, train
 
     network = Network(spec.network, seed=spec.train.seed)
     record = _record(spec)
@@ -567,7 +568,6 @@ def run_sweep(
         pool: _Processes | _Dask = _Dask(scheduler, data)
     else:
         if workers is None:
-            from ann.blas import available_cores
 
             workers = available_cores()
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:

@@ -7,7 +7,7 @@
 
 Every experiment trains with :func:`ann.train.train`, the same loop the product trains with, and takes a
 ``progress(fraction_done, message)`` callback and a ``should_stop()`` request. The results are saved and read
-back by :mod:`ann.results` (the dashboard ships precomputed files and reruns them live).
+back by :mod:`ann.experiments.results` (the dashboard ships precomputed files and reruns them live).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ __all__ = [
 
 FORMAT_VERSION = 1
 RESULT_KINDS = ("error_rules", "sweep", "sweeps", "grid")  # "sweeps": several sweep results in one file;
-# "grid": a sweep over any settings and seeds, one record per run (ann.sweep, python -m ann sweep)
+# "grid": a sweep over any settings and seeds, one record per run (ann.experiments.sweep, python -m ann sweep)
 RUN_STATUSES = ("finished", "failed", "stopped")
 
 
@@ -111,7 +111,7 @@ def _validate_experiment(results: Any, source: str, where: str = "") -> None:
 
 
 def _validate_grid(results: dict[str, Any], source: str) -> None:
-    """A ``grid`` result of :func:`ann.sweep.run_sweep`: its settings, seeds and one record per run."""
+    """A ``grid`` result of :func:`ann.experiments.sweep.run_sweep`: its settings, seeds and one record per run."""
     missing = [k for k in ("parameters", "seeds", "config", "records", "runs") if k not in results]
     _check(not missing, source, f"missing key(s) {', '.join(missing)} for kind 'grid'")
     parameters, seeds, runs = results["parameters"], results["seeds"], results["runs"]
@@ -221,7 +221,7 @@ def save_results(path: str | os.PathLike, results: dict[str, Any], decimals: int
     payload = {
         "kind": results["kind"],
         "format_version": FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
         **{k: v for k, v in results.items() if k not in ("kind", "format_version", "created", "machine")},
     }
@@ -249,6 +249,6 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
         results = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsFileError(f"{path}: not a JSON file ({exc}); expected an experiment results file "
-                               "written by ann.results.save_results") from None
+                               "written by ann.experiments.results.save_results") from None
     validate_results(results, str(path), require_header=True)
     return results

@@ -8,7 +8,7 @@ Three forms are read, from a path (the command line) or from uploaded files (the
     pairs whose names say train (``train``) and test (``test`` or ``t10k``); gzipped or not.
 (c) **Images**, a folder or a zip with one subfolder per class, named after the class (``cat/``, ``dog/``),
     holding images of any size and colour (PNG, JPEG, GIF, BMP, TIFF, WebP). Each is decoded in bounded
-    memory and turned into a 28x28 input by ``ann.images``, as a drawing is: cropped to its ink, fitted into
+    memory and turned into a 28x28 input by ``ann.data.preprocess``, as a drawing is: cropped to its ink, fitted into
     20x20 and centred by mass. ``train/`` and ``test/`` folders above the class folders give the split.
 
 For CSV and IDX, labels are numbers 0-61 and the classes are named by them, unless a ``classes.txt`` beside
@@ -17,7 +17,7 @@ the files names them (one name a line, label 0 first).
 **One set given alone** is split in two, seeded and stratified: :data:`TEST_FRACTION` (a fifth) of each
 class's images, drawn with :data:`SPLIT_SEED`, become the test set, and both sets are shuffled with the same
 seed (an image folder is read class by class, and the seed's training goes in file order). The
-:class:`~ann.datasets.Dataset` says so in its ``note``.
+:class:`~ann.data.named.Dataset` says so in its ``note``.
 
 **Limits** (:data:`LIMITS`): 2 to 62 classes; at least :data:`MIN_PER_CLASS` images in every class, one of
 them at least in the test set; at most :data:`MAX_RECORDS` images in all, :data:`MAX_IMAGE_FILES` image files,
@@ -38,10 +38,7 @@ import io
 import json
 import os
 import re
-import secrets
-import shutil
 import struct
-import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,37 +47,14 @@ from typing import Any
 
 import numpy as np
 
-from ann.data import (
-    MAX_LABEL,
-    N_PIXELS,
-    MNISTFormatError,
-    Split,
-    idx_kind,
-    parse_csv,
-    parse_idx_images,
-    parse_idx_labels,
-)
-from ann.datasets import KEY_PATTERN, MAX_CLASS_NAME, Dataset
-from ann.files import atomic_write
-
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "LIMITS",
-    "MAX_CLASSES",
-    "MAX_IMAGE_FILES",
-    "MAX_RECORDS",
-    "MAX_TOTAL_MB",
-    "MAX_UNPACKED_MB",
-    "MIN_CLASSES",
-    "MIN_PER_CLASS",
-    "SPLIT_SEED",
-    "TEST_FRACTION",
-    "DatasetLimitError",
-    "DatasetStore",
-    "OwnDataError",
-    "read_own_data",
-    "split_seeded",
-]
+from ann.data.csv_files import parse_csv
+from ann.data.decode import MAX_IMAGE_BYTES, ImageError, NoDigitError, load_image
+from ann.data.idx import idx_kind, parse_idx_images, parse_idx_labels
+from ann.data.named import Dataset
+from ann.data.preprocess import to_mnist
+from ann.data.split import MAX_LABEL, MNISTFormatError, Split
+from ann.dataset_tag import MAX_CLASS_NAME
+from ann.inputs import N_PIXELS
 
 MIN_CLASSES = 2
 MAX_CLASSES = MAX_LABEL + 1  # 62: the ten digits and the upper- and lower-case letters, as EMNIST's byclass
@@ -493,7 +467,6 @@ def _natural_key(text: str) -> list:
 def _read_image_tree(given: _Given, progress: ProgressCallback | None
                      ) -> tuple[dict[str, Split], tuple[str, ...], dict[int, str]]:
     """Images in class folders (optionally below train/ and test/): each decoded and made 28x28."""
-    from ann.images import MAX_IMAGE_BYTES, ImageError, NoDigitError, load_image, to_mnist
 
     # A zip of one folder holding everything ("digits/cat/1.png"): that folder is the root, and a README in
     # it is beside the data, not in a class
@@ -554,7 +527,7 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
     pixels = np.empty((len(entries), N_PIXELS), np.uint8)
     for number, entry in enumerate(entries):
         data = io.BytesIO(entry.read(MAX_IMAGE_BYTES))
-        data.name = entry.name  # ann.images names the file in its messages
+        data.name = entry.name  # ann.data.preprocess names the file in its messages
         try:
             pixels[number] = to_mnist(load_image(data)).reshape(N_PIXELS)
         except NoDigitError:
@@ -656,193 +629,3 @@ def content_key(class_names: tuple[str, ...], train: Split, test: Split) -> str:
                          (test.labels, np.int64)):
         digest.update(np.ascontiguousarray(array, dtype=dtype).data)  # a view: no copy of the pixels
     return "own-" + digest.hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------- on the server
-
-
-_ARRAYS = (("train", "images", np.uint8, (N_PIXELS,)), ("train", "labels", np.int64, ()),
-           ("test", "images", np.uint8, (N_PIXELS,)), ("test", "labels", np.int64, ()))
-_OWNER_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-
-
-class DatasetStore:
-    """Visitors' own datasets on the server, each private to its workspace.
-
-    Layout: ``<root>/<owner>/<key>/`` (``owner`` is the run store's hash of the workspace key, never the key
-    itself) holding ``train-images.npy``, ``train-labels.npy``, ``test-images.npy``, ``test-labels.npy`` and
-    ``dataset.json`` (title, class names, note, counts, times). A dataset folder is written under a temporary
-    name and renamed when whole, so a reader finds all of it or none; the same content has the same key, so
-    saving it again only marks it used.
-
-    Housekeeping (:meth:`housekeeping`, run by the run store's): a dataset that no run of its workspace uses
-    is removed once unused for ``max_age_days``; saving beyond ``max_sets`` datasets or ``max_megabytes`` in a
-    workspace first removes its least recently used datasets that no run uses, and is refused
-    (:class:`DatasetLimitError`) when every one is in use.
-    """
-
-    def __init__(self, root: str | os.PathLike, *, max_sets: int = 5, max_megabytes: float = 300.0,
-                 max_age_days: float = 30.0) -> None:
-        self.root = Path(root)
-        self.max_sets = max_sets
-        self.max_megabytes = max_megabytes
-        self.max_age_days = max_age_days
-
-    def folder(self, owner: str, key: str) -> Path:
-        if not _OWNER_PATTERN.match(owner) or not isinstance(key, str) or not KEY_PATTERN.match(key) \
-                or not key.startswith("own-"):
-            raise OwnDataError(f"dataset {key!r} not found")
-        return self.root / owner / key
-
-    def describe(self, owner: str) -> list[dict[str, Any]]:
-        """The workspace's datasets (their ``dataset.json``), most recently used first."""
-        found = []
-        folder = self.root / owner if _OWNER_PATTERN.match(owner) else None
-        if folder is None or not folder.is_dir():
-            return []
-        for path in folder.iterdir():
-            meta = self._meta(path)
-            if meta is not None:
-                found.append(meta)
-        return sorted(found, key=lambda m: -m.get("used", 0))
-
-    def _meta(self, path: Path) -> dict[str, Any] | None:
-        if not path.is_dir() or not KEY_PATTERN.match(path.name) or not path.name.startswith("own-"):
-            return None
-        try:
-            meta = json.loads((path / "dataset.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return meta if isinstance(meta, dict) and meta.get("key") == path.name else None
-
-    def save(self, owner: str, dataset: Dataset, in_use: set[str] = frozenset(), now: float | None = None) -> str:
-        """Keep ``dataset`` for the workspace (or mark it used if it is there already); returns its key.
-
-        Raises
-        ------
-        DatasetLimitError
-            The workspace already keeps ``max_sets`` datasets (or ``max_megabytes``) and runs use them all.
-        """
-        now = time.time() if now is None else now
-        target = self.folder(owner, dataset.key)
-        if self._meta(target) is not None:
-            self.touch(owner, dataset.key, now)
-            return dataset.key
-        size = sum(np.asarray(getattr(getattr(dataset, s), k)).nbytes for s, k, _, _ in _ARRAYS)
-        self._make_room(owner, size, in_use)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.parent / f".{dataset.key}.{secrets.token_hex(4)}.part"
-        temp.mkdir()
-        try:
-            for split, kind, dtype, _ in _ARRAYS:
-                array = np.ascontiguousarray(getattr(getattr(dataset, split), kind), dtype=dtype)
-                atomic_write(temp / f"{split}-{kind}.npy",
-                             lambda stream, a=array: np.save(stream, a, allow_pickle=False))
-            train_counts, test_counts = dataset.counts()
-            meta = {"key": dataset.key, "title": dataset.title, "classes": list(dataset.class_names),
-                    "note": dataset.note, "train": len(dataset.train), "test": len(dataset.test),
-                    "train_counts": train_counts.tolist(), "test_counts": test_counts.tolist(),
-                    "bytes": int(size), "created": now, "used": now}
-            atomic_write(temp / "dataset.json", lambda stream: stream.write(json.dumps(meta).encode()))
-            try:
-                os.rename(temp, target)
-            except OSError:
-                if self._meta(target) is None:  # not another writer's identical copy: a real failure
-                    raise
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-        return dataset.key
-
-    def _make_room(self, owner: str, size: int, in_use: set[str]) -> None:
-        kept = self.describe(owner)
-        used = sum(int(m.get("bytes", 0)) for m in kept)
-        if size > self.max_megabytes * 1e6:
-            raise DatasetLimitError(f"this dataset takes {size / 1e6:.0f} MB; a workspace keeps at most "
-                                    f"{self.max_megabytes:g} MB of datasets here")
-        for meta in sorted(kept, key=lambda m: m.get("used", 0)):  # least recently used first
-            if len(kept) + 1 <= self.max_sets and used + size <= self.max_megabytes * 1e6:
-                return
-            if meta["key"] in in_use:
-                continue
-            self._remove(owner, meta["key"])
-            kept.remove(meta)
-            used -= int(meta.get("bytes", 0))
-        if len(kept) + 1 > self.max_sets or used + size > self.max_megabytes * 1e6:
-            raise DatasetLimitError(
-                f"you already keep {len(kept)} dataset(s) ({used / 1e6:.0f} MB) on this server, the most a workspace "
-                f"may ({self.max_sets} datasets, {self.max_megabytes:g} MB), and your runs use every one: delete a "
-                "run that uses one, or a dataset, then try again")
-
-    def touch(self, owner: str, key: str, now: float | None = None) -> None:
-        """Mark a dataset used now (housekeeping removes the long unused ones)."""
-        path = self.folder(owner, key) / "dataset.json"
-        meta = self._meta(path.parent)
-        if meta is None:
-            return
-        meta["used"] = time.time() if now is None else now
-        atomic_write(path, lambda stream: stream.write(json.dumps(meta).encode()))
-
-    def open(self, owner: str, key: str) -> Dataset:
-        """The dataset, its arrays mapped read-only from the server's copies.
-
-        Raises
-        ------
-        OwnDataError
-            Not in this workspace (removed, or never uploaded here), or its files are damaged.
-        """
-        folder = self.folder(owner, key)
-        meta = self._meta(folder)
-        if meta is None:
-            raise OwnDataError(f"the dataset {key} is not on this server (datasets unused for "
-                               f"{self.max_age_days:g} days are removed): upload it again")
-        arrays = {}
-        try:
-            for split, kind, dtype, tail in _ARRAYS:
-                array = np.load(folder / f"{split}-{kind}.npy", mmap_mode="r", allow_pickle=False)
-                if array.dtype != dtype or array.shape[1:] != tail:
-                    raise ValueError(f"{split}-{kind}.npy holds {array.dtype} {array.shape}")
-                arrays[split, kind] = array
-            return Dataset(key=key, title=str(meta["title"]), class_names=tuple(meta["classes"]),
-                           train=Split(arrays["train", "images"], arrays["train", "labels"]),
-                           test=Split(arrays["test", "images"], arrays["test", "labels"]),
-                           digits=False, note=str(meta.get("note", "")))
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-            raise OwnDataError(f"the dataset {meta.get('title', key)} ({key}) is damaged on the server ({exc}): "
-                               "upload it again") from None
-
-    def delete(self, owner: str, key: str) -> None:
-        self._remove(owner, key)
-
-    def _remove(self, owner: str, key: str) -> None:
-        folder = self.folder(owner, key)
-        if folder.exists():
-            # renamed first, so no reader ever sees half a folder
-            doomed = folder.parent / f".{key}.{secrets.token_hex(4)}.gone"
-            try:
-                os.rename(folder, doomed)
-            except OSError:
-                return
-            shutil.rmtree(doomed, ignore_errors=True)
-
-    def housekeeping(self, in_use: dict[str, set[str]], now: float | None = None) -> list[str]:
-        """Remove every workspace's datasets that no run uses and that have been unused for ``max_age_days``
-        (and leftovers of interrupted writes). ``in_use`` maps an owner to the keys its runs use."""
-        now = time.time() if now is None else now
-        removed = []
-        if not self.root.is_dir():
-            return removed
-        for owner_folder in self.root.iterdir():
-            if not owner_folder.is_dir() or not _OWNER_PATTERN.match(owner_folder.name):
-                continue
-            owner = owner_folder.name
-            for path in owner_folder.iterdir():
-                if path.name.startswith(".") and path.stat().st_mtime < now - 3600:
-                    shutil.rmtree(path, ignore_errors=True)  # a write or removal that never finished
-                    continue
-                meta = self._meta(path)
-                if meta is None or meta["key"] in in_use.get(owner, set()):
-                    continue
-                if meta.get("used", 0) < now - self.max_age_days * 86_400:
-                    self._remove(owner, meta["key"])
-                    removed.append(meta["key"])
-        return removed

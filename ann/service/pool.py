@@ -1,0 +1,175 @@
+"""The pool of worker processes (:class:`TrainingService`), living in the web server.
+
+It starts workers while runs are queued, at most ``ANN_TRAIN_WORKERS`` (default: the cores this process may
+use, at least 1), restarts none by itself (a queued run simply waits for the next worker), and marks runs whose
+worker died *interrupted*.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from ann.blas import available_cores
+from ann.paths import PROJECT_ROOT
+from ann.service.records import RunInfo, RunStatus
+from ann.service.store import RunStore
+from ann.service.worker import default_workers
+
+# --------------------------------------------------------------------------- the pool
+
+
+class TrainingService:
+    """The server's pool of worker processes over a run store.
+
+    Parameters
+    ----------
+    store : RunStore
+    data_dir : path, optional
+        The data folder the workers train from (default: ``ann.data``'s default): MNIST in it, Fashion-MNIST and
+        Kuzushiji-MNIST below it; a run on a workspace's own data reads it from the run store.
+    workers : int, optional
+        At most this many runs train at once; default :func:`default_workers`.
+    verify_data : bool
+        False for data in MNIST's format that is not MNIST itself (the tests' tiny sets).
+    idle_seconds, hold_seconds, nice : passed to each worker (see :func:`worker_main`).
+    """
+
+    def __init__(self, store: RunStore, data_dir: str | os.PathLike | None = None, *, workers: int | None = None,
+                 verify_data: bool = True, idle_seconds: float = 60.0, hold_seconds: float = 60.0, nice: int = 10,
+                 supervise_seconds: float = 0.5, stale_seconds: float = 60.0) -> None:
+        self.store = store
+        self.data_dir = None if data_dir is None else str(data_dir)
+        self.workers = workers if workers is not None else default_workers()
+        if self.workers < 1:
+            raise ValueError(f"workers={workers}: at least 1 worker is needed")
+        self.verify_data = verify_data
+        self.idle_seconds = idle_seconds
+        self.hold_seconds = hold_seconds
+        self.nice = nice
+        self.supervise_seconds = supervise_seconds
+        self.stale_seconds = stale_seconds
+        self._procs: list[subprocess.Popen] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self.interrupted_at_start = store.mark_orphans(stale_seconds)
+        self._thread = threading.Thread(target=self._supervise, name="ann-training-service", daemon=True)
+        self._thread.start()
+
+    # --- what the pages call: every request about a run comes through here, whichever starts a worker ---------
+
+    def submit(self, workspace: str, network_config, train_config, **kwargs: Any) -> RunInfo:
+        """Queue a run (see :meth:`RunStore.submit`) and make sure a worker will take it."""
+        run = self.store.submit(workspace, network_config, train_config, **kwargs)
+        self.wake()
+        return run
+
+    def continue_run(self, workspace: str, run_id: str, more_epochs: int) -> RunInfo:
+        run = self.store.continue_run(workspace, run_id, more_epochs)
+        self.wake()
+        return run
+
+    def resume(self, workspace: str, run_id: str) -> RunInfo:
+        run = self.store.resume(workspace, run_id)
+        self.wake()
+        return run
+
+    def pause(self, workspace: str, run_id: str) -> RunInfo:
+        return self.store.pause(workspace, run_id)
+
+    def stop(self, workspace: str, run_id: str) -> RunInfo:
+        return self.store.stop(workspace, run_id)
+
+    def set_learning_rate(self, workspace: str, run_id: str, learning_rate: float) -> RunInfo:
+        return self.store.set_learning_rate(workspace, run_id, learning_rate)
+
+    def alive_workers(self) -> list[int]:
+        with self._lock:
+            self._reap()
+            return [proc.pid for proc in self._procs]
+
+    def wake(self) -> None:
+        """Start workers for the queued runs that no idle worker will take, up to the limit."""
+        if self._closing.is_set():
+            return
+        with self._lock:
+            self._reap()
+            queued = self.store.counts().get(RunStatus.QUEUED, 0)
+            if not queued:
+                return
+            ours = {proc.pid for proc in self._procs}
+            busy = sum(1 for run_worker in self._held_workers() if run_worker in ours)
+            idle = len(self._procs) - busy
+            for _ in range(min(self.workers - len(self._procs), queued - idle)):
+                self._procs.append(self._spawn())
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the workers (each marks the run it was training interrupted) and the supervisor."""
+        self._closing.set()
+        with self._lock:
+            for proc in self._procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for proc in self._procs:
+                try:
+                    proc.wait(max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self._procs.clear()
+        self._thread.join(timeout=2.0)
+
+    # --- inside ------------------------------------------------------------------------------------------
+
+    def _held_workers(self) -> list[int]:
+        pids = []
+        for worker in self.store.held_by_workers():
+            pid = worker.rpartition(":")[2]
+            if pid.isdigit():
+                pids.append(int(pid))
+        return pids
+
+    def _reap(self) -> None:
+        self._procs = [proc for proc in self._procs if proc.poll() is None]
+
+    def _spawn(self) -> subprocess.Popen:
+        command = [sys.executable, "-m", "ann.service.worker", "--runs", str(self.store.root), "--parent", str(os.getpid()),
+                   "--idle", str(self.idle_seconds), "--hold", str(self.hold_seconds), "--nice", str(self.nice)]
+        if self.data_dir is not None:
+            command += ["--data", self.data_dir]
+        if not self.verify_data:
+            command.append("--no-verify")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        # The cores shared out: each worker trains with cores // workers threads (one each when every core
+        # has a worker); BLAS's own pools stay at one thread (ann.blas splits the large products itself).
+        env.setdefault("ANN_BLAS_THREADS", str(max(available_cores() // self.workers, 1)))
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, "1")
+        log = open(self.store.root / "workers.log", "ab")  # noqa: SIM115 -- handed to the child
+        try:
+            return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        finally:
+            log.close()
+
+    def _supervise(self) -> None:
+        last_orphans = last_housekeeping = 0.0
+        while not self._closing.wait(self.supervise_seconds):
+            try:
+                now = time.monotonic()
+                if now - last_orphans >= 5.0:
+                    last_orphans = now
+                    self.store.mark_orphans(self.stale_seconds)
+                if now - last_housekeeping >= 600.0:
+                    last_housekeeping = now
+                    self.store.housekeeping(None)
+                self.wake()
+            except Exception:  # noqa: BLE001 -- the supervisor must outlive a locked or busy database
+                continue
+
