@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import datasets, memory, run_panels, setup_link, state, workspace
+from ui import datasets, memory, phone, run_panels, setup_link, state, workspace
 
 # a garbage collection every few seconds instead of after every script run (config.toml's runner.postScriptGC),
 # and freed heap pages back to the system (ui.memory)
@@ -50,6 +50,7 @@ def run_app() -> None:
     st.set_page_config(page_title="ANN Explorer", page_icon=":material/neurology:", layout="wide")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                           for index, (path, title, icon) in enumerate(PAGES)])
+    phone.style()  # the layout rules every page shares (a phone's first screen, readable text)
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()
