@@ -1,7 +1,9 @@
 """The dashboard's altair charts. Each function takes plain numbers and returns a chart; pages draw it.
 
 Charts are small (a few hundred marks at most) so that redrawing one costs milliseconds, which is what
-lets the Train page redraw its curves every epoch without slowing training down.
+lets the Train page redraw its curves every epoch without slowing training down. Text is never set below
+``SMALLEST_FONT`` CSS px (Streamlit's chart theme draws axis labels at 12 px, titles larger): it stays
+readable on a phone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ui.digits import to_pixels
+from ui.phone import SMALLEST_FONT
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"
@@ -32,8 +35,8 @@ def pixel_heatmap(image: np.ndarray, size: int = 392) -> alt.Chart:
     hover = alt.selection_point(name="pixel", on="pointerover", clear="pointerout", fields=["row", "column"],
                                 empty=False)
     return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=8, labelAngle=0)),
-        y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=8)),
+        x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=SMALLEST_FONT, labelAngle=0)),
+        y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=SMALLEST_FONT)),
         color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#000000"], domain=[0, 255]), legend=None),
         stroke=alt.condition(hover, alt.value("#dc2626"), alt.value("#e5e7eb")),
         strokeWidth=alt.condition(hover, alt.value(2), alt.value(0.5)),
@@ -141,7 +144,7 @@ def _event_marks(events: dict[str, list[dict]], histories: dict[str, list[dict]]
                alt.Tooltip("at:Q", title="after epochs", format=".2f")]
     rule = alt.Chart(frame).mark_rule(color="#7c3aed", strokeDash=[2, 3], strokeWidth=1.5).encode(
         x="x:Q", tooltip=tooltip)
-    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#7c3aed", fontSize=10).encode(
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#7c3aed", fontSize=SMALLEST_FONT).encode(
         x="x:Q", y=alt.value(8), text="label:N", tooltip=tooltip)
     return rule + text
 
@@ -261,7 +264,7 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
         color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)
     outline = alt.Chart(alt.Data(values=_outlined(selected))).mark_rect(
         fill=None, stroke="#1d4ed8", strokeWidth=3).encode(x=x, y=y).properties(name="outline")
-    text = base.mark_text(fontSize=11 if n <= 12 else 8).encode(
+    text = base.mark_text(fontSize=SMALLEST_FONT).encode(
         text="label:N",
         color=alt.condition("datum.bright > 0.55", alt.value("white"), alt.value(INK)),
         tooltip=tooltip)
