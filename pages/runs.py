@@ -191,16 +191,18 @@ else:
         not needle or needle.lower() in f"{run.name} {run.status_text} {layers(run)} {run.network_config.activation} "
                                         f"{run.network_config.loss} {run.preset or ''} {run.dataset_title}".lower())]
     accuracies = {run.id: run.best_accuracy for run in runs}
+    # the columns a reader compares first come first: on a phone the rest scroll sideways, the run's name pinned
     table = [{
-        "run": run.name, "status": run.status_text, "dataset": run.dataset_title, "network": layers(run),
-        "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
+        "run": run.name, "test accuracy": run.test_accuracy, "status": run.status_text, "network": layers(run),
+        "epochs": run.epochs_done, "of": run.target_epochs, "best": accuracies[run.id],
+        "dataset": run.dataset_title, "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
         "preset": PRESETS[run.preset].title if run.preset in PRESETS else "",
-        "learning rate": run.learning_rate, "batch": run.train_config.batch_size,
-        "epochs": run.epochs_done, "of": run.target_epochs, "records": run.records,
-        "test accuracy": run.test_accuracy, "best": accuracies[run.id], "training s": round(run.train_seconds, 1),
+        "learning rate": run.learning_rate, "batch": run.train_config.batch_size, "records": run.records,
+        "training s": round(run.train_seconds, 1),
         "created": when(run.created), "from": "CLI" if run.source == "cli" else "Train page",
     } for run in reversed(shown)]
     st.dataframe(table, hide_index=True, width="stretch", key="rn_table", column_config={
+        "run": st.column_config.TextColumn("run", pinned=True),
         "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent",
                                                        help="after the last whole epoch"),
         "best": st.column_config.NumberColumn("best", format="percent", help="the best epoch's test accuracy"),
