@@ -20,7 +20,7 @@ from PIL import Image
 
 from ann.lab.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, map_view, robustness_view, run_epochs, shell, state
+from ui import charts, datasets, digits, downloads, map_view, phone, robustness_view, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -110,7 +110,8 @@ with model_tab:
     n = middle.select_slider("Test images", sizes, value=DEFAULT_SAMPLE, key=f"map_images_{method}",
                              help="A random sample of the 10,000 test images, the same one every time."
                                   + ("" if method == "pca" else f" t-SNE maps at most {TSNE_MAX:,}."))
-    if right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:"):
+    drawn_now = right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:")
+    if drawn_now:
         st.session_state["map_request"] = (method, n)
     request = st.session_state.get("map_request")
     if request is None:
@@ -140,6 +141,8 @@ with model_tab:
                                    tooltip=tooltip).add_params(pick)
     event = st.altair_chart(robustness_view.fit_width((points + map_view.mistakes_outline(frame)).interactive()),
                             key="map_chart", on_select="rerun", selection_mode="pick", width="stretch")
+    if drawn_now:
+        phone.bring_into_view("map_chart")  # on a phone the map starts below the button
 
     about = (f"PCA: the two directions along which the {n:,} points spread most, holding "
              f"{data['variance'][0]:.0%} and {data['variance'][1]:.0%} of the spread of the {size} dimensions."

@@ -23,7 +23,7 @@ from ann.lab.robustness import (
     stroke,
 )
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, robustness_view, shell, state
+from ui import charts, datasets, digits, downloads, phone, robustness_view, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -107,6 +107,8 @@ if sweeps_tab.open:
                        "every stroke by a pixel. Square: paper of that size somewhere inside the digit's 20x20 box. "
                        "FGSM: each pixel moved by epsilon in the direction that raises the network's error, found from "
                        "its exact gradient with respect to the pixels.")
+            if run:  # the curves come below the button (on a phone, below the fold): the button goes to the top
+                phone.bring_into_view("rb_run", upper=0.25)
 
 if image_tab.open:
     with image_tab:
