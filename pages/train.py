@@ -180,7 +180,7 @@ else:
 
 # What a first run needs, first: on a phone the preset, the records, the epochs and Start fill the first screen,
 # and the run's live view comes right below them; every other setting is folded underneath.
-records_col, epochs_col = st.columns(2, gap="medium")
+records_col, epochs_col = st.columns(2, gap="small")
 records_col.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
                           persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} "
                                                    f"training images of {active_data.title}.")
