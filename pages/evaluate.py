@@ -24,7 +24,7 @@ CELL_IMAGES = 40
 MISTAKES = 16
 
 st.title("Evaluate")
-model = state.show_model_caption(pick=True)
+model = state.show_model_caption(pick=True, short=True)  # compact: the matrix nearer the top on a phone
 if model is None:
     st.stop()
 if not datasets.fits(model):

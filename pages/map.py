@@ -82,7 +82,7 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption(dataset_check=False)
+    model = state.show_model_caption(short=True, dataset_check=False)
     if model is None:
         st.stop()
     datasets.require_digits_model(model, "The hidden-layer map")  # this page works on MNIST only

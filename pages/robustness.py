@@ -33,7 +33,7 @@ DEFAULT_SAMPLE = 2000
 SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
 
 st.title("Robustness lab")
-model = state.show_model_caption(dataset_check=False)
+model = state.show_model_caption(short=True, dataset_check=False)  # compact: the Run button in view on a phone
 if model is None:
     st.stop()
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
