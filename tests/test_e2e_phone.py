@@ -191,11 +191,11 @@ def test_evaluate_a_tapped_cell_brings_its_images_into_view(phone, app_url):
     before = tab.evaluate(SCROLL_TOP)
     cell.tap()
     tab.locator(".st-key-ev_confusion td.picked[data-t='4'][data-p='9']").wait_for()
-    images = tab.locator(".st-key-ev_cell_images")
-    images.get_by_text(re.compile(r"test images of 4 read as 9")).wait_for()
-    # the first pictures of the cell on screen, whole, without the visitor scrolling
+    main_block(tab).get_by_text(re.compile(r"test images of 4 read as 9")).wait_for()
+    # the cell's first picture (its caption, the alt text, is "#<test image>: <confidence>") on screen, whole,
+    # without the visitor scrolling
     tab.wait_for_function(
-        """() => { const img = document.querySelector('.st-key-ev_cell_images img');
+        """() => { const img = document.querySelector("[data-testid='stHtml'] img[alt^='#']");
                    if (!img || !img.complete || !img.getBoundingClientRect().height) return false;
                    const box = img.getBoundingClientRect();
                    return box.top >= 0 && box.bottom <= window.innerHeight; }""", timeout=10_000)
