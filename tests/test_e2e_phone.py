@@ -253,30 +253,43 @@ def run_the_sweeps(tab) -> None:
     tab.locator(".st-key-rb_run button").tap()
 
 
+def open_tab(name: str):
+    def action(tab) -> None:
+        main_block(tab).get_by_role("tab", name=name).tap()
+    return action
+
+
+def open_the_curves(tab) -> None:
+    tab.locator(".st-key-ev_curves summary").tap()
+
+
 PAGES = {
-    # path: (what a visitor does first, Vega charts that must then be measured)
-    "": (None, 0),
-    "dataset": (None, 0),
-    "inside": (None, 0),
-    "step": (None, 0),
-    "experiments": (None, 0),
-    "map": (draw_the_map, 1),
-    "robustness": (run_the_sweeps, 1),
+    # name: (path, what a visitor does first, Vega charts that must then be measured)
+    "home": ("", None, 0),
+    "dataset": ("dataset", open_tab("Counts and mean images"), 1),
+    "evaluate": ("evaluate", open_the_curves, 2),
+    "inside": ("inside", None, 0),
+    "step": ("step", None, 0),
+    "experiments": ("experiments", None, 0),
+    "experiments_sweeps": ("experiments", open_tab("Sweeps"), 1),
+    "map": ("map", draw_the_map, 1),
+    "robustness": ("robustness", run_the_sweeps, 1),
 }
 
 
-@pytest.mark.parametrize("path", list(PAGES))
-def test_no_text_under_11_px_at_phone_width(phone, app_url, path):
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_text_under_11_px_at_phone_width(phone, app_url, name):
     context, tab = phone
+    path, action, charts = PAGES[name]
     open_page(tab, app_url, path)
-    action, charts = PAGES[path]
     if action:
         action(tab)
-    if charts:
-        tab.locator("[data-testid='stVegaLiteChart'] svg text").first.wait_for()
+    if charts:  # every chart drawn, its text in place
+        tab.wait_for_function(f"""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+                                       .filter((c) => c.querySelector('svg text')).length >= {charts}""")
         wait_idle(tab)
     assert_no_errors(tab)
     width = tab.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollWidth")
     assert width <= WIDTH + 1, (width, tab.evaluate(WIDE))  # wide drawings scroll in their own box, not the page
-    assert_readable(tab, path or "home", charts)
-    shoot(tab, f"fonts_{path or 'home'}")
+    assert_readable(tab, name, charts)
+    shoot(tab, f"fonts_{name}")
