@@ -178,6 +178,17 @@ def test_train_start_on_the_first_screen_and_the_run_in_view_then_on_runs(phone,
     assert_readable(tab, "Runs", charts=2)
     shoot(tab, "runs")
 
+    # Inside, the run epoch by epoch: its confusion matrices and accuracy charts, measured too
+    open_page(tab, app_url, "inside")
+    main_block(tab).get_by_role("tab", name=re.compile("epoch by epoch")).tap()
+    wait_idle(tab)
+    tab.locator(".st-key-in_epochs_go button:visible").first.tap()
+    tab.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+                                   .filter((c) => c.querySelector('svg text')).length >= 3""")
+    wait_idle(tab)
+    assert_no_errors(tab)
+    assert_readable(tab, "Inside, epoch by epoch", charts=3)
+
 
 # --------------------------------------------------------------------------- Evaluate
 
