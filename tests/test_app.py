@@ -132,9 +132,9 @@ def _until(at, condition, what: str, timeout: float = 120.0):
     return at
 
 
-def test_train_starts_a_tiny_run_that_becomes_the_active_model():
-    """Start queues a run; a worker process trains it while the page is rerun; when it ends it is the
-    active model, named on the page."""
+def test_train_starts_a_tiny_run_that_is_offered_as_the_active_model():
+    """Start queues a run; a worker process trains it while the page is rerun; when it ends, reading worse
+    than the shipped default, it is offered (not put in its place) and one click makes it the active model."""
     from ui import workspace
 
     at = open_page("train")
@@ -148,14 +148,18 @@ def test_train_starts_a_tiny_run_that_becomes_the_active_model():
     key = at.session_state["workspace_key"]
     runs = store.list_runs(key)
     assert len(runs) == 1 and runs[0].records == 500 and runs[0].target_epochs == 1
-    _until(at, lambda a: a.session_state["active_model"].name == "Run 1", "the run to end")
+    _until(at, lambda a: "Run 1 finished" in texts(a.success), "the run to end")
     no_exceptions(at)
     run = store.list_runs(key)[0]
     assert run.status == "finished" and run.epochs_done == 1
     epoch = store.history(run)[0]
     assert 0.5 < epoch["test_accuracy"] <= 1.0 and epoch["test_loss"] > 0
-    assert "Run 1 finished" in texts(at.success)
     assert at.selectbox(key="tr_view").value == run.id
+    assert at.session_state["active_model"].shipped_name == "handwriting"  # 500 records read worse than it
+    assert "Use Run 1?" in texts(at.markdown)
+    at.button(key="tr_offer_use").click().run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].name == "Run 1"
 
 
 def test_train_preset_sets_every_widget():

@@ -68,6 +68,7 @@ def run_app() -> None:
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
     datasets.show_notice()
+    state.show_model_notice()
     on_train = page.url_path == "train"
     if not on_train and st.session_state.get("page_before") == "train":
         # just left the Train page: its settings stay on its own address, not on the next page's
