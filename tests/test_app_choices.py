@@ -98,12 +98,8 @@ def test_a_run_that_reads_better_becomes_the_active_model_by_itself():
 
 
 def test_on_the_train_page_the_offer_is_in_the_run_s_view():
-    at = open_page("train")
-    run = training_run(at.session_state["workspace_key"])
-    at.session_state["tr_view"] = run.id
-    at.run()
-    end_run(run, 0.85)
-    at.run()
+    at, run = watch_run_end("draw", 0.85)
+    at.switch_page("pages/train.py").run()  # its first visit: the newest run is in view
     no_exceptions(at)
     assert "Run 1 finished: 85.00% on the test set." in texts(at.success)
     assert "Use Run 1?" in texts(at.markdown) and at.button(key="tr_offer_use")
@@ -111,6 +107,7 @@ def test_on_the_train_page_the_offer_is_in_the_run_s_view():
     at.button(key="tr_offer_use").click().run()
     no_exceptions(at)
     assert at.session_state["active_model"].run_id == run.id
+    assert "Run 1 is now the active model." in texts(at.success) and "Run 1: 784-20-10" in texts(at.sidebar.caption)
 
 
 def test_another_session_of_the_workspace_opens_its_model_and_dataset():

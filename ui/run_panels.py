@@ -239,9 +239,11 @@ def _use_offered(run_id: str, in_fragment: bool) -> None:
     except (CheckpointError, RunNotFound) as exc:
         st.session_state["runs_refusal"] = f"That run's model could not be read: {exc}"
         return
-    st.toast(f"{model.name} is now the active model.", icon=":material/check_circle:")
     if in_fragment:  # the sidebar and the pickers name the active model: the whole page is drawn again
         st.session_state[OFFER_TAKEN] = True
+        st.session_state[NEWS_KEY] = [f"{model.name} is now the active model."]
+    else:
+        st.toast(f"{model.name} is now the active model.", icon=":material/check_circle:")
 
 
 def _keep_active() -> None:
