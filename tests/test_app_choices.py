@@ -73,14 +73,18 @@ def test_a_run_that_reads_worse_is_offered_not_put_in_place_of_the_active_model(
     assert workspace.store().choice(at.session_state["workspace_key"]).model.ident == run.id
 
 
-def test_keeping_the_active_model_withdraws_the_offer():
+def test_the_offer_is_there_after_a_reload_until_the_active_model_is_kept():
     at, _ = watch_run_end("home", 0.9)
-    at.button(key="sb_offer_keep").click().run()
-    no_exceptions(at)
-    assert "Use Run 1?" not in texts(at.markdown)
-    assert at.session_state["active_model"].shipped_name == default_name()
-    at.switch_page("pages/draw.py").run()
-    assert "Use Run 1?" not in texts(at.markdown)
+    key = at.session_state["workspace_key"]
+    again = open_page(query={"workspace": key})  # a reload (a new session of the workspace) offers it too
+    assert "Use Run 1?" in texts(again.markdown)
+    again.button(key="sb_offer_keep").click().run()
+    no_exceptions(again)
+    assert "Use Run 1?" not in texts(again.markdown)
+    assert again.session_state["active_model"].shipped_name == default_name()
+    again.switch_page("pages/draw.py").run()
+    assert "Use Run 1?" not in texts(again.markdown)
+    assert "Use Run 1?" not in texts(open_page("draw", query={"workspace": key}).markdown)  # declined for good
 
 
 def test_a_run_that_reads_better_becomes_the_active_model_by_itself():

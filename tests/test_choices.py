@@ -116,3 +116,20 @@ def test_housekeeping_forgets_the_choices_of_workspaces_that_have_no_run_left(tm
     assert store.choice(idle).dataset == "fashion"
     store.housekeeping(now=time.time() + 31 * 86_400)
     assert store.choice(idle) == WorkspaceChoice() and store.choice(busy).dataset == "fashion"
+
+
+def test_an_offered_run_is_kept_until_taken_or_declined_and_only_while_it_is_there(tmp_path):
+    store = RunStore(tmp_path)
+    key, other = new_workspace_key(), new_workspace_key()
+    run = _ended_run(store, key, epochs=1, accuracy=0.8)
+    store.offer(key, run.id)
+    assert store.choice(key).offer == run.id and store.choice(other).offer is None
+    store.offer(other, run.id)  # another workspace's run is nothing to offer there
+    assert store.choice(other).offer is None
+    store.choose_dataset(key, "fashion")
+    assert RunStore(tmp_path).choice(key).offer == run.id  # untouched by other choices, kept across stores
+    store.offer(key, None)
+    assert store.choice(key).offer is None
+    store.offer(key, run.id)
+    store.delete(key, run.id)
+    assert store.choice(key).offer is None

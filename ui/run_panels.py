@@ -27,6 +27,7 @@ FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the serve
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
+OFFER_FOR = "model_offer_for"  # the workspace key the offer was read from the run store for
 OFFER_TAKEN = "model_offer_taken"  # the offer was taken inside a fragment: the whole page is to be drawn again
 
 
@@ -196,21 +197,36 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
             try:
                 state.activate_run(newest, workspace.store())
                 news[-1 if newest is ended[-1] else 0] += f" {newest.name} is now the active model."
-                st.session_state.pop(OFFER_KEY, None)
+                _set_offer(None)
             except CheckpointError as exc:
                 news.append(str(exc))
         else:
-            st.session_state[OFFER_KEY] = newest.id
+            _set_offer(newest.id)
     st.session_state[NEWS_KEY] = news
     for line in news:
         st.toast(line, icon=":material/check_circle:")
     return True
 
 
+def _offer_id() -> str | None:
+    """The run on offer: the workspace's (kept in the run store, so a reload or a second tab offers it too)."""
+    key = workspace.workspace_key()
+    if st.session_state.get(OFFER_FOR) != key:
+        st.session_state[OFFER_FOR] = key
+        st.session_state[OFFER_KEY] = workspace.stored_choice().offer
+    return st.session_state.get(OFFER_KEY)
+
+
+def _set_offer(run_id: str | None) -> None:
+    if _offer_id() != run_id:
+        st.session_state[OFFER_KEY] = run_id
+        workspace.remember_offer(run_id)
+
+
 def _offered() -> tuple[RunInfo, state.ActiveModel] | None:
     """The run on offer and the active model it was compared with; None (and the offer withdrawn) once it is
     the active model, has gone, or trains again."""
-    run_id = st.session_state.get(OFFER_KEY)
+    run_id = _offer_id()
     if run_id is None:
         return None
     try:
@@ -219,7 +235,7 @@ def _offered() -> tuple[RunInfo, state.ActiveModel] | None:
         run = None
     model = state.active_model()
     if run is None or run.active or not run.has_model or model is None or state.is_run_model(model, run):
-        st.session_state.pop(OFFER_KEY, None)
+        _set_offer(None)
         return None
     return run, model
 
@@ -233,7 +249,7 @@ def offer_text(run: RunInfo, model: state.ActiveModel) -> str:
 
 
 def _use_offered(run_id: str, in_fragment: bool) -> None:
-    st.session_state.pop(OFFER_KEY, None)
+    _set_offer(None)
     try:
         model = state.activate_run(workspace.store().get_run(workspace.workspace_key(), run_id), workspace.store())
     except (CheckpointError, RunNotFound) as exc:
@@ -247,7 +263,7 @@ def _use_offered(run_id: str, in_fragment: bool) -> None:
 
 
 def _keep_active() -> None:
-    st.session_state.pop(OFFER_KEY, None)
+    _set_offer(None)
 
 
 def model_offer(prefix: str, only: str | None = None, hide: str | None = None, in_fragment: bool = False) -> None:

@@ -149,6 +149,11 @@ def remember_dataset(dataset: str) -> None:
     _remember(lambda key: store().choose_dataset(key, dataset))
 
 
+def remember_offer(run_id: str | None) -> None:
+    """Keep the run offered as the active model (None: no offer) for the workspace's next session."""
+    _remember(lambda key: store().offer(key, run_id))
+
+
 def _remember(write: Callable[[str], None]) -> None:
     try:
         write(workspace_key())

@@ -9,6 +9,9 @@ A model that only the session that made it holds (an uploaded file, a copy taugh
 opened by another session: it is kept by name only (``session_model``), on top of the last choice that can be
 opened, so a reload says which model was left behind and opens that last choice instead.
 
+A run that ended reading no better than the active model is offered, not made active (``offer``: its id), until
+the learner takes it or keeps their model: the offer too is there after a reload.
+
 A chosen run deleted since (in another tab, or by housekeeping), or a shared run whose link was withdrawn, is
 *gone*: :meth:`Choices.choice` names it in :attr:`WorkspaceChoice.gone` and offers no model in its place, so
 the default model is used, with a message that names the run.
@@ -70,12 +73,15 @@ class WorkspaceChoice:
         The name of a model chosen after ``model`` that only the session which made it holds.
     gone : ModelChoice or None
         The chosen run (or shared run) that is no longer on the server; ``model`` is None then.
+    offer : str or None
+        The id of a run of the workspace offered as the active model (None once it is gone).
     """
 
     model: ModelChoice | None = None
     dataset: str | None = None
     session_model: str | None = None
     gone: ModelChoice | None = None
+    offer: str | None = None
 
 
 class Choices(Queries):
@@ -88,14 +94,17 @@ class Choices(Queries):
         except RunNotFound:
             return WorkspaceChoice()
         with self._db() as conn:
-            row = conn.execute("SELECT model, model_label, session_model, dataset FROM choices WHERE owner = ?",
+            row = conn.execute("SELECT model, model_label, session_model, dataset, offer FROM choices WHERE owner = ?",
                                (owner,)).fetchone()
         if row is None:
             return WorkspaceChoice()
         model = ModelChoice.parse(row["model"], row["model_label"])
+        offer = row["offer"]
+        if offer is not None and not self._still_here(workspace, ModelChoice(ModelKind.RUN, offer, offer)):
+            offer = None
         if model is not None and not self._still_here(workspace, model):
-            return WorkspaceChoice(None, row["dataset"], row["session_model"], gone=model)
-        return WorkspaceChoice(model, row["dataset"], row["session_model"])
+            return WorkspaceChoice(None, row["dataset"], row["session_model"], gone=model, offer=offer)
+        return WorkspaceChoice(model, row["dataset"], row["session_model"], offer=offer)
 
     def _still_here(self, workspace: str, model: ModelChoice) -> bool:
         """A chosen run is still in the workspace with a model to open (a shared one: its link still works)."""
@@ -120,6 +129,10 @@ class Choices(Queries):
     def choose_dataset(self, workspace: str, key: str | None) -> None:
         """Keep the workspace's active dataset (None: the default, MNIST)."""
         self._upsert(workspace, dataset=key)
+
+    def offer(self, workspace: str, run_id: str | None) -> None:
+        """Keep the run offered as the active model (None: no offer, taken or declined)."""
+        self._upsert(workspace, offer=run_id)
 
     def _upsert(self, workspace: str, **values: str | None) -> None:
         owner = owner_of(workspace)

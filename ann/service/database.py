@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS choices (
     model_label TEXT,
     session_model TEXT,
     dataset TEXT,
+    offer TEXT,
     updated REAL NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
