@@ -61,8 +61,7 @@ def test_a_run_that_reads_worse_is_offered_not_put_in_place_of_the_active_model(
     at, run = watch_run_end("draw", 0.8)
     assert at.session_state["active_model"].shipped_name == default_name()  # still the 99.36% model
     offer = texts(at.markdown)
-    assert (f"Run 1 reads 80.00% on the test set; the active model, Handwriting (reads real handwriting best), "
-            f"reads {DEFAULT_READS}. Use Run 1?") in offer
+    assert f"Run 1 reads 80.00%; the active model reads {DEFAULT_READS}. Use Run 1?" in offer
     assert workspace.store().choice(at.session_state["workspace_key"]).model is None  # nothing changed there
     at.switch_page("pages/evaluate.py").run()  # the offer stays in the status banner on every page
     assert "Use Run 1?" in texts(at.markdown)

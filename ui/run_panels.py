@@ -164,8 +164,8 @@ def replaces(run: RunInfo, model: state.ActiveModel | None) -> bool:
     """Whether a run that has just ended becomes the active model by itself: when it reads better than the
     active model on the test set of the same dataset, or when the two cannot be compared (no active model,
     one without a test accuracy, or one of another dataset: the run was trained on the dataset active when
-    it started). Otherwise the learner is asked (:func:`model_offer`): a 2,000-record run must not quietly
-    take the place of the 99.36% model a beginner draws on."""
+    it started). Otherwise the learner is asked (:func:`model_offer`): a short run must not quietly take
+    the place of the better shipped model a beginner draws on."""
     if model is None or model.test_accuracy is None or model.dataset.key != run.dataset:
         return True
     return run.test_accuracy is not None and run.test_accuracy > model.test_accuracy
@@ -241,11 +241,12 @@ def _offered() -> tuple[RunInfo, state.ActiveModel] | None:
 
 
 def offer_text(run: RunInfo, model: state.ActiveModel) -> str:
-    """"Run 3 reads 91.20% on the test set; the active model, Best reader of handwriting, reads 99.36%. Use
-    Run 3?" (the active model is named with its epochs when it is an earlier state of the same run)."""
-    active = f"{model.name} after {len(model.history)} epochs" if model.run_id == run.id else model.name
-    return (f"{run.name} reads {accuracy_text(run)} on the test set; the active model, {active}, reads "
-            f"{format_accuracy(model.test_accuracy)}. Use {run.name}?")
+    """"Run 3 reads 91.20%; the active model reads 99.36%. Use Run 3?": both on the test set of the same dataset;
+    short, for a phone's first screen (the sidebar names the active model). When the active model is an earlier
+    state of the same run, its epochs say which."""
+    active = f"the active model (its epoch {len(model.history)})" if model.run_id == run.id else "the active model"
+    return (f"{run.name} reads {accuracy_text(run)}; {active} reads {format_accuracy(model.test_accuracy)}. "
+            f"Use {run.name}?")
 
 
 def _use_offered(run_id: str, in_fragment: bool) -> None:
@@ -278,11 +279,12 @@ def model_offer(prefix: str, only: str | None = None, hide: str | None = None, i
         return
     run, model = offered
     with st.container(border=True, key=f"{prefix}_model_offer"):
-        st.markdown(f":material/compare_arrows: {offer_text(run, model)}")
+        st.markdown(f":material/compare_arrows: {offer_text(run, model)}",
+                    help=f"Both on the test set of {run.dataset_title}; the active model is {model.name}.")
         with st.container(horizontal=True, gap="small"):
             st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
                       args=(run.id, in_fragment), icon=":material/swap_horiz:")
-            st.button(f"Keep {model.name}", key=f"{prefix}_offer_keep", on_click=_keep_active)
+            st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
 
 
 # --------------------------------------------------------------------------- the status on every page
