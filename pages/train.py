@@ -357,7 +357,7 @@ def load_uploaded_model() -> None:
 
 
 # Opened on demand: a file uploader and a download button are a good part of a first look's cost
-# (bench/classroom.py: the page at 1.55x a hello-world app with them, 1.43x without).
+# (bench/classroom.py).
 model_files = st.expander("Model files: download the active model, or upload one",
                           icon=":material/folder_open:", key="tr_model_files", on_change="rerun")
 if model_files.open:

@@ -60,8 +60,7 @@ def diverging_images(images: np.ndarray, limit: float, scale: int = 3) -> np.nda
     return np.round(rgb).astype(np.uint8)
 
 
-PALETTE_LEVELS = 63  # shades from blue to red: at 28x28 as smooth as 255, and half the bytes (measured: the
-# shipped model's 64 weight pictures take 49 kB as PNGs with 63 shades, 99 kB with 255, 121 kB in RGB)
+PALETTE_LEVELS = 63  # shades from blue to red: at 28x28 as smooth as 255, and a palette PNG half the bytes
 
 
 def diverging_palette(levels: int = PALETTE_LEVELS) -> np.ndarray:

@@ -80,9 +80,8 @@ class ActiveModel:
         self.uid = uid or uuid.uuid4().hex[:10]
         self._network = network
         # A run's network is read from its checkpoint through a small server-wide cache whenever it is asked
-        # for, never held by the session: thirty sessions whose Best runs ended held thirty 10 MB networks
-        # (bench/classroom_training.py --preset best: the server alone at 630 MB). Teaching takes the
-        # session's own copy first (own_network).
+        # for, never held by the session: a Best network is 10 MB, and a classroom's thirty sessions would
+        # hold thirty. Teaching takes the session's own copy first (own_network).
         self._loader = loader
         # a cheap check that the loader's source is still there (every script run asks: see unreadable)
         self._probe = probe
