@@ -91,9 +91,9 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = datasets.require_run_data(run, "The epoch scrubber")  # the run's own dataset
+    dataset = datasets.require_run_data(run, "The epoch scrubber")  # the run's own dataset
     try:
-        changes = epoch_numbers(run.id, shown, run, mnist.test.images, mnist.test.labels)
+        changes = epoch_numbers(run.id, shown, run, dataset.test.images, dataset.test.labels)
     except CheckpointError as exc:
         st.session_state.get(SHOWN_KEY, {}).pop(run.id, None)
         st.error(f"{exc}", icon=":material/broken_image:")

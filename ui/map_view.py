@@ -154,9 +154,9 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = datasets.require_run_data(run, "The hidden-layer map")  # the run's own dataset
+    dataset = datasets.require_run_data(run, "The hidden-layer map")  # the run's own dataset
     try:
-        data = epoch_map_data(run.id, shown, n, align, run, mnist.test.images, mnist.test.labels)
+        data = epoch_map_data(run.id, shown, n, align, run, dataset.test.images, dataset.test.labels)
     except CheckpointError as exc:
         st.session_state.get(SHOWN_KEY, {}).pop(run.id, None)
         st.error(str(exc), icon=":material/broken_image:")

@@ -12,8 +12,9 @@ from typing import Any
 
 from ann.cli.common import FAILURE, TRAIN_FLAGS, ProgressBar, UsageError, load_data, usable_cores
 from ann.config import PRESETS
+from ann.experiments.grid import SweepData, SweepError, expand_grid, format_value, parse_param
 from ann.experiments.results import save_results
-from ann.experiments.sweep import SweepData, SweepError, expand_grid, format_value, parse_param, run_sweep
+from ann.experiments.sweep import run_sweep
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -36,9 +37,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     dataset = load_data(args)
     # one output node per class of the data, whatever the grid varies
     specs = [replace(spec, network=replace(spec.network, output_nodes=dataset.n_classes)) for spec in specs]
-    limit = specs[0].train.limit
-    data = SweepData(dataset.train.images[:limit], dataset.train.labels[:limit], dataset.test.images,
-                     dataset.test.labels)
+    data = SweepData(dataset.train.images, dataset.train.labels, dataset.test.images, dataset.test.labels)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         f"{min(args.workers or usable_cores(), len(specs))} local processes"
     grid = " x ".join(f"{name} ({len(values)})" for name, values in params)
