@@ -238,7 +238,7 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 
 def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
-    from ann.lab.inside import backquery_all, hidden_weight_images
+    from ann.lab.inside import ascent_images, backquery_all, hidden_weight_images
     from ui import digits, inside_charts, state
 
     at = open_page("inside")
@@ -256,9 +256,14 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     for (_, picture), colours in zip(weight_grid, expected):
         np.testing.assert_array_equal(picture, colours)
     backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
-    assert backquery[3][0].startswith("3: read as ")
+    assert backquery[3][0].startswith("3: read as 3")  # gradient ascent, the default: read as its own digit
+    np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(ascent_images(net)[3]))
+    assert "Drawn by gradient ascent" in texts(at.caption)
+    assert "It reads 10 of the 10 as the digit they came from" in texts(at.caption)
+    at.segmented_control(key="in_backquery_method").set_value("inversion").run()
+    backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
     np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(backquery_all(net)[3]))
-    assert "of the 10 as the digit they came from" in texts(at.caption)
+    assert "Drawn by Rashid's inversion" in texts(at.caption)
 
     open_inside_views(at)
     no_exceptions(at)
