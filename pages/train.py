@@ -28,6 +28,7 @@ from ann.config import (
     NetworkConfig,
     TrainConfig,
 )
+from ann.formats import count
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.service.records import RunLimitError, RunStateError
 from ui import datasets, run_panels, setup_link, shell, state, workspace
@@ -301,7 +302,7 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
     for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
         if "runs" in why or "MB" in why:
             st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
-                       f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download "
+                       f"{count(run.epochs_done, 'epoch')}) first: {why}, the oldest ended runs going first. Download "
                        "its model on the Runs page to keep it.")
 
     run_panels.show_news()

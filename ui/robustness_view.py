@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
 from ui import digits, inside_charts
@@ -41,7 +42,7 @@ def accuracy_chart(points: list[dict], kind: str, height: int = 230) -> alt.Char
                                                      range=[ACCURACY_COLOR, CHANGED_COLOR]),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("level:Q", title=perturbation.level_name), alt.Tooltip("measure:N"),
-                 alt.Tooltip("value:Q", format=".1%")],
+                 alt.Tooltip("value:Q", format=ACCURACY_FORMAT)],
     ).properties(height=height, title=perturbation.title))
 
 
@@ -53,11 +54,11 @@ def summary(points: list[dict], kind: str) -> str:
     fallen = [p for p in ordered if p["accuracy"] < clean / 2]
     if not fallen:
         worst = min(points, key=lambda p: p["accuracy"])
-        return (f"{perturbation.title}: from {clean:.1%} undamaged, never below half of it here (lowest "
-                f"{worst['accuracy']:.1%} at {worst['level']:g}).")
+        return (f"{perturbation.title}: from {format_accuracy(clean)} undamaged, never below half of it here (lowest "
+                f"{format_accuracy(worst['accuracy'])} at {worst['level']:g}).")
     first = fallen[0]
-    return (f"{perturbation.title}: from {clean:.1%} undamaged to under half of it ({first['accuracy']:.1%}) "
-            f"at {first['level']:g}.")
+    return (f"{perturbation.title}: from {format_accuracy(clean)} undamaged to under half of it "
+            f"({format_accuracy(first['accuracy'])}) at {first['level']:g}.")
 
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, scale: int = 5) -> np.ndarray:

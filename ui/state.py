@@ -22,6 +22,7 @@ import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
 from ann.dataset_tag import MNIST_TAG, DatasetTag
+from ann.formats import count, format_accuracy
 from ann.model_io import load_model, read_model_info
 from ann.models import SHIPPED_MODELS, default_name, shipped_model
 from ann.service.records import CheckpointError, RunNotFound
@@ -274,7 +275,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on the test set of {model.dataset.title}"
+        headline += f", {format_accuracy(accuracy)} on the test set of {model.dataset.title}"
     elif not model.dataset.digits:
         headline += f", trained on {model.dataset.title}"
     parts = []
@@ -308,13 +309,13 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     how = f"Trained by `{trained_by}`" if trained_by else "Trained"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
-        sentence += f" Since taught {model.info['taught']} drawing(s) on the Draw page."
+        sentence += f" Since taught {count(int(model.info['taught']), 'drawing')} on the Draw page."
     return headline, sentence
 
 
 def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> str:
     """" · Fashion-MNIST 88.10%": which dataset a model belongs to, and its test accuracy there."""
-    return f" · {dataset.title} {accuracy:.2%}" if accuracy is not None else f" · {dataset.title}"
+    return f" · {dataset.title} {format_accuracy(accuracy)}" if accuracy is not None else f" · {dataset.title}"
 
 
 def picker_options() -> dict[str, str]:
