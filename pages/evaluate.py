@@ -16,7 +16,7 @@ import streamlit as st
 
 from ann.formats import format_accuracy
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, confusion_view, datasets, pictures, shell, state
+from ui import charts, confusion_view, datasets, digits, pictures, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -63,7 +63,8 @@ def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predic
     cell = cell[order[::-1] if true_class != predicted_class else order]
     shown = cell[:CELL_IMAGES]
     return len(cell), pictures.digit_grid(data.test.images[shown],
-                                          [f"#{i}: {result.confidences[i]:.2f}" for i in shown], width=84)
+                                          [f"{digits.image_number(i)}: {result.confidences[i]:.2f}" for i in shown],
+                                          width=84)
 
 
 def score_table(network, result: Evaluation, dataset: str) -> str:

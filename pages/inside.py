@@ -23,7 +23,7 @@ from ann.lab.inside import (
     output_contributions,
 )
 from ann.train import as_inputs
-from ui import charts, datasets, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
+from ui import charts, datasets, digits, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -265,7 +265,8 @@ with model_tab:
                 x = test_data.test.images[index]
                 true_label = int(labels[index])
                 # named in the test set's own classes (a model of another dataset with as many classes may meet it)
-                about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
+                about = (f"test image {digits.image_number(index)} of {test_data.title}, "
+                         f"{'a ' if test_data.digits else ''}"
                          f"{test_data.class_names[true_label]}")
 
             if x is not None:

@@ -74,7 +74,7 @@ def test_dataset_browse_filter_and_record(mnist):
     at = open_page("dataset")
     no_exceptions(at)
     grid = figures(at.html[0].value)  # one page of thumbnails: one grid of small PNGs
-    assert len(grid) == 60 and grid[0][0] == "#0: 5"
+    assert len(grid) == 60 and grid[0][0] == "#1: 5"  # image numbers count from 1 on every page
     np.testing.assert_array_equal(grid[0][1], 255 - mnist.train.images[0].reshape(28, 28))  # dark on white
     at.segmented_control(key="ds_digit").set_value(3).run()
     no_exceptions(at)
@@ -91,10 +91,11 @@ def test_dataset_browse_filter_and_record(mnist):
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
     picker = at.select_slider(key="ds_pick_Test_3_2")
-    index = int(picker.options[-1].split(",")[0][1:])
+    number = int(picker.options[-1].split(", a ")[0][1:].replace(",", ""))  # "#9,992, a 3"
+    index = number - 1
     picker.set_value(index).run()
     no_exceptions(at)
-    assert f"**Test image #{index}: a 3**" in texts(at.markdown)
+    assert f"**Test image #{number:,}: a 3**" in texts(at.markdown)
     up_close = at.html[1].value  # the image large, every inked pixel's value on hover
     image = mnist.test.images[index].reshape(28, 28)
     for r, c in zip(*np.nonzero(image)):

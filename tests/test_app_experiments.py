@@ -236,7 +236,7 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
 # --------------------------------------------------------------------------- Inside
 
 
-def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
+def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch, mnist):
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
     from ann.lab.inside import ascent_images, backquery_all, hidden_weight_images
     from ui import digits, inside_charts, state
@@ -267,7 +267,8 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
 
     open_inside_views(at)
     no_exceptions(at)
-    assert "the network reads a **7** (right)" in texts(at.markdown)  # test image #0 is a 7
+    assert "the network reads a **7** (right)" in texts(at.markdown)  # MNIST's first test image is a 7
+    assert "test image #1 of MNIST, a 7" in image_captions(at)  # "Which one (1 to 10,000): 1" is number 1
     assert len(charts(at)) == 5  # outputs, contributions, activations, two histograms
 
     at.segmented_control(key="in_nodes_by_3").set_value("digit").run()
@@ -278,7 +279,8 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     at.number_input(key="in_test_position_4").set_value(5).run()
     at.segmented_control(key="in_output_digit").set_value(9).run()
     no_exceptions(at)
-    assert "test image #" in image_captions(at) and ", a 4" in image_captions(at)
+    fifth_four = int(np.flatnonzero(mnist.test.labels == 4)[4])  # the 5th image of a 4, counted from 1
+    assert f"test image #{fifth_four + 1:,} of MNIST, a 4" in image_captions(at)
     assert "Output **9**:" in texts(at.markdown)
 
 

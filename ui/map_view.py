@@ -205,7 +205,7 @@ def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: di
     labels = data["labels"]
     wrong = predictions != labels
     frame = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "digit": labels.astype(str),
-                          "predicted": predictions.astype(int), "index": data["index"],
+                          "predicted": predictions.astype(int), "index": data["index"], "number": data["index"] + 1,
                           "read": np.where(wrong, "wrong", "right")})
     everything = data["coords"].reshape(-1, 2)
     low, high = everything.min(axis=0), everything.max(axis=0)
@@ -213,7 +213,7 @@ def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: di
     domain = ([float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])])
     titles = (("first principal component (last epoch)", "second principal component (last epoch)")
               if align == "last_pca" else ("own PCA 1, aligned", "own PCA 2, aligned"))
-    tooltip = [alt.Tooltip("index:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
+    tooltip = [alt.Tooltip("number:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
                alt.Tooltip("predicted:Q", title=f"read as (epoch {epoch})")]
     chart = points_chart(frame, titles, highlight, show_axes=align == "last_pca", tooltip=tooltip, domain=domain)
     st.altair_chart(robustness_view.fit_width(chart + mistakes_outline(frame)), key="map_run_chart",
