@@ -177,6 +177,23 @@ def test_train_preset_sets_every_widget():
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
 
 
+def test_a_preset_quotes_its_shipped_models_figure_from_the_model_file():
+    from ann.formats import format_accuracy
+    from ann.model_io import read_model_info
+    from ann.models import shipped_for_preset
+
+    at = open_page("train")
+    for preset in ("seed", "handwriting"):
+        at.segmented_control(key="tr_preset").set_value(preset).run()
+        no_exceptions(at)
+        made = shipped_for_preset(preset)
+        accuracy = read_model_info(made.path)["info"]["test_accuracy"]  # 0.9676 and 0.9936 today
+        assert (f"The shipped model made this way ({made.label}) reads {format_accuracy(accuracy)} on the test set"
+                in texts(at.caption))
+    at.segmented_control(key="tr_preset").set_value("fast").run()  # no shipped model: no figure
+    assert "The shipped model made this way" not in texts(at.caption)
+
+
 def test_train_settings_survive_a_visit_to_another_page():
     at = open_page("train")
     at.number_input(key="tr_lr").set_value(0.25)
@@ -221,6 +238,14 @@ def test_model_upload_accepts_ours_and_rejects_others():
     no_exceptions(at)
     assert at.session_state["active_model"].name == "Uploaded mine.npz"
     assert "784-30-10" in texts(at.sidebar.caption)
+
+    # who trained it: a command line in code font, as typed; the app's own page in words
+    for trained_by, said in (("ANN Explorer Train page", "Trained on the ANN Explorer Train page"),
+                             ("python -m ann train", "Trained by `python -m ann train`")):
+        made = model_to_bytes(Network(NetworkConfig(hidden_nodes=(30,))), info={"trained_by": trained_by})
+        at.file_uploader(key="tr_upload").set_value((f"{trained_by[:6]}.npz", made, "application/octet-stream"))
+        at.run()
+        assert said in texts(at.sidebar.caption) and "`ANN Explorer Train page`" not in texts(at.sidebar.caption)
 
 
 # --------------------------------------------------------------------------- Evaluate

@@ -286,10 +286,10 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     epochs_done = len([e for e in model.history if not e.get("stopped")])
     if tc is not None:
         records = model.info.get("train_records") or tc.limit
-        epochs = f"{epochs_done} of {tc.epochs}" if model.info.get("stopped") else f"{tc.epochs}"
-        text = f"{epochs} epochs"
+        text = (f"{epochs_done} of {count(tc.epochs, 'epoch')}" if model.info.get("stopped")
+                else count(tc.epochs, "epoch"))
         if records:
-            text += f" on {int(records):,} training records"
+            text += f" on {count(int(records), 'training record')}"
         if tc.copies_per_record == 3:
             text += f" (each also rotated by ±{tc.rotate:g}°)"
         elif tc.random_augment:
@@ -306,7 +306,14 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
              "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
              "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
-    how = f"Trained by `{trained_by}`" if trained_by else "Trained"
+    # a command line in code font, as it would be typed; the app's own name as plain words (and not twice for a
+    # run, which `where` already places on the Train page)
+    if not trained_by or model.source == "run":
+        how = "Trained"
+    elif str(trained_by).startswith("python "):
+        how = f"Trained by `{trained_by}`"
+    else:
+        how = f"Trained on the {trained_by}"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
         sentence += f" Since taught {count(int(model.info['taught']), 'drawing')} on the Draw page."
