@@ -336,3 +336,17 @@ def test_draw_how_sure_and_how_easily_fooled(monkeypatch, mnist_dir):
     metrics = {m.label: m.value for m in expander.metric}
     assert metrics["Its answer"] == "7"
     assert "keeps its answer" in texts(expander.markdown)
+    assert "-" not in texts(expander.markdown).split("**Turned**")[1].split(".")[0]  # true minus signs only
+
+
+def test_the_angles_kept_are_said_once_and_with_minus_signs():
+    from ui.robustness_view import kept_ranges, turned_sentence
+
+    angles = np.arange(-45.0, 46.0, 5.0)
+    tried = "angles from −45° to 45° (every 5°)"
+    assert turned_sentence(angles, angles) == f"**Turned**, it keeps its answer at all 19 {tried}"
+    assert turned_sentence(angles, angles[3:15]).endswith(f"at 12 of the 19 {tried}: −30° to 25°")
+    assert turned_sentence(angles, angles[:0]).endswith(f"at none of the 19 {tried}")
+    some = np.array([-45.0, -40.0, 10.0, 15.0, 45.0])
+    assert kept_ranges(angles, some, "°") == "−45° to −40°, 10° to 15° and 45°"
+    assert kept_ranges(np.arange(-2.0, 4.0), np.array([-1.0, 0.0, 2.0])) == "−1 to 0 and 2"
