@@ -233,6 +233,17 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
     assert len(ec.grid_table(empty)) == 0
 
 
+@pytest.mark.parametrize("values,align", [([25, 50, 100, 200, 400], "right"), ([100, 200, 400, 800, 1600], "left")])
+def test_the_seeds_choice_is_labelled_on_the_side_with_room(values, align):
+    """'seed: 200' near the right end of the axis was cut off by the chart's edge: it turns to the left there."""
+    from ui import experiments_charts as ec
+
+    result = {"parameter": "hidden_nodes", "values": values, "final_test_accuracy": [0.95] * len(values)}
+    label = next(layer["mark"] for layer in ec.sweep_chart(result).to_dict()["layer"]
+                 if layer["mark"].get("type") == "text" and layer["mark"].get("color") == ec.SEED_MARK)
+    assert label["align"] == align and label["dx"] == (-4 if align == "right" else 4)
+
+
 # --------------------------------------------------------------------------- Inside
 
 

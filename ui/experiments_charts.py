@@ -7,6 +7,7 @@ seed's own figure: blue W^T.E, red W^T.E/N, yellow equal split, green split by w
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -199,7 +200,11 @@ def sweep_chart(result: dict[str, Any], height: int = 300) -> alt.Chart:
     if choice is not None and min(values) <= choice <= max(values):
         rule = alt.Chart(pd.DataFrame({"value": [float(choice)], "text": [f"seed: {choice:g}"]}))
         layers.append(rule.mark_rule(color=SEED_MARK, strokeDash=[4, 4]).encode(x="value:Q"))
-        layers.append(rule.mark_text(align="left", dx=4, dy=-6, color=SEED_MARK, fontSize=11).encode(
+        # the label on the side of the rule with more room, so that it is never cut off at the chart's edge
+        low, high = math.log(min(values) / 1.3), math.log(max(values) * 1.3)
+        right_half = (math.log(choice) - low) / (high - low) > 0.5
+        layers.append(rule.mark_text(align="right" if right_half else "left", dx=-4 if right_half else 4, dy=-6,
+                                     color=SEED_MARK, fontSize=11).encode(
             x="value:Q", y=alt.value(height), text="text:N"))
     return alt.layer(*layers).properties(height=height)
 
