@@ -64,6 +64,8 @@ def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path)
     no_exceptions(at)
     message = texts(at.error)
     assert "Could not download MNIST" in message and str(tmp_path) in message
+    assert "127.0.0.1:9: it refused the connection" in message and "[Errno" not in message  # a sentence
+    assert "[127.0.0.1:9](http://127.0.0.1:9/)" in message  # an address as a link named by its host
     assert not any(tmp_path.iterdir()), "a failed download must leave nothing behind"
 
 
