@@ -26,6 +26,7 @@ from ann.config import ConfigError, configs_to_dict
 from ann.experiments.grid import SweepData, SweepError, expand_grid
 from ann.experiments.seed_claims import as_error_rules, as_sweep
 from ann.experiments.sweep import run_sweep
+from ann.formats import format_accuracy
 from ui import datasets, downloads, findings, shell
 from ui import experiments_charts as ec
 
@@ -143,7 +144,8 @@ def zoom_note(results: dict[str, Any], zoom: bool) -> str:
     if not below or len(below) == len(results.get("series", [])):
         return ""
     return " Below the zoomed chart: " + "; ".join(
-        f"{ec.RULE_LABELS.get(s['rule'], s['rule'])}, at most {max(s['test_accuracy']):.1%}" for s in below) + "."
+        f"{ec.RULE_LABELS.get(s['rule'], s['rule'])}, at most {format_accuracy(max(s['test_accuracy']))}"
+        for s in below) + "."
 
 
 def shipped_note(results: dict[str, Any]) -> str:

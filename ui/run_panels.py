@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.formats import count, format_accuracy
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, state, workspace
 
@@ -65,7 +66,7 @@ def status_text(run: RunInfo) -> str:
 
 
 def accuracy_text(run: RunInfo) -> str:
-    return f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+    return format_accuracy(run.test_accuracy)
 
 
 # --------------------------------------------------------------------------- requests
@@ -170,9 +171,10 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
     ended.sort(key=lambda run: run.ended or 0.0)
     news = []
     for run in ended:
-        result = f"{run.test_accuracy:.2%} on the test set" if run.test_accuracy is not None else "no whole epoch"
-        verb = {RunStatus.FINISHED: "finished", RunStatus.STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
-            run.status, run.status_text)
+        result = (f"{format_accuracy(run.test_accuracy)} on the test set" if run.test_accuracy is not None
+                  else "no whole epoch")
+        verb = {RunStatus.FINISHED: "finished",
+                RunStatus.STOPPED: f"stopped after {count(run.epochs_done, 'epoch')}"}.get(run.status, run.status_text)
         news.append(f"{run.name} {verb}: {result}.")
     usable = [run for run in ended if run.status in (RunStatus.FINISHED, RunStatus.STOPPED) and run.has_model]
     if usable:
@@ -265,8 +267,8 @@ def _train_view_body(run_id: str) -> None:
                 + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
-            st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
-                    f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
+            st.info(f"Queued: {queue_text(run)}. This server trains {count(workspace.service().workers, 'run')} at "
+                    f"once ({busy} busy); it starts by itself, and you can leave this page meanwhile.",
                     icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)

@@ -22,6 +22,7 @@ import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
 from ann.dataset_tag import MNIST_TAG, DatasetTag
+from ann.formats import count, format_accuracy
 from ann.model_io import load_model, read_model_info
 from ann.models import SHIPPED_MODELS, default_name, shipped_model
 from ann.service.records import CheckpointError, RunNotFound
@@ -273,7 +274,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on the test set of {model.dataset.title}"
+        headline += f", {format_accuracy(accuracy)} on the test set of {model.dataset.title}"
     elif not model.dataset.digits:
         headline += f", trained on {model.dataset.title}"
     parts = []
@@ -284,10 +285,10 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     epochs_done = len([e for e in model.history if not e.get("stopped")])
     if tc is not None:
         records = model.info.get("train_records") or tc.limit
-        epochs = f"{epochs_done} of {tc.epochs}" if model.info.get("stopped") else f"{tc.epochs}"
-        text = f"{epochs} epochs"
+        text = (f"{epochs_done} of {count(tc.epochs, 'epoch')}" if model.info.get("stopped")
+                else count(tc.epochs, "epoch"))
         if records:
-            text += f" on {int(records):,} training records"
+            text += f" on {count(int(records), 'training record')}"
         if tc.copies_per_record == 3:
             text += f" (each also rotated by ±{tc.rotate:g}°)"
         elif tc.random_augment:
@@ -304,16 +305,23 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
              "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
              "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
-    how = f"Trained by `{trained_by}`" if trained_by else "Trained"
+    # a command line in code font, as it would be typed; the app's own name as plain words (and not twice for a
+    # run, which `where` already places on the Train page)
+    if not trained_by or model.source == "run":
+        how = "Trained"
+    elif str(trained_by).startswith("python "):
+        how = f"Trained by `{trained_by}`"
+    else:
+        how = f"Trained on the {trained_by}"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
-        sentence += f" Since taught {model.info['taught']} drawing(s) on the Draw page."
+        sentence += f" Since taught {count(int(model.info['taught']), 'drawing')} on the Draw page."
     return headline, sentence
 
 
 def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> str:
     """" · Fashion-MNIST 88.10%": which dataset a model belongs to, and its test accuracy there."""
-    return f" · {dataset.title} {accuracy:.2%}" if accuracy is not None else f" · {dataset.title}"
+    return f" · {dataset.title} {format_accuracy(accuracy)}" if accuracy is not None else f" · {dataset.title}"
 
 
 def picker_options() -> dict[str, str]:
