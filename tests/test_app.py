@@ -64,6 +64,8 @@ def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path)
     no_exceptions(at)
     message = texts(at.error)
     assert "Could not download MNIST" in message and str(tmp_path) in message
+    assert "127.0.0.1:9: it refused the connection" in message and "[Errno" not in message  # a sentence
+    assert "[127.0.0.1:9](http://127.0.0.1:9/)" in message  # an address as a link named by its host
     assert not any(tmp_path.iterdir()), "a failed download must leave nothing behind"
 
 
@@ -74,7 +76,7 @@ def test_dataset_browse_filter_and_record(mnist):
     at = open_page("dataset")
     no_exceptions(at)
     grid = figures(at.html[0].value)  # one page of thumbnails: one grid of small PNGs
-    assert len(grid) == 60 and grid[0][0] == "#0: 5"
+    assert len(grid) == 60 and grid[0][0] == "#1: 5"  # image numbers count from 1 on every page
     np.testing.assert_array_equal(grid[0][1], 255 - mnist.train.images[0].reshape(28, 28))  # dark on white
     at.segmented_control(key="ds_digit").set_value(3).run()
     no_exceptions(at)
@@ -91,10 +93,11 @@ def test_dataset_browse_filter_and_record(mnist):
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
     picker = at.select_slider(key="ds_pick_Test_3_2")
-    index = int(picker.options[-1].split(",")[0][1:])
+    number = int(picker.options[-1].split(", a ")[0][1:].replace(",", ""))  # "#9,992, a 3"
+    index = number - 1
     picker.set_value(index).run()
     no_exceptions(at)
-    assert f"**Test image #{index}: a 3**" in texts(at.markdown)
+    assert f"**Test image #{number:,}: a 3**" in texts(at.markdown)
     up_close = at.html[1].value  # the image large, every inked pixel's value on hover
     image = mnist.test.images[index].reshape(28, 28)
     for r, c in zip(*np.nonzero(image)):
@@ -180,6 +183,23 @@ def test_train_preset_sets_every_widget():
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
 
 
+def test_a_preset_quotes_its_shipped_models_figure_from_the_model_file():
+    from ann.formats import format_accuracy
+    from ann.model_io import read_model_info
+    from ann.models import shipped_for_preset
+
+    at = open_page("train")
+    for preset in ("seed", "handwriting"):
+        at.segmented_control(key="tr_preset").set_value(preset).run()
+        no_exceptions(at)
+        made = shipped_for_preset(preset)
+        accuracy = read_model_info(made.path)["info"]["test_accuracy"]  # 0.9676 and 0.9936 today
+        assert (f"The shipped model made this way ({made.label}) reads {format_accuracy(accuracy)} on the test set"
+                in texts(at.caption))
+    at.segmented_control(key="tr_preset").set_value("fast").run()  # no shipped model: no figure
+    assert "The shipped model made this way" not in texts(at.caption)
+
+
 def test_train_settings_survive_a_visit_to_another_page():
     at = open_page("train")
     at.number_input(key="tr_lr").set_value(0.25)
@@ -224,6 +244,14 @@ def test_model_upload_accepts_ours_and_rejects_others():
     no_exceptions(at)
     assert at.session_state["active_model"].name == "Uploaded mine.npz"
     assert "784-30-10" in texts(at.sidebar.caption)
+
+    # who trained it: a command line in code font, as typed; the app's own page in words
+    for trained_by, said in (("ANN Explorer Train page", "Trained on the ANN Explorer Train page"),
+                             ("python -m ann train", "Trained by `python -m ann train`")):
+        made = model_to_bytes(Network(NetworkConfig(hidden_nodes=(30,))), info={"trained_by": trained_by})
+        at.file_uploader(key="tr_upload").set_value((f"{trained_by[:6]}.npz", made, "application/octet-stream"))
+        at.run()
+        assert said in texts(at.sidebar.caption) and "`ANN Explorer Train page`" not in texts(at.sidebar.caption)
 
 
 # --------------------------------------------------------------------------- Evaluate

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
-from ann.formats import format_accuracy
+from ann.formats import count, format_accuracy
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, state, workspace
 
@@ -23,7 +23,7 @@ SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
 QUEUED_SECONDS = 3.0  # ... while it waits in the queue, near its front (a classroom's queue is long: poll it gently)
 QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of it: its place changes only when
-FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the server for everyone (bench/classroom_training.py)
+FAR_IN_QUEUE = 4  # a run ends, and thirty such views redrawn every 3 s would slow the server for everyone
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
@@ -186,9 +186,10 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
     ended.sort(key=lambda run: run.ended or 0.0)
     news = []
     for run in ended:
-        result = f"{accuracy_text(run)} on the test set" if run.test_accuracy is not None else "no whole epoch"
-        verb = {RunStatus.FINISHED: "finished", RunStatus.STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
-            run.status, run.status_text)
+        result = (f"{format_accuracy(run.test_accuracy)} on the test set" if run.test_accuracy is not None
+                  else "no whole epoch")
+        verb = {RunStatus.FINISHED: "finished",
+                RunStatus.STOPPED: f"stopped after {count(run.epochs_done, 'epoch')}"}.get(run.status, run.status_text)
         news.append(f"{run.name} {verb}: {result}.")
     usable = [run for run in ended if run.status in (RunStatus.FINISHED, RunStatus.STOPPED) and run.has_model]
     if usable:
@@ -366,8 +367,8 @@ def _train_view_body(run_id: str) -> None:
                 + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
-            st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
-                    f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
+            st.info(f"Queued: {queue_text(run)}. This server trains {count(workspace.service().workers, 'run')} at "
+                    f"once ({busy} busy); it starts by itself, and you can leave this page meanwhile.",
                     icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)

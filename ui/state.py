@@ -22,7 +22,7 @@ import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
 from ann.dataset_tag import MNIST_TAG, DatasetTag
-from ann.formats import format_accuracy
+from ann.formats import count, format_accuracy
 from ann.model_io import load_model, read_model_info
 from ann.models import SHIPPED_MODELS, default_name, shipped_model
 from ann.service.choices import ModelChoice, ModelKind, WorkspaceChoice
@@ -84,9 +84,8 @@ class ActiveModel:
         self.uid = uid or uuid.uuid4().hex[:10]
         self._network = network
         # A run's network is read from its checkpoint through a small server-wide cache whenever it is asked
-        # for, never held by the session: thirty sessions whose Best runs ended held thirty 10 MB networks
-        # (bench/classroom_training.py --preset best: the server alone at 630 MB). Teaching takes the
-        # session's own copy first (own_network).
+        # for, never held by the session: a Best network is 10 MB, and a classroom's thirty sessions would
+        # hold thirty. Teaching takes the session's own copy first (own_network).
         self._loader = loader
         # a cheap check that the loader's source is still there (every script run asks: see unreadable)
         self._probe = probe
@@ -351,10 +350,10 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     epochs_done = len([e for e in model.history if not e.get("stopped")])
     if tc is not None:
         records = model.info.get("train_records") or tc.limit
-        epochs = f"{epochs_done} of {tc.epochs}" if model.info.get("stopped") else f"{tc.epochs}"
-        text = f"{epochs} epochs"
+        text = (f"{epochs_done} of {count(tc.epochs, 'epoch')}" if model.info.get("stopped")
+                else count(tc.epochs, "epoch"))
         if records:
-            text += f" on {int(records):,} training records"
+            text += f" on {count(int(records), 'training record')}"
         if tc.copies_per_record == 3:
             text += f" (each also rotated by ±{tc.rotate:g}°)"
         elif tc.random_augment:
@@ -371,10 +370,17 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
              "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
              "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
-    how = f"Trained by `{trained_by}`" if trained_by else "Trained"
+    # a command line in code font, as it would be typed; the app's own name as plain words (and not twice for a
+    # run, which `where` already places on the Train page)
+    if not trained_by or model.source == "run":
+        how = "Trained"
+    elif str(trained_by).startswith("python "):
+        how = f"Trained by `{trained_by}`"
+    else:
+        how = f"Trained on the {trained_by}"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
-        sentence += f" Since taught {model.info['taught']} drawing(s) on the Draw page."
+        sentence += f" Since taught {count(int(model.info['taught']), 'drawing')} on the Draw page."
     return headline, sentence
 
 
@@ -387,7 +393,7 @@ def own_label(model: ActiveModel) -> str:
     """A session's own model for people: "Default model: your copy, taught 3 drawings"."""
     label = f"{model.name}: your copy" if model.source == "pretrained" else model.name
     if model.info.get("taught"):
-        label += f", taught {model.info['taught']} drawing{'s' if model.info['taught'] != 1 else ''}"
+        label += f", taught {count(int(model.info['taught']), 'drawing')}"
     return label
 
 
