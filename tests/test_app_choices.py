@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from apptest_helpers import no_exceptions, open_page, texts
+
 from ann.config import NetworkConfig, TrainConfig
 from ann.models import default_name
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from test_runs import _OLD_SCHEMA, QUICK, SMALL, _ended_run
+
 from ann.service.choices import ModelChoice, ModelKind, WorkspaceChoice
 from ann.service.records import Limits, new_workspace_key, owner_of
 from ann.service.store import RunStore
-from test_runs import _OLD_SCHEMA, QUICK, SMALL, _ended_run
 
 
 def test_a_choice_is_kept_for_the_workspace_across_stores_and_without_its_key(tmp_path):
