@@ -16,6 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ann.formats import ACCURACY_FORMAT
 from ui.digits import to_pixels
 from ui.phone import SMALLEST_FONT
 
@@ -110,7 +111,7 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
                           legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
                                               symbolStrokeColor="#475569", symbolFillColor="transparent"))
     charts = []
-    for metric, title, fmt in (("accuracy", "accuracy", ".1%"), ("loss", "loss", ".4f")):
+    for metric, title, fmt in (("accuracy", "accuracy", ACCURACY_FORMAT), ("loss", "loss", ".4f")):
         data = frame[frame["metric"] == metric]
         y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
                   axis=alt.Axis(format=".1%" if metric == "accuracy" else "~g"))
