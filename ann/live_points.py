@@ -56,7 +56,7 @@ def slice_indices(labels: np.ndarray, n_classes: int, size: int) -> np.ndarray:
     """
     labels = np.asarray(labels)
     size = min(int(size), len(labels))
-    present = max(len(np.unique(labels)), 1)
+    present = max(int(np.count_nonzero(np.bincount(labels, minlength=n_classes))), 1)
     per_class = -(-size // present)  # enough of each class unless some run out
     while True:
         firsts = [np.flatnonzero(labels == c)[:per_class] for c in range(n_classes)]
@@ -140,7 +140,7 @@ class FixedDigits:
 
     def __init__(self, test_images: np.ndarray, test_labels: np.ndarray, n_classes: int) -> None:
         test_labels = np.asarray(test_labels)
-        present = len(np.unique(test_labels))  # a class without test images has no digit
+        present = int(np.count_nonzero(np.bincount(test_labels, minlength=n_classes)))  # a class may have none
         chosen = slice_indices(test_labels, n_classes, present)
         self.labels = test_labels[chosen].astype(np.int64)
         self.pixels = np.asarray(test_images[chosen], np.uint8)

@@ -373,8 +373,8 @@ def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, pla
             cuts = [len(X)] if watch is None else [
                 end - start for end in watch.ends if start < end < start + len(X)] + [len(X)]
             lo = 0
-            for hi in cuts:
-                with blas_threads(work, train_threads):
+            with blas_threads(work, train_threads):
+                for hi in cuts:
                     if per_sample and constant_lr:
                         V = len(variants)
                         trained = network.train_sequence(sequence[lo * V:hi * V], targets[lo * V:hi * V], lr)
@@ -401,7 +401,7 @@ def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, pla
                         watch.add(part_loss, part_correct, (hi - lo) * len(variants))
                         if start + hi in watch.at_end:
                             watch.point(epoch, samples_seen + done + hi * len(variants))
-                lo = hi
+                    lo = hi
             done += len(X) * len(variants)
             if progress is not None:
                 progress(done, per_epoch)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import os
 import statistics
 import tempfile
@@ -41,7 +42,7 @@ from ann.service.worker import PointsOut, train_run
 WORKSPACE = "bench-live-points-workspace"
 
 
-POINT_CODE = ((ann.train._Watch, "point"), (PointsOut, "point"), (PointsOut, "write"))
+POINT_CODE = ((ann.train._Watch, "point"), (PointsOut, "point"), (PointsOut, "take"), (RunStore, "_write_points"))
 inside_points = [0.0]  # process seconds spent in POINT_CODE
 slice_images = [0]  # the slice's size in the last run with points
 
@@ -86,7 +87,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("ANN_BLAS_THREADS", "1")  # as the service's workers train on a 2-core server
     for owner, name in POINT_CODE:
-        setattr(owner, name, timed(getattr(owner, name)))
+        wrapped = timed(getattr(owner, name))
+        static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+        setattr(owner, name, staticmethod(wrapped) if static else wrapped)
     PointsOut.point = slice_seen(PointsOut.point)
     dataset = load_named("mnist", args.data, mapped=True)
     results = {}

@@ -76,8 +76,11 @@ class WorkQueue(Database):
         return None if row is None else (row["control"], float(row["learning_rate"]), row["status"])
 
     def report(self, run_id: str, *, status: str | None = None, progress_done: int | None = None,
-               progress_total: int | None = None, epoch_seconds: float | None = None) -> None:
-        """The worker's heartbeat, with its progress (and a change between running and paused)."""
+               progress_total: int | None = None, epoch_seconds: float | None = None,
+               points: list[dict[str, Any]] | None = None, view: LiveView | None = None) -> None:
+        """The worker's heartbeat, with its progress (and a change between running and paused), and the live
+        points since its last report with the network's view at the latest (:meth:`record_points`), all in
+        one transaction: the page reads them together."""
         sets, args = ["heartbeat = ?"], [time.time()]
         for column, value in (("status", status), ("progress_done", progress_done),
                               ("progress_total", progress_total), ("epoch_seconds", epoch_seconds)):
@@ -86,6 +89,7 @@ class WorkQueue(Database):
                 args.append(value)
         with self._db(write=True) as conn:
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, run_id))
+            self._write_points(conn, run_id, points or [], view)
 
     def record_event(self, run_id: str, at: float, kind: str, value: float | None) -> None:
         with self._db(write=True) as conn:
@@ -95,15 +99,21 @@ class WorkQueue(Database):
     def record_points(self, run_id: str, points: list[dict[str, Any]], view: LiveView | None = None) -> None:
         """Live points of a run being trained, and the network's view at the latest (see ``ann.live_points``)."""
         with self._db(write=True) as conn:
+            self._write_points(conn, run_id, points, view)
+
+    @staticmethod
+    def _write_points(conn: sqlite3.Connection, run_id: str, points: list[dict[str, Any]],
+                      view: LiveView | None) -> None:
+        if points:
             conn.executemany(f"INSERT OR REPLACE INTO points (run_id, {', '.join(POINT_COLUMNS)})"
                              " VALUES (?,?,?,?,?,?)", [(run_id, *(p[c] for c in POINT_COLUMNS)) for p in points])
-            if view is not None:
-                conn.execute("INSERT OR REPLACE INTO live (run_id, samples, labels, answers, shares, digits, weights,"
-                             " nodes) VALUES (?,?,?,?,?,?,?,?)",
-                             (run_id, view.samples, json.dumps(list(view.labels)), json.dumps(list(view.answers)),
-                              json.dumps([round(share, 4) for share in view.shares]),
-                              np.ascontiguousarray(view.digits, np.uint8).tobytes(),
-                              np.ascontiguousarray(view.weights, np.float16).tobytes(), len(view.weights)))
+        if view is not None:
+            conn.execute("INSERT OR REPLACE INTO live (run_id, samples, labels, answers, shares, digits, weights,"
+                         " nodes) VALUES (?,?,?,?,?,?,?,?)",
+                         (run_id, view.samples, json.dumps(list(view.labels)), json.dumps(list(view.answers)),
+                          json.dumps([round(share, 4) for share in view.shares]),
+                          np.ascontiguousarray(view.digits, np.uint8).tobytes(),
+                          np.ascontiguousarray(view.weights, np.float16).tobytes(), len(view.weights)))
 
     def drop_points_after(self, run_id: str, epoch: int) -> None:
         """Forget the live points of the epochs after ``epoch``: one that was not kept (a stop, a crash), and

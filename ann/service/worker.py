@@ -38,7 +38,7 @@ import numpy as np
 
 from ann.blas import available_cores
 from ann.data.named import load_named
-from ann.live_points import LIVE_NODES, FixedDigits
+from ann.live_points import LIVE_NODES, FixedDigits, LiveView
 from ann.service.database import this_worker
 from ann.service.records import CheckpointError, Control, RunInfo, RunNotFound, RunStatus
 from ann.service.store import RunStore
@@ -78,13 +78,13 @@ def default_workers() -> int:
 
 class PointsOut:
     """A run's live points on their way to the store (see :mod:`ann.live_points`): the training loop hands
-    each over (:meth:`point`, its ``points`` callback); they are written with the worker's next progress
-    report (:meth:`write`), at most twice a second, together with the network's view at the latest of them
-    (its answers to the fixed digits, a few first-layer nodes' weights), which is made only then.
+    each over (:meth:`point`, its ``points`` callback); the worker's next progress report takes them
+    (:meth:`take`), at most twice a second, together with the network's view at the latest of them (its
+    answers to the fixed digits, a few first-layer nodes' weights), which is made only then.
     """
 
-    def __init__(self, store: RunStore, run_id: str, network: Network, digits: FixedDigits) -> None:
-        self.store, self.run_id, self.network, self.digits = store, run_id, network, digits
+    def __init__(self, network: Network, digits: FixedDigits) -> None:
+        self.network, self.digits = network, digits
         self.pending: list[dict[str, Any]] = []
         self.latest: tuple[int, np.ndarray, np.ndarray] | None = None  # samples, digits' outputs, first weights
 
@@ -94,11 +94,11 @@ class PointsOut:
             self.latest = (point["samples"], outputs[:len(self.digits.labels)].copy(),
                            self.network.weights[0][:LIVE_NODES].copy())
 
-    def write(self) -> None:
-        if self.pending:
-            view = None if self.latest is None else self.digits.view(*self.latest)
-            self.store.record_points(self.run_id, self.pending, view)
-            self.pending, self.latest = [], None
+    def take(self) -> tuple[list[dict[str, Any]], LiveView | None]:
+        """The points since the last call, and the view at the latest of them."""
+        points, view = self.pending, None if self.latest is None else self.digits.view(*self.latest)
+        self.pending, self.latest = [], None
+        return points, view
 
 
 class RunControl:
@@ -141,10 +141,9 @@ class RunControl:
         now = time.perf_counter()
         if now - self.last_report >= REPORT_SECONDS or done >= total:
             self.last_report = now
-            if self.points_out is not None:  # the points go with the progress: the page reads both at once
-                self.points_out.write()
+            points, view = self.points_out.take() if self.points_out is not None else ([], None)
             self.store.report(self.run.id, progress_done=done, progress_total=total,
-                              epoch_seconds=now - self.epoch_started - self.waited)
+                              epoch_seconds=now - self.epoch_started - self.waited, points=points, view=view)
 
     def _check_alive(self) -> None:
         if self.ending is not None and self.ending.is_set():
@@ -251,8 +250,8 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
         store.drop_points_after(run.id, len(history))  # an epoch that was not kept is trained again
         points_out = None
         if live_points:
-            points_out = PointsOut(store, run.id, network, FixedDigits(dataset.test.images, dataset.test.labels,
-                                                                       run.network_config.output_nodes))
+            points_out = PointsOut(network, FixedDigits(dataset.test.images, dataset.test.labels,
+                                                        run.network_config.output_nodes))
         control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
                              hold_seconds=hold_seconds, on_progress=on_progress, ending=ending, points_out=points_out)
         # threads: $ANN_BLAS_THREADS, which the pool sets for its workers (ann.train's defaults otherwise)
