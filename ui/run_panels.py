@@ -25,7 +25,7 @@ QUEUED_SECONDS = 3.0  # ... while it waits in the queue, near its front (a class
 QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of it: its place changes only when
 FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the server for everyone (bench/classroom_training.py)
 POINTS_CAPTION = ("Every 2% of an epoch, solid: the training samples since the previous point, as they were "
-                  "trained; dotted: a fixed slice of the test set, the same images for every run. Dashed, with "
+                  "trained; dotted: a fixed slice of the test set, as many images of each class. Dashed, with "
                   "dots: the whole test set after each epoch.")
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
