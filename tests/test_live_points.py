@@ -289,7 +289,7 @@ def test_the_train_page_draws_a_training_run_s_points_and_its_answers(monkeypatc
         drawn = rows[rows["set"] == split].sort_values("x")
         assert len(drawn) == 30 and drawn["x"].tolist() == pytest.approx([0.02 * (i + 1) for i in range(30)])
     assert len(chart_rows(loss)) == 30
-    assert "Accuracy on the test slice now: **69%**" in texts(at.markdown)
+    assert "Accuracy on the test slice now: **69.00%**" in texts(at.markdown)
     bodies = [html.proto.body for html in at.get("html")]
     answers = figures(next(body for body in bodies if "answered" in body))
     view = workspace.store().live_view(run)

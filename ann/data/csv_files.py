@@ -17,7 +17,7 @@ from ann.inputs import N_CLASSES, N_PIXELS
 
 _CSV_FIELDS = 1 + N_PIXELS
 # Rows parsed per vectorised step: its index arrays take 8 bytes a value, so 1,024 MNIST rows take about 30 MB
-# of temporaries (4,096 took 130 MB, measured on a 105 MB upload), and parse as fast.
+# of temporaries; more rows a step cost memory and parse no faster (bench/upload_memory.py).
 _CSV_CHUNK_ROWS = 1024
 _CSV_SCAN_BLOCK = 1 << 24  # bytes looked at a time for newlines: a 16 MB mask at most
 
