@@ -92,7 +92,7 @@ def shared_view(token: str) -> None:
                f"{run_panels.accuracy_text(run)}. You can look at it and use its model in your own session; "
                "nothing you do here changes it.")
     if history:
-        run_panels.run_charts(run, history, store.events(run), key="shared")
+        run_panels.run_charts(run, history, store.events(run), key="shared", points=store.points(run))
     st.table({row["setting"]: row["value"] for row in config_rows(run)})
     if run.has_model:
         st.button("Use this model", key="rn_use_shared", type="primary", icon=":material/input:",
@@ -223,11 +223,15 @@ else:
 
             histories = {name: store.history(names[name]) for name in compare}
             events = {name: store.events(names[name]) for name in compare}
-            accuracy_chart, loss_chart = charts.history_charts(histories, events=events)
+            points = {name: store.points(names[name]) for name in compare}
+            per_epoch = {name: names[name].records * names[name].train_config.copies_per_record for name in compare}
+            accuracy_chart, loss_chart = charts.history_charts(histories, events=events, points=points,
+                                                               per_epoch=per_epoch)
             left, right = st.columns(2)
             left.altair_chart(accuracy_chart, width="stretch")
             right.altair_chart(loss_chart, width="stretch")
-            st.caption("Solid: the training samples as they were trained (augmented copies included); dashed: the "
+            st.caption("Solid: the training samples as they were trained (augmented copies included), every 2% of an "
+                       "epoch; dotted: a fixed slice of the test set, scored as often; dashed, with dots: the whole "
                        "test set after each epoch. Purple rules: the learning rate changed there.")
 
         # --------------------------------------------------------------- a setting against accuracy
@@ -264,9 +268,10 @@ else:
     if picked.message:
         st.caption(picked.message)
     run_actions(picked)
-    history = store.history(picked)
+    history, points = store.history(picked), store.points(picked)
+    if history or points:
+        run_panels.run_charts(picked, history, store.events(picked), key="picked", points=points)
     if history:
-        run_panels.run_charts(picked, history, store.events(picked), key="picked")
         with st.container(horizontal=True, gap="medium"):
             st.page_link("pages/inside.py", label="Its weights and mistakes, epoch by epoch",
                          icon=":material/neurology:", query_params={"run": picked.id})
