@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ann.estimates import process_start_seconds, training_seconds
 from ann.experiments.results import load_results, save_results
 from ann.experiments.sweep import (
     SweepData,
@@ -19,6 +20,7 @@ from ann.experiments.sweep import (
     expand_grid,
     parse_param,
     run_sweep,
+    sweep_seconds,
     train_run,
 )
 
@@ -217,3 +219,12 @@ def test_cli_sweep_writes_the_results_file_and_a_json_summary(mnist_dir, tmp_pat
 def test_cli_sweep_usage_errors_exit_2_with_a_message(args, message):
     done = run_cli(*args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_sweeps_estimate_deals_the_measured_runs_to_the_workers():
+    specs = expand_grid([parse_param("lr=0.1,0.2,0.3,0.4")], [80], {**TINY, "hidden_nodes": (16,)})
+    one = training_seconds(specs[0].network, specs[0].train, 300, 500, threads=1)  # same cost for every lr
+    start = process_start_seconds()
+    assert sweep_seconds(specs, 300, 500, workers=1) == pytest.approx(4 * one + start, rel=1e-9)
+    assert sweep_seconds(specs, 300, 500, workers=2) == pytest.approx(2 * one + start, rel=1e-9)
+    assert sweep_seconds(specs, 300, 500, workers=8) == pytest.approx(one + start, rel=1e-9)

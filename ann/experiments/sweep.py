@@ -46,6 +46,7 @@ import numpy as np
 
 from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
+from ann.estimates import process_start_seconds, training_seconds, training_speed
 from ann.network import Network
 from ann.train import accuracy_of, train
 
@@ -515,6 +516,27 @@ class _Dask:
 
 
 # --------------------------------------------------------------------------- the sweep
+
+
+def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, workers: int) -> float:
+    """Calibrated seconds for a sweep on local processes (:func:`run_sweep`): each run's training and
+    scoring at this server's measured speed (:func:`ann.estimates.training_seconds`, one thread, as the
+    workers train), the runs dealt to ``workers`` processes longest first, plus a worker process's start.
+
+    ``records``: the training records each run gets (its limit applied); ``test_images``: the test set's size.
+    """
+    runs = []
+    for spec in specs:
+        seconds = training_seconds(spec.network, spec.train, min(records, spec.train.limit or records),
+                                   test_images, threads=1)
+        if spec.train_eval_records:
+            per_image = training_speed(spec.network, spec.train, threads=1).seconds_per_test_image
+            seconds += spec.train.epochs * spec.train_eval_records * per_image
+        runs.append(seconds)
+    loads = [0.0] * max(min(workers, len(runs)), 1)
+    for seconds in sorted(runs, reverse=True):
+        loads[loads.index(min(loads))] += seconds
+    return max(loads) + process_start_seconds()
 
 
 def run_sweep(
