@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.estimates import duration_text
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, state, workspace
 
@@ -25,16 +26,6 @@ QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of i
 FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the server for everyone (bench/classroom_training.py)
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
 
 
 def queue_text(run: RunInfo) -> str:
@@ -59,7 +50,7 @@ def status_text(run: RunInfo) -> str:
         if run.status == RunStatus.PAUSED:
             return f"paused in {text}"
         left = run.seconds_left()
-        return text + (f", {duration(left)} left" if left is not None else "")
+        return text + (f", {duration_text(left)} left" if left is not None else "")
     done = f"{run.epochs_done} of {run.target_epochs} epochs"
     return f"{run.status_text} after {done}" if run.status != RunStatus.FINISHED else f"finished: {done}"
 
@@ -262,7 +253,7 @@ def _train_view_body(run_id: str) -> None:
             st.progress(min(share, 1.0), text=(
                 f"Epoch {min(run.epochs_done + 1, run.target_epochs)} of {run.target_epochs}: "
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
-                + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
+                + (f", {duration_text(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
             st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "

@@ -382,7 +382,8 @@ _level_seconds: dict[tuple, float] = {}
 def level_seconds(network: Network, X, labels, kind: str) -> float:
     """Seconds per image for one level of one kind of damage (:func:`accuracy_curve`), measured on this
     server for the network's shape: a middle level on the first :data:`CALIBRATION_IMAGES` of ``X``,
-    after a warm-up, for :data:`CALIBRATION_SECONDS` (at least twice). Measured once per process for each network shape and kind."""
+    after a warm-up, for :data:`CALIBRATION_SECONDS` (at least twice). Measured once per process for each
+    network shape and kind."""
     if kind not in PERTURBATIONS:
         raise ValueError(f"kind={kind!r} is not known; choose one of: {', '.join(PERTURBATIONS)}")
     key = (network.config, kind)
