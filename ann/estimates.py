@@ -7,7 +7,8 @@ Two halves, one home for each rule:
   count and its ``nice`` level, in a thread of its own), and a forward pass over synthetic test images.
   The figures are cached per process: one calibration for each setup a server is asked about.
   :func:`training_seconds` turns them into a run's time; :func:`process_start_seconds` measures what a
-  fresh worker process costs before it trains.
+  fresh worker process costs before it trains; :func:`others_running` and :func:`core_share` say how much
+  less of a core each of several parallel workers gets on a busy machine than the calibration did.
 - **While it runs**, :class:`TimeLeft` gives the seconds left from the fraction done: the calibrated
   estimate at first, the job's own rate (measured from its first report, so start-up does not count as
   slowness) more and more as it goes.
@@ -41,7 +42,9 @@ __all__ = [
     "TRUST_FRACTION",
     "TimeLeft",
     "TrainingSpeed",
+    "core_share",
     "duration_text",
+    "others_running",
     "process_start_seconds",
     "training_seconds",
     "training_speed",
@@ -256,6 +259,31 @@ def training_seconds(network: NetworkConfig, training: TrainConfig, records: int
     epochs = training.epochs if epochs is None else epochs
     samples = records * training.copies_per_record * epochs
     return samples * speed.seconds_per_sample + epochs * test_images * speed.seconds_per_test_image
+
+
+def core_share(threads: int, others: float, cores: int) -> float:
+    """The share of a core each of ``threads`` busy threads gets beside ``others`` busy threads on
+    ``cores`` cores, the operating system sharing them fairly (1.0: a core each)."""
+    return min(1.0, cores / max(others + threads, 1e-9))
+
+
+def others_running(samples: int = 10, interval: float = 0.01) -> float:
+    """How many threads besides the caller are running on this machine now: the kernel's count of running
+    threads (``procs_running`` in /proc/stat, the caller included), averaged over ``samples`` readings
+    ``interval`` seconds apart. 0.0 where the system does not say."""
+    counts = []
+    for index in range(samples):
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                for line in stat:
+                    if line.startswith("procs_running"):
+                        counts.append(int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            return 0.0
+        if index + 1 < samples:
+            time.sleep(interval)
+    return max(sum(counts) / len(counts) - 1.0, 0.0) if counts else 0.0
 
 
 def process_start_seconds(nice: int = 0) -> float:

@@ -7,7 +7,14 @@ import math
 import pytest
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
-from ann.estimates import TRUST_FRACTION, TimeLeft, duration_text, training_seconds, training_speed
+from ann.estimates import (
+    TRUST_FRACTION,
+    TimeLeft,
+    core_share,
+    duration_text,
+    training_seconds,
+    training_speed,
+)
 
 
 class Clock:
@@ -108,3 +115,11 @@ def test_training_seconds_counts_samples_copies_epochs_and_scoring():
     expected = 1000 * 3 * 2 * speed.seconds_per_sample + 2 * 500 * speed.seconds_per_test_image
     assert seconds == pytest.approx(expected, rel=1e-12)
     assert training_seconds(network, training, 1000, 500, epochs=4) == pytest.approx(2 * expected, rel=1e-12)
+
+
+def test_core_share_is_a_fair_share_of_the_cores():
+    assert core_share(1, 0, 2) == 1.0 and core_share(2, 0, 2) == 1.0
+    assert core_share(1, 1, 2) == 1.0  # beside one busy process on two cores: a core of its own
+    assert core_share(2, 1, 2) == pytest.approx(2 / 3)  # two workers beside it: two thirds each
+    assert core_share(2, 28, 2) == pytest.approx(2 / 30)
+

@@ -46,7 +46,7 @@ import numpy as np
 
 from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
-from ann.estimates import process_start_seconds, training_seconds, training_speed
+from ann.estimates import core_share, others_running, process_start_seconds, training_seconds, training_speed
 from ann.network import Network
 from ann.train import accuracy_of, train
 
@@ -518,10 +518,15 @@ class _Dask:
 # --------------------------------------------------------------------------- the sweep
 
 
-def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, workers: int) -> float:
-    """Calibrated seconds for a sweep on local processes (:func:`run_sweep`): each run's training and
-    scoring at this server's measured speed (:func:`ann.estimates.training_seconds`, one thread, as the
-    workers train), the runs dealt to ``workers`` processes longest first, plus a worker process's start.
+def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, workers: int,
+                  others: float | None = None) -> float:
+    """Calibrated seconds for a sweep on local processes (:func:`run_sweep`).
+
+    Each run's training and scoring at this server's measured speed (:func:`ann.estimates.training_seconds`,
+    one thread, as the workers train), the runs dealt to ``workers`` processes longest first, plus a worker
+    process's start; all of it slowed by how much less of a core each worker gets than the one-thread
+    calibration did, with ``others`` threads running beside them (default: :func:`ann.estimates.others_running`,
+    now). Beside one busy process on two cores, two workers get two thirds of a core each.
 
     ``records``: the training records each run gets (its limit applied); ``test_images``: the test set's size.
     """
@@ -536,7 +541,10 @@ def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, work
     loads = [0.0] * max(min(workers, len(runs)), 1)
     for seconds in sorted(runs, reverse=True):
         loads[loads.index(min(loads))] += seconds
-    return max(loads) + process_start_seconds()
+    others = others_running() if others is None else others
+    cores = available_cores()
+    slowdown = core_share(1, others, cores) / core_share(len(loads), others, cores)
+    return (max(loads) + process_start_seconds()) * slowdown
 
 
 def run_sweep(
