@@ -37,7 +37,8 @@ import numpy as np
 from ann.config import PRESETS
 from ann.data.mnist import load_mnist
 from ann.estimates import TimeLeft
-from ann.experiments.sweep import SweepData, expand_grid, run_sweep, sweep_seconds
+from ann.experiments.sweep import SweepData, expand_grid, run_sweep
+from ann.experiments.timing import sweep_seconds
 from ann.lab.hidden_map import last_hidden, tsne
 from ann.lab.robustness import PERTURBATIONS, accuracy_curve, sweep_estimate
 from ann.model_io import load_model

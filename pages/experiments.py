@@ -24,8 +24,9 @@ import streamlit as st
 from ann.blas import available_cores
 from ann.config import ConfigError, configs_to_dict
 from ann.estimates import duration_text
-from ann.experiments.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid, sweep_seconds
+from ann.experiments.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
 from ann.experiments.sweep import run_sweep as run_sweep_runs
+from ann.experiments.timing import sweep_seconds
 from ui import datasets, findings, shell, waits
 from ui import experiments_charts as ec
 
@@ -182,7 +183,7 @@ def grid_values(settings: dict[str, Any]) -> list:
 
 
 def live_estimate(specs: list, records: int, test_images: int) -> float:
-    """Calibrated seconds for a live run (``ann.experiments.sweep.sweep_seconds``: measured on this server)."""
+    """Calibrated seconds for a live run (``ann.experiments.timing.sweep_seconds``: measured on this server)."""
     return sweep_seconds(specs, records, test_images, live_workers(len(specs)))
 
 

@@ -46,7 +46,6 @@ import numpy as np
 
 from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
-from ann.estimates import core_share, others_running, process_start_seconds, training_seconds, training_speed
 from ann.network import Network
 from ann.train import accuracy_of, train
 
@@ -516,35 +515,6 @@ class _Dask:
 
 
 # --------------------------------------------------------------------------- the sweep
-
-
-def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, workers: int,
-                  others: float | None = None) -> float:
-    """Calibrated seconds for a sweep on local processes (:func:`run_sweep`).
-
-    Each run's training and scoring at this server's measured speed (:func:`ann.estimates.training_seconds`,
-    one thread, as the workers train), the runs dealt to ``workers`` processes longest first, plus a worker
-    process's start; all of it slowed by how much less of a core each worker gets than the one-thread
-    calibration did, with ``others`` threads running beside them (default: :func:`ann.estimates.others_running`,
-    now). Beside one busy process on two cores, two workers get two thirds of a core each.
-
-    ``records``: the training records each run gets (its limit applied); ``test_images``: the test set's size.
-    """
-    runs = []
-    for spec in specs:
-        seconds = training_seconds(spec.network, spec.train, min(records, spec.train.limit or records),
-                                   test_images, threads=1)
-        if spec.train_eval_records:
-            per_image = training_speed(spec.network, spec.train, threads=1).seconds_per_test_image
-            seconds += spec.train.epochs * spec.train_eval_records * per_image
-        runs.append(seconds)
-    loads = [0.0] * max(min(workers, len(runs)), 1)
-    for seconds in sorted(runs, reverse=True):
-        loads[loads.index(min(loads))] += seconds
-    others = others_running() if others is None else others
-    cores = available_cores()
-    slowdown = core_share(1, others, cores) / core_share(len(loads), others, cores)
-    return (max(loads) + process_start_seconds()) * slowdown
 
 
 def run_sweep(
