@@ -170,8 +170,9 @@ _start_seconds: dict[int, float] = {}
 
 
 def _speed_key(network: NetworkConfig, training: TrainConfig, threads: int, nice: int) -> tuple:
-    # what the time per sample depends on: not the learning rate, the epochs, the record limit or the seed
-    neutral = dataclasses.replace(training, learning_rate=0.1, epochs=1, limit=None, seed=0)
+    # what the time per sample depends on: not the learning rate, the epochs (nor the warm-up, which must fit
+    # in them), the record limit or the seed
+    neutral = dataclasses.replace(training, learning_rate=0.1, epochs=1, warmup_epochs=0.0, limit=None, seed=0)
     return network, neutral, threads, nice
 
 
@@ -228,7 +229,7 @@ def training_speed(network: NetworkConfig, training: TrainConfig, threads: int =
         images = rng.integers(0, 256, (max(records, CALIBRATION_TEST_IMAGES), network.input_nodes), dtype=np.uint8)
         labels = rng.integers(0, network.output_nodes, len(images))
         net = Network(network, seed=0)
-        config = dataclasses.replace(training, epochs=CALIBRATION_MAX_EPOCHS, limit=records)
+        config = dataclasses.replace(key[1], epochs=CALIBRATION_MAX_EPOCHS, limit=records)
         seconds = samples = 0.0
         for metrics in train(net, images, labels, config, threads=threads):
             if metrics["epoch"] == 1:
