@@ -16,7 +16,7 @@ import streamlit as st
 
 from ann.formats import format_accuracy
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, confusion_view, datasets, digits, phone, pictures, shell, state
+from ui import charts, confusion_view, datasets, digits, phone, pictures, shell, state, waits
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -46,8 +46,15 @@ def name(index: int) -> str:
 # the active dataset's key (a named set's name, an own set's content digest), so the cache keeps one entry per
 # model version and dataset; the arrays come from the page's dataset.
 def scorecard(network, dataset: str) -> Evaluation:
-    """The network on the dataset's test images (a forward pass: about 0.1 s for the seed's network on MNIST)."""
-    return evaluate(network, data.test.images, labels)
+    """The network on the dataset's test images: a forward pass, with a bar and the time left (a fraction of a
+    second for the seed's network on MNIST, seconds for a large one on a busy server). The bar lives in here:
+    a cached result replays it, then empties it at once."""
+    bar = waits.WaitBar(f"Scoring the {len(labels):,} test images of {tag.title}")
+    try:
+        return evaluate(network, data.test.images, labels,
+                        progress=lambda done, total: bar.update(done / total, f"{done:,} of {total:,}"))
+    finally:
+        bar.done()
 
 
 def matrix_cells(network, result: Evaluation, dataset: str, show: str) -> dict:
@@ -105,8 +112,7 @@ def select_clicked_cell() -> None:
         st.session_state["ev_cell_tapped"] = True
 
 
-with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
-    result = per_model(model, scorecard, tag.key)
+result = per_model(model, scorecard, tag.key)
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
 c1, c2, c3, c4 = st.container(key=phone.two_up("ev_metrics")).columns(4)

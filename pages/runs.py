@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from ann.config import PRESETS
+from ann.estimates import duration_text
 from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStateError
 from ui import charts, run_panels, shell, state, workspace
@@ -63,7 +64,7 @@ def config_rows(run: RunInfo) -> list[dict[str, str]]:
             ("records, shuffled", f"{run.records:,}, {'yes' if tr.shuffle else 'no'}"), ("random seed", str(tr.seed)),
             ("preset", PRESETS[run.preset].title if run.preset in PRESETS else "none"),
             ("started from", "the command line" if run.source == "cli" else "the Train page"),
-            ("created", when(run.created)), ("training time", run_panels.duration(run.train_seconds))]
+            ("created", when(run.created)), ("training time", duration_text(run.train_seconds))]
     return [{"setting": k, "value": v} for k, v in rows]
 
 

@@ -29,6 +29,7 @@ from ann.config import (
     NetworkConfig,
     TrainConfig,
 )
+from ann.estimates import duration_text
 from ann.formats import count, format_accuracy
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.models import shipped_for_preset
@@ -94,27 +95,6 @@ def configs_from_widgets() -> tuple[NetworkConfig, TrainConfig]:
         shuffle=bool(ss.tr_shuffle), seed=int(ss.tr_seed),
         limit=None if int(ss.tr_limit) >= 60_000 else int(ss.tr_limit))
     return network, training
-
-
-def estimate_seconds(network: NetworkConfig, training: TrainConfig, records: int) -> float:
-    """A rough training time on a small 2-core server, from the multiply-adds per sample.
-
-    One sample at a time (the seed's way) runs at about 10 G multiply-adds a second with the BLAS
-    rank-one path (the seed on all 60,000 records: about 9 s an epoch); batches of 16 or more at about
-    15 G. Augmentation adds its own per-sample cost.
-    """
-    sizes = network.layer_sizes
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    speed = 10e9 if training.batch_size == 1 else (8e9 if training.batch_size < 16 else 15e9)
-    per_sample = 3 * weights / speed * (2 if network.dtype == "float64" else 1)
-    if training.copies_per_record == 3:
-        per_sample += 4e-6  # two sparse-matrix rotations per record, shared by its three samples
-    elif training.random_augment:
-        per_sample += 60e-6 if training.elastic_alpha else 25e-6
-        per_sample += 8e-6 if (training.thickness or training.contrast or training.noise) else 0.0
-    samples = records * training.copies_per_record * training.epochs
-    test_pass = 10_000 * weights / 15e9 * training.epochs
-    return samples * per_sample + test_pass + 0.5
 
 
 def start_run() -> None:
@@ -308,12 +288,15 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
         info_col.error(config_error)
     elif train_config is not None:
         copies = train_config.copies_per_record
+        # measured on this server for this network and these settings, as its workers train (ann.estimates)
+        estimate = workspace.service().run_seconds(network_config, train_config, records,
+                                                   datasets.test_count(datasets.active_tag()))
         info_col.caption(
             f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
             f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
-            f"{run_panels.duration(estimate_seconds(network_config, train_config, records))} of training (a "
-            "rough estimate). It trains on the server in the background: you can leave this page, and the "
-            "settings stay free for the next run.")
+            f"{duration_text(estimate)} from Start to the end, at this server's speed now (if no other run "
+            "waits). It trains on the server in the background: you can leave this page, and the settings "
+            "stay free for the next run.")
     start_error = st.session_state.pop("tr_start_error", None)
     if start_error:
         st.error(start_error, icon=":material/block:")

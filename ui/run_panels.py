@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.estimates import duration_text
 from ann.formats import count, format_accuracy
 from ann.live_points import LiveView
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
@@ -33,16 +34,6 @@ NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
 OFFER_FOR = "model_offer_for"  # the workspace key the offer was read from the run store for
 OFFER_TAKEN = "model_offer_taken"  # the offer was taken inside a fragment: the whole page is to be drawn again
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
 
 
 def queue_text(run: RunInfo) -> str:
@@ -67,7 +58,7 @@ def status_text(run: RunInfo) -> str:
         if run.status == RunStatus.PAUSED:
             return f"paused in {text}"
         left = run.seconds_left()
-        return text + (f", {duration(left)} left" if left is not None else "")
+        return text + (f", {duration_text(left)} left" if left is not None else "")
     done = f"{run.epochs_done} of {run.target_epochs} epochs"
     return f"{run.status_text} after {done}" if run.status != RunStatus.FINISHED else f"finished: {done}"
 
@@ -395,7 +386,7 @@ def _train_view_body(run_id: str) -> None:
             st.progress(min(share, 1.0), text=(
                 f"Epoch {min(run.epochs_done + 1, run.target_epochs)} of {run.target_epochs}: "
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
-                + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
+                + (f", {duration_text(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
             st.info(f"Queued: {queue_text(run)}. This server trains {count(workspace.service().workers, 'run')} at "
