@@ -279,17 +279,17 @@ IMAGES = {
     "a 12 MP progressive JPEG": (lambda: h.phone_photo(2, 4032, 3024, progressive=True), ".jpg", 2, 80),
     "a PNG of 81 megapixels": (
         lambda: h.png_blank(9000, 9000, 1), ".png",
-        r"refused as a possible decompression bomb: 9000x9000 is 81\.0 megapixels \(the limit is 64\)", SMALL_MB),
+        r"refused: 9000x9000 is 81\.0 megapixels \(the limit here is 64\)", SMALL_MB),
     "a PNG beyond Pillow's own limit": (
         lambda: h.png_blank(14000, 14000, 1), ".png",
-        r"refused as a possible decompression bomb: Image size \(196000000 pixels\) exceeds limit", SMALL_MB),
+        r"is refused: 196 megapixels \(the limit here is 64\); scale it down", SMALL_MB),
     "an RGBA PNG too large to decode": (
         lambda: h.png_blank(7000, 7000, 4), ".png",
         r"too large to decode here: 7000x7000 pixels as a PNG in mode RGBA takes 187 MB \(the limit is 128 MB\)",
         SMALL_MB),
     "a JPEG claiming 65000x65000": (
         lambda: h.patch_jpeg_size(h.phone_photo(7, 64, 48), 65000, 65000), ".jpg",
-        r"decompression bomb: Image size \(4225000000 pixels\) exceeds limit .* The limit here is 64 megapixels",
+        r"is refused: 4,225 megapixels \(the limit here is 64\)",
         SMALL_MB),
     "a progressive JPEG claiming 48 MP": (
         lambda: h.patch_jpeg_size(h.phone_photo(7, 64, 48, progressive=True), 8000, 6000), ".jpg",
@@ -305,7 +305,7 @@ IMAGES = {
     "a two-page TIFF (its first page)": (_tiff_two_pages, ".tif", 2, DECODE_MB),
     "a photo cut in half": (
         lambda: h.phone_photo(7, 1200, 900, noise=4)[:150_000], ".jpg",
-        r"is not an image \(PNG or JPG expected\): image file is truncated", DECODE_MB),
+        r"is not an image \(PNG or JPG expected\): the file is cut short$", DECODE_MB),
     "a PNG cut short": (lambda: h.png_blank(3000, 3000, 4)[:20_000], ".png",
                         r"is not an image \(PNG or JPG expected\)", DECODE_MB),
     "an EPS file (Pillow could run Ghostscript)": (
