@@ -12,7 +12,7 @@ import numpy as np
 
 from ann.service.checkpoints import folder_bytes, write_model_snapshot, write_resume
 from ann.service.database import Database, process_alive, this_worker
-from ann.service.records import Control, RunInfo, RunStatus, dumps_json
+from ann.service.records import PRIVATE_FOLDER, Control, RunInfo, RunStatus, dumps_json
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
     from ann.network import Network
@@ -94,7 +94,7 @@ class WorkQueue(Database):
         """A finished epoch: its checkpoints first (atomic files), then its row. Killed in between, the
         checkpoint is ahead of the database, and :meth:`load_resume` brings the database up to it."""
         folder = self.folder(run.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         events = self.events(run)
         write_model_snapshot(folder / f"epoch_{int(metrics['epoch']):04d}.npz", network, run, history)
         write_resume(folder / "resume.npz", network, rng, history, events, learning_rate, run)
