@@ -54,8 +54,10 @@ DIGIT_STROKES = {
 # --------------------------------------------------------------------------- deflate, zip and .npy
 
 
-def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[bytes, int, int]:
-    """A raw deflate stream of ``prefix + zeros * b"\\0" + suffix``: (compressed, crc32, uncompressed size).
+def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"", fill: bytes = b"\0"
+                       ) -> tuple[bytes, int, int]:
+    """A raw deflate stream of ``prefix``, ``zeros`` bytes of ``fill`` repeated (zeros by default), then
+    ``suffix``: (compressed, crc32, uncompressed size).
 
     Each part comes from its own compressor ended by a full flush (no reference to earlier data), so the
     compressed 16 MB block of zeros can be repeated as it is; only the last part is final.
@@ -63,7 +65,8 @@ def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[
     parts, crc = [], zlib.crc32(prefix)
     head = zlib.compressobj(9, zlib.DEFLATED, -15)
     parts.append(head.compress(prefix) + head.flush(zlib.Z_FULL_FLUSH))
-    block = bytes(min(ZERO_BLOCK, zeros))
+    pattern = fill * (ZERO_BLOCK // len(fill))  # a whole number of fills
+    block = pattern[:min(len(pattern), zeros)]
     if zeros:
         zipper = zlib.compressobj(9, zlib.DEFLATED, -15)
         segment = zipper.compress(block) + zipper.flush(zlib.Z_FULL_FLUSH)
@@ -73,7 +76,7 @@ def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[
             crc = zlib.crc32(block, crc)
     else:
         rest = 0
-    tail = bytes(rest) + suffix
+    tail = pattern[:rest] + suffix
     crc = zlib.crc32(tail, crc)
     ender = zlib.compressobj(9, zlib.DEFLATED, -15)
     parts.append(ender.compress(tail) + ender.flush())
@@ -88,6 +91,7 @@ class Entry:
     data: bytes = b""
     zeros: int = 0
     stored: bool = False
+    fill: bytes = b"\0"  # what the ``zeros`` bytes are made of, repeated (a whole number of times)
     size_claimed: int | None = None  # a lie in the headers about the unpacked size
 
 
@@ -99,10 +103,10 @@ def zip_archive(entries: list[Entry], zip64_end: bool = False) -> bytes:
     for entry in entries:
         name = entry.name.encode()
         if entry.stored:
-            payload = entry.data + bytes(entry.zeros)
+            payload = entry.data + (entry.fill * (entry.zeros // len(entry.fill) + 1))[:entry.zeros]
             crc, size, method = zlib.crc32(payload), len(payload), 0
         else:
-            payload, crc, size = deflate_zeros_then(entry.data, entry.zeros)
+            payload, crc, size = deflate_zeros_then(entry.data, entry.zeros, fill=entry.fill)
             method = 8
         size = entry.size_claimed if entry.size_claimed is not None else size
         offset = out.tell()

@@ -127,15 +127,15 @@ class _CSVReader:
         n_rows = rows_text.count(b"\n") + 1
         if n_rows < n_lines:  # blank lines at the end of the block: fine if nothing follows them
             self.blank_from = self.line_no + n_rows + 1
-        if self.max_records is not None and self.count + n_rows > self.max_records:
-            raise CSVFormatError(f"{self.name}: more than {self.max_records:,} records; a dataset here has at most "
-                                 f"{self.max_records:,}")
         if b"\r" in rows_text:
             rows_text = rows_text.replace(b"\r\n", b"\n")  # a copy of one piece, for Windows line endings only
         rows = _parse_csv_fast(np.frombuffer(rows_text, np.uint8), n_rows, self.n_classes)
         if rows is None:
             # Something unusual in this piece: the exact parser finds and names it.
             rows = _parse_csv_exact(rows_text, self.line_no + 1, self.name, self.n_classes)
+        if self.max_records is not None and self.count + n_rows > self.max_records:
+            raise CSVFormatError(f"{self.name}: more than {self.max_records:,} records; a dataset here has at most "
+                                 f"{self.max_records:,}")
         self._grow(self.count + n_rows)
         self.images[self.count:self.count + n_rows] = rows[:, 1:]
         self.labels[self.count:self.count + n_rows] = rows[:, 0]

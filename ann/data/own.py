@@ -242,11 +242,11 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) 
     return read
 
 
-# What zipfile, zlib and the file system raise on damaged data (zipfile: BadZipFile, and a ValueError,
-# struct.error or EOFError for some malformed headers; NotImplementedError for an unknown compression;
-# RuntimeError for an encrypted entry).
+# What zipfile, zlib and the file system raise on damaged data (zipfile: BadZipFile, and a ValueError such as
+# "negative seek value", a struct.error or an EOFError for some malformed headers; NotImplementedError for an
+# unknown compression; RuntimeError for an encrypted entry).
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, NotImplementedError, RuntimeError,
-                UnicodeDecodeError)
+                ValueError)
 
 
 def _zip_problem(exc: BaseException) -> str:

@@ -240,14 +240,15 @@ class Database:
                 f"was built from the run folders ({recovered} run(s) recovered).")
 
     def _lost_beside_runs(self) -> str | None:
-        """"missing" or "empty" when there is no database (or a file of 0 bytes) but run folders with their
+        """"missing" or "empty" when there is no database (or 0 bytes, and no log) but run folders with their
         ``run.json``: their runs would vanish from every list. None otherwise (a new store, or a good one)."""
         try:
             size = self.db_path.stat().st_size
         except FileNotFoundError:
             size = None
-        if size:
-            return None
+        wal = Path(f"{self.db_path}-wal")
+        if size or (size == 0 and wal.exists() and wal.stat().st_size):
+            return None  # a new database's pages can all be in its write-ahead log until a checkpoint
         if not any((folder / "run.json").exists() for folder in self.root.iterdir()
                    if folder.is_dir() and RUN_ID_PATTERN.match(folder.name)):
             return None
