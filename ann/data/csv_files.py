@@ -24,7 +24,7 @@ from ann.inputs import N_CLASSES, N_PIXELS
 _CSV_FIELDS = 1 + N_PIXELS
 # Rows formatted per vectorised step when writing.
 _CSV_CHUNK_ROWS = 1024
-PIECE_BYTES = 1 << 21  # read and parsed at a time: about 700 MNIST records, 30 MB of parsing temporaries
+PIECE_BYTES = 1 << 20  # read and parsed at a time: about 600 MNIST records, 25 MB of parsing temporaries
 LONGEST_RECORD = _CSV_FIELDS * 4  # bytes: 785 values of "255," (the last one's comma is its newline)
 MAX_LINE_BYTES = 1 << 14  # a longer line is no record (room for spaces, and a header line to name as one)
 _SHORTEST_RECORD = _CSV_FIELDS * 2  # bytes: 785 values of "0,"
