@@ -404,6 +404,37 @@ def run_child(kind: str, path: str | os.PathLike, limit_mb: float = 768.0, timeo
     return json.loads(lines[-1])
 
 
+_PEAK_AT_EXIT = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["ANN_TEST_PEAK_FILE"], "w") as out:
+        out.write(hwm.split()[1])
+atexit.register(_peak)
+sys.argv = ["python -m ann", *sys.argv[1:]]
+runpy.run_module("ann", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_cli(args: list[str], cwd: str | os.PathLike, env: dict[str, str] | None = None,
+            timeout: float = 300.0) -> dict:
+    """``python -m ann ARGS`` as a person runs it: its exit code, stdout, stderr, and its peak resident memory
+    in MB (its own VmHWM, read as it exits: the whole process, imports included, so subtract a baseline run's).
+    Not ``ru_maxrss``: that keeps the high-water mark of the forking parent (pytest's, here) across exec."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = os.path.join(folder, "peak")
+        done = subprocess.run([sys.executable, "-c", _PEAK_AT_EXIT, *args], cwd=cwd, capture_output=True, text=True,
+                              env={**_child_env(), **(env or {}), "ANN_TEST_PEAK_FILE": peak_file},
+                              timeout=timeout, check=False)
+        with open(peak_file) as peak:
+            peak_mb = int(peak.read()) / 1024
+    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "peak_mb": round(peak_mb, 1)}
+
+
 class Forker:
     """One interpreter that imports ann once and forks a fresh child for each file: a fork costs a few
     milliseconds, a new interpreter with NumPy, SciPy and Pillow about half a second. Each child measures
