@@ -124,7 +124,7 @@ class _CSVReader:
             return
         if self.blank_from is not None:
             raise CSVFormatError(f"{self.name}: line {self.blank_from:,} is empty")
-        n_rows = rows_text.count(b"\n") + 1
+        n_rows = n_lines - block.count(b"\n", len(rows_text))  # the newlines among the blanks at the end
         if n_rows < n_lines:  # blank lines at the end of the block: fine if nothing follows them
             self.blank_from = self.line_no + n_rows + 1
         if b"\r" in rows_text:
