@@ -38,8 +38,7 @@ N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 # scipy.ndimage.rotate turns about the centre of the pixel grid, (28 - 1) / 2 on both axes.
 _CENTRE = (IMAGE_SIDE - 1) / 2
 # Per-sample work is done this many images at a time: enough for numpy's loops to run at full speed,
-# few enough that each float64 coordinate array (0.8 MB) stays in the L2 cache (measured: 128 images
-# a chunk is 3x faster than 1,024).
+# few enough that each float64 coordinate array (0.8 MB) stays in the L2 cache.
 _CHUNK = 128
 # Elastic fields are drawn and smoothed this many images at a time (float64: 25 MB a block).
 _FIELD_BLOCK = 2048

@@ -42,6 +42,19 @@ def scale_inputs(images: np.ndarray, dtype: npt.DTypeLike = np.float32) -> np.nd
     return (values / 255.0 * 0.99) + 0.01
 
 
+def check_labels(labels: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
+    """``labels`` as an array of shape (n,) of integers 0..n_classes-1; ValueError names the first bad one."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must have shape (n,), got {labels.shape}")
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers 0-{n_classes - 1}, got dtype {labels.dtype}")
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if bad.size:
+        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]} is out of range 0-{n_classes - 1}")
+    return labels
+
+
 def make_targets(
     labels: np.ndarray,
     n_classes: int = N_CLASSES,
@@ -64,14 +77,7 @@ def make_targets(
     -------
     ndarray of ``dtype``, shape (n, n_classes)
     """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must have shape (n,), got {labels.shape}")
-    if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
-    if bad.size:
-        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]} is out of range 0-{n_classes - 1}")
+    labels = check_labels(labels, n_classes)
     targets = np.full((labels.shape[0], n_classes), low, dtype=dtype)
     targets[np.arange(labels.shape[0]), labels] = high
     return targets

@@ -20,7 +20,7 @@ from PIL import Image
 
 from ann.lab.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, map_view, robustness_view, run_epochs, shell, state
+from ui import charts, datasets, digits, downloads, map_view, phone, robustness_view, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -82,7 +82,7 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption(dataset_check=False)
+    model = state.show_model_caption(short=True, dataset_check=False)
     if model is None:
         st.stop()
     datasets.require_digits_model(model, "The hidden-layer map")  # this page works on MNIST only
@@ -110,7 +110,8 @@ with model_tab:
     n = middle.select_slider("Test images", sizes, value=DEFAULT_SAMPLE, key=f"map_images_{method}",
                              help="A random sample of the 10,000 test images, the same one every time."
                                   + ("" if method == "pca" else f" t-SNE maps at most {TSNE_MAX:,}."))
-    if right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:"):
+    drawn_now = right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:")
+    if drawn_now:
         st.session_state["map_request"] = (method, n)
     request = st.session_state.get("map_request")
     if request is None:
@@ -126,20 +127,23 @@ with model_tab:
     wrong = data["predictions"] != data["labels"]
     frame = pd.DataFrame({
         "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
-        "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
+        "predicted": data["predictions"], "index": data["index"], "number": data["index"] + 1,
+        "confidence": data["confidence"],
         "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
     highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight", wrap=True)
     pick = alt.selection_point(name="pick", fields=["index"], on="click")
     axis_titles = (("first principal component", "second principal component") if method == "pca"
                    else ("t-SNE 1", "t-SNE 2"))
     # vega's tooltip draws a field named "image" as the picture itself
-    tooltip = [alt.Tooltip("image:N"), alt.Tooltip("index:Q", title="test image #"),
+    tooltip = [alt.Tooltip("image:N"), alt.Tooltip("number:Q", title="test image #"),
                alt.Tooltip("digit:N", title="true digit"), alt.Tooltip("predicted:Q", title="read as"),
                alt.Tooltip("confidence:Q", format=".2f")]
     points = map_view.points_chart(frame, axis_titles, highlight, show_axes=method == "pca",
                                    tooltip=tooltip).add_params(pick)
     event = st.altair_chart(robustness_view.fit_width((points + map_view.mistakes_outline(frame)).interactive()),
                             key="map_chart", on_select="rerun", selection_mode="pick", width="stretch")
+    if drawn_now:
+        phone.bring_into_view("map_chart")  # on a phone the map starts below the button
 
     about = (f"PCA: the two directions along which the {n:,} points spread most, holding "
              f"{data['variance'][0]:.0%} and {data['variance'][1]:.0%} of the spread of the {size} dimensions."
@@ -156,7 +160,8 @@ with model_tab:
         row = frame[frame["index"] == chosen].iloc[0]
         image_col, bars_col = st.columns([1, 3], vertical_alignment="center")
         image_col.image(digits.digit_image(mnist.test.images[chosen], scale=5), width=140,
-                        caption=f"test image #{chosen:,}: a {row['digit']}, read as {row['predicted']}")
+                        caption=f"test image {digits.image_number(chosen)}: a {row['digit']}, read as "
+                                f"{row['predicted']}")
         outputs = network.query(as_inputs(mnist.test.images[chosen][None, :], network.dtype))[0]
         bars_col.altair_chart(robustness_view.fit_width(charts.output_bars(outputs, height=170)),
                               width="stretch")

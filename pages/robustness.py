@@ -23,7 +23,7 @@ from ann.lab.robustness import (
     stroke,
 )
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, robustness_view, shell, state
+from ui import charts, datasets, digits, downloads, phone, robustness_view, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -33,7 +33,7 @@ DEFAULT_SAMPLE = 2000
 SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
 
 st.title("Robustness lab")
-model = state.show_model_caption(dataset_check=False)
+model = state.show_model_caption(short=True, dataset_check=False)  # compact: the Run button in view on a phone
 if model is None:
     st.stop()
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
@@ -107,6 +107,8 @@ if sweeps_tab.open:
                        "every stroke by a pixel. Square: paper of that size somewhere inside the digit's 20x20 box. "
                        "FGSM: each pixel moved by epsilon in the direction that raises the network's error, found from "
                        "its exact gradient with respect to the pixels.")
+            if run:  # the curves come below the button (on a phone, below the fold): the button goes to the top
+                phone.bring_into_view("rb_run", upper=0.25)
 
 if image_tab.open:
     with image_tab:
@@ -133,7 +135,7 @@ if image_tab.open:
         adversarial = fgsm(network, x, np.array([true_label]), epsilon)
         a, b, c, d = st.columns([1, 1, 1, 2])
         a.image(digits.digit_image(x[0], scale=4), width=112,
-                caption=f"test #{index:,}, a {true_label}: {read(x[0])}")
+                caption=f"test {digits.image_number(index)}, a {true_label}: {read(x[0])}")
         b.image(robustness_view.difference_picture(x[0], adversarial[0], scale=4), width=112,
                 caption=f"the nudge, ±{epsilon:.2f}: red up, blue down")
         c.image(digits.digit_image(adversarial[0], scale=4), width=112, caption=f"the copy: {read(adversarial[0])}")

@@ -13,7 +13,19 @@ import streamlit as st
 
 from ann.lab.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, datasets, downloads, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
+from ui import (
+    charts,
+    datasets,
+    digits,
+    downloads,
+    inside_charts,
+    pictures,
+    robustness_view,
+    shell,
+    state,
+    step_diagram,
+    tables,
+)
 
 shell.page_start()
 
@@ -131,6 +143,18 @@ if small_tab.open:
             "of Rashid's two-node example (0.9, 0.3, 0.2, 0.8), and into output K1 the weights **3.0** and **1.0** "
             "that the seed's 4.2 splits an error by, 3/4 and 1/4. Output K2's weights (1.0, 4.0) and the targets "
             "(the seed's 0.99 for the right answer, 0.01 for the other) complete it. Change any number.")
+        values = current_values()
+        update = st.session_state["st_update"]
+        rule = st.session_state["st_rule"]
+        w = small_step(**values, update=update, error_rule=rule)
+        other = small_step(**values, update="exact" if update == "seed" else "seed", error_rule=rule)
+
+        st.markdown(step_diagram.step_svg(w.inputs, w.hidden_weights, w.output_weights, w.hidden_outputs,
+                                          w.outputs, w.targets), unsafe_allow_html=True)  # st.html drops SVG
+        st.caption("Links are labelled W i,j, from node i of the layer below to node j (the seed's notation): red "
+                   "positive, blue negative, thicker for larger. Under each node its output; under each output its "
+                   "target T and error E.")
+        # the drawing first, the numbers to change under it: on a phone the values fill two screens
         with st.expander("The values (inputs, weights, targets, learning rate)", expanded=True):
             cols = st.columns(4)
             with cols[0]:
@@ -157,18 +181,6 @@ if small_tab.open:
                     st.number_input(f"T{k + 1} (target of K{k + 1})", 0.0, 1.0, step=0.01, format="%.2f", key=key)
                 st.number_input("Learning rate", 0.001, 10.0, step=0.05, format="%.3f", key="st_lr")
             st.button("Back to the seed's example", key="st_reset", icon=":material/restart_alt:", on_click=reset)
-
-        values = current_values()
-        update = st.session_state["st_update"]
-        rule = st.session_state["st_rule"]
-        w = small_step(**values, update=update, error_rule=rule)
-        other = small_step(**values, update="exact" if update == "seed" else "seed", error_rule=rule)
-
-        st.markdown(step_diagram.step_svg(w.inputs, w.hidden_weights, w.output_weights, w.hidden_outputs,
-                                          w.outputs, w.targets), unsafe_allow_html=True)  # st.html drops SVG
-        st.caption("Links are labelled W i,j, from node i of the layer below to node j (the seed's notation): red "
-                   "positive, blue negative, thicker for larger. Under each node its output; under each output its "
-                   "target T and error E.")
 
         st.subheader("1. The signal forward: X = W·I, then the sigmoid")
         hidden_rows = [{"node": f"J{j + 1}",
@@ -295,11 +307,12 @@ if node_tab.open:
             st.info("A test image needs the MNIST dataset, which is not downloaded yet (the Home page downloads "
                     "it). A drawing from the Draw page works without it.", icon=":material/info:")
         else:
-            position = st.number_input(f"Test image number (0 to {len(mnist.test.labels) - 1:,})", 0,
-                                       len(mnist.test.labels) - 1, value=0, key="st_test_index")
-            x = mnist.test.images[int(position)]
-            true_label = int(mnist.test.labels[int(position)])
-            about = f"test image #{int(position):,}, a {true_label}"
+            position = st.number_input(f"Test image number (1 to {len(mnist.test.labels):,})", 1,
+                                       len(mnist.test.labels), value=1, key="st_test_number")
+            index = int(position) - 1
+            x = mnist.test.images[index]
+            true_label = int(mnist.test.labels[index])
+            about = f"test image {digits.image_number(index)}, a {true_label}"
 
         if x is not None:
             inputs = as_inputs(np.asarray(x)[None, :], network.dtype)[0]

@@ -3,7 +3,8 @@
 Start submits a job to the server's training service (``ann.service.worker``): a worker process trains it, outside
 this page's script run, and writes every epoch to the run store (``ann.service.store``). So leaving the page, drawing
 on Draw, pressing any widget or reloading never interrupts it; the settings stay free while it trains (the
-next run can be prepared). The run's view below the settings redraws itself every second while the run is
+next run can be prepared). The page puts what a first run needs first (preset, records, epochs, Start), then
+the run's view, then every other setting, folded. The run's view redraws itself every second while the run is
 queued, training or paused: progress, time left, Pause/Resume, Stop, its learning rate (changeable while
 it trains) and its curves; when it ends, Continue trains more epochs of the same run. Every run is listed
 on the Runs page.
@@ -28,9 +29,11 @@ from ann.config import (
     NetworkConfig,
     TrainConfig,
 )
+from ann.formats import count, format_accuracy
 from ann.model_io import ModelFileError, model_to_bytes
+from ann.models import shipped_for_preset
 from ann.service.records import RunLimitError, RunStateError
-from ui import datasets, run_panels, setup_link, shell, state, workspace
+from ui import datasets, phone, run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
 
@@ -134,6 +137,7 @@ def start_run() -> None:
         return
     st.session_state["tr_view"] = run.id
     st.session_state.setdefault(run_panels.WATCH_KEY, []).append(run.id)
+    st.session_state["tr_just_started"] = True
 
 
 def link_base(name: str) -> dict[str, Any]:
@@ -169,14 +173,38 @@ keep = "session"  # settings survive a visit to another page
 
 preset = st.segmented_control("Preset", list(PRESETS), format_func=lambda name: PRESETS[name].title,
                               key="tr_preset", on_change=apply_preset, persist_state=keep)
+def shipped_figure(preset: str) -> str:
+    """" The shipped model made this way (data/pretrained.npz) reads 96.76% on the test set.", quoted from the
+    model file; empty when no shipped model was made with ``preset``."""
+    made = shipped_for_preset(preset)
+    described = state.shipped(made.name) if made is not None else None
+    if described is None or described.test_accuracy is None:
+        return ""
+    return (f" The shipped model made this way ({made.label}) reads {format_accuracy(described.test_accuracy)} on "
+            "the test set.")
+
+
 if preset:
     modified = any(st.session_state.get(k) != v for k, v in preset_values(preset).items())
-    st.caption(PRESETS[preset].description + (" *Settings changed since.*" if modified else "")
+    st.caption(PRESETS[preset].description + shipped_figure(preset)
+               + (" *Settings changed since.*" if modified else "")
                + " Presets leave the number of training records to you.")
 else:
     st.caption("Custom settings. Pick a preset to start from a known recipe.")
 
-net_col, train_col, data_col = st.columns(3, gap="large")
+# What a first run needs, first: on a phone the preset, the records, the epochs and Start fill the first screen,
+# and the run's live view comes right below them; every other setting is folded underneath.
+records_col, epochs_col = st.columns(2, gap="small")
+records_col.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
+                          persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} "
+                                                   f"training images of {active_data.title}.")
+epochs_col.slider("Epochs", 1, 100, key="tr_epochs", persist_state=keep)
+# Start and the run in view, filled further down (the fragment needs the settings read first)
+start_area = st.container()
+
+all_settings = st.expander("All settings: network, training, data augmentation", icon=":material/tune:",
+                           key="tr_settings")
+net_col, train_col, data_col = all_settings.columns(3, gap="large")
 with net_col:
     st.markdown("**Network**")
     layers = st.number_input("Hidden layers", 0, MAX_HIDDEN_LAYERS, step=1, key="tr_layers",
@@ -202,7 +230,6 @@ with train_col:
     st.markdown("**Training**")
     st.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key="tr_lr",
                     persist_state=keep)
-    st.slider("Epochs", 1, 100, key="tr_epochs", persist_state=keep)
     st.select_slider("Batch size", BATCH_SIZES, key="tr_batch", persist_state=keep,
                      help="1 is the seed's way: one sample, one update.")
     st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", persist_state=keep)
@@ -216,9 +243,6 @@ with train_col:
 
 with data_col:
     st.markdown("**Data**")
-    st.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
-                     persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} training "
-                                              f"images of {active_data.title}.")
     st.checkbox("Shuffle every epoch", key="tr_shuffle", persist_state=keep,
                 help="The seed trains in file order.")
     st.slider("Rotation (degrees)", 0.0, 30.0, step=1.0, key="tr_rotate", persist_state=keep,
@@ -301,7 +325,7 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
     for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
         if "runs" in why or "MB" in why:
             st.caption(f":material/delete_sweep: Starting a run removes **{run.name}** ({run.status_text}, "
-                       f"{run.epochs_done} epoch(s)) first: {why}, the oldest ended runs going first. Download "
+                       f"{count(run.epochs_done, 'epoch')}) first: {why}, the oldest ended runs going first. Download "
                        "its model on the Runs page to keep it.")
 
     run_panels.show_news()
@@ -327,11 +351,14 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
                             "by side, downloads, share links.")
     link_col.page_link("pages/runs.py", label="All runs", icon=":material/table_chart:")
     run_panels.train_view(view)
+    if st.session_state.pop("tr_just_started", False):
+        phone.bring_into_view("tr_live")  # on a phone the live view starts below the fold
 
 
-start_and_runs(network_config, train_config, config_error,
-               min(int(st.session_state.tr_limit), datasets.train_count(active_data)),
-               st.session_state.get("tr_view"))
+with start_area:
+    start_and_runs(network_config, train_config, config_error,
+                   min(int(st.session_state.tr_limit), datasets.train_count(active_data)),
+                   st.session_state.get("tr_view"))
 
 # --------------------------------------------------------------------------- model files
 
@@ -357,7 +384,7 @@ def load_uploaded_model() -> None:
 
 
 # Opened on demand: a file uploader and a download button are a good part of a first look's cost
-# (bench/classroom.py: the page at 1.55x a hello-world app with them, 1.43x without).
+# (bench/classroom.py).
 model_files = st.expander("Model files: download the active model, or upload one",
                           icon=":material/folder_open:", key="tr_model_files", on_change="rerun")
 if model_files.open:

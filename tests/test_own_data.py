@@ -319,7 +319,7 @@ def test_housekeeping_and_the_quota_spare_datasets_in_use(tmp_path):
 
 
 def test_every_limit_is_stated_in_the_readme():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
     for number in (own.MAX_CLASSES, own.MIN_PER_CLASS, f"{own.MAX_RECORDS:,}",
                    f"{own.MAX_IMAGE_FILES:,}", own.MAX_TOTAL_MB, own.MAX_UNPACKED_MB):
         assert re.search(rf"\b{re.escape(str(number))}\b", readme), number

@@ -17,7 +17,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ann.formats import ACCURACY_FORMAT
 from ui.charts import _mix  # the confusion matrix's colour blend, for its change
+from ui.phone import SMALLEST_FONT
 
 INK = "#1f2937"
 NEGATIVE = np.array([33, 102, 172], np.float64)  # blue
@@ -60,8 +62,7 @@ def diverging_images(images: np.ndarray, limit: float, scale: int = 3) -> np.nda
     return np.round(rgb).astype(np.uint8)
 
 
-PALETTE_LEVELS = 63  # shades from blue to red: at 28x28 as smooth as 255, and half the bytes (measured: the
-# shipped model's 64 weight pictures take 49 kB as PNGs with 63 shades, 99 kB with 255, 121 kB in RGB)
+PALETTE_LEVELS = 63  # shades from blue to red: at 28x28 as smooth as 255, and a palette PNG half the bytes
 
 
 def diverging_palette(levels: int = PALETTE_LEVELS) -> np.ndarray:
@@ -255,7 +256,7 @@ def confusion_change_chart(change: np.ndarray, size: int = 300) -> alt.Chart:
                                    y=alt.Y("true:O", title="true digit"),
                                    tooltip=[alt.Tooltip("about:N", title="change")])
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(color=alt.Color("fill:N", scale=None))
-    text = base.mark_text(fontSize=10).encode(
+    text = base.mark_text(fontSize=SMALLEST_FONT).encode(
         text="label:N", color=alt.condition(alt.datum.dark, alt.value("white"), alt.value(INK)))
     return (cells + text).properties(width=size, height=size)
 
@@ -268,7 +269,7 @@ def epoch_accuracy_chart(epochs: Sequence[int], accuracies: Sequence[float], sel
     base = alt.Chart(frame).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")])
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=ACCURACY_FORMAT)])
     line = base.mark_line(color=TRAINED_COLOR, point=alt.OverlayMarkDef(color=TRAINED_COLOR, size=30))
     marked = base.transform_filter(alt.datum.shown).mark_point(size=160, color=INITIAL_COLOR, filled=True)
     return (line + marked).properties(height=height)

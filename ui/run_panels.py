@@ -15,16 +15,24 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.formats import count, format_accuracy
+from ann.live_points import LiveView
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
-from ui import charts, state, workspace
+from ui import charts, live_view, state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
 QUEUED_SECONDS = 3.0  # ... while it waits in the queue, near its front (a classroom's queue is long: poll it gently)
 QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of it: its place changes only when
-FAR_IN_QUEUE = 4  # a run ends, and thirty such views every 3 s slowed the server for everyone (bench/classroom_training.py)
+FAR_IN_QUEUE = 4  # a run ends, and thirty such views redrawn every 3 s would slow the server for everyone
+POINTS_CAPTION = ("Every 2% of an epoch, solid: the training samples since the previous point, as they were "
+                  "trained; dotted: a fixed slice of the test set, as many images of each class. Dashed, with "
+                  "dots: the whole test set after each epoch.")
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
+OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
+OFFER_FOR = "model_offer_for"  # the workspace key the offer was read from the run store for
+OFFER_TAKEN = "model_offer_taken"  # the offer was taken inside a fragment: the whole page is to be drawn again
 
 
 def duration(seconds: float | None) -> str:
@@ -65,7 +73,7 @@ def status_text(run: RunInfo) -> str:
 
 
 def accuracy_text(run: RunInfo) -> str:
-    return f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+    return format_accuracy(run.test_accuracy)
 
 
 # --------------------------------------------------------------------------- requests
@@ -156,9 +164,21 @@ def continue_control(run: RunInfo, prefix: str) -> None:
 # --------------------------------------------------------------------------- runs that end
 
 
+def replaces(run: RunInfo, model: state.ActiveModel | None) -> bool:
+    """Whether a run that has just ended becomes the active model by itself: when it reads better than the
+    active model on the test set of the same dataset, or when the two cannot be compared (no active model,
+    one without a test accuracy, or one of another dataset: the run was trained on the dataset active when
+    it started). Otherwise the learner is asked (:func:`model_offer`): a short run must not quietly take
+    the place of the better shipped model a beginner draws on."""
+    if model is None or model.test_accuracy is None or model.dataset.key != run.dataset:
+        return True
+    return run.test_accuracy is not None and run.test_accuracy > model.test_accuracy
+
+
 def notice_ended_runs(runs: list[RunInfo]) -> bool:
-    """Runs seen active before and ended now: the newest with a whole epoch becomes the active model, as
-    when training ran in the page. Returns True if anything changed (the page should be drawn again)."""
+    """Runs seen active before and ended now: the newest with a whole epoch becomes the active model if it
+    :func:`replaces` it, and is offered otherwise. Returns True if anything changed (the page should be drawn
+    again)."""
     watched = set(st.session_state.get(WATCH_KEY, []))
     by_id = {run.id: run for run in runs}
     ended = [by_id[i] for i in watched if i in by_id and not by_id[i].active]
@@ -170,21 +190,106 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
     ended.sort(key=lambda run: run.ended or 0.0)
     news = []
     for run in ended:
-        result = f"{run.test_accuracy:.2%} on the test set" if run.test_accuracy is not None else "no whole epoch"
-        verb = {RunStatus.FINISHED: "finished", RunStatus.STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
-            run.status, run.status_text)
+        result = (f"{format_accuracy(run.test_accuracy)} on the test set" if run.test_accuracy is not None
+                  else "no whole epoch")
+        verb = {RunStatus.FINISHED: "finished",
+                RunStatus.STOPPED: f"stopped after {count(run.epochs_done, 'epoch')}"}.get(run.status, run.status_text)
         news.append(f"{run.name} {verb}: {result}.")
     usable = [run for run in ended if run.status in (RunStatus.FINISHED, RunStatus.STOPPED) and run.has_model]
     if usable:
-        try:
-            state.activate_run(usable[-1], workspace.store())
-            news[-1 if usable[-1] is ended[-1] else 0] += f" {usable[-1].name} is now the active model."
-        except CheckpointError as exc:
-            news.append(str(exc))
+        newest, before = usable[-1], state.active_model()
+        if replaces(newest, before):
+            try:
+                state.activate_run(newest, workspace.store())
+                news[-1 if newest is ended[-1] else 0] += f" {newest.name} is now the active model."
+                _set_offer(None)
+            except CheckpointError as exc:
+                news.append(str(exc))
+        else:
+            _set_offer(newest.id)
     st.session_state[NEWS_KEY] = news
     for line in news:
         st.toast(line, icon=":material/check_circle:")
     return True
+
+
+def _offer_id() -> str | None:
+    """The run on offer: the workspace's (kept in the run store, so a reload or a second tab offers it too)."""
+    key = workspace.workspace_key()
+    if st.session_state.get(OFFER_FOR) != key:
+        st.session_state[OFFER_FOR] = key
+        st.session_state[OFFER_KEY] = workspace.stored_choice().offer
+    return st.session_state.get(OFFER_KEY)
+
+
+def _set_offer(run_id: str | None) -> None:
+    if _offer_id() != run_id:
+        st.session_state[OFFER_KEY] = run_id
+        workspace.remember_offer(run_id)
+
+
+def _offered() -> tuple[RunInfo, state.ActiveModel] | None:
+    """The run on offer and the active model it was compared with; None (and the offer withdrawn) once it is
+    the active model, has gone, or trains again."""
+    run_id = _offer_id()
+    if run_id is None:
+        return None
+    try:
+        run = workspace.store().get_run(workspace.workspace_key(), run_id)
+    except RunNotFound:
+        run = None
+    model = state.active_model()
+    if run is None or run.active or not run.has_model or model is None or state.is_run_model(model, run):
+        _set_offer(None)
+        return None
+    return run, model
+
+
+def offer_text(run: RunInfo, model: state.ActiveModel) -> str:
+    """"Run 3 reads 91.20%; the active model reads 99.36%. Use Run 3?": both on the test set of the same dataset;
+    short, for a phone's first screen (the sidebar names the active model). When the active model is an earlier
+    state of the same run, its epochs say which."""
+    active = f"the active model (its epoch {len(model.history)})" if model.run_id == run.id else "the active model"
+    return (f"{run.name} reads {accuracy_text(run)}; {active} reads {format_accuracy(model.test_accuracy)}. "
+            f"Use {run.name}?")
+
+
+def _use_offered(run_id: str, in_fragment: bool) -> None:
+    _set_offer(None)
+    try:
+        model = state.activate_run(workspace.store().get_run(workspace.workspace_key(), run_id), workspace.store())
+    except (CheckpointError, RunNotFound) as exc:
+        st.session_state["runs_refusal"] = f"That run's model could not be read: {exc}"
+        return
+    if in_fragment:  # the sidebar and the pickers name the active model: the whole page is drawn again
+        st.session_state[OFFER_TAKEN] = True
+        st.session_state[NEWS_KEY] = [f"{model.name} is now the active model."]
+    else:
+        st.toast(f"{model.name} is now the active model.", icon=":material/check_circle:")
+
+
+def _keep_active() -> None:
+    _set_offer(None)
+
+
+def model_offer(prefix: str, only: str | None = None, hide: str | None = None, in_fragment: bool = False) -> None:
+    """The offer of a run that ended reading no better than the active model: how the two compare, and a
+    button to switch (and one to keep the active model, which withdraws the offer). ``only``: draw it only if
+    it is that run's; ``hide``: not if it is that run's (the Train page shows the run it views in full);
+    ``in_fragment``: drawn in a fragment, so taking the offer redraws the whole page."""
+    if st.session_state.pop(OFFER_TAKEN, False):
+        st.rerun(scope="app")
+    offered = _offered()
+    if offered is None or (only is not None and offered[0].id != only) or offered[0].id == hide:
+        return
+    run, model = offered
+    with st.container(border=True, key=f"{prefix}_model_offer"):
+        st.markdown(f":material/compare_arrows: {offer_text(run, model)}",
+                    help=f"Both on the test set of {run.dataset_title}; the active model is {model.name}.")
+        with st.container(horizontal=True, gap="small"):
+            st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
+                      args=(run.id, in_fragment), icon=":material/swap_horiz:")
+            st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
 
 
 # --------------------------------------------------------------------------- the status on every page
@@ -222,19 +327,41 @@ def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> No
     runs = workspace.my_runs() if runs is None else runs
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
         _status_live(hide)
+    model_offer("sb", hide=hide)
 
 
 # --------------------------------------------------------------------------- the Train page's view
 
 
 def run_charts(run: RunInfo, history: list[dict[str, Any]], events: list[dict[str, Any]],
-               key: str = "") -> None:
-
-    accuracy_chart, loss_chart = charts.history_charts({run.name: history}, epochs=run.target_epochs,
-                                                       events={run.name: events})
+               key: str = "", points: list[dict[str, Any]] | None = None, view: LiveView | None = None) -> None:
+    """A run's accuracy and loss curves (its live points too, if given), and with ``view`` the network's
+    answers to the fixed digits and a few first-layer nodes' weights under them."""
+    accuracy_chart, loss_chart = charts.history_charts(
+        {run.name: history}, epochs=run.target_epochs, events={run.name: events}, points={run.name: points or []},
+        per_epoch={run.name: run.records * run.train_config.copies_per_record})
     left, right = st.columns(2)
     left.altair_chart(accuracy_chart, width="stretch", key=f"{key}_acc" if key else None)
     right.altair_chart(loss_chart, width="stretch", key=f"{key}_loss" if key else None)
+    if points:
+        st.caption(POINTS_CAPTION)
+    if view is not None:
+        live_panel(run, view)
+
+
+def live_panel(run: RunInfo, view: LiveView) -> None:
+    """The network at the run's latest live point: its answers to the fixed digits (one test image of each
+    class), and what its first nodes look for; redrawn with the curves, so only while a run is shown."""
+    noun = "digit" if run.dataset_tag.digits else "image"
+    answers, weights = st.columns([10, 7], gap="medium")
+    answers.markdown(f"**Its answers now**, to one test {noun} of each class")
+    answers.html(live_view.answers_html(view, run.class_names))
+    pictures = live_view.weights_html(view)
+    if pictures:
+        weights.markdown(f"**What {len(view.weights)} first-layer nodes look for**")
+        weights.html(pictures)
+    st.caption(f"After {view.samples:,} samples. Under each {noun}: the network's answer and its share of the "
+               "outputs, green when right. Weights: red where ink excites the node, blue where it holds it back.")
 
 
 def _train_view_body(run_id: str) -> None:
@@ -255,8 +382,14 @@ def _train_view_body(run_id: str) -> None:
     with st.container(border=True, key="tr_live"):
         title, status = st.columns([1, 3], vertical_alignment="center")
         title.markdown(f"#### {run.name}")
-        status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
-                        f"**{accuracy_text(run)}**.")
+        history, points = store.history(run), store.points(run)
+        sliced = [p["slice_accuracy"] for p in points if p["slice_accuracy"] is not None]
+        if run.test_accuracy is None and sliced:  # in its first epoch: the test slice says how it goes
+            status.markdown(f"**{status_text(run).capitalize()}**. Accuracy on the test slice now: "
+                            f"**{format_accuracy(sliced[-1])}** (the whole test set is scored when the epoch ends).")
+        else:
+            status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
+                            f"**{accuracy_text(run)}**.")
         if run.status in ("running", RunStatus.PAUSED) and run.worker is not None:
             share = run.progress_done / run.progress_total if run.progress_total else 0.0
             st.progress(min(share, 1.0), text=(
@@ -265,11 +398,12 @@ def _train_view_body(run_id: str) -> None:
                 + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             busy = len(workspace.service().alive_workers())
-            st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
-                    f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
+            st.info(f"Queued: {queue_text(run)}. This server trains {count(workspace.service().workers, 'run')} at "
+                    f"once ({busy} busy); it starts by itself, and you can leave this page meanwhile.",
                     icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)
+        model_offer("tr", only=run.id, in_fragment=True)
         show_refusal()
         if run.active:
             buttons, rate = st.columns([1, 1], gap="large", vertical_alignment="bottom")
@@ -279,11 +413,10 @@ def _train_view_body(run_id: str) -> None:
                 learning_rate_control(run, "tr")
         else:
             continue_control(run, "tr")
-        history = store.history(run)
-        if history:
-            run_charts(run, history, store.events(run))
+        if history or points:
+            run_charts(run, history, store.events(run), points=points, view=store.live_view(run))
         elif run.active:
-            st.caption("The curves appear when the first epoch ends.")
+            st.caption("The curves appear within the first seconds of training.")
 
 
 _train_view_live = st.fragment(run_every=LIVE_SECONDS)(_train_view_body)

@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import datasets, memory, run_panels, setup_link, state, workspace
+from ui import datasets, memory, phone, run_panels, setup_link, state, workspace
 
 # a garbage collection every few seconds instead of after every script run (config.toml's runner.postScriptGC),
 # and freed heap pages back to the system (ui.memory)
@@ -50,6 +50,7 @@ def run_app() -> None:
     st.set_page_config(page_title="ANN Explorer", page_icon=":material/neurology:", layout="wide")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                           for index, (path, title, icon) in enumerate(PAGES)])
+    phone.style()  # the layout rules every page shares (a phone's first screen, readable text)
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()
@@ -68,14 +69,19 @@ def run_app() -> None:
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
     datasets.show_notice()
+    state.show_model_notice()
     on_train = page.url_path == "train"
     if not on_train and st.session_state.get("page_before") == "train":
         # just left the Train page: its settings stay on its own address, not on the next page's
         for name in [name for name in st.query_params if name in TRAIN_LINK_NAMES]:
             del st.query_params[name]
     st.session_state["page_before"] = page.url_path
-    # every page but Train (which shows its run in full) starts with the live status of your runs
-    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None, runs=runs)
+    # every page but Train (which shows its run in full: the one picked there, else the newest) starts with the
+    # live status of your runs
+    in_view = st.session_state.get("tr_view")
+    if on_train and runs and in_view not in {run.id for run in runs}:
+        in_view = runs[-1].id
+    run_panels.status_bar(hide=in_view if on_train else None, runs=runs)
     _this_run.inside_frame = True
     try:
         page.run()

@@ -15,6 +15,7 @@ import numpy as np
 from ann.data.split import MAX_LABEL, IDXFormatError
 from ann.files import atomic_write as _atomic_write
 from ann.inputs import IMAGE_SIDE, N_CLASSES, N_PIXELS
+from ann.inputs import check_labels
 
 _IMAGES_MAGIC = 2051  # 0x0803: unsigned bytes, 3 dimensions
 _LABELS_MAGIC = 2049  # 0x0801: unsigned bytes, 1 dimension
@@ -304,12 +305,4 @@ def as_pixels(images: np.ndarray) -> np.ndarray:
 
 def as_labels(labels: np.ndarray) -> np.ndarray:
     """Validate labels for writing; return int64 of shape (n,)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must have shape (n,), got {labels.shape}")
-    if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers 0-9, got dtype {labels.dtype}")
-    bad = np.flatnonzero((labels < 0) | (labels >= N_CLASSES))
-    if bad.size:
-        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]} is out of range 0-9")
-    return labels.astype(np.int64)
+    return check_labels(labels, N_CLASSES).astype(np.int64)

@@ -51,10 +51,15 @@ def write_model_snapshot(path: Path, network: Network, run: RunInfo, history: li
     atomic_write(path, lambda stream: np.savez_compressed(stream, meta=np.array(dumps_json(meta)), **arrays))
 
 
+POINT_COLUMNS = ("samples", "epoch", "train_loss", "train_accuracy", "slice_accuracy")  # a live point's values
+
+
 def write_resume(path: Path, network: Network, rng: np.random.Generator, history: list[dict[str, Any]],
-                 events: list[dict[str, Any]], learning_rate: float, run: RunInfo) -> None:
+                 events: list[dict[str, Any]], learning_rate: float, run: RunInfo,
+                 points: list[dict[str, Any]] | None = None) -> None:
     """Everything needed to continue exactly: weights, biases and momentum buffers in the network's own
-    dtype, the random generator's state, the history so far (and the run's settings, for a rebuild)."""
+    dtype, the random generator's state, the history so far (and, for a rebuild, the run's settings and its
+    live points: an array of :data:`POINT_COLUMNS`, NaN where a point has no slice accuracy)."""
     meta = {"format": CHECKPOINT_FORMAT, "format_version": 1, "run": run.id, "epoch": len(history),
             "network": configs_to_dict(run.network_config, run.train_config), "history": history,
             "events": events, "learning_rate": learning_rate,
@@ -66,6 +71,8 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
     for i, v in enumerate(network._velocity or []):
         arrays[f"velocity_{i}"] = v
+    arrays["points"] = np.array([[np.nan if p[c] is None else p[c] for c in POINT_COLUMNS] for p in points or []],
+                                np.float64).reshape(-1, len(POINT_COLUMNS))
     # The generator's state holds 128-bit integers: JSON keeps them exactly (Python ints), unlike npz.
     atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(jsonable(meta))), **arrays))
 
@@ -74,7 +81,7 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
 # folders (the run store names the run).
 
 
-MAX_META_BYTES = 64 * 2**20  # a checkpoint's meta (history, events, the generator's state): far below this
+MAX_META_BYTES = 64 * 2**20  # a checkpoint's meta (history, events, the generator's state) and live points
 _MAX_NPY_HEADER = 10_000  # NumPy's own default limit on an .npy header
 
 
@@ -105,11 +112,16 @@ def _check_sizes(stream: BinaryIO, name: str, max_bytes: int, keys: tuple[str, .
 
 
 def read_checkpoint_meta(path: Path) -> dict[str, Any]:
+    """A checkpoint's metadata, with its live points as dicts under ``"points"`` (none in an older file)."""
     try:
         with open(path, "rb") as stream:
-            _check_sizes(stream, path.name, MAX_META_BYTES, keys=("meta",))
+            _check_sizes(stream, path.name, MAX_META_BYTES, keys=("meta", "points"))
             with np.load(stream, allow_pickle=False) as npz:
                 meta = json.loads(str(npz["meta"]))
+                rows = npz["points"].tolist() if "points" in npz.files else []
+        if isinstance(meta, dict):
+            meta["points"] = [{c: (int(v) if c in ("samples", "epoch") else None if math.isnan(v) else v)
+                               for c, v in zip(POINT_COLUMNS, row)} for row in rows]
     except FileNotFoundError:
         raise CheckpointError(f"{path.name} is missing") from None
     except CheckpointError:
@@ -140,11 +152,11 @@ def read_resume(path: Path, network_config: NetworkConfig, network_only: bool = 
     parameters = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(network_config.layer_sizes))
     try:
         with stream:
-            # weights, biases and momentum, in float64 at most, and the meta
+            # weights, biases and momentum, in float64 at most, and the meta and live points
             _check_sizes(stream, path.name, 2 * parameters * 8 + MAX_META_BYTES)
             with np.load(stream, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files
-                          if not (network_only and key.startswith("velocity_"))}
+                          if key != "points" and not (network_only and key.startswith("velocity_"))}
         meta = json.loads(str(arrays.pop("meta")))
     except CheckpointError:
         raise
