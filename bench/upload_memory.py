@@ -489,13 +489,14 @@ def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[s
                     tab.locator(".st-key-own_upload input[type='file']").set_input_files(big)
                     message = tab.get_by_text("files are read here")
                     message.wait_for()
+                    said = message.inner_text()[:160]  # before the reload below, which clears it
                     wait_idle(tab)
                     time.sleep(3)  # ui/memory.py collects and returns freed pages every 5 s
                     tab.reload()
                     wait_idle(tab)
                     time.sleep(6)
                     after = server.memory_mb()
-                    row = {"case": "three files of 45 MB in one upload", "said": message.inner_text()[:160],
+                    row = {"case": "three files of 45 MB in one upload", "said": said,
                            "peak_mb": after["peak_mb"], "rss_after_refusal_mb": after["rss_mb"],
                            "peak_above_baseline_mb": round(after["peak_mb"] - result["baseline_rss_mb"], 1),
                            "rss_above_baseline_after_mb": round(after["rss_mb"] - result["baseline_rss_mb"], 1)}
