@@ -485,6 +485,8 @@ def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[s
                               f"({result['baseline_rss_mb']:.0f} MB); said: {said[0][:90]}", flush=True)
                     # three files of 45 MB in one upload: refused on their total, their bytes released
                     context, tab = _open_upload_panel(browser, server.url)
+                    time.sleep(6)  # the previous cases' garbage collected and returned (ui/memory.py: every 5 s)
+                    before = server.memory_mb()["rss_mb"]
                     _reset_peak(server.process.pid)
                     tab.locator(".st-key-own_upload input[type='file']").set_input_files(big)
                     message = tab.get_by_text("files are read here")
@@ -499,11 +501,13 @@ def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[s
                     row = {"case": "three files of 45 MB in one upload", "said": said,
                            "peak_mb": after["peak_mb"], "rss_after_refusal_mb": after["rss_mb"],
                            "peak_above_baseline_mb": round(after["peak_mb"] - result["baseline_rss_mb"], 1),
-                           "rss_above_baseline_after_mb": round(after["rss_mb"] - result["baseline_rss_mb"], 1)}
+                           "rss_above_baseline_after_mb": round(after["rss_mb"] - result["baseline_rss_mb"], 1),
+                           "rss_before_mb": before, "rss_after_minus_before_mb": round(after["rss_mb"] - before, 1)}
                     context.close()
                     result["cases"].append(row)
                     print(f"  {row['case']}: peak {row['peak_above_baseline_mb']:.0f} MB above the baseline, "
-                          f"{row['rss_above_baseline_after_mb']:.0f} MB still held 9 s after the refusal; said: "
+                          f"{row['rss_above_baseline_after_mb']:.0f} MB still held 9 s after the refusal "
+                          f"({row['rss_after_minus_before_mb']:+.0f} MB against just before the upload); said: "
                           f"{row['said'][:90]}", flush=True)
                 finally:
                     browser.close()
