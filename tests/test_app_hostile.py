@@ -46,3 +46,20 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_run_s_last_good_snapshot_ma
     shown = "\n".join([texts(at.info), texts(at.warning), texts(at.error), texts(at.caption), texts(at.markdown)])
     assert "resume.npz was damaged" in shown  # named on its run
     assert str(workspace.store().root) not in shown  # and no server paths anywhere
+
+
+@pytest.mark.parametrize(("fill", "size", "said"), [
+    (b"0,", 112 * 2**20, "Not read: digits.csv: line 1 is longer than 16,384 bytes, more than a record can be"),
+    (b"0\n", 57_000_000 * 2, "Not read: digits.csv: line 1 has 1 values, expected 785"),
+], ids=["one 112 MB line", "57 million short lines"])
+def test_a_hostile_csv_in_a_small_zip_is_one_line_on_the_dataset_page(fill, size, said):
+    """The issue's two zips of 114 and 111 KB (their memory: tests/test_hostile_inputs.py, on the server:
+    bench/upload_memory.py --server)."""
+    import hostile_files as h
+    from test_app_datasets import upload
+
+    at = open_page("dataset")
+    upload(at, "digits.zip", h.zip_archive([h.Entry("digits.csv", zeros=size, fill=fill)]))
+    no_exceptions(at)
+    assert texts(at.error).startswith(said), texts(at.error)
+    assert "dataset_key" not in at.session_state or at.session_state["dataset_key"] == "mnist"  # nothing kept
