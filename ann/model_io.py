@@ -29,6 +29,7 @@ import math
 import os
 import re
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -283,6 +284,15 @@ def _check_file_size(size: int, start: bytes, name: str) -> None:
         raise ModelFileError(f"{name}: not a model file (an .npz saved by ANN Explorer is expected)")
 
 
+# What reading an .npz can raise on damaged bytes: zipfile and zlib on the archive; NumPy's .npy header parser
+# (ast.literal_eval, and tokenize for old headers) SyntaxError, tokenize.TokenError, ValueError, TypeError,
+# RecursionError (deeply nested literals), KeyError and IndexError on odd dictionaries; struct and EOFError on
+# short data.
+NPY_READ_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, struct.error, RuntimeError,
+                   NotImplementedError, SyntaxError, tokenize.TokenError, TypeError, KeyError, IndexError,
+                   RecursionError)
+
+
 @contextmanager
 def _guarded(name: str) -> Iterator[None]:
     """Whatever the zip or NumPy reader raises on damaged data becomes one clear ModelFileError."""
@@ -290,9 +300,9 @@ def _guarded(name: str) -> Iterator[None]:
         yield
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, struct.error, RuntimeError,
-            NotImplementedError) as exc:
-        raise ModelFileError(f"{name}: corrupt or truncated .npz ({exc})") from None
+    except NPY_READ_ERRORS:  # their texts quote internals (and a header's bytes): said in our words instead
+        raise ModelFileError(f"{name}: corrupt or truncated .npz (its data cannot be unpacked); save it "
+                             "again") from None
 
 
 @contextmanager
@@ -356,20 +366,28 @@ def _read_members(archive: zipfile.ZipFile, name: str) -> dict[str, _Member]:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(entry, max_header_size=_MAX_NPY_HEADER)
                 else:
                     raise ValueError(f".npy format version {version[0]}.{version[1]} is not used for plain arrays")
-            except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-                raise ModelFileError(f"{name}: its entry {key} is not a NumPy array ({exc})") from None
+            except NPY_READ_ERRORS:
+                raise ModelFileError(f"{name}: its entry {key} is not a NumPy array (its header is "
+                                     "malformed)") from None
             header_bytes = entry.tell()
         if any(not isinstance(n, int) or n < 0 for n in shape):
-            raise ModelFileError(f"{name}: {key} has the impossible shape {shape}")
+            raise ModelFileError(f"{name}: {key} has an impossible shape {_short(shape)}")
         member = _Member(key, info, tuple(shape), dtype)
         if dtype.hasobject:
             raise ModelFileError(f"{name}: {key} holds Python objects (dtype object), which are not read: model "
                                  "files hold numbers and text only, never pickles")
         if info.file_size != header_bytes + member.nbytes:
             raise ModelFileError(f"{name}: {key} is damaged: its header announces {member.nbytes:,} bytes of "
-                                 f"data ({dtype} {tuple(shape)}), the entry holds {info.file_size - header_bytes:,}")
+                                 f"data ({_short(dtype)} {_short(tuple(shape))}), the entry holds "
+                                 f"{info.file_size - header_bytes:,}")
         members[key] = member
     return members
+
+
+def _short(value: Any, chars: int = 60) -> str:
+    """A value from the file, shown in a message at most ``chars`` long (a header can hold kilobytes)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= chars else text[:chars - 3] + "..."
 
 
 def _is_member_name(filename: str) -> bool:
@@ -383,8 +401,8 @@ def _read_meta(archive: zipfile.ZipFile, members: dict[str, _Member], name: str)
     if member is None:
         raise ModelFileError(f"{name}: an .npz, but not an ANN Explorer model (no 'meta' entry)")
     if member.dtype.kind != "U" or member.shape != ():
-        raise ModelFileError(f"{name}: its meta entry is not text ({member.dtype} {member.shape}); not an ANN "
-                             "Explorer model")
+        raise ModelFileError(f"{name}: its meta entry is not text ({_short(member.dtype)} "
+                             f"{_short(member.shape)}); not an ANN Explorer model")
     chars = member.dtype.itemsize // 4
     if chars > MAX_META_CHARS:
         raise ModelFileError(f"{name}: its meta entry is {chars:,} characters long; a model's is far shorter "
@@ -401,7 +419,7 @@ def _read_meta(archive: zipfile.ZipFile, members: dict[str, _Member], name: str)
         raise ModelFileError(f"{name}: an .npz, but not an ANN Explorer model")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(f"{name}: format version {version!r}; this ANN Explorer reads up to version "
+        raise ModelFileError(f"{name}: format version {_short(version)}; this ANN Explorer reads up to version "
                              f"{FORMAT_VERSION} (upgrade ANN Explorer to read it)")
     try:
         net_cfg = NetworkConfig(**meta["network"])
@@ -436,10 +454,10 @@ def _expected_arrays(members: dict[str, _Member], model: _Meta, name: str) -> di
         if member is None:
             raise ModelFileError(f"{name}: missing {key}")
         if member.shape != shape:
-            raise ModelFileError(f"{name}: {key} has shape {member.shape}, but its configuration says {shape}; "
+            raise ModelFileError(f"{name}: {key} has shape {_short(member.shape)}, but its configuration says {shape}; "
                                  "the file is damaged or was not saved by ANN Explorer")
         if member.dtype.kind != "f" or member.dtype.itemsize > 8:
-            raise ModelFileError(f"{name}: {key} holds {member.dtype} values; weights and biases are float16, "
+            raise ModelFileError(f"{name}: {key} holds {_short(member.dtype)} values; weights and biases are float16, "
                                  "float32 or float64")
     extra = set(members) - {"meta"} - set(expected)
     if extra:

@@ -16,18 +16,34 @@ each under their own names) uploaded at once on the Draw page, then in a new ses
 81-megapixel PNG, then the model bomb on the Train page; the server's VmRSS and VmHWM (from /proc) after each.
 Target: the server under 600 MB, and no rise from the model bomb.
 
+Part 3, datasets (``--datasets``): the hostile dataset uploads of issue #21 (a CSV of one 112 MB line and one of
+57 million short lines, each in a zip of about 115 KB; a 48 MB CSV of short lines) and two honest ones (MNIST's
+first 27,500 training images as a 48 MB CSV, its whole training set as the seed's 105 MB CSV), each read by
+``ann.data.own.read_own_data`` (what ``python -m ann train --data`` and the Dataset page call) in a fresh child,
+here and in the tree before #21 (``DATASETS_REFERENCE``, from ``git archive``), alternating; the reference's
+address space is capped at ``REFERENCE_CAP_MB`` (it asked for 43.6 GiB on the short lines).
+
+Part 4, the server (``--server``, needs Debian's chromium and playwright): ``streamlit run app.py`` of this tree;
+on the Dataset page, in real headless Chromium tabs, each upload read (or refused) while the server's VmHWM is
+reset before and read after (``/proc/PID/clear_refs``): one visitor's one-line zip; three visitors' one-line zips
+at once; three visitors' short-lines zips at once; MNIST's training CSV; and three files of 45 MB in one upload
+(refused on their total), with the server's resident memory once they are released. Targets: 400 MB above the
+baseline for one upload, 600 MB for three at once.
+
 Files are written to bench/out/uploads/ (git-ignored). Writes bench/out/upload_memory.json.
 
-Run (part 1 about 2 minutes, part 2 about 2 more)::
+Run (part 1 about 2 minutes, part 2 about 2 more, part 3 about 2, part 4 about 3)::
 
     python bench/upload_memory.py
     python bench/upload_memory.py --app --repeats 1
+    python bench/upload_memory.py --no-files --datasets --server --repeats 1
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import re
 import signal
@@ -47,9 +63,11 @@ sys.path.insert(0, str(REPO_DIR / "tests"))
 import hostile_files as h  # noqa: E402 -- the writers and the measuring child are the tests' own
 
 REFERENCE_COMMIT = "7aa5e39"  # main just before issue #13's first commit
+DATASETS_REFERENCE = "528b868"  # main just before issue #21's first commit
+REFERENCE_CAP_MB = 3000  # the reference's address space above its baseline (it asks for 43.6 GiB on one file)
 UPLOADS = OUT_DIR / "uploads"
 TARGETS = {"photo_12mp_seconds": 1.0, "photo_12mp_mb": 150.0, "png_bomb_mb": 100.0, "model_bomb_seconds": 1.0,
-           "server_mb": 600.0}
+           "server_mb": 600.0, "one_upload_mb": 400.0, "three_uploads_mb": 600.0}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 180_000
@@ -309,11 +327,202 @@ def app_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[str,
     return result
 
 
+# --------------------------------------------------------------------------- part 3: datasets
+
+
+def write_dataset_inputs(data_dir: Path) -> dict[str, Path]:
+    """The dataset uploads (kept between runs); MNIST's from the real files in ``data_dir``."""
+    from ann.data.csv_files import write_csv
+    from ann.data.mnist import load_mnist
+    from ann.data.split import Split
+
+    makers = {
+        "csv_one_line.zip": lambda: h.zip_archive([h.Entry("digits.csv", zeros=112 * 2**20, fill=b"0,")]),
+        "csv_short_lines.zip": lambda: h.zip_archive([h.Entry("digits.csv", zeros=57_000_000 * 2, fill=b"0\n")]),
+        "csv_short_lines_48mb.csv": lambda: b"0\n" * (24 * 2**20),
+    }
+    paths = {}
+    for name, make in makers.items():
+        paths[name] = UPLOADS / name
+        if not paths[name].exists():
+            paths[name].write_bytes(make())
+    for name, count in (("mnist_27500.csv", 27_500), ("mnist_train.csv", 60_000)):
+        paths[name] = UPLOADS / name
+        if not paths[name].exists():
+            train = load_mnist(data_dir).train
+            write_csv(paths[name], Split(train.images[:count], train.labels[:count]))
+    return paths
+
+
+DATASET_CASES = [  # label, file
+    ("a CSV of one 112 MB line in a 114 KB zip", "csv_one_line.zip"),
+    ("a CSV of 57 million short lines in a 111 KB zip", "csv_short_lines.zip"),
+    ("a 48 MB CSV of short lines", "csv_short_lines_48mb.csv"),
+    ("MNIST's first 27,500 training images as a 48 MB CSV", "mnist_27500.csv"),
+    ("MNIST's training set as the seed's CSV (105 MB)", "mnist_train.csv"),
+]
+
+
+def run_child_in(tree: Path, kind: str, path: Path, limit_mb: float, timeout: float = 900) -> dict:
+    """tests/hostile_files.py's measuring child, from ``tree`` (this one or the reference's)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONPATH=str(tree))
+    done = subprocess.run([sys.executable, str(tree / "tests" / "hostile_files.py"), kind, str(path), "--limit-mb",
+                           str(limit_mb)], capture_output=True, text=True, env=env, timeout=timeout, cwd=tree,
+                          check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return {"outcome": "crashed", "returncode": done.returncode, "stderr": done.stderr[-300:]}
+    return json.loads(lines[-1])
+
+
+def datasets_part(paths: dict[str, Path], repeats: int) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ann_reference_21_") as folder:
+        reference = git_tree(DATASETS_REFERENCE, Path(folder))
+        for label, name in DATASET_CASES:
+            runs: dict[str, list[dict]] = {"reference": [], "candidate": []}
+            for _ in range(repeats):
+                runs["reference"].append(run_child_in(reference, "own_data", paths[name], REFERENCE_CAP_MB))
+                runs["candidate"].append(run_child_in(REPO_DIR, "own_data", paths[name], 768))
+            row = {"case": label, "file": name, "file_bytes": paths[name].stat().st_size}
+            for side, results in runs.items():
+                last = results[-1]
+                row[side] = {"outcome": last["outcome"], "error": last.get("error"),
+                             "message": (last.get("message") or "")[:160],
+                             "median_seconds": median([r.get("seconds", float("nan")) for r in results]),
+                             "median_peak_mb": median([r.get("peak_above_baseline_mb", float("nan"))
+                                                       for r in results])}
+            rows.append(row)
+            ref, new = row["reference"], row["candidate"]
+            said = "read" if new["outcome"] == "ok" else f"refused: {new['message'][:70]}"
+            before = ("out of memory" if ref["outcome"] == "MemoryError" or ref.get("error") == "_ArrayMemoryError"
+                      else ref["outcome"] if ref["outcome"] != "error" else f"{ref['error']}")
+            print(f"{label} ({row['file_bytes'] / 2**20:.2f} MB): before {ref['median_seconds']:.2f} s, "
+                  f"{ref['median_peak_mb']:.0f} MB ({before}); now {new['median_seconds']:.2f} s, "
+                  f"{new['median_peak_mb']:.1f} MB ({said})", flush=True)
+    return rows
+
+
+def git_tree(commit: str, folder: Path) -> Path:
+    archive = subprocess.run(["git", "archive", commit], cwd=REPO_DIR, capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+# --------------------------------------------------------------------------- part 4: the server
+
+
+def _reset_peak(pid: int) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def _open_upload_panel(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(f"{url}/dataset")
+    page.get_by_role("tab", name="Your own data").click()
+    page.locator(".st-key-own_upload input[type='file']").wait_for(state="attached")
+    wait_idle(page)
+    return context, page
+
+
+def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    big = []
+    for i in range(3):
+        twin = UPLOADS / "eight" / f"part{i}.csv"
+        twin.parent.mkdir(exist_ok=True)
+        if not twin.exists():
+            twin.write_bytes(b"0," * (45 * 2**19))
+        big.append(twin)
+    cases = [("one visitor: the one-line zip", [[paths["csv_one_line.zip"]]]),
+             ("three visitors at once: the one-line zip", [[paths["csv_one_line.zip"]]] * 3),
+             ("three visitors at once: the short-lines zip", [[paths["csv_short_lines.zip"]]] * 3),
+             ("one visitor: MNIST's training CSV (105 MB)", [[paths["mnist_train.csv"]]])]
+    result: dict[str, Any] = {"cases": []}
+    with tempfile.TemporaryDirectory(prefix="ann_runs_") as runs:
+        os.environ["ANN_RUNS_DIR"] = runs
+        server = Server(REPO_DIR, data_dir, OUT_DIR / "upload_memory_server.log")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    warm, page = _open_upload_panel(browser, server.url)  # imports and first page runs done
+                    warm.close()
+                    time.sleep(2)
+                    result["baseline_rss_mb"] = server.memory_mb()["rss_mb"]
+                    for label, uploads in cases:
+                        tabs = [_open_upload_panel(browser, server.url) for _ in uploads]
+                        before = server.memory_mb()["rss_mb"]
+                        _reset_peak(server.process.pid)
+                        # one Playwright thread drives all the tabs: the uploads go out in turn, the server
+                        # reads them at once (each press returns as soon as it is sent)
+                        for (_, tab), files in zip(tabs, uploads):
+                            tab.locator(".st-key-own_upload input[type='file']").set_input_files(files)
+                        for _, tab in tabs:
+                            tab.wait_for_function("() => { const b = document.querySelector('.st-key-own_read "
+                                                  "button'); return b && !b.disabled; }", timeout=WAIT_MS)
+                        for _, tab in tabs:
+                            tab.locator(".st-key-own_read button").click()
+                        said = []
+                        for _, tab in tabs:
+                            box = tab.get_by_test_id("stAlertContentError").or_(
+                                tab.get_by_test_id("stAlertContentSuccess")).first
+                            box.wait_for()
+                            said.append(box.inner_text()[:160])
+                        memory = server.memory_mb()
+                        row = {"case": label, "rss_before_mb": before, "peak_mb": memory["peak_mb"],
+                               "peak_above_baseline_mb": round(memory["peak_mb"] - result["baseline_rss_mb"], 1),
+                               "said": said}
+                        for context, _ in tabs:
+                            context.close()
+                        result["cases"].append(row)
+                        print(f"  {label}: peak {row['peak_above_baseline_mb']:.0f} MB above the baseline "
+                              f"({result['baseline_rss_mb']:.0f} MB); said: {said[0][:90]}", flush=True)
+                    # three files of 45 MB in one upload: refused on their total, their bytes released
+                    context, tab = _open_upload_panel(browser, server.url)
+                    time.sleep(6)  # the previous cases' garbage collected and returned (ui/memory.py: every 5 s)
+                    before = server.memory_mb()["rss_mb"]
+                    _reset_peak(server.process.pid)
+                    tab.locator(".st-key-own_upload input[type='file']").set_input_files(big)
+                    message = tab.get_by_text("files are read here")
+                    message.wait_for()
+                    said = message.inner_text()[:160]  # before the reload below, which clears it
+                    wait_idle(tab)
+                    time.sleep(3)  # ui/memory.py collects and returns freed pages every 5 s
+                    tab.reload()
+                    wait_idle(tab)
+                    time.sleep(6)
+                    after = server.memory_mb()
+                    row = {"case": "three files of 45 MB in one upload", "said": said,
+                           "peak_mb": after["peak_mb"], "rss_after_refusal_mb": after["rss_mb"],
+                           "peak_above_baseline_mb": round(after["peak_mb"] - result["baseline_rss_mb"], 1),
+                           "rss_above_baseline_after_mb": round(after["rss_mb"] - result["baseline_rss_mb"], 1),
+                           "rss_before_mb": before, "rss_after_minus_before_mb": round(after["rss_mb"] - before, 1)}
+                    context.close()
+                    result["cases"].append(row)
+                    print(f"  {row['case']}: peak {row['peak_above_baseline_mb']:.0f} MB above the baseline, "
+                          f"{row['rss_above_baseline_after_mb']:.0f} MB still held 9 s after the refusal "
+                          f"({row['rss_after_minus_before_mb']:+.0f} MB against just before the upload); said: "
+                          f"{row['said'][:90]}", flush=True)
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Memory and time of uploads, before and after issue #13.")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each file case, per side")
     parser.add_argument("--app", action="store_true", help="also part 2: the app in a real browser")
     parser.add_argument("--no-files", action="store_true", help="skip part 1 (with --app: the app alone)")
+    parser.add_argument("--datasets", action="store_true", help="also part 3: dataset uploads, before and now")
+    parser.add_argument("--server", action="store_true", help="also part 4: dataset uploads to the app")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="MNIST folder for the app")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
@@ -326,7 +535,16 @@ def main() -> int:
         results["files"] = files_part(paths, args.repeats)
     if args.app:
         results["app"] = app_part(paths, args.data, args.chromium)
-    print(f"results: {write_results('upload_memory' if not args.no_files else 'upload_memory_app', results)}")
+    if args.datasets or args.server:
+        dataset_paths = write_dataset_inputs(args.data)
+        if args.datasets:
+            results["datasets"] = datasets_part(dataset_paths, args.repeats)
+        if args.server:
+            results["server"] = server_part(dataset_paths, args.data, args.chromium)
+    parts = [part for part, wanted in (("app", args.app), ("datasets", args.datasets), ("server", args.server))
+             if wanted]
+    name = "upload_memory" if not args.no_files else "_".join(["upload_memory", *parts])
+    print(f"results: {write_results(name, results)}")
     return 0
 
 

@@ -498,7 +498,8 @@ if sweeps_tab.open:
         st.caption("`python -m ann sweep --param learning_rate=0.01,0.03,0.1 --param hidden_nodes=100,200,400 "
                    "--seeds 3` trains a grid of runs side by side, on this machine's cores or a Dask cluster, and "
                    "writes a results file (`sweep.json`). Open it here to see what it found.")
-        upload = st.file_uploader("Results file", type=["json"], key="ex_file_upload", disabled=locked)
+        upload = st.file_uploader("Results file", type=["json"], key="ex_file_upload", disabled=locked,
+                                  max_upload_size=findings.MAX_RESULTS_MB)
         if upload is not None and st.session_state.get(FILE_NAME) != (upload.name, upload.size):
             st.session_state[FILE_NAME] = (upload.name, upload.size)
             st.session_state[FILE_RESULT] = findings.read_results_file(upload.name, upload.getvalue())

@@ -54,8 +54,10 @@ DIGIT_STROKES = {
 # --------------------------------------------------------------------------- deflate, zip and .npy
 
 
-def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[bytes, int, int]:
-    """A raw deflate stream of ``prefix + zeros * b"\\0" + suffix``: (compressed, crc32, uncompressed size).
+def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"", fill: bytes = b"\0"
+                       ) -> tuple[bytes, int, int]:
+    """A raw deflate stream of ``prefix``, ``zeros`` bytes of ``fill`` repeated (zeros by default), then
+    ``suffix``: (compressed, crc32, uncompressed size).
 
     Each part comes from its own compressor ended by a full flush (no reference to earlier data), so the
     compressed 16 MB block of zeros can be repeated as it is; only the last part is final.
@@ -63,7 +65,8 @@ def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[
     parts, crc = [], zlib.crc32(prefix)
     head = zlib.compressobj(9, zlib.DEFLATED, -15)
     parts.append(head.compress(prefix) + head.flush(zlib.Z_FULL_FLUSH))
-    block = bytes(min(ZERO_BLOCK, zeros))
+    pattern = fill * (ZERO_BLOCK // len(fill))  # a whole number of fills
+    block = pattern[:min(len(pattern), zeros)]
     if zeros:
         zipper = zlib.compressobj(9, zlib.DEFLATED, -15)
         segment = zipper.compress(block) + zipper.flush(zlib.Z_FULL_FLUSH)
@@ -73,7 +76,7 @@ def deflate_zeros_then(prefix: bytes, zeros: int, suffix: bytes = b"") -> tuple[
             crc = zlib.crc32(block, crc)
     else:
         rest = 0
-    tail = bytes(rest) + suffix
+    tail = pattern[:rest] + suffix
     crc = zlib.crc32(tail, crc)
     ender = zlib.compressobj(9, zlib.DEFLATED, -15)
     parts.append(ender.compress(tail) + ender.flush())
@@ -88,6 +91,7 @@ class Entry:
     data: bytes = b""
     zeros: int = 0
     stored: bool = False
+    fill: bytes = b"\0"  # what the ``zeros`` bytes are made of, repeated (a whole number of times)
     size_claimed: int | None = None  # a lie in the headers about the unpacked size
 
 
@@ -99,10 +103,10 @@ def zip_archive(entries: list[Entry], zip64_end: bool = False) -> bytes:
     for entry in entries:
         name = entry.name.encode()
         if entry.stored:
-            payload = entry.data + bytes(entry.zeros)
+            payload = entry.data + (entry.fill * (entry.zeros // len(entry.fill) + 1))[:entry.zeros]
             crc, size, method = zlib.crc32(payload), len(payload), 0
         else:
-            payload, crc, size = deflate_zeros_then(entry.data, entry.zeros)
+            payload, crc, size = deflate_zeros_then(entry.data, entry.zeros, fill=entry.fill)
             method = 8
         size = entry.size_claimed if entry.size_claimed is not None else size
         offset = out.tell()
@@ -398,6 +402,37 @@ def run_child(kind: str, path: str | os.PathLike, limit_mb: float = 768.0, timeo
     if done.returncode != 0 or not lines:
         return {"kind": kind, "outcome": "crashed", "returncode": done.returncode, "stderr": done.stderr[-2000:]}
     return json.loads(lines[-1])
+
+
+_PEAK_AT_EXIT = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["ANN_TEST_PEAK_FILE"], "w") as out:
+        out.write(hwm.split()[1])
+atexit.register(_peak)
+sys.argv = ["python -m ann", *sys.argv[1:]]
+runpy.run_module("ann", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_cli(args: list[str], cwd: str | os.PathLike, env: dict[str, str] | None = None,
+            timeout: float = 300.0) -> dict:
+    """``python -m ann ARGS`` as a person runs it: its exit code, stdout, stderr, and its peak resident memory
+    in MB (its own VmHWM, read as it exits: the whole process, imports included, so subtract a baseline run's).
+    Not ``ru_maxrss``: that keeps the high-water mark of the forking parent (pytest's, here) across exec."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = os.path.join(folder, "peak")
+        done = subprocess.run([sys.executable, "-c", _PEAK_AT_EXIT, *args], cwd=cwd, capture_output=True, text=True,
+                              env={**_child_env(), **(env or {}), "ANN_TEST_PEAK_FILE": peak_file},
+                              timeout=timeout, check=False)
+        with open(peak_file) as peak:
+            peak_mb = int(peak.read()) / 1024
+    return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "peak_mb": round(peak_mb, 1)}
 
 
 class Forker:

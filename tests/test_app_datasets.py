@@ -16,6 +16,8 @@ import pytest
 from apptest_helpers import figures, no_exceptions, open_page, texts
 from dataset_files import write_shape_folder, zip_folder
 
+from ui.datasets import UPLOAD_GENERATION
+
 SIDEBAR = "dataset_picker_sidebar"
 
 
@@ -41,12 +43,19 @@ def _until(at, condition, what: str, timeout: float = 180.0):
     return at
 
 
-def upload(at, name: str, data: bytes) -> None:
-    """Upload files on the Dataset page's panel (its tab opened, as a click would) and press Read."""
+def choose(at, *files: tuple[str, bytes]) -> None:
+    """Upload files on the Dataset page's panel (its tab opened, as a click would)."""
     at.session_state["ds_tab"] = "Your own data"
     at.run()
-    at.file_uploader(key="own_upload").set_value([(name, data, "application/octet-stream")])
+    generation = at.session_state[UPLOAD_GENERATION] if UPLOAD_GENERATION in at.session_state else 0
+    key = "own_upload" if not generation else f"own_upload_{generation}"  # a new uploader after each upload
+    at.file_uploader(key=key).set_value([(name, data, "application/octet-stream") for name, data in files])
     at.run()
+
+
+def upload(at, name: str, data: bytes) -> None:
+    """Upload a file and press Read."""
+    choose(at, (name, data))
     at.button(key="own_read").click().run()
 
 
@@ -96,7 +105,7 @@ def test_upload_bad_data_says_what_is_wrong_and_keeps_nothing(shapes_zip, tmp_pa
     assert len(at.sidebar.radio(key=SIDEBAR).options) == 3
     from ann.data.own import MAX_TOTAL_MB
 
-    upload(at, "huge.csv", b"0" * (MAX_TOTAL_MB * 2**20 + 1))  # over the limit: refused before it is read
+    choose(at, ("huge.csv", b"0" * (MAX_TOTAL_MB * 2**20 + 1)))  # over the limit: refused as it arrives
     no_exceptions(at)
     assert f"at most {MAX_TOTAL_MB} MB of files are read here" in texts(at.error)
     assert len(at.sidebar.radio(key=SIDEBAR).options) == 3

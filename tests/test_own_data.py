@@ -247,7 +247,7 @@ def test_the_stated_limits_are_enforced(tmp_path, monkeypatch, shapes):
         read_own_data([("a.csv", _csv(30))])
     monkeypatch.setattr(own, "MAX_TOTAL_MB", 200)
     monkeypatch.setattr(own, "MAX_RECORDS", 25)
-    with pytest.raises(OwnDataError, match="a.csv: 30 images; a dataset here has at most 25"):
+    with pytest.raises(OwnDataError, match="a.csv: more than 25 records; a dataset here has at most 25"):
         read_own_data([("a.csv", _csv(30))])
     with pytest.raises(OwnDataError, match=r"test fraction 0\.9 is out of range; use 0\.05 to 0\.5"):
         read_own_data([("a.csv", _csv(30))], test_fraction=0.9)

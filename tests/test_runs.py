@@ -8,6 +8,7 @@ another's runs; housekeeping removes the oldest ended runs first and says so bef
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import replace
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from ann.config import NetworkConfig, TrainConfig
+from ann.model_io import load_model
 from ann.service.records import (
     ENDED_STATUSES,
     CheckpointError,
@@ -234,6 +236,7 @@ def test_a_corrupt_database_is_moved_aside_and_the_runs_rebuilt_from_their_folde
     reopened = RunStore(tmp_path)
     assert len(reopened.notices) == 1
     assert "could not be read" in reopened.notices[0] and "2 run(s) recovered" in reopened.notices[0]
+    assert str(tmp_path) not in reopened.notices[0]  # every visitor sees it: no server paths
     assert list(tmp_path.glob("runs.db.corrupt-*"))
     runs = {r.id: r for r in reopened.list_runs(owner)}
     assert runs[run.id].status == RunStatus.FINISHED and runs[run.id].epochs_done == 2
@@ -244,19 +247,78 @@ def test_a_corrupt_database_is_moved_aside_and_the_runs_rebuilt_from_their_folde
     assert reopened.get_shared(token).id == run.id
 
 
+@pytest.mark.parametrize("loss", ["missing", "empty"])
+def test_a_missing_or_empty_database_is_rebuilt_from_the_run_folders_with_the_notice(tmp_path, loss):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=2, accuracy=0.75)
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"runs.db{suffix}").unlink(missing_ok=True)
+    if loss == "empty":
+        (tmp_path / "runs.db").write_bytes(b"")  # emptied: a full disk, a bad copy
+
+    reopened = RunStore(tmp_path)
+    assert len(reopened.notices) == 1
+    kept = r" \(kept as runs\.db\.corrupt-[0-9-]+\)" if loss == "empty" else ""
+    assert re.fullmatch(rf"The run store's database was {loss}{kept}; a new one was built from the run folders "
+                        r"\(1 run\(s\) recovered\)\.", reopened.notices[0]), reopened.notices
+    (found,) = reopened.list_runs(owner)
+    assert found.id == run.id and found.epochs_done == 2 and found.test_accuracy == 0.75
+    assert [e["epoch"] for e in reopened.history(found)] == [1, 2]
+    assert RunStore(tmp_path).notices == []  # rebuilt once: the next opening finds it whole
+
+
+def test_a_new_store_gives_no_notice_and_its_files_are_private(tmp_path):
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    assert store.notices == []
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=1)
+    assert (root.stat().st_mode & 0o777, (root / run.id).stat().st_mode & 0o777) == (0o700, 0o700)
+    assert (root / "runs.db").stat().st_mode & 0o777 == 0o600
+    for suffix in ("-wal", "-shm"):
+        if (root / f"runs.db{suffix}").exists():
+            assert (root / f"runs.db{suffix}").stat().st_mode & 0o777 == 0o600
+    # a store made before it was private is tightened when opened
+    root.chmod(0o755)
+    (root / "runs.db").chmod(0o644)
+    RunStore(root)
+    assert (root.stat().st_mode & 0o777, (root / "runs.db").stat().st_mode & 0o777) == (0o700, 0o600)
+
+
 def test_a_damaged_checkpoint_is_named_moved_aside_and_nothing_else_is_lost(tmp_path):
     store = RunStore(tmp_path)
     owner = new_workspace_key()
     run = _ended_run(store, owner, epochs=2)
     resume = tmp_path / run.id / "resume.npz"
     resume.write_bytes(resume.read_bytes()[:200])  # truncated, as by a full disk
-    with pytest.raises(CheckpointError, match=rf"{run.id}/resume.npz is damaged .* moved to .*resume.npz.corrupt-"):
-        store.load_network(run)
-    assert list((tmp_path / run.id).glob("resume.npz.corrupt-*"))
-    assert len(store.history(run)) == 2  # the curves are all there
-    assert store.load_network(run, epoch=1).weights[0].shape == (20, 784)  # and the epoch snapshots
+    with pytest.raises(CheckpointError) as raised:
+        store.load_resume(run)  # Continue: needs the exact state, and says why it cannot
+    message = str(raised.value)
+    assert re.match(rf"{run.name}: resume\.npz is damaged \(it cannot be read as a checkpoint\)\. It was moved aside "
+                    r"as resume\.npz\.corrupt-[0-9-]+; its network is read from its last good snapshot, epoch 2", message)
+    assert str(tmp_path) not in message
+    assert list((tmp_path / run.id).glob("resume.npz.corrupt-*")) and not resume.exists()
+    again = store.get_run(owner, run.id)
+    assert again.message.startswith("Its checkpoint resume.npz was damaged. It was moved aside as resume.npz.corrupt-")
+    assert len(store.history(again)) == 2  # the curves are all there
+    # Make it the active model, runs export: the last good snapshot, epoch 2's
+    assert store.load_network(again).weights[0].shape == (20, 784)
+    assert load_model(store.model_bytes(again)).network.weights[0].shape == (20, 784)
     with pytest.raises(CheckpointError, match="is missing"):
-        store.load_network(run)
+        store.load_resume(again)
+
+
+def test_with_every_checkpoint_damaged_the_run_says_so_without_server_paths(tmp_path):
+    store = RunStore(tmp_path)
+    owner = new_workspace_key()
+    run = _ended_run(store, owner, epochs=2)
+    for path in (tmp_path / run.id).glob("*.npz"):
+        path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CheckpointError) as raised:
+        store.model_bytes(run)
+    assert "no other checkpoint of it can be read" in str(raised.value) and str(tmp_path) not in str(raised.value)
+    assert len(list((tmp_path / run.id).glob("*.corrupt-*"))) == 3  # resume and both snapshots, kept aside
 
 
 def test_a_checkpoint_ahead_of_the_database_brings_the_database_up_to_it(tmp_path):

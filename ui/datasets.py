@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ann.data.named import NAMED, Dataset, ensure_named, folder_of, load_named, named_status
 from ann.data.own import LIMITS, MAX_TOTAL_MB, TEST_FRACTION, OwnDataError, read_own_data
@@ -30,6 +31,7 @@ from ui import downloads, workspace
 KEY = "dataset_key"
 KEY_FOR = "dataset_key_for"  # the workspace key the session's dataset was restored for
 UI_UPDATE_SECONDS = 0.25
+UPLOAD_GENERATION = "own_upload_generation"  # how many uploads were read or refused: the uploader's key
 
 
 # --------------------------------------------------------------------------- which dataset
@@ -319,22 +321,22 @@ def upload_panel() -> None:
     form = st.segmented_control("Upload", ["Files", "A folder"], default="Files", required=True, key="own_form",
                                 help="Files: a CSV file, an IDX pair or a zip. A folder: a folder holding one "
                                      "subfolder of images per class, uploaded as it is.")
+    key = uploader_key(form)
     if form == "Files":
         st.file_uploader(
             "A CSV file, an IDX pair, or a .zip of one folder of images per class", accept_multiple_files=True,
-            key="own_upload", max_upload_size=MAX_TOTAL_MB,
+            key=key, max_upload_size=MAX_TOTAL_MB, on_change=_refuse_too_large, args=(key,),
             help="CSV: the seed's format (a label then 784 pixels a line; two files named train and test keep "
                  "their split). IDX: images and labels (two pairs named train and test keep their split); a "
                  "classes.txt beside them names the classes. Images: any size and colour, one folder per class, "
                  "zipped (train/ and test/ folders above them keep their split).")
-        files = st.session_state.get("own_upload") or []
     else:
         st.file_uploader(
             "A folder with one subfolder of images per class", accept_multiple_files="directory",
-            key="own_folder", max_upload_size=MAX_TOTAL_MB,
+            key=key, max_upload_size=MAX_TOTAL_MB, on_change=_refuse_too_large, args=(key,),
             help="Each subfolder's name is its class's name; images of any size and colour (PNG, JPEG, GIF, "
                  "BMP, TIFF, WebP). train/ and test/ folders above the class folders keep their split.")
-        files = st.session_state.get("own_folder") or []
+    files = st.session_state.get(key) or []
     fraction = st.slider("Held out for testing when one set is given", 0.05, 0.5, TEST_FRACTION, 0.05,
                          key="own_fraction", format="%.2f",
                          help="A seeded split (seed 0), class by class: the same data gives the same split.")
@@ -351,20 +353,15 @@ def upload_panel() -> None:
             last[0] = now
             bar.progress(done / total, text=f"Reading the images: {done:,} of {total:,}")
 
-    total = sum(f.size for f in files)
-    if total > MAX_TOTAL_MB * 2**20:  # said before the files are copied for reading
-        bar.empty()
-        st.error(f"Not read: {len(files):,} files of {total / 2**20:,.0f} MB in all; at most {MAX_TOTAL_MB} MB of "
-                 "files are read here. Upload fewer or smaller images (28x28 is all the network sees).",
-                 icon=":material/error:")
-        return
     try:
         data = read_own_data([(f.name, f.getvalue()) for f in files], test_fraction=fraction, progress=progress)
         tag = workspace.store().save_dataset(workspace.workspace_key(), data)
     except OwnDataError as exc:  # nothing was kept: the message names the file or class, and the fix
         bar.empty()
-        st.error(f"Not read: {exc}", icon=":material/error:")
-        return
+        _release(key)
+        st.session_state["own_result"] = ("error", f"Not read: {exc}")
+        st.rerun()
+    _release(key)
     bar.empty()
     set_active(tag.key)
     shown = ", ".join(data.class_names[:6]) + (", ..." if data.n_classes > 6 else "")
@@ -374,6 +371,37 @@ def upload_panel() -> None:
                "on the Train page.")
     st.session_state["own_result"] = ("success", message)
     st.rerun()
+
+
+def uploader_key(form: str) -> str:
+    """The uploader's widget key: a new one after each upload is read or refused, so that the uploader starts
+    empty and Streamlit forgets the files (:func:`_release`)."""
+    generation = st.session_state.get(UPLOAD_GENERATION, 0)
+    base = "own_upload" if form == "Files" else "own_folder"
+    return base if not generation else f"{base}_{generation}"
+
+
+def _refuse_too_large(key: str) -> None:
+    """As the files arrive (each at most the limit, Streamlit checks that): their total, refused at once."""
+    files = st.session_state.get(key) or []
+    total = sum(f.size for f in files)
+    if total > MAX_TOTAL_MB * 2**20:
+        _release(key)
+        st.session_state["own_result"] = (
+            "error", f"Not read: {len(files):,} files of {total / 2**20:,.0f} MB in all; at most {MAX_TOTAL_MB} MB "
+                     "of files are read here. Upload fewer or smaller files (28x28 is all the network sees).")
+
+
+def _release(key: str) -> None:
+    """Give an upload's bytes back: Streamlit keeps every uploaded file of a session until the session ends
+    (a minute after its tab closed), so an upload read or refused is removed from its store, and the uploader
+    is replaced by an empty one."""
+    context = get_script_run_ctx()
+    for upload in st.session_state.get(key) or []:
+        upload.close()
+        if context is not None:
+            context.uploaded_file_mgr.remove_file(context.session_id, upload.file_id)
+    st.session_state[UPLOAD_GENERATION] = st.session_state.get(UPLOAD_GENERATION, 0) + 1
 
 
 def show_upload_result() -> None:

@@ -20,6 +20,7 @@ from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_RULES_PATH = ROOT / "data" / "experiments_error_rules.json"
 SWEEPS_PATH = ROOT / "data" / "experiments_sweeps.json"
+MAX_RESULTS_MB = 10  # an uploaded results file: a sweep of a hundred runs with their histories takes well under 1 MB
 CLOSE = 0.01  # within one percentage point of the best counts as "did well" (about 100 test images)
 
 
@@ -45,6 +46,9 @@ def shipped(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 def read_results_file(name: str, raw: bytes) -> dict[str, Any]:
     """An uploaded results file, checked: ``{"result": ..., "name": ...}`` or ``{"error": sentence}``."""
+    if len(raw) > MAX_RESULTS_MB * 2**20:  # JSON takes ten times its size in Python objects
+        return {"error": f"{name} is {len(raw) / 2**20:,.0f} MB; a results file is read here up to {MAX_RESULTS_MB} "
+                         "MB (the file `python -m ann sweep --out` wrote)."}
     try:
         results = json.loads(raw.decode("utf-8"))
         validate_results(results, name, require_header=True)

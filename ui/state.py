@@ -525,7 +525,9 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
     epochs, checkpoint = run.epochs_done, store.folder(run.id) / "resume.npz"
 
     def probe() -> None:
-        if not checkpoint.exists():  # deleted (here, in another tab, by housekeeping), even if still cached
+        # deleted (here, in another tab, by housekeeping), even if still cached; a damaged checkpoint moved aside
+        # leaves the epoch snapshots, read in its place
+        if not checkpoint.exists() and not store.epoch_snapshots(run):
             raise CheckpointError(f"{run.name} was deleted")
 
     def loader() -> Network:
@@ -547,9 +549,9 @@ def _run_network(run_id: str, epochs: int, _store: RunStore, _run: RunInfo) -> N
     """A run's network after ``epochs`` whole epochs, read-only, shared by the sessions using it; the few used
     last stay in memory for the whole server, any other is read again from its checkpoint. Exact from the
     checkpoint Continue starts from; from the epoch's float16 snapshot once the run has been continued."""
-    state = _store.load_resume(_run, network_only=True)  # no momentum: it only predicts
-    if len(state["history"]) == epochs:
-        return state["network"]
+    network, history = _store.usable_network(_run)  # no momentum: it only predicts
+    if len(history) <= epochs:  # that epoch, or (its checkpoint damaged) the last good one before it
+        return network
     return _store.load_network(_run, epochs, snapshot=True)
 
 

@@ -28,6 +28,8 @@ from ann.service.worker import train_run
 def _store_and_workspace(args: argparse.Namespace):
 
     store = RunStore(args.runs_dir)
+    for notice in store.notices:  # a damaged or lost database, rebuilt from the run folders
+        print(f"note: {notice}", file=sys.stderr)
     if args.workspace is not None:
         if not is_workspace_key(args.workspace):
             raise UsageError(f"--workspace {args.workspace!r} is not a workspace key (16 to 64 letters, digits, "

@@ -1,9 +1,15 @@
 """The seed blog's CSV format: one record a line, the label then 784 pixel values 0-255, comma-separated, no
-header. Read in bounded memory (from a path or an upload's bytes) and written.
+header. Read in bounded memory (from a path, a stream or an upload's bytes) and written.
+
+Reading is bounded by what is read, not by the file's shape: the bytes are taken :data:`PIECE_BYTES` at a time,
+and the line length (at most :data:`MAX_LINE_BYTES`), the number of values a line and the number of records
+are checked as they arrive. A file of one 100 MB line is refused after its first piece, a file of millions of
+short lines at its first line, and a file of too many records at the first record past the limit.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -16,26 +22,30 @@ from ann.files import atomic_write as _atomic_write
 from ann.inputs import N_CLASSES, N_PIXELS
 
 _CSV_FIELDS = 1 + N_PIXELS
-# Rows parsed per vectorised step: its index arrays take 8 bytes a value, so 1,024 MNIST rows take about 30 MB
-# of temporaries; more rows a step cost memory and parse no faster (bench/upload_memory.py).
+# Rows formatted per vectorised step when writing.
 _CSV_CHUNK_ROWS = 1024
-_CSV_SCAN_BLOCK = 1 << 24  # bytes looked at a time for newlines: a 16 MB mask at most
+PIECE_BYTES = 1 << 20  # read and parsed at a time: about 600 MNIST records, 25 MB of parsing temporaries
+LONGEST_RECORD = _CSV_FIELDS * 4  # bytes: 785 values of "255," (the last one's comma is its newline)
+MAX_LINE_BYTES = 1 << 14  # a longer line is no record (room for spaces, and a header line to name as one)
+_SHORTEST_RECORD = _CSV_FIELDS * 2  # bytes: 785 values of "0,"
 
 
 # --------------------------------------------------------------------------- CSV files
 
 
-def read_csv(path: str | os.PathLike, n_classes: int = N_CLASSES) -> Split:
+def read_csv(path: str | os.PathLike, n_classes: int = N_CLASSES, max_records: int | None = None) -> Split:
     """Read the seed's CSV format: a label then 784 pixel values 0-255 a line, no header.
 
-    Parsing is vectorised (about a second for the full 60,000-line ``mnist_train.csv``). Windows
-    line endings and a final newline are accepted.
+    Parsing is vectorised (about a second for the full 60,000-line ``mnist_train.csv``) and reads the file a
+    piece at a time. Windows line endings and final newlines are accepted.
 
     Parameters
     ----------
     path : path of the file
     n_classes : int, default 10
         Labels must lie in 0 .. n_classes - 1.
+    max_records : int, optional
+        Refuse a file of more records, at the first one past the limit.
 
     Returns
     -------
@@ -45,46 +55,114 @@ def read_csv(path: str | os.PathLike, n_classes: int = N_CLASSES) -> Split:
     Raises
     ------
     CSVFormatError
-        Empty file or line, a line without exactly 785 values, a value that is not an integer,
-        a label out of range or a pixel outside 0-255; the message gives the line and column.
+        Empty file or line, a line without exactly 785 values or longer than a record can be, a value that
+        is not an integer, a label out of range, a pixel outside 0-255, too many records; the message gives
+        the line and column.
     """
     path = Path(path)
-    return parse_csv(path.name, path.read_bytes(), n_classes)
+    with open(path, "rb") as stream:
+        return read_csv_stream(path.name, stream, n_classes, max_records, size_hint=os.fstat(stream.fileno()).st_size)
 
 
-def parse_csv(name: str, data: bytes, n_classes: int = N_CLASSES) -> Split:
+def parse_csv(name: str, data: bytes, n_classes: int = N_CLASSES, max_records: int | None = None) -> Split:
     """:func:`read_csv` for a file's content (an upload); ``name`` is used in messages."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")  # a copy, for Windows line endings only
-    # Memory: an upload can be 200 MB, so neither the data nor a mask of its size is copied: the final
-    # newlines are cut by length, and the newlines found a block at a time.
-    end = len(data)
-    while end and data[end - 1] == ord("\n"):
-        end -= 1
-    buf = np.frombuffer(data, dtype=np.uint8, count=end)
-    blocks = range(0, end, _CSV_SCAN_BLOCK)
-    if not any((buf[start:start + _CSV_SCAN_BLOCK] > ord(" ")).any() for start in blocks):
-        raise CSVFormatError(
-            f"{name}: empty file (expected one record a line: a label then {N_PIXELS} pixel values)"
-        )
-    newlines = np.concatenate([np.zeros(0, np.int64)] + [
-        np.flatnonzero(buf[start:start + _CSV_SCAN_BLOCK] == ord("\n")) + start for start in blocks])
-    line_starts = np.concatenate(([0], newlines + 1))
-    line_ends = np.concatenate((newlines, [buf.size]))
-    images = np.empty((line_starts.size, N_PIXELS), dtype=np.uint8)
-    labels = np.empty(line_starts.size, dtype=np.int64)
-    for first in range(0, line_starts.size, _CSV_CHUNK_ROWS):
-        last = min(first + _CSV_CHUNK_ROWS, line_starts.size)
-        chunk = buf[line_starts[first] : line_ends[last - 1]]
-        rows = _parse_csv_fast(chunk, last - first, n_classes)
+    return read_csv_stream(name, io.BytesIO(data), n_classes, max_records, size_hint=len(data))
+
+
+def read_csv_stream(name: str, stream: BinaryIO, n_classes: int = N_CLASSES, max_records: int | None = None,
+                    size_hint: int | None = None) -> Split:
+    """:func:`read_csv` for a binary stream (a file, an entry of a zip), read :data:`PIECE_BYTES` at a time.
+
+    ``size_hint`` (the stream's length, if known) sizes the arrays once: a record takes at least 1,570 bytes.
+    Memory: the records read (785 bytes each) and one piece's parsing, whatever the file holds.
+    """
+    reader = _CSVReader(name, n_classes, max_records, size_hint)
+    carry = b""
+    while True:
+        piece = stream.read(PIECE_BYTES)
+        if not piece:
+            break
+        data = carry + piece if carry else piece
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+        else:
+            reader.feed(data[:cut])
+            carry = data[cut + 1:]
+        if len(carry) > MAX_LINE_BYTES:
+            raise CSVFormatError(
+                f"{name}: line {reader.line_no + 1:,} is longer than {MAX_LINE_BYTES:,} bytes, more than a record "
+                f"can be (a label then {N_PIXELS} pixel values take at most {LONGEST_RECORD:,}): not the seed's "
+                "CSV format")
+    if carry.strip():
+        reader.feed(carry)
+    return reader.split()
+
+
+class _CSVReader:
+    """Complete lines in, records out: the arrays, the line count, and blank lines not yet known to be final."""
+
+    def __init__(self, name: str, n_classes: int, max_records: int | None, size_hint: int | None) -> None:
+        self.name, self.n_classes, self.max_records = name, n_classes, max_records
+        capacity = 1024 if size_hint is None else size_hint // _SHORTEST_RECORD + 1
+        if max_records is not None:
+            capacity = min(capacity, max_records)
+        self.images = np.empty((max(capacity, 1), N_PIXELS), np.uint8)
+        self.labels = np.empty(max(capacity, 1), np.int64)
+        self.count = 0
+        self.line_no = 0  # lines consumed so far
+        self.blank_from: int | None = None  # the first of the blank lines just read (fine only at the end)
+
+    def feed(self, block: bytes) -> None:
+        """Lines separated by newlines, without a final newline."""
+        n_lines = block.count(b"\n") + 1
+        rows_text = block.rstrip()
+        if not rows_text:
+            if self.blank_from is None:
+                self.blank_from = self.line_no + 1
+            self.line_no += n_lines
+            return
+        if self.blank_from is not None:
+            raise CSVFormatError(f"{self.name}: line {self.blank_from:,} is empty")
+        n_rows = n_lines - block.count(b"\n", len(rows_text))  # the newlines among the blanks at the end
+        if n_rows < n_lines:  # blank lines at the end of the block: fine if nothing follows them
+            self.blank_from = self.line_no + n_rows + 1
+        if b"\r" in rows_text:
+            rows_text = rows_text.replace(b"\r\n", b"\n")  # a copy of one piece, for Windows line endings only
+        rows = _parse_csv_fast(np.frombuffer(rows_text, np.uint8), n_rows, self.n_classes)
         if rows is None:
-            # Something unusual in this chunk: the exact parser finds and names it.
-            rows = _parse_csv_exact(chunk.tobytes(), first + 1, name, n_classes)
-        images[first:last] = rows[:, 1:]
-        labels[first:last] = rows[:, 0]
-    images.flags.writeable = False
-    labels.flags.writeable = False
-    return Split(images=images, labels=labels)
+            # Something unusual in this piece: the exact parser finds and names it.
+            rows = _parse_csv_exact(rows_text, self.line_no + 1, self.name, self.n_classes)
+        if self.max_records is not None and self.count + n_rows > self.max_records:
+            raise CSVFormatError(f"{self.name}: more than {self.max_records:,} records; a dataset here has at most "
+                                 f"{self.max_records:,}")
+        self._grow(self.count + n_rows)
+        self.images[self.count:self.count + n_rows] = rows[:, 1:]
+        self.labels[self.count:self.count + n_rows] = rows[:, 0]
+        self.count += n_rows
+        self.line_no += n_lines
+
+    def _grow(self, needed: int) -> None:
+        if needed <= len(self.labels):
+            return
+        capacity = max(needed, len(self.labels) * 3 // 2)
+        if self.max_records is not None:
+            capacity = min(capacity, self.max_records)
+        images = np.empty((capacity, N_PIXELS), np.uint8)
+        images[:self.count] = self.images[:self.count]
+        labels = np.empty(capacity, np.int64)
+        labels[:self.count] = self.labels[:self.count]
+        self.images, self.labels = images, labels
+
+    def split(self) -> Split:
+        if self.count == 0:
+            raise CSVFormatError(
+                f"{self.name}: empty file (expected one record a line: a label then {N_PIXELS} pixel values)")
+        # the records read, as views (rows never written are never touched, so they take no memory)
+        images, labels = self.images[:self.count], self.labels[:self.count]
+        images.flags.writeable = False
+        labels.flags.writeable = False
+        return Split(images=images, labels=labels)
 
 
 def _parse_csv_fast(chunk: np.ndarray, n_rows: int, n_classes: int = N_CLASSES) -> np.ndarray | None:

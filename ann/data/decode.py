@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import threading
 
 import numpy as np
@@ -222,8 +223,9 @@ def decode_image(source) -> np.ndarray:
         except (ImageError, MemoryError):
             raise
         except Exception as exc:  # Pillow signals a bad file with OSError, SyntaxError, ValueError, ...
-            reason = "the data could not be decoded" if "cannot identify" in str(exc) else str(exc)
-            raise ImageError(f"{name} is not an image (PNG or JPG expected): {reason}") from exc
+            # said in the app's words: Pillow's texts are long, technical, and sometimes echo the file's bytes
+            reason = "the file is cut short" if "truncated" in str(exc) else "the data could not be decoded"
+            raise ImageError(f"{name} is not an image (PNG or JPG expected): {reason}") from None
 
 
 def _decode(data: bytes, name: str) -> np.ndarray:
@@ -231,14 +233,16 @@ def _decode(data: bytes, name: str) -> np.ndarray:
     try:
         image = Image.open(io.BytesIO(data), formats=_readable_formats())
     except Image.DecompressionBombError as exc:  # Pillow's own limit, far above ours, checked in open()
-        raise ImageError(f"{name} is refused as a possible decompression bomb: {exc} The limit here is "
-                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels; scale it down or crop it to the digit") from None
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels.group(1)) / 1e6:,.0f} megapixels" if pixels else "too many pixels"
+        raise ImageError(f"{name} is refused: {size} (the limit here is {MAX_IMAGE_PIXELS / 1e6:g}); scale it "
+                         "down or crop it to the digit") from None
     with image:
         width, height = image.size
         if width * height > MAX_IMAGE_PIXELS:
             raise ImageError(
-                f"{name} is refused as a possible decompression bomb: {width}x{height} is "
-                f"{width * height / 1e6:.1f} megapixels (the limit is {MAX_IMAGE_PIXELS / 1e6:g}); "
+                f"{name} is refused: {width}x{height} is "
+                f"{width * height / 1e6:.1f} megapixels (the limit here is {MAX_IMAGE_PIXELS / 1e6:g}); "
                 "scale it down or crop it to the digit"
             )
         if width == 0 or height == 0:

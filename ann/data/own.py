@@ -33,6 +33,7 @@ map read-only (one copy in memory). The run store's housekeeping covers it: see 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -40,14 +41,15 @@ import os
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from ann.data.csv_files import parse_csv
+from ann.data.csv_files import read_csv_stream
 from ann.data.decode import MAX_IMAGE_BYTES, ImageError, NoDigitError, load_image
 from ann.data.idx import idx_kind, parse_idx_images, parse_idx_labels
 from ann.data.named import Dataset
@@ -106,6 +108,7 @@ class _Entry:
     parts: tuple[str, ...]
     size: int
     read_bytes: Callable[[int], bytes]  # read_bytes(limit): at most limit + 1 bytes
+    open: Callable[[], BinaryIO]  # the file as a stream, read a piece at a time
 
     @property
     def name(self) -> str:
@@ -153,7 +156,8 @@ def _from_folder(folder: Path) -> _Given:
             path = Path(current) / file_name
             if not path.is_file():
                 continue
-            entries.append(_Entry(rel + (file_name,), path.stat().st_size, _file_reader(path)))
+            entries.append(_Entry(rel + (file_name,), path.stat().st_size, _file_reader(path),
+                                  functools.partial(open, path, "rb")))
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise OwnDataError(f"{folder}: more than {MAX_ZIP_ENTRIES:,} files; a dataset here has at most "
                                    f"{MAX_IMAGE_FILES:,} images")
@@ -193,8 +197,8 @@ def _from_zip(name: str, data: bytes) -> _Given:
     _check_zip_end(name, data)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise OwnDataError(f"{name}: not a zip file this program can read ({exc})") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error, NotImplementedError) as exc:
+        raise OwnDataError(f"{name}: not a zip file this program can read ({_zip_problem(exc)})") from None
     infos = archive.infolist()
     if len(infos) > MAX_ZIP_ENTRIES:
         raise OwnDataError(f"{name}: {len(infos):,} entries; a dataset here has at most {MAX_IMAGE_FILES:,} images")
@@ -216,7 +220,8 @@ def _from_zip(name: str, data: bytes) -> _Given:
             continue
         if info.flag_bits & 0x1:
             raise OwnDataError(f"{name}: {info.filename} is encrypted; make the zip without a password")
-        entries.append(_Entry(parts, info.file_size, _zip_reader(archive, info, name)))
+        entries.append(_Entry(parts, info.file_size, _zip_reader(archive, info, name),
+                              functools.partial(archive.open, info)))
     return _Given(PurePosixPath(name).stem or "uploaded data", entries, folders)
 
 
@@ -232,9 +237,27 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) 
                     pieces.append(piece)
                     got += len(piece)
                 return b"".join(pieces)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
-            raise OwnDataError(f"{zip_name}: {info.filename} cannot be unpacked ({exc})") from None
+        except _READ_ERRORS as exc:
+            raise OwnDataError(f"{zip_name}: {info.filename} cannot be unpacked ({_zip_problem(exc)})") from None
     return read
+
+
+# What zipfile, zlib and the file system raise on damaged data (zipfile: BadZipFile, and a ValueError such as
+# "negative seek value", a struct.error or an EOFError for some malformed headers; NotImplementedError for an
+# unknown compression; RuntimeError for an encrypted entry).
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, NotImplementedError, RuntimeError,
+                ValueError)
+
+
+def _zip_problem(exc: BaseException) -> str:
+    """What went wrong in a zip, in a few words of the app's own (zipfile's texts quote internals)."""
+    if isinstance(exc, NotImplementedError):
+        return "it uses a compression this program does not read; make a plain zip"
+    if isinstance(exc, RuntimeError):
+        return "it is encrypted; make the zip without a password"
+    if "CRC" in str(exc):
+        return "its data does not match its checksum: damaged"
+    return "damaged or cut short"
 
 
 def _gather(source: Any) -> _Given:
@@ -259,7 +282,8 @@ def _gather(source: Any) -> _Given:
         if len(paths) == 1 and _is_zip(paths[0].name, _file_reader(paths[0])(4)):
             return _from_zip(paths[0].name, paths[0].read_bytes())
         return _Given(paths[0].stem if len(paths) == 1 else paths[0].parent.name or "own data",
-                      [_Entry((p.name,), p.stat().st_size, _file_reader(p)) for p in paths], set())
+                      [_Entry((p.name,), p.stat().st_size, _file_reader(p), functools.partial(open, p, "rb"))
+                       for p in paths], set())
     pairs = []
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
@@ -283,7 +307,8 @@ def _gather(source: Any) -> _Given:
         if ".." in parts or not parts:
             raise OwnDataError(f"{name!r} is not a file name this program accepts")
         if not _ignored(parts):
-            entries.append(_Entry(parts, len(data), lambda limit, d=data: d[:limit + 1]))
+            entries.append(_Entry(parts, len(data), lambda limit, d=data: d[:limit + 1],
+                                  functools.partial(io.BytesIO, data)))
     tops = {entry.parts[0] for entry in entries if len(entry.parts) > 1}
     title = (tops.pop() if len(tops) == 1 and all(len(e.parts) > 1 for e in entries)
              else PurePosixPath(names[0]).stem if len(names) == 1 else "uploaded data")
@@ -336,6 +361,22 @@ def read_own_data(source: Any, *, title: str | None = None, test_fraction: float
     if not MIN_TEST_FRACTION <= float(test_fraction) <= MAX_TEST_FRACTION:
         raise OwnDataError(f"test fraction {test_fraction!r} is out of range; use {MIN_TEST_FRACTION} to "
                            f"{MAX_TEST_FRACTION} (the share of each class held out for testing)")
+    try:
+        return _read_own_data(source, title, test_fraction, seed, progress)
+    except OwnDataError:
+        raise
+    except _READ_ERRORS as exc:  # a zip's entry damaged past its headers, found as it is streamed
+        raise OwnDataError(f"{_source_name(source)}: a file in it cannot be read ({_zip_problem(exc)})") from None
+
+
+def _source_name(source: Any) -> str:
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    first = items[0] if items else "own data"
+    return first[0] if isinstance(first, tuple) else Path(first).name
+
+
+def _read_own_data(source: Any, title: str | None, test_fraction: float, seed: int,
+                   progress: ProgressCallback | None) -> Dataset:
     given = _gather(source)
     given.entries = [e for e in given.entries if not (len(e.parts) == 1 and _DOCUMENTS.search(e.parts[0]))]
     if not given.entries:
@@ -373,7 +414,8 @@ def _read_flat_files(given: _Given) -> tuple[dict[str, Split], tuple[str, ...] |
         sets = {}
         for role, entry in _roles(csvs, "CSV").items():
             try:
-                sets[role] = parse_csv(entry.name, entry.read(MAX_TOTAL_MB * 2**20), n_classes)
+                with entry.open() as stream:
+                    sets[role] = read_csv_stream(entry.name, stream, n_classes, MAX_RECORDS, size_hint=entry.size)
             except MNISTFormatError as exc:
                 raise OwnDataError(_with_hint(str(exc), class_names)) from None
             _check_records(entry.name, len(sets[role]))
@@ -396,8 +438,8 @@ def _read_flat_files(given: _Given) -> tuple[dict[str, Split], tuple[str, ...] |
     for role in image_roles:
         image_entry, label_entry = image_roles[role], label_roles[role]
         try:
-            pixels = parse_idx_images(image_entry.name, image_entry.read(_IDX_BYTES * 2), max_bytes=_IDX_BYTES)
-            digits = parse_idx_labels(label_entry.name, label_entry.read(_LABEL_BYTES * 2), n_classes,
+            pixels = parse_idx_images(image_entry.name, _read_idx(image_entry, _IDX_BYTES), max_bytes=_IDX_BYTES)
+            digits = parse_idx_labels(label_entry.name, _read_idx(label_entry, _LABEL_BYTES), n_classes,
                                       max_bytes=_LABEL_BYTES)
         except MNISTFormatError as exc:
             raise OwnDataError(_with_hint(str(exc), class_names)) from None
@@ -408,6 +450,16 @@ def _read_flat_files(given: _Given) -> tuple[dict[str, Split], tuple[str, ...] |
         sets[role] = Split(pixels, digits)
         where[len(where)] = image_entry.name
     return sets, class_names, where
+
+
+def _read_idx(entry: _Entry, max_bytes: int) -> bytes:
+    """An IDX file's bytes: an uncompressed one at most ``max_bytes`` (refused from its size, before reading),
+    a gzipped one at most as large as an upload may be (it is unpacked in steps, up to ``max_bytes``)."""
+    gzipped = entry.head(2) == b"\x1f\x8b"
+    if not gzipped and entry.size > max_bytes:
+        raise OwnDataError(f"{entry.name}: {entry.size:,} bytes, more than a dataset's IDX file may have here "
+                           f"({max_bytes:,} bytes: {MAX_RECORDS:,} images at most)")
+    return entry.read(MAX_TOTAL_MB * 2**20 if gzipped else max_bytes)
 
 
 def _with_hint(message: str, class_names: tuple[str, ...] | None) -> str:
@@ -483,7 +535,7 @@ def _read_image_tree(given: _Given, progress: ProgressCallback | None
         parts_of = [p[1:] for p in parts_of]
         folders = {f[1:] for f in folders if len(f) > 1}
     # In a fixed order (natural, by path), so the same images give the same dataset, and key, however given
-    entries = sorted((_Entry(parts, e.size, e.read_bytes) for parts, e in zip(parts_of, given.entries)),
+    entries = sorted((_Entry(parts, e.size, e.read_bytes, e.open) for parts, e in zip(parts_of, given.entries)),
                      key=lambda e: [_natural_key(part) for part in e.parts])
     for entry in entries:
         if entry.suffix not in IMAGE_EXTENSIONS:

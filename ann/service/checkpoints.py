@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from ann.config import NetworkConfig, configs_to_dict
 from ann.files import atomic_write
-from ann.model_io import FORMAT_NAME, FORMAT_VERSION, jsonable
+from ann.model_io import FORMAT_NAME, FORMAT_VERSION, NPY_READ_ERRORS, jsonable
 from ann.service.records import CHECKPOINT_FORMAT, CheckpointError, RunInfo, dumps_json
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
@@ -76,21 +77,59 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
     atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(jsonable(meta))), **arrays))
 
 
+# Messages name a checkpoint by its file name alone: they reach visitors, who have no business with the server's
+# folders (the run store names the run).
+
+
+MAX_META_BYTES = 64 * 2**20  # a checkpoint's meta (history, events, the generator's state) and live points
+_MAX_NPY_HEADER = 10_000  # NumPy's own default limit on an .npy header
+
+
+def _check_sizes(stream: BinaryIO, name: str, max_bytes: int, keys: tuple[str, ...] | None = None) -> None:
+    """Every entry's ``.npy`` header against its zip entry's size, and their sum against ``max_bytes``, before
+    ``np.load`` allocates what a (damaged) header claims. ``keys``: only these entries."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            total = 0
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                if keys is not None and key not in keys:
+                    continue
+                with archive.open(info) as entry:
+                    version = np.lib.format.read_magic(entry)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(entry, max_header_size=_MAX_NPY_HEADER)
+                    header_bytes = entry.tell()
+                if dtype.hasobject or header_bytes + math.prod(shape) * dtype.itemsize != info.file_size:
+                    raise CheckpointError(f"{name} is damaged (an array's header does not match its size)")
+                total += info.file_size
+        if total > max_bytes:
+            raise CheckpointError(f"{name} is damaged (it claims {total / 2**20:,.0f} MB of arrays)")
+    except NPY_READ_ERRORS:
+        raise CheckpointError(f"{name} is damaged (it cannot be read as a checkpoint)") from None
+    stream.seek(0)
+
+
 def read_checkpoint_meta(path: Path) -> dict[str, Any]:
     """A checkpoint's metadata, with its live points as dicts under ``"points"`` (none in an older file)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
-            rows = npz["points"].tolist() if "points" in npz.files else []
+        with open(path, "rb") as stream:
+            _check_sizes(stream, path.name, MAX_META_BYTES, keys=("meta", "points"))
+            with np.load(stream, allow_pickle=False) as npz:
+                meta = json.loads(str(npz["meta"]))
+                rows = npz["points"].tolist() if "points" in npz.files else []
         if isinstance(meta, dict):
             meta["points"] = [{c: (int(v) if c in ("samples", "epoch") else None if math.isnan(v) else v)
                                for c, v in zip(POINT_COLUMNS, row)} for row in rows]
     except FileNotFoundError:
-        raise CheckpointError(f"{path} is missing") from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path} is damaged ({exc})") from None
+        raise CheckpointError(f"{path.name} is missing") from None
+    except CheckpointError:
+        raise
+    except NPY_READ_ERRORS:  # np.load's zip and header parsers: their texts quote internals
+        raise CheckpointError(f"{path.name} is damaged (it cannot be read as a checkpoint)") from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a checkpoint of ANN Explorer")
+        raise CheckpointError(f"{path.name} is not a checkpoint of ANN Explorer")
     return meta
 
 
@@ -109,22 +148,28 @@ def read_resume(path: Path, network_config: NetworkConfig, network_only: bool = 
         # one open file: an atomic replacement by a worker meanwhile leaves this reader on the old, whole file
         stream = open(path, "rb")  # noqa: SIM115 -- closed below, also when np.load fails
     except FileNotFoundError:
-        raise CheckpointError(f"{path} is missing: the run has no checkpoint to start from") from None
+        raise CheckpointError(f"{path.name} is missing: the run has no checkpoint to start from") from None
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(network_config.layer_sizes))
     try:
-        with stream, np.load(stream, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files
-                      if key != "points" and not (network_only and key.startswith("velocity_"))}
+        with stream:
+            # weights, biases and momentum, in float64 at most, and the meta and live points
+            _check_sizes(stream, path.name, 2 * parameters * 8 + MAX_META_BYTES)
+            with np.load(stream, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files
+                          if key != "points" and not (network_only and key.startswith("velocity_"))}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path} is damaged ({exc})") from None
+    except CheckpointError:
+        raise
+    except NPY_READ_ERRORS:
+        raise CheckpointError(f"{path.name} is damaged (it cannot be read as a checkpoint)") from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a checkpoint of ANN Explorer")
+        raise CheckpointError(f"{path.name} is not a checkpoint of ANN Explorer")
     network = Network(network_config)
     try:
         for i, W in enumerate(network.weights):
             got = arrays[f"weights_{i}"]
             if got.shape != W.shape or got.dtype != W.dtype:
-                raise CheckpointError(f"{path}: weights_{i} is {got.dtype}{got.shape}, the run's network needs "
+                raise CheckpointError(f"{path.name}: weights_{i} is {got.dtype}{got.shape}, the run's network needs "
                                       f"{W.dtype}{W.shape}")
             network.weights[i] = np.ascontiguousarray(got)
         if network.biases is not None:
@@ -138,7 +183,7 @@ def read_resume(path: Path, network_config: NetworkConfig, network_only: bool = 
         history = list(meta["history"])
     except CheckpointError:
         raise
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path} is incomplete or does not fit the run ({exc!r})") from None
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, OverflowError):
+        raise CheckpointError(f"{path.name} is incomplete or does not fit the run") from None
     return {"network": network, "rng": rng, "history": history, "samples_seen": int(meta.get("samples_seen", 0)),
             "learning_rate": float(meta.get("learning_rate", 0.0)), "events": list(meta.get("events") or [])}

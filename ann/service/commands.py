@@ -23,6 +23,7 @@ from ann.service.queries import Queries
 from ann.service.records import (
     ACTIVE_STATUSES,
     ENDED_STATUSES,
+    PRIVATE_FOLDER,
     Control,
     RunInfo,
     RunLimitError,
@@ -94,7 +95,7 @@ class Commands(Queries):
                  float(train_config.learning_rate), now, now, now if status == RunStatus.RUNNING else None,
                  now if status == RunStatus.RUNNING else None, worker, dumps_json(tag.to_json())))
         folder = self.folder(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         self._write_static(run_id, {"id": run_id, "owner": owner, "number": number, "config": config,
                                     "preset": preset, "records": int(records), "dataset": tag.key,
                                     "dataset_info": tag.to_json(),

@@ -19,6 +19,8 @@ from ann.data.named import tag_for_key
 from ann.dataset_tag import MNIST_TAG, DatasetTag
 from ann.service.checkpoints import POINT_COLUMNS, folder_bytes, read_checkpoint_meta
 from ann.service.records import (
+    PRIVATE_FILE,
+    PRIVATE_FOLDER,
     RUN_ID_PATTERN,
     SCHEMA_VERSION,
     CheckpointError,
@@ -133,6 +135,15 @@ def row_to_run(row: sqlite3.Row) -> RunInfo:
                    class_names=tag.class_names, **values)
 
 
+def _make_private(path: Path, mode: int) -> None:
+    """Tighten a file or folder of the store made before it was private (or under a loose umask)."""
+    try:
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+    except PermissionError:  # not ours (a store shared on purpose): left as its owner set it
+        pass
+
+
 def this_worker() -> str:
     """``host:pid`` of this process, as recorded on the runs it trains."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -166,7 +177,7 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._idle_lock = threading.Lock()
         self._idle_pid = os.getpid()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         self._open()
 
     # --- the database ------------------------------------------------------------------------------------
@@ -227,22 +238,54 @@ class Database:
             conn.close()
 
     def _open(self) -> None:
+        """Open the database, made private to the server's user; rebuild it from the run folders when it is
+        damaged, or missing or empty beside run folders (deleted, or emptied by a full disk or a bad copy).
+
+        The notices say what happened without the server's paths: every visitor sees them."""
+        _make_private(self.root, PRIVATE_FOLDER)
+        lost = self._lost_beside_runs()
+        if lost:
+            moved = self._move_aside_database() if self.db_path.exists() else None
+            self._create_schema()
+            recovered = self._rebuild_from_folders()
+            self.notices.append(
+                f"The run store's database was {lost}{f' (kept as {moved.name})' if moved else ''}; a new one was "
+                f"built from the run folders ({recovered} run(s) recovered).")
+            return
         try:
             self._create_schema()
             with self._db() as conn:
                 result = conn.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {result}")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.DatabaseError:
             self._close_idle()  # none may go on reading the file that is moved aside
             moved = self._move_aside_database()
             self._create_schema()
             recovered = self._rebuild_from_folders()
             self.notices.append(
-                f"The run store's database {self.db_path} could not be read ({exc}); it was moved to "
-                f"{moved.name} and a new one was built from the run folders ({recovered} run(s) recovered).")
+                f"The run store's database could not be read (damaged); it was kept as {moved.name} and a new one "
+                f"was built from the run folders ({recovered} run(s) recovered).")
+
+    def _lost_beside_runs(self) -> str | None:
+        """"missing" or "empty" when there is no database (or 0 bytes, and no log) but run folders with their
+        ``run.json``: their runs would vanish from every list. None otherwise (a new store, or a good one)."""
+        try:
+            size = self.db_path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        wal = Path(f"{self.db_path}-wal")
+        if size or (size == 0 and wal.exists() and wal.stat().st_size):
+            return None  # a new database's pages can all be in its write-ahead log until a checkpoint
+        if not any((folder / "run.json").exists() for folder in self.root.iterdir()
+                   if folder.is_dir() and RUN_ID_PATTERN.match(folder.name)):
+            return None
+        return "missing" if size is None else "empty"
 
     def _create_schema(self) -> None:
+        # created private before SQLite opens it: its -wal and -shm files take the same permissions
+        os.close(os.open(self.db_path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE))
+        _make_private(self.db_path, PRIVATE_FILE)
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -297,9 +340,11 @@ class Database:
                          static.get("source", "app"), learning_rate, done, float(static["created"]),
                          time.time(), float(sum(e.get("seconds") or 0 for e in history)),
                          accuracies[-1] if accuracies else None, max(accuracies) if accuracies else None,
-                         "Recovered from its folder after the database was damaged.", static.get("share"),
+                         "Recovered from its folder after the database was lost.", static.get("share"),
                          folder_bytes(folder),
                          dumps_json(static["dataset_info"]) if static.get("dataset_info") else None))
+                    if not conn.execute("SELECT changes()").fetchone()[0]:
+                        continue  # recovered meanwhile by another process opening the same store
                     conn.executemany("INSERT OR IGNORE INTO epochs (run_id, epoch, metrics) VALUES (?,?,?)",
                                      [(folder.name, int(e["epoch"]), dumps_json(e)) for e in history])
                     conn.executemany("INSERT INTO events (run_id, at, kind, value, time) VALUES (?,?,?,?,?)",

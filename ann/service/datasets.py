@@ -20,6 +20,7 @@ from ann.data.split import Split
 from ann.dataset_tag import KEY_PATTERN
 from ann.files import atomic_write
 from ann.inputs import N_PIXELS
+from ann.service.records import PRIVATE_FOLDER
 
 # --------------------------------------------------------------------------- on the server
 
@@ -93,9 +94,11 @@ class DatasetStore:
             return dataset.key
         size = sum(np.asarray(getattr(getattr(dataset, s), k)).nbytes for s, k, _, _ in _ARRAYS)
         self._make_room(owner, size, in_use)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # private to the server's user, as the run store is: datasets/, the workspace's folder, the set's
+        self.root.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        target.parent.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
         temp = target.parent / f".{dataset.key}.{secrets.token_hex(4)}.part"
-        temp.mkdir()
+        temp.mkdir(mode=PRIVATE_FOLDER)
         try:
             for split, kind, dtype, _ in _ARRAYS:
                 array = np.ascontiguousarray(getattr(getattr(dataset, split), kind), dtype=dtype)

@@ -15,7 +15,7 @@ import numpy as np
 from ann.live_points import LiveView
 from ann.service.checkpoints import POINT_COLUMNS, folder_bytes, write_model_snapshot, write_resume
 from ann.service.database import Database, process_alive, this_worker
-from ann.service.records import Control, RunInfo, RunStatus, dumps_json
+from ann.service.records import PRIVATE_FOLDER, Control, RunInfo, RunStatus, dumps_json
 
 if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and sqlite3
     from ann.network import Network
@@ -126,7 +126,7 @@ class WorkQueue(Database):
         """A finished epoch: its checkpoints first (atomic files), then its row. Killed in between, the
         checkpoint is ahead of the database, and :meth:`load_resume` brings the database up to it."""
         folder = self.folder(run.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         events = self.events(run)
         with self._db() as conn:  # the epoch's own are in already: the worker writes them with its progress
             points = [dict(row) for row in conn.execute(

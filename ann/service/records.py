@@ -113,6 +113,10 @@ class Limits:
         )
 
 
+PRIVATE_FOLDER = 0o700  # the runs folder, its run folders and datasets/: the server's user only
+PRIVATE_FILE = 0o600  # runs.db (and SQLite's -wal and -shm beside it)
+
+
 def default_runs_dir() -> Path:
     """``$ANN_RUNS_DIR`` if set, else ``runs/`` in the project."""
     return Path(os.environ.get("ANN_RUNS_DIR") or PROJECT_ROOT / "runs")

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ann.data.named import Dataset
 from ann.dataset_tag import DatasetTag
-from ann.model_io import ModelFileError, load_model, model_to_bytes
+from ann.model_io import LoadedModel, ModelFileError, load_model, model_to_bytes
 from ann.service.checkpoints import read_resume
 from ann.service.choices import Choices
 from ann.service.commands import Commands
@@ -156,19 +156,13 @@ class RunStore(Commands, WorkQueue, Choices):
         Raises
         ------
         CheckpointError
-            The file is damaged (moved aside, and named in the message) or does not fit the run.
+            The file is damaged (moved aside, and named on the run and in the message) or does not fit the run.
         """
         path = self.folder(run.id) / "resume.npz"
         try:
             state = read_resume(path, run.network_config, network_only=network_only)
         except CheckpointError as exc:
-            if path.exists():
-                moved = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-                path.replace(moved)
-                message = f"{exc} It was moved to {moved}."
-            else:
-                message = str(exc)
-            raise CheckpointError(message) from None
+            raise CheckpointError(f"{run.name}: {str(exc).rstrip('.')}.{self._set_aside(run, path)}") from None
         history = state["history"]
         if len(history) > run.epochs_done:  # killed after the checkpoint, before the database row
             with self._db(write=True) as conn:
@@ -185,6 +179,46 @@ class RunStore(Commands, WorkQueue, Choices):
                                   "the checkpoint is older than the run's record.")
         return state
 
+    def _set_aside(self, run: RunInfo, path: Path) -> str:
+        """Move a damaged checkpoint aside (kept for a person to look at, never read again), say so on the run,
+        and return what was said (file names only: it reaches visitors)."""
+        if not path.exists():
+            return ""
+        moved = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.replace(moved)
+        good = self._last_good_snapshot(run)
+        said = (f" It was moved aside as {moved.name}; "
+                + (f"its network is read from its last good snapshot, epoch {good[0]}, and it cannot be continued."
+                   if good else "no other checkpoint of it can be read."))
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE runs SET message = ? WHERE id = ?", (f"Its checkpoint {path.name} was damaged."
+                                                                     + said, run.id))
+        return said
+
+    def _last_good_snapshot(self, run: RunInfo) -> tuple[int, LoadedModel] | None:
+        """The latest epoch snapshot that reads, with its epoch; a damaged one is moved aside too."""
+        for epoch in reversed(self.epoch_snapshots(run)):
+            path = self.folder(run.id) / f"epoch_{epoch:04d}.npz"
+            try:
+                return epoch, load_model(path)
+            except ModelFileError:
+                if path.exists():
+                    path.replace(path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"))
+        return None
+
+    def usable_network(self, run: RunInfo, network_only: bool = True) -> tuple[Network, list[dict[str, Any]]]:
+        """The run's network after its last whole epoch, and its history; if that checkpoint is damaged (it is
+        moved aside and named on the run), the network of its last good epoch snapshot. For using a run's
+        network (an active model, an export), not for continuing it. CheckpointError when none reads."""
+        try:
+            state = self.load_resume(run, network_only=network_only)
+            return state["network"], state["history"]
+        except CheckpointError:
+            good = self._last_good_snapshot(run)
+            if good is None:
+                raise
+            return good[1].network, good[1].history
+
     def load_network(self, run: RunInfo, epoch: int | None = None, snapshot: bool = False) -> Network:
         """The run's network after its last whole epoch (exact, from the checkpoint Continue starts from), or
         after ``epoch`` from that epoch's own snapshot (float16: for looking at, not for continuing).
@@ -193,7 +227,7 @@ class RunStore(Commands, WorkQueue, Choices):
         checkpoint moves on while a worker trains, and reading it may bring the database up to it (for
         pages that look at a run's epochs while it trains)."""
         if not snapshot and (epoch is None or epoch == run.epochs_done):
-            return self.load_resume(run)["network"]
+            return self.usable_network(run, network_only=False)[0]
         epoch = run.epochs_done if epoch is None else epoch
 
         path = self.folder(run.id) / f"epoch_{int(epoch):04d}.npz"
@@ -217,5 +251,5 @@ class RunStore(Commands, WorkQueue, Choices):
     def model_bytes(self, run: RunInfo) -> bytes:
         """The run's network after its last whole epoch as a model file (for a download)."""
 
-        state = self.load_resume(run)
-        return model_to_bytes(state["network"], run.train_config, state["history"], run.info(), run.dataset_tag)
+        network, history = self.usable_network(run)
+        return model_to_bytes(network, run.train_config, history, run.info(), run.dataset_tag)
