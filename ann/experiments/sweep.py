@@ -47,6 +47,7 @@ import numpy as np
 from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
 from ann.network import Network
+from ann.remote import ship_code
 from ann.train import accuracy_of, train
 
 __all__ = [
@@ -471,6 +472,7 @@ class _Dask:
         try:
             workers = self.client.scheduler_info().get("workers", {})
             self.workers = sum(w.get("nthreads", 1) for w in workers.values()) or 0
+            ship_code(self.client)  # the cluster needs ann's dependencies, not ann itself
             self._stop_name = f"ann-sweep-stop-{uuid.uuid4().hex}"
             self._event = Event(self._stop_name, client=self.client)
             self._data = self.client.scatter(data, broadcast=True)

@@ -174,6 +174,7 @@ class RunInfo:
     disk_bytes: int
     dataset_title: str = "MNIST"  # the dataset's name for people, and its class names (output i is class i)
     class_names: tuple[str, ...] = MNIST_TAG.class_names
+    trained_on: str | None = None  # where it trained last: host:pid of a local worker, or a Dask worker's address
 
     @property
     def name(self) -> str:

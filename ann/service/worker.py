@@ -193,10 +193,13 @@ def dataset_for_run(store: RunStore, run: RunInfo, data_dir: str | os.PathLike |
 def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None = None,
               hold_seconds: float = 60.0, on_progress: Callable[[int, int], None] | None = None,
               on_epoch: Callable[[dict[str, Any]], None] | None = None,
-              ending: threading.Event | None = None) -> str:
+              ending: threading.Event | None = None, threads: int | None = None) -> str:
     """Train a claimed run to its target epochs (or until stopped, parked, interrupted), writing to the
     store as it goes. Returns the status it ended with. Never raises for a problem of the run itself: a
-    failure is recorded on the run (status "failed", with the message)."""
+    failure is recorded on the run (status "failed", with the message).
+
+    ``store`` is the run store, or what stands for it on a Dask worker (``ann.service.cluster.RemoteStore``);
+    ``threads`` the BLAS threads (default: ``$ANN_BLAS_THREADS``, which the pool sets for its workers)."""
 
     from ann.network import Network
 
@@ -215,11 +218,11 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
             history, samples_seen = [], 0
         control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
                              hold_seconds=hold_seconds, on_progress=on_progress, ending=ending)
-        # threads: $ANN_BLAS_THREADS, which the pool sets for its workers (ann.train's defaults otherwise)
         for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
                              dataset.test.images, dataset.test.labels, progress=control.progress,
                              should_stop=control.should_stop, start_epoch=len(history), rng=rng,
-                             samples_seen=samples_seen, base_learning_rate=control.base_learning_rate):
+                             samples_seen=samples_seen, base_learning_rate=control.base_learning_rate,
+                             threads=threads):
             if metrics["stopped"]:
                 store.end(run.id, RunStatus.STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
                           "finished epoch(s) are kept, the epoch in progress is not.")
