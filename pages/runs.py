@@ -199,6 +199,7 @@ else:
         "epochs": run.epochs_done, "of": run.target_epochs, "records": run.records,
         "test accuracy": run.test_accuracy, "best": accuracies[run.id], "training s": round(run.train_seconds, 1),
         "created": when(run.created), "from": "CLI" if run.source == "cli" else "Train page",
+        "trained on": run.trained_where,
     } for run in reversed(shown)]
     st.dataframe(table, hide_index=True, width="stretch", key="rn_table", column_config={
         "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent",
@@ -258,6 +259,8 @@ else:
     best = f"{picked.best_accuracy:.2%}" if picked.best_accuracy is not None else "-"
     st.markdown(f"**{picked.name}**: {run_panels.status_text(picked)}; test accuracy "
                 f"{run_panels.accuracy_text(picked)} (best epoch {best}).")
+    if picked.trained_where:
+        st.caption(f"Trained on {picked.trained_where}.")
     if picked.message:
         st.caption(picked.message)
     run_actions(picked)

@@ -25,6 +25,7 @@ resumable, on the local workers or on the cluster when it is back.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import pickle
 import threading
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 from distributed import Client, Event, Future, Queue, Variable, get_client, get_worker
 
-from ann.data.named import load_named
+from ann.data.named import folder_of, load_named
 from ann.remote import ship_code
 from ann.service.queue import WorkQueue
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStatus
@@ -138,7 +139,10 @@ class RemoteStore:
     def _read(self) -> dict[str, Any]:
         now = time.monotonic()
         if now - self._read_at >= CONTROL_SECONDS:
-            self._value = self._control.get(timeout=30)
+            try:
+                self._value = self._control.get(timeout=5)
+            except TimeoutError:  # set before the task was sent: gone means the server let the run go
+                self._value = {"deleted": True}
             self._read_at = now
         return self._value
 
@@ -154,7 +158,17 @@ class RemoteStore:
     def load_resume(self, run: RunInfo, network_only: bool = False) -> dict[str, Any]:  # noqa: ARG002 -- the store's signature
         if self._job.resume is None:
             raise CheckpointError(f"{run.name} has no state to continue from in its job")
-        return self._job.resume
+        state = dict(self._job.resume)
+        network = copy.copy(state["network"])
+        # Fresh arrays, as a local worker reads them from its file: the ones that arrived are views into
+        # Dask's message buffers, aligned otherwise, and BLAS rounds an unaligned product differently.
+        network.weights = [np.array(w, copy=True) for w in network.weights]
+        if network.biases is not None:
+            network.biases = [np.array(b, copy=True) for b in network.biases]
+        if network._velocity is not None:
+            network._velocity = [np.array(v, copy=True) for v in network._velocity]
+        state["network"] = network
+        return state
 
     def __getattr__(self, name: str):
         if name not in FORWARDED:
@@ -196,10 +210,13 @@ class _Held:
 
 def data_key(run: RunInfo, data_dir: str | None, verify: bool) -> str:
     """What a run's dataset is, as a key on the cluster: a workspace's own set by its content hash (its key),
-    a named set by its name and the folder it is read from."""
+    a named set by its name and its files (names, sizes, times), so that servers reading the same files share
+    one copy on the cluster, and changed files are a new one."""
     if run.dataset.startswith("own-"):
         return f"ann-data-{run.dataset}"
-    where = hashlib.sha256(f"{data_dir}|{verify}".encode()).hexdigest()[:12]
+    folder = folder_of(run.dataset, data_dir)
+    files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*-ubyte*") if p.is_file())
+    where = hashlib.sha256(repr((str(folder), verify, files)).encode()).hexdigest()[:16]
     return f"ann-data-{run.dataset}-{where}"
 
 
@@ -304,9 +321,10 @@ class ClusterExecutor:
         if client is None:
             return
         try:
-            if client.status == "running":
+            if client.status == "running":  # the named sets stay for the next server; a workspace's own go
                 for name in names:
-                    client.unpublish_dataset(name)
+                    if name.startswith("ann-data-own-"):
+                        client.unpublish_dataset(name)
         except Exception:  # noqa: BLE001 -- a lost scheduler may fail the goodbye too
             pass
         try:
@@ -365,6 +383,8 @@ class ClusterExecutor:
     def _submit(self, run: RunInfo, dataset: Any) -> None:
         try:
             key = data_key(run, self.data_dir, self.verify_data)
+            if key not in self._data and key in self.client.list_datasets():  # sent already (another server)
+                self._data[key] = self._published(key)
             if key not in self._data or self._data[key].status != "finished":  # new, or lost with its worker
                 if dataset is None:
                     dataset = (self.store.run_dataset(run) if run.dataset.startswith("own-")
@@ -392,6 +412,14 @@ class ClusterExecutor:
                          hold_seconds=self.hold_seconds)
         held.future = self.client.submit(train_on_cluster, job, key=token, pure=False, retries=0)
         self._held[token] = held
+
+    def _published(self, key: str, timeout: float = 5.0) -> Future:
+        """The cluster's copy of a dataset published earlier, once the scheduler has said where it is."""
+        future = self.client.get_dataset(key)
+        deadline = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return future
 
     def _send_control(self, held: _Held, polled: tuple[str, float, str] | None, queued: int) -> None:
         value = ({"deleted": True} if polled is None else
@@ -423,8 +451,7 @@ class ClusterExecutor:
 
     def _finish(self, held: _Held, message: str | None = None) -> None:
         """The task ended (or its worker is gone: ``message``): make sure the run's record says how."""
-        self._held.pop(held.token, None)
-        outcome: Any
+        outcome: Any = None
         if message is None:
             try:
                 outcome = held.future.result(timeout=1)
@@ -446,9 +473,11 @@ class ClusterExecutor:
         elif run is not None and run.held_by_worker:
             self.store.end(run.id, RunStatus.INTERRUPTED, "Interrupted: its task on the Dask cluster ended without "
                            "saying how. Continue resumes it from its last whole epoch.")
+        self._held.pop(held.token, None)
         try:
             held.control.delete()
-            Event(f"{held.token}-started", client=self.client).clear()
+            if outcome != LOST and message is None:  # kept set after a loss: a rerun of the task must not train
+                Event(f"{held.token}-started", client=self.client).clear()
         except Exception:  # noqa: BLE001 -- tidying only
             pass
 

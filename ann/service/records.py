@@ -186,6 +186,17 @@ class RunInfo:
         return DatasetTag(self.dataset, self.dataset_title, tuple(self.class_names))
 
     @property
+    def trained_where(self) -> str:
+        """Where it trained last, for people: ``"Dask worker 10.0.0.5:40123"``, ``"host, process 4242"``, or ``""``."""
+        where = self.trained_on or ""
+        if where.endswith(" (dask)"):
+            return f"Dask worker {where.removesuffix(' (dask)').removeprefix('tcp://')}"
+        if where.endswith(" (dask scheduler)"):
+            return f"Dask cluster {where.removesuffix(' (dask scheduler)').removeprefix('tcp://')}"
+        host, _, pid = where.rpartition(":")
+        return f"{host}, process {pid}" if host and pid.isdigit() else where
+
+    @property
     def target_epochs(self) -> int:
         return self.train_config.epochs
 
