@@ -509,10 +509,10 @@ class ClusterExecutor:
 
     def _scheduler_lost(self, exc: BaseException | None) -> None:
         why = f" ({type(exc).__name__})" if exc is not None else ""
+        self.notice = (f"The Dask scheduler at {self.address} was lost; runs train on this server's own workers "
+                       f"until it is back (tried again every {self.retry_seconds:g} s).")
         self._drop_all(f"Interrupted: the Dask scheduler at {self.address} was lost{why}; the epoch in progress is "
                        "not kept. Continue resumes it from its last whole epoch, on the cluster when it is back or "
                        "on this server.")
         self._disconnect()
-        self.notice = (f"The Dask scheduler at {self.address} was lost; runs train on this server's own workers "
-                       f"until it is back (tried again every {self.retry_seconds:g} s).")
         self._last_attempt = time.monotonic()
