@@ -47,7 +47,7 @@ import numpy as np
 from ann.blas import available_cores
 from ann.config import ConfigError, NetworkConfig, TrainConfig, configs_from_dict, configs_to_dict
 from ann.network import Network
-from ann.remote import ship_code
+from ann.remote import ship_code, tune_allocator
 from ann.train import accuracy_of, train
 
 __all__ = [
@@ -438,6 +438,7 @@ class _Processes:
 def _dask_task(task: Callable, spec: RunSpec, data: SweepData, stop_name: str) -> dict[str, Any]:
     from distributed import Event, get_client
 
+    tune_allocator()
     event = Event(stop_name, client=get_client())
     checked = [0.0, False]
 

@@ -39,7 +39,7 @@ import numpy as np
 from distributed import Client, Event, Future, Queue, Variable, get_client, get_worker
 
 from ann.data.named import folder_of, load_named
-from ann.remote import ship_code
+from ann.remote import ship_code, tune_allocator
 from ann.service.queue import WorkQueue
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStatus
 from ann.service.store import RunStore
@@ -183,6 +183,7 @@ class RemoteStore:
 
 def train_on_cluster(job: ClusterJob) -> str:
     """The task: train ``job.run`` on this Dask worker with the service's own loop; returns its status."""
+    tune_allocator()
     client = get_client()
     started = Event(f"{job.token}-started", client=client)
     if started.is_set():
