@@ -264,10 +264,14 @@ def _train_view_body(run_id: str) -> None:
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
                 + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
-            busy = len(workspace.service().alive_workers())
-            st.info(f"Queued: {queue_text(run)}. This server trains {workspace.service().workers} run(s) at "
-                    f"once ({busy} worker(s) busy); it starts by itself, and you can leave this page meanwhile.",
-                    icon=":material/hourglass_top:")
+            service = workspace.service()
+            if service.executor == "dask":
+                where = f"The Dask cluster at {service.scheduler} trains the queue"
+            else:
+                where = (f"This server trains {service.workers} run(s) at once "
+                         f"({len(service.alive_workers())} worker(s) busy)")
+            st.info(f"Queued: {queue_text(run)}. {where}; it starts by itself, and you can leave this page "
+                    "meanwhile.", icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)
         show_refusal()
