@@ -373,6 +373,8 @@ class ClusterExecutor:
         return sum(int(w.get("nthreads", 1)) for w in workers.values())
 
     def _fill(self) -> None:
+        if not self.store.counts().get(RunStatus.QUEUED, 0):  # a read: claiming takes the write lock
+            return
         free = self._slots() - len(self._held)
         while free > 0:
             run = self.store.claim(f"{self.address} (dask scheduler)")
