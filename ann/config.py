@@ -144,7 +144,7 @@ PRESETS: dict[str, Preset] = {
         name="seed",
         title="Seed classic",
         description="The seed blog's network exactly: 784-200-10 sigmoid, lr 0.1, one sample at a time, "
-        "5 epochs, every record also rotated by +10 and -10 degrees. About 96.6% on the test set.",
+        "5 epochs, every record also rotated by +10 and -10 degrees.",
         network=NetworkConfig(),
         train=TrainConfig(),
     ),
@@ -179,7 +179,7 @@ PRESETS: dict[str, Preset] = {
         "every record's pen changed too: strokes thinned or thickened by "
         "up to 1.5 pixels and their edges made softer or harder (contrast 0.5), because real handwriting's "
         "pens differ from MNIST's more than its shapes do. It reads handwriting from outside MNIST best "
-        "(bench/real_handwriting.py) and keeps about 99.3% on MNIST; the shipped data/handwriting.npz.",
+        "(bench/real_handwriting.py).",
         network=NetworkConfig(hidden_nodes=(800, 800), activation="relu", loss="cross_entropy",
                               propagate="delta", bias=True),
         train=TrainConfig(learning_rate=0.05, epochs=50, batch_size=64, rotate=12.0, augment="random",

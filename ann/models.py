@@ -15,7 +15,7 @@ from pathlib import Path
 from ann.paths import DATA_DIR
 
 __all__ = ["ShippedModel", "SHIPPED_MODELS", "DEFAULT_MODEL", "DEFAULT_MODEL_ENV", "DATA_DIR", "shipped_models",
-           "shipped_model", "default_name", "default_model"]
+           "shipped_model", "shipped_for_preset", "default_name", "default_model"]
 
 
 
@@ -27,6 +27,7 @@ class ShippedModel:
     title: str  # what the dashboard's picker shows
     filename: str  # in data/
     command: str  # the command line that made it
+    preset: str  # the ann.config preset that command trains (its figures are the file's own, not typed here)
     description: str  # one sentence: what it is and what it is good at
 
     @property
@@ -45,6 +46,7 @@ SHIPPED_MODELS: tuple[ShippedModel, ...] = (
         title="Handwriting (reads real handwriting best)",
         filename="handwriting.npz",
         command="python -m ann train --preset handwriting --float16 --out data/handwriting.npz",
+        preset="handwriting",
         description="784-800-800-10 ReLU trained with random rotations, shifts, elastic distortions and "
         "strokes thinned and thickened: the one that reads handwriting from outside MNIST best.",
     ),
@@ -53,6 +55,7 @@ SHIPPED_MODELS: tuple[ShippedModel, ...] = (
         title="Seed classic (the blog's network)",
         filename="pretrained.npz",
         command="python -m ann train --preset seed --out data/pretrained.npz",
+        preset="seed",
         description="The seed blog's 784-200-10 sigmoid network, trained exactly as the blog does.",
     ),
 )
@@ -72,6 +75,11 @@ def shipped_model(name: str) -> ShippedModel:
             return model
     raise KeyError(f"no shipped model {name!r}; the shipped models are: "
                    f"{', '.join(m.name for m in SHIPPED_MODELS)}")
+
+
+def shipped_for_preset(preset: str) -> ShippedModel | None:
+    """The shipped model made with ``preset`` (whose file is present), or None."""
+    return next((model for model in shipped_models() if model.preset == preset), None)
 
 
 def default_name() -> str:

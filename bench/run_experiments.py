@@ -12,10 +12,10 @@ Writes two results files (read by the Experiments page through ``ann.experiments
   seed's rotations), and the epochs 1..20 in one run, test accuracy next to the accuracy on 10,000
   training records, with the seed's rotations and, for contrast, without.
 
-Everything trains through ``ann.train.train`` (the product's own loop), one run at a time in this one
-process (the machine has 2 cores and is shared). About 20 minutes here (1,275 s on the shared 2-core
-machine, with others working); progress goes to stdout. Run in the
-background::
+Everything trains through ``ann.train.train`` (the product's own loop), as grids of
+``ann.experiments.sweep.run_sweep`` whose runs train one at a time in this one process (the machine has 2
+cores and is shared). About 20 minutes here (1,275 s on the shared 2-core machine, with others working);
+progress goes to stdout. Run in the background::
 
     nohup python bench/run_experiments.py > bench/out/run_experiments.log 2>&1 &
 
@@ -33,8 +33,9 @@ from _common import DEFAULT_DATA_DIR, REPO_DIR
 
 from ann.config import NetworkConfig, TrainConfig
 from ann.data.mnist import load_mnist
-from ann.experiments.live import compare_error_rules, sweep
+from ann.experiments.grid import SweepData
 from ann.experiments.results import save_results
+from ann.experiments.seed_claims import compare_error_rules, sweep_one_setting
 
 LEARNING_RATES = [0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
 HIDDEN_NODES = [10, 25, 50, 100, 200, 400, 800]
@@ -63,8 +64,8 @@ class Reporter:
 
 def run_error_rules(mnist, out_dir: Path, limit: int | None) -> None:
     config = TrainConfig(limit=limit)  # the seed's: lr 0.1, 5 epochs, batch 1, rotations +-10
-    results = compare_error_rules(mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels,
-                                  config, NetworkConfig(), progress=Reporter("error rules"))
+    data = SweepData(mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels)
+    results = compare_error_rules(data, config, NetworkConfig(), progress=Reporter("error rules"))
     results["note"] = (f"{SEED_SETTING}, 5 epochs, {ROTATIONS}; only the error rule changes. Rules: "
                        "transpose = W^T.E (the seed's blue line, its choice), transpose_normalized = W^T.E/N "
                        "(red), equal = error split equally over the N links (yellow), proportional = split "
@@ -76,7 +77,7 @@ def run_error_rules(mnist, out_dir: Path, limit: int | None) -> None:
 
 
 def run_sweeps(mnist, out_dir: Path, limit: int | None) -> None:
-    data = (mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels)
+    data = SweepData(mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels)
     seed_train = TrainConfig(limit=limit)
     plan = [
         ("learning_rate", "learning_rate", LEARNING_RATES, seed_train,
@@ -98,7 +99,7 @@ def run_sweeps(mnist, out_dir: Path, limit: int | None) -> None:
     collected = []
     started = time.perf_counter()
     for name, parameter, values, train_config, note in plan:
-        result = sweep(*data, parameter, values, train_config, NetworkConfig(), progress=Reporter(name))
+        result = sweep_one_setting(data, parameter, values, train_config, NetworkConfig(), progress=Reporter(name))
         result = {"name": name, **result, "note": note}
         collected.append(result)
         # Saved after every sweep, so an interrupted run still leaves the finished sweeps behind.

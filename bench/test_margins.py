@@ -6,7 +6,7 @@ count, float32 instead of float64) is a defect. Training one sample at a time is
 rounding difference of one ulp in the first step gives, a few thousand steps later, a network as different
 as one trained from another seed. So each threshold must sit well below the worst value over seeds, and
 this script measures it: every thresholded test's own computation, rebuilt from the project's functions
-(``ann.train.fit``, ``ann.lab.inside.backquery_all``, ``ann.experiments.live.compare_error_rules`` / ``sweep``,
+(``ann.train.fit``, ``ann.lab.inside.backquery_all``, ``ann.experiments.seed_claims.compare_error_rules`` / ``sweep_one_setting``,
 ``ann.data.preprocess.prepare``, ``ann.metrics.evaluate``, ...), for ``--seeds`` seeds x {float32, float64} x these
 variants:
 
@@ -50,7 +50,8 @@ from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
 
 from ann.config import ERROR_RULE_NAMES, PRESETS, NetworkConfig, TrainConfig
 from ann.data.mnist import load_mnist
-from ann.experiments.live import compare_error_rules, sweep
+from ann.experiments.grid import SweepData
+from ann.experiments.seed_claims import compare_error_rules, sweep_one_setting
 from ann.lab.inside import backquery_all
 from ann.network import Network
 from ann.train import fit
@@ -182,19 +183,20 @@ def make_backquery(case: str) -> Callable[[Run], dict[str, Any]]:
 
 def small(mnist):
     """test_experiments.py's ``small`` fixture: 500 training records, 1,000 test records."""
-    return mnist.train.images[:500], mnist.train.labels[:500], mnist.test.images[:1000], mnist.test.labels[:1000]
+    return SweepData(mnist.train.images[:500], mnist.train.labels[:500], mnist.test.images[:1000],
+                     mnist.test.labels[:1000])
 
 
 def compare_rules(run: Run) -> dict[str, Any]:
-    results = compare_error_rules(*small(run.mnist), TrainConfig(epochs=2, rotate=0.0, seed=run.seed),
+    results = compare_error_rules(small(run.mnist), TrainConfig(epochs=2, rotate=0.0, seed=run.seed),
                                   NetworkConfig(dtype=run.dtype))
     finals = {s["rule"]: s["test_accuracy"][-1] for s in results["series"]}
     return {"transpose": finals["transpose"], "transpose_minus_equal": finals["transpose"] - finals["equal"]}
 
 
 def epochs_sweep(run: Run) -> dict[str, Any]:
-    results = sweep(*small(run.mnist), "epochs", [1, 3, 2], TrainConfig(rotate=0.0, seed=run.seed),
-                    NetworkConfig(dtype=run.dtype), train_eval_records=300)
+    results = sweep_one_setting(small(run.mnist), "epochs", [1, 3, 2], TrainConfig(rotate=0.0, seed=run.seed),
+                                NetworkConfig(dtype=run.dtype), train_eval_records=300)
     (series,) = results["series"]
     return {"train_minus_test": series["train_accuracy"][-1] - series["test_accuracy"][-1]}
 

@@ -93,7 +93,8 @@ def thumbnails(dataset_key: str, set_name: str, shown_class: int | str, page: in
     """One page of thumbnails with their numbers and class names, as one grid (the same for every visitor)."""
     split = SETS[set_name]
     shown = in_view(set_name, shown_class)[(page - 1) * PER_PAGE:page * PER_PAGE]
-    return pictures.digit_grid(split.images[shown], [f"#{i}: {tag.class_names[split.labels[i]]}" for i in shown],
+    return pictures.digit_grid(split.images[shown],
+                               [f"{digits.image_number(i)}: {tag.class_names[split.labels[i]]}" for i in shown],
                                width=56)
 
 
@@ -101,7 +102,8 @@ def thumbnails(dataset_key: str, set_name: str, shown_class: int | str, page: in
 def up_close(dataset_key: str, set_name: str, index: int) -> str:
     """One image drawn large, every pixel's value on hover."""
     split = SETS[set_name]
-    return pictures.pixel_values(split.images[index], size=336, label=f"{set_name} image #{index}: {caption(split, index)}")
+    return pictures.pixel_values(split.images[index], size=336,
+                                 label=f"{set_name} image {digits.image_number(index)}: {caption(split, index)}")
 
 
 def caption(split, index: int) -> str:
@@ -149,15 +151,15 @@ if browse.open:
             # one, and it costs a visitor's first look fewer of Streamlit's script files
             index = st.columns([1, 2])[0].select_slider(
                 "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
-                format_func=lambda i: (f"#{i}, a {split.labels[i]}" if tag.digits
-                                       else f"#{i}: {tag.class_names[split.labels[i]]}"),
+                format_func=lambda i: (f"{digits.image_number(i)}, a {split.labels[i]}" if tag.digits
+                                       else f"{digits.image_number(i)}: {tag.class_names[split.labels[i]]}"),
                 help="Any image of this page, in the order shown above. Its number is its position in the set.")
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:
                 st.html(up_close(tag.key, set_name, index))
             with about_col:
-                st.markdown(f"**{set_name} image #{index}: {caption(split, index)}**")
+                st.markdown(f"**{set_name} image {digits.image_number(index)}: {caption(split, index)}**")
                 st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
                            f"{int(image.max())}. Hover a pixel for its row, column and value (0-255); the paper "
                            "around the ink is 0.")

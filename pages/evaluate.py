@@ -14,8 +14,9 @@ from html import escape
 import numpy as np
 import streamlit as st
 
+from ann.formats import format_accuracy
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, confusion_view, datasets, pictures, shell, state
+from ui import charts, confusion_view, datasets, digits, pictures, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -62,7 +63,8 @@ def cell_grid(network, result: Evaluation, dataset: str, true_class: int, predic
     cell = cell[order[::-1] if true_class != predicted_class else order]
     shown = cell[:CELL_IMAGES]
     return len(cell), pictures.digit_grid(data.test.images[shown],
-                                          [f"#{i}: {result.confidences[i]:.2f}" for i in shown], width=84)
+                                          [f"{digits.image_number(i)}: {result.confidences[i]:.2f}" for i in shown],
+                                          width=84)
 
 
 def score_table(network, result: Evaluation, dataset: str) -> str:
@@ -107,10 +109,10 @@ with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Test accuracy", f"{result.accuracy:.2%}", border=True)
+c1.metric("Test accuracy", format_accuracy(result.accuracy), border=True)
 c2.metric(f"Right, of {len(labels):,}", f"{correct:,}", border=True)
 c3.metric("Mistakes", f"{len(labels) - correct:,}", border=True)
-c4.metric(f"Hardest {noun} (recall {result.recall[worst]:.1%})", names[worst], border=True,
+c4.metric(f"Hardest {noun} (recall {format_accuracy(result.recall[worst])})", names[worst], border=True,
           help=f"The {noun} the network finds least often: the lowest recall.")
 
 picks = (st.session_state.get("ev_true"), st.session_state.get("ev_predicted"))

@@ -23,8 +23,10 @@ import streamlit as st
 
 from ann.blas import available_cores
 from ann.config import ConfigError, configs_to_dict
-from ann.experiments.sweep import SweepData, SweepError, as_error_rules, as_sweep, expand_grid
-from ann.experiments.sweep import run_sweep as run_sweep_runs
+from ann.experiments.grid import SweepData, SweepError, expand_grid
+from ann.experiments.seed_claims import as_error_rules, as_sweep
+from ann.experiments.sweep import run_sweep
+from ann.formats import format_accuracy
 from ui import datasets, downloads, findings, shell
 from ui import experiments_charts as ec
 
@@ -142,7 +144,8 @@ def zoom_note(results: dict[str, Any], zoom: bool) -> str:
     if not below or len(below) == len(results.get("series", [])):
         return ""
     return " Below the zoomed chart: " + "; ".join(
-        f"{ec.RULE_LABELS.get(s['rule'], s['rule'])}, at most {max(s['test_accuracy']):.1%}" for s in below) + "."
+        f"{ec.RULE_LABELS.get(s['rule'], s['rule'])}, at most {format_accuracy(max(s['test_accuracy']))}"
+        for s in below) + "."
 
 
 def shipped_note(results: dict[str, Any]) -> str:
@@ -186,26 +189,26 @@ def live_workers(runs: int) -> int:
     return max(1, min(available_cores(), runs))
 
 
-def sweep_data(mnist, records: int) -> SweepData:
-    return SweepData(mnist.train.images[:records], mnist.train.labels[:records], mnist.test.images,
-                     mnist.test.labels)
+def sweep_data(dataset, records: int) -> SweepData:
+    return SweepData(dataset.train.images[:records], dataset.train.labels[:records], dataset.test.images,
+                     dataset.test.labels)
 
 
-def fitted(specs: list, mnist) -> list:
+def fitted(specs: list, dataset) -> list:
     """The grid's runs with one output node per class of the dataset (10 for MNIST and its siblings)."""
-    return [dataclasses.replace(spec, network=dataclasses.replace(spec.network, output_nodes=mnist.n_classes))
+    return [dataclasses.replace(spec, network=dataclasses.replace(spec.network, output_nodes=dataset.n_classes))
             for spec in specs]
 
 
-def run_error_rules(mnist, panel, settings: dict[str, Any]) -> None:
+def run_error_rules(dataset, panel, settings: dict[str, Any]) -> None:
     """The four rules side by side on worker processes, same data, seed and configuration; the chart grows
     as each rule finishes."""
     base = {"learning_rate": settings["lr"], "epochs": settings["epochs"], "limit": settings["records"],
             "rotate": 10.0 if settings["rotate"] else 0.0, "hidden_nodes": (settings["hidden"],)}
-    specs = fitted(expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base), mnist)
-    records = min(settings["records"], len(mnist.train.labels))
-    result = {"kind": "error_rules", "config": {}, "records": records, "test_records": len(mnist.test.labels),
-              "dataset": mnist.title, "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
+    specs = fitted(expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base), dataset)
+    records = min(settings["records"], len(dataset.train.labels))
+    result = {"kind": "error_rules", "config": {}, "records": records, "test_records": len(dataset.test.labels),
+              "dataset": dataset.title, "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state[LIVE_RULES] = result  # listed at once: a Stop keeps every rule that finished
     finished: list[dict[str, Any]] = []
     with panel:
@@ -216,35 +219,35 @@ def run_error_rules(mnist, panel, settings: dict[str, Any]) -> None:
         finished.append(record)
         grid = {"parameters": [{"name": "error_rule", "values": list(ec.RULES)}], "seeds": [settings["seed"]],
                 "config": grid_config(specs), "records": records,
-                "test_records": len(mnist.test.labels), "stopped": False,
+                "test_records": len(dataset.test.labels), "stopped": False,
                 "seconds_total": time.perf_counter() - started, "runs": sorted(finished, key=lambda r: r["index"])}
         result.update({k: v for k, v in as_error_rules(grid).items() if k != "stopped"})
         chart.altair_chart(ec.error_rules_chart(result, epochs=settings["epochs"], zoom=settings["zoom"]),
                            width="stretch")
 
     started = time.perf_counter()
-    run_grid(specs, sweep_data(mnist, records), progress, on_run, unit="rules")
+    run_grid(specs, sweep_data(dataset, records), progress, on_run, unit="rules")
     result["status"] = "finished"
 
 
-def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
+def run_setting_sweep(dataset, panel, settings: dict[str, Any]) -> None:
     """A sweep over one setting: one run per value, side by side on worker processes (the chart grows a
     point at a time), or, for epochs, one long run scored after every epoch on the test set and on the
     training records."""
     parameter = settings["parameter"]
-    records = min(settings["records"], len(mnist.train.labels))
+    records = min(settings["records"], len(dataset.train.labels))
     base = {"learning_rate": 0.1, "epochs": settings["epochs"], "limit": settings["records"],
             "rotate": 10.0 if settings["rotate"] else 0.0}
     if parameter == "epochs":
         specs = fitted(expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
-                                   train_eval_records=min(records, 10_000)), mnist)
+                                   train_eval_records=min(records, 10_000)), dataset)
         title = f"{settings['max_epochs']} epochs"
     else:
         grid_values = [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
-        specs = fitted(expand_grid([(parameter, grid_values)], [settings["seed"]], base), mnist)
+        specs = fitted(expand_grid([(parameter, grid_values)], [settings["seed"]], base), dataset)
         title = f"{len(specs)} runs on {live_workers(len(specs))} processes"
     result = {"kind": "sweep", "parameter": parameter, "config": {}, "records": records,
-              "test_records": len(mnist.test.labels), "dataset": mnist.title, "values": [],
+              "test_records": len(dataset.test.labels), "dataset": dataset.title, "values": [],
               "final_test_accuracy": [], "series": [],
               "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state.setdefault(LIVE_SWEEPS, {})[parameter] = result
@@ -268,7 +271,7 @@ def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
             grid = {"parameters": [{"name": parameter, "values": [list(v) if isinstance(v, tuple) else v
                                                                   for v in grid_values]}],
                     "seeds": [settings["seed"]], "config": grid_config(specs), "records": records,
-                    "test_records": len(mnist.test.labels), "stopped": False, "seconds_total": 0.0, "runs": runs}
+                    "test_records": len(dataset.test.labels), "stopped": False, "seconds_total": 0.0, "runs": runs}
             one = as_sweep(grid)
         result.update({k: v for k, v in one.items() if k not in ("stopped", "seconds_total", "kind")})
         result["seconds_total"] = time.perf_counter() - started
@@ -278,7 +281,7 @@ def run_sweep(mnist, panel, settings: dict[str, Any]) -> None:
             chart.altair_chart(draw, width="stretch")
 
     started = time.perf_counter()
-    run_grid(specs, sweep_data(mnist, records), progress, on_run, unit="runs")
+    run_grid(specs, sweep_data(dataset, records), progress, on_run, unit="runs")
     result["status"] = "finished"
 
 
@@ -306,9 +309,9 @@ def run_grid(specs, data: SweepData, progress: LiveProgress, on_run, unit: str) 
         progress.report(0.0, "waiting for another visitor's live experiment to end (this server runs one at "
                              "a time; yours starts by itself)")
     try:
-        run_sweep_runs(specs, data, workers=live_workers(len(specs)),
-                       progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
-                       on_run=on_run)
+        run_sweep(specs, data, workers=live_workers(len(specs)),
+                  progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
+                  on_run=on_run)
     finally:
         slot.release()
 
@@ -520,16 +523,16 @@ if sweeps_tab.open:
 
 # a run starts only in the tab its Start button is on (switching tabs meanwhile is a change that interrupts it)
 if starting is not None and data_ready and (rules_tab.open if starting == "rules" else sweeps_tab.open):
-    mnist = datasets.require("A live experiment")  # the active dataset (MNIST's name kept: the code is MNIST's)
+    dataset = datasets.require("A live experiment")  # the active dataset
     try:
         if starting == "rules":
-            run_error_rules(mnist, rules_panel, {"records": r_records, "epochs": r_epochs, "lr": r_lr,
-                                                 "hidden": r_hidden, "seed": int(r_seed), "rotate": r_rotate,
-                                                 "zoom": zoom})
+            run_error_rules(dataset, rules_panel, {"records": r_records, "epochs": r_epochs, "lr": r_lr,
+                                                   "hidden": r_hidden, "seed": int(r_seed), "rotate": r_rotate,
+                                                   "zoom": zoom})
         else:
-            run_sweep(mnist, sweep_panel, {"parameter": parameter, "values": values, "max_epochs": max_epochs,
-                                           "records": s_records, "epochs": s_epochs, "seed": int(s_seed),
-                                           "rotate": s_rotate})
+            run_setting_sweep(dataset, sweep_panel, {"parameter": parameter, "values": values,
+                                                     "max_epochs": max_epochs, "records": s_records,
+                                                     "epochs": s_epochs, "seed": int(s_seed), "rotate": s_rotate})
     except (ConfigError, SweepError) as exc:
         st.error(f"This experiment cannot run: {exc}")
         st.stop()

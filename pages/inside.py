@@ -3,7 +3,7 @@
 Four views of the session's active model, each computed by ``ann.lab.inside`` (plain NumPy) and drawn by
 ``ui.inside_charts``: the hidden nodes' incoming weights as 28x28 images; one image (a test image or the
 Draw page's drawing) followed through the network, node by node; the network run backwards from each digit
-(Rashid's backquery); and the spread of every layer's weights against where they started.
+(gradient ascent on the pixels, or Rashid's backquery); and the spread of every layer's weights against where they started.
 
 Every picture and chart depends on the model (and, in view 2, on the test image), so each is made once per
 model version (``ui.model_cache``): for the shipped model once per server, shared by every visitor, for a
@@ -14,9 +14,16 @@ kept as their Vega-Lite dicts. Only a drawing, the session's own, is followed an
 import numpy as np
 import streamlit as st
 
-from ann.lab.inside import backquery_all, hidden_activations, hidden_weight_images, output_contributions
+from ann.lab.inside import (
+    AscentConfig,
+    BackqueryMethod,
+    backquery_images,
+    hidden_activations,
+    hidden_weight_images,
+    output_contributions,
+)
 from ann.train import as_inputs
-from ui import charts, datasets, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
+from ui import charts, datasets, digits, epoch_scrubber, inside_charts, pictures, run_epochs, shell, state
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -26,6 +33,7 @@ DEFAULT_GRID = 64
 TOP_CONTRIBUTIONS = 8  # at most this many hidden nodes shown pushing an output up, and pushing it down
 NOTABLE_SHARE = 0.03  # ...of those whose push is at least this share of the strongest one
 PICTURE = 84  # screen pixels for a 28x28 picture: three per weight
+ASCENT = AscentConfig()  # what the caption of view 3 says about the climb
 VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
@@ -94,14 +102,17 @@ def explain_test_image(network, base: dict, dataset: str, index: int, chosen: in
     return explain(network, test_data.test.images[index], base["hidden"], chosen)
 
 
-def backquery_view(network, names: tuple[str, ...]) -> tuple[str, list[int]]:
-    """Each class's backquery image as one grid, captioned (in ``names``, the model's classes) with what the
-    network reads in it; and those readings."""
-    expected = backquery_all(network)  # (n_classes, 784) float64 in 0.01..0.99
+def backquery_view(network, names: tuple[str, ...], method: str) -> tuple[str, list[int], list[float]]:
+    """Each class's picture by ``method`` as one grid, captioned (in ``names``, the model's classes) with what the
+    network reads in it; those readings, and the network's output for each picture's own class."""
+    expected = backquery_images(network, method)  # (n_classes, 784) float64, scaled like the inputs
     read_back = network.query(expected.astype(network.dtype)).astype(np.float64)
     grid = pictures.digit_grid(expected, [f"{names[d]}: read as {names[int(np.argmax(r))]} ({r.max():.2f})"
                                           for d, r in enumerate(read_back)], width=112)
-    return grid, [int(np.argmax(r)) for r in read_back]
+    return grid, [int(np.argmax(r)) for r in read_back], [float(r[d]) for d, r in enumerate(read_back)]
+
+
+BACKQUERY_CHOICES = {BackqueryMethod.ASCENT: "gradient ascent", BackqueryMethod.INVERSION: "Rashid's inversion"}
 
 
 def histograms(network, names: tuple[str, ...]) -> list[tuple[dict, str]]:
@@ -254,7 +265,8 @@ with model_tab:
                 x = test_data.test.images[index]
                 true_label = int(labels[index])
                 # named in the test set's own classes (a model of another dataset with as many classes may meet it)
-                about = (f"test image #{index:,} of {test_data.title}, {'a ' if test_data.digits else ''}"
+                about = (f"test image {digits.image_number(index)} of {test_data.title}, "
+                         f"{'a ' if test_data.digits else ''}"
                          f"{test_data.class_names[true_label]}")
 
             if x is not None:
@@ -323,25 +335,37 @@ with model_tab:
 
     st.subheader("3. The network run backwards")
     st.markdown(
-        "Tariq Rashid's book ends by asking the network a question the other way round: set the output for one "
-        "digit high and the others low, and send that signal back through the weights (inverting the sigmoid at "
-        "each layer) to the pixels. The picture that comes out is what the network *expects* a digit to look "
-        "like: dark where it wants ink, light where it wants paper, grey where it does not care. It is never an "
-        "image the network saw; feeding it forward again shows whether the network agrees with itself."
+        "Tariq Rashid's book ends by asking the network a question the other way round: which picture goes with "
+        f"an output? Two ways to ask it. **Gradient ascent** starts from a grey page and changes the pixels, a "
+        f"little at a time, in the direction that makes the network surer of one {cls} (the same exact gradient "
+        "the Robustness page's adversarial nudges follow), keeping the picture smooth and its ink sparse. "
+        "**Rashid's inversion** sets the output for one digit high and the others low and sends that signal back "
+        "through the weights, inverting the activation at each layer, down to the pixels. Either way the picture "
+        "is never an image the network saw; feeding it forward again shows whether the network agrees with itself."
     )
-    grid, readings = per_model(model, backquery_view, tuple(class_names))
+    method = st.segmented_control("Drawn by", list(BACKQUERY_CHOICES), format_func=BACKQUERY_CHOICES.get,
+                                  default=BackqueryMethod.ASCENT, required=True, key="in_backquery_method")
+    grid, readings, own = per_model(model, backquery_view, tuple(class_names), str(method))
     st.html(grid)
     agreed = sum(reading == d for d, reading in enumerate(readings))
-    note = (f"Under each picture: the {cls} it was made from, and what the network reads in it (its output). It "
-            f"reads {agreed} of the {n_out} as the {cls} they came from.")
-    if agreed < 0.7 * n_out:
+    if method == BackqueryMethod.ASCENT:
+        how_drawn = (f"Drawn by gradient ascent: {ASCENT.steps} steps from a grey page, each following the exact "
+                     f"gradient of the network's certainty in the {cls}, blurred over {ASCENT.blur:g} pixel "
+                     f"(smoothness) and averaged over the picture moved {ASCENT.shift} pixels four ways; inked "
+                     "pixels are pulled back to paper at every step, so ink stays where it counts.")
+    else:
+        how_drawn = ("Drawn by Rashid's inversion: the outputs (0.99 for the digit, 0.01 elsewhere) sent back "
+                     "through the transposed weights and each layer's inverse activation.")
+    note = (f"{how_drawn} Under each picture: the {cls} it was made from, and what the network reads in it (its "
+            f"output). It reads {agreed} of the {n_out} as the {cls} they came from; its output for their own "
+            f"{cls} is {min(own):.2f} at the least.")
+    if method == BackqueryMethod.INVERSION and agreed < 0.7 * n_out:
         common = max(set(readings), key=readings.count)
         note += (f" Most go to one catch-all answer, {class_names[common]}. The pictures sit on grey paper, "
-                 "stretched into "
-                 "0.01..0.99 on the way back, unlike any image the network trained on. Networks trained briefly "
-                 "(say one epoch on a few thousand images) usually read most of their pictures right; the longer a "
-                 "network trains, the more of them land on one digit. The pictures still show what each output's "
-                 "weights favour.")
+                 "stretched into 0.01..0.99 on the way back, unlike any image the network trained on. Networks "
+                 "trained briefly (say one epoch on a few thousand images) usually read most of their pictures "
+                 "right; the longer a network trains, the more of them land on one digit. Gradient ascent asks the "
+                 "trained network itself, step by step, and does not have this problem.")
     st.caption(note)
 
     # --------------------------------------------------------------------------- 4. histograms

@@ -126,14 +126,15 @@ with model_tab:
     wrong = data["predictions"] != data["labels"]
     frame = pd.DataFrame({
         "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
-        "predicted": data["predictions"], "index": data["index"], "confidence": data["confidence"],
+        "predicted": data["predictions"], "index": data["index"], "number": data["index"] + 1,
+        "confidence": data["confidence"],
         "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
     highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight", wrap=True)
     pick = alt.selection_point(name="pick", fields=["index"], on="click")
     axis_titles = (("first principal component", "second principal component") if method == "pca"
                    else ("t-SNE 1", "t-SNE 2"))
     # vega's tooltip draws a field named "image" as the picture itself
-    tooltip = [alt.Tooltip("image:N"), alt.Tooltip("index:Q", title="test image #"),
+    tooltip = [alt.Tooltip("image:N"), alt.Tooltip("number:Q", title="test image #"),
                alt.Tooltip("digit:N", title="true digit"), alt.Tooltip("predicted:Q", title="read as"),
                alt.Tooltip("confidence:Q", format=".2f")]
     points = map_view.points_chart(frame, axis_titles, highlight, show_axes=method == "pca",
@@ -156,7 +157,8 @@ with model_tab:
         row = frame[frame["index"] == chosen].iloc[0]
         image_col, bars_col = st.columns([1, 3], vertical_alignment="center")
         image_col.image(digits.digit_image(mnist.test.images[chosen], scale=5), width=140,
-                        caption=f"test image #{chosen:,}: a {row['digit']}, read as {row['predicted']}")
+                        caption=f"test image {digits.image_number(chosen)}: a {row['digit']}, read as "
+                                f"{row['predicted']}")
         outputs = network.query(as_inputs(mnist.test.images[chosen][None, :], network.dtype))[0]
         bars_col.altair_chart(robustness_view.fit_width(charts.output_bars(outputs, height=170)),
                               width="stretch")

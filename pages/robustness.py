@@ -133,7 +133,7 @@ if image_tab.open:
         adversarial = fgsm(network, x, np.array([true_label]), epsilon)
         a, b, c, d = st.columns([1, 1, 1, 2])
         a.image(digits.digit_image(x[0], scale=4), width=112,
-                caption=f"test #{index:,}, a {true_label}: {read(x[0])}")
+                caption=f"test {digits.image_number(index)}, a {true_label}: {read(x[0])}")
         b.image(robustness_view.difference_picture(x[0], adversarial[0], scale=4), width=112,
                 caption=f"the nudge, ±{epsilon:.2f}: red up, blue down")
         c.image(digits.digit_image(adversarial[0], scale=4), width=112, caption=f"the copy: {read(adversarial[0])}")

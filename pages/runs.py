@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from ann.config import PRESETS
+from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStateError
 from ui import charts, run_panels, shell, state, workspace
 
@@ -242,7 +243,7 @@ else:
                 x=x, y=alt.Y("test accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".1%")),
                 color=alt.Color("activation:N", scale=alt.Scale(scheme="tableau10")),
                 tooltip=["run:N", "network:N", alt.Tooltip("value", title=setting),
-                         alt.Tooltip("test accuracy:Q", format=".2%")],
+                         alt.Tooltip("test accuracy:Q", format=ACCURACY_FORMAT)],
             ).properties(height=280)
             st.altair_chart(scatter, width="stretch")
 
@@ -256,7 +257,7 @@ else:
     picked_id = st.selectbox("Run", list(reversed(list(by_id))), key="rn_pick",
                              format_func=lambda i: f"{by_id[i].name}: {layers(by_id[i])}, {by_id[i].status_text}")
     picked = by_id[picked_id]
-    best = f"{picked.best_accuracy:.2%}" if picked.best_accuracy is not None else "-"
+    best = format_accuracy(picked.best_accuracy)
     st.markdown(f"**{picked.name}**: {run_panels.status_text(picked)}; test accuracy "
                 f"{run_panels.accuracy_text(picked)} (best epoch {best}).")
     if picked.trained_where:

@@ -13,7 +13,19 @@ import streamlit as st
 
 from ann.lab.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
-from ui import charts, datasets, downloads, inside_charts, pictures, robustness_view, shell, state, step_diagram, tables
+from ui import (
+    charts,
+    datasets,
+    digits,
+    downloads,
+    inside_charts,
+    pictures,
+    robustness_view,
+    shell,
+    state,
+    step_diagram,
+    tables,
+)
 
 shell.page_start()
 
@@ -295,11 +307,12 @@ if node_tab.open:
             st.info("A test image needs the MNIST dataset, which is not downloaded yet (the Home page downloads "
                     "it). A drawing from the Draw page works without it.", icon=":material/info:")
         else:
-            position = st.number_input(f"Test image number (0 to {len(mnist.test.labels) - 1:,})", 0,
-                                       len(mnist.test.labels) - 1, value=0, key="st_test_index")
-            x = mnist.test.images[int(position)]
-            true_label = int(mnist.test.labels[int(position)])
-            about = f"test image #{int(position):,}, a {true_label}"
+            position = st.number_input(f"Test image number (1 to {len(mnist.test.labels):,})", 1,
+                                       len(mnist.test.labels), value=1, key="st_test_number")
+            index = int(position) - 1
+            x = mnist.test.images[index]
+            true_label = int(mnist.test.labels[index])
+            about = f"test image {digits.image_number(index)}, a {true_label}"
 
         if x is not None:
             inputs = as_inputs(np.asarray(x)[None, :], network.dtype)[0]

@@ -64,6 +64,8 @@ def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path)
     no_exceptions(at)
     message = texts(at.error)
     assert "Could not download MNIST" in message and str(tmp_path) in message
+    assert "127.0.0.1:9: it refused the connection" in message and "[Errno" not in message  # a sentence
+    assert "[127.0.0.1:9](http://127.0.0.1:9/)" in message  # an address as a link named by its host
     assert not any(tmp_path.iterdir()), "a failed download must leave nothing behind"
 
 
@@ -74,7 +76,7 @@ def test_dataset_browse_filter_and_record(mnist):
     at = open_page("dataset")
     no_exceptions(at)
     grid = figures(at.html[0].value)  # one page of thumbnails: one grid of small PNGs
-    assert len(grid) == 60 and grid[0][0] == "#0: 5"
+    assert len(grid) == 60 and grid[0][0] == "#1: 5"  # image numbers count from 1 on every page
     np.testing.assert_array_equal(grid[0][1], 255 - mnist.train.images[0].reshape(28, 28))  # dark on white
     at.segmented_control(key="ds_digit").set_value(3).run()
     no_exceptions(at)
@@ -91,10 +93,11 @@ def test_dataset_browse_filter_and_record(mnist):
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
     picker = at.select_slider(key="ds_pick_Test_3_2")
-    index = int(picker.options[-1].split(",")[0][1:])
+    number = int(picker.options[-1].split(", a ")[0][1:].replace(",", ""))  # "#9,992, a 3"
+    index = number - 1
     picker.set_value(index).run()
     no_exceptions(at)
-    assert f"**Test image #{index}: a 3**" in texts(at.markdown)
+    assert f"**Test image #{number:,}: a 3**" in texts(at.markdown)
     up_close = at.html[1].value  # the image large, every inked pixel's value on hover
     image = mnist.test.images[index].reshape(28, 28)
     for r, c in zip(*np.nonzero(image)):
@@ -132,9 +135,9 @@ def _until(at, condition, what: str, timeout: float = 120.0):
     return at
 
 
-def test_train_starts_a_tiny_run_that_becomes_the_active_model():
-    """Start queues a run; a worker process trains it while the page is rerun; when it ends it is the
-    active model, named on the page."""
+def test_train_starts_a_tiny_run_that_is_offered_as_the_active_model():
+    """Start queues a run; a worker process trains it while the page is rerun; when it ends, reading worse
+    than the shipped default, it is offered (not put in its place) and one click makes it the active model."""
     from ui import workspace
 
     at = open_page("train")
@@ -148,14 +151,18 @@ def test_train_starts_a_tiny_run_that_becomes_the_active_model():
     key = at.session_state["workspace_key"]
     runs = store.list_runs(key)
     assert len(runs) == 1 and runs[0].records == 500 and runs[0].target_epochs == 1
-    _until(at, lambda a: a.session_state["active_model"].name == "Run 1", "the run to end")
+    _until(at, lambda a: "Run 1 finished" in texts(a.success), "the run to end")
     no_exceptions(at)
     run = store.list_runs(key)[0]
     assert run.status == "finished" and run.epochs_done == 1
     epoch = store.history(run)[0]
     assert 0.5 < epoch["test_accuracy"] <= 1.0 and epoch["test_loss"] > 0
-    assert "Run 1 finished" in texts(at.success)
     assert at.selectbox(key="tr_view").value == run.id
+    assert at.session_state["active_model"].shipped_name == "handwriting"  # 500 records read worse than it
+    assert "Use Run 1?" in texts(at.markdown)
+    at.button(key="tr_offer_use").click().run()
+    no_exceptions(at)
+    assert at.session_state["active_model"].name == "Run 1"
 
 
 def test_train_preset_sets_every_widget():
@@ -174,6 +181,23 @@ def test_train_preset_sets_every_widget():
     assert at.number_input(key="tr_hidden_0").value == best.network.hidden_nodes[0]
     assert at.segmented_control(key="tr_activation").value == best.network.activation
     assert at.slider(key="tr_elastic").value == pytest.approx(best.train.elastic_alpha)
+
+
+def test_a_preset_quotes_its_shipped_models_figure_from_the_model_file():
+    from ann.formats import format_accuracy
+    from ann.model_io import read_model_info
+    from ann.models import shipped_for_preset
+
+    at = open_page("train")
+    for preset in ("seed", "handwriting"):
+        at.segmented_control(key="tr_preset").set_value(preset).run()
+        no_exceptions(at)
+        made = shipped_for_preset(preset)
+        accuracy = read_model_info(made.path)["info"]["test_accuracy"]  # 0.9676 and 0.9936 today
+        assert (f"The shipped model made this way ({made.label}) reads {format_accuracy(accuracy)} on the test set"
+                in texts(at.caption))
+    at.segmented_control(key="tr_preset").set_value("fast").run()  # no shipped model: no figure
+    assert "The shipped model made this way" not in texts(at.caption)
 
 
 def test_train_settings_survive_a_visit_to_another_page():
@@ -220,6 +244,14 @@ def test_model_upload_accepts_ours_and_rejects_others():
     no_exceptions(at)
     assert at.session_state["active_model"].name == "Uploaded mine.npz"
     assert "784-30-10" in texts(at.sidebar.caption)
+
+    # who trained it: a command line in code font, as typed; the app's own page in words
+    for trained_by, said in (("ANN Explorer Train page", "Trained on the ANN Explorer Train page"),
+                             ("python -m ann train", "Trained by `python -m ann train`")):
+        made = model_to_bytes(Network(NetworkConfig(hidden_nodes=(30,))), info={"trained_by": trained_by})
+        at.file_uploader(key="tr_upload").set_value((f"{trained_by[:6]}.npz", made, "application/octet-stream"))
+        at.run()
+        assert said in texts(at.sidebar.caption) and "`ANN Explorer Train page`" not in texts(at.sidebar.caption)
 
 
 # --------------------------------------------------------------------------- Evaluate

@@ -233,12 +233,23 @@ def test_grid_charts_draw_numbers_layers_and_empty_grids():
     assert len(ec.grid_table(empty)) == 0
 
 
+@pytest.mark.parametrize("values,align", [([25, 50, 100, 200, 400], "right"), ([100, 200, 400, 800, 1600], "left")])
+def test_the_seeds_choice_is_labelled_on_the_side_with_room(values, align):
+    """'seed: 200' near the right end of the axis was cut off by the chart's edge: it turns to the left there."""
+    from ui import experiments_charts as ec
+
+    result = {"parameter": "hidden_nodes", "values": values, "final_test_accuracy": [0.95] * len(values)}
+    label = next(layer["mark"] for layer in ec.sweep_chart(result).to_dict()["layer"]
+                 if layer["mark"].get("type") == "text" and layer["mark"].get("color") == ec.SEED_MARK)
+    assert label["align"] == align and label["dx"] == (-4 if align == "right" else 4)
+
+
 # --------------------------------------------------------------------------- Inside
 
 
-def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
+def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch, mnist):
     monkeypatch.setenv("ANN_DEFAULT_MODEL", "seed")  # the seed's one hidden layer, whatever the app's default
-    from ann.lab.inside import backquery_all, hidden_weight_images
+    from ann.lab.inside import ascent_images, backquery_all, hidden_weight_images
     from ui import digits, inside_charts, state
 
     at = open_page("inside")
@@ -256,13 +267,19 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     for (_, picture), colours in zip(weight_grid, expected):
         np.testing.assert_array_equal(picture, colours)
     backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
-    assert backquery[3][0].startswith("3: read as ")
+    assert backquery[3][0].startswith("3: read as 3")  # gradient ascent, the default: read as its own digit
+    np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(ascent_images(net)[3]))
+    assert "Drawn by gradient ascent" in texts(at.caption)
+    assert "It reads 10 of the 10 as the digit they came from" in texts(at.caption)
+    at.segmented_control(key="in_backquery_method").set_value("inversion").run()
+    backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
     np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(backquery_all(net)[3]))
-    assert "of the 10 as the digit they came from" in texts(at.caption)
+    assert "Drawn by Rashid's inversion" in texts(at.caption)
 
     open_inside_views(at)
     no_exceptions(at)
-    assert "the network reads a **7** (right)" in texts(at.markdown)  # test image #0 is a 7
+    assert "the network reads a **7** (right)" in texts(at.markdown)  # MNIST's first test image is a 7
+    assert "test image #1 of MNIST, a 7" in image_captions(at)  # "Which one (1 to 10,000): 1" is number 1
     assert len(charts(at)) == 5  # outputs, contributions, activations, two histograms
 
     at.segmented_control(key="in_nodes_by_3").set_value("digit").run()
@@ -273,7 +290,8 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch):
     at.number_input(key="in_test_position_4").set_value(5).run()
     at.segmented_control(key="in_output_digit").set_value(9).run()
     no_exceptions(at)
-    assert "test image #" in image_captions(at) and ", a 4" in image_captions(at)
+    fifth_four = int(np.flatnonzero(mnist.test.labels == 4)[4])  # the 5th image of a 4, counted from 1
+    assert f"test image #{fifth_four + 1:,} of MNIST, a 4" in image_captions(at)
     assert "Output **9**:" in texts(at.markdown)
 
 

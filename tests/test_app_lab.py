@@ -185,6 +185,7 @@ def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch
     net = state._read_pretrained(str(state.PRETRAINED_PATH), state.PRETRAINED_PATH.stat().st_mtime).network
     x = scale_inputs(load_mnist(mnist_dir, download=False).test.images[:1], np.float32)
     assert "output node 7 (digit 7)" in texts(at.markdown)
+    assert at.number_input(key="st_test_number").value == 1 and "on test image #1, a 7" in texts(at.markdown)
 
     reference = Network(replace(net.config, dtype="float64"))
     reference.weights = [W.astype(np.float64) for W in net.weights]
@@ -303,7 +304,7 @@ def test_robustness_sweeps_on_the_button():
     assert "Adversarial (FGSM): from" in texts(at.caption)
 
 
-def test_robustness_one_image_tab():
+def test_robustness_one_image_tab(mnist):
     at = open_page("robustness")
     assert not at.get("image") and "What its answer rests on" not in texts(at.subheader)  # computed when opened
     at.session_state["rb_tab"] = "One image"  # a click on the tab
@@ -312,7 +313,8 @@ def test_robustness_one_image_tab():
     at.segmented_control(key="rb_digit").set_value(4).run()
     no_exceptions(at)
     captions = [c for image in at.get("image") for c in image.captions]
-    assert any(c.startswith("test #") and ", a 4:" in c for c in captions), captions
+    first_four = int(np.flatnonzero(mnist.test.labels == 4)[0])  # "Which one (1 to 982): 1"
+    assert any(c.startswith(f"test #{first_four + 1:,}, a 4:") for c in captions), captions  # counted from 1
     assert "What its answer rests on" in texts(at.subheader)
 
 
@@ -334,3 +336,17 @@ def test_draw_how_sure_and_how_easily_fooled(monkeypatch, mnist_dir):
     metrics = {m.label: m.value for m in expander.metric}
     assert metrics["Its answer"] == "7"
     assert "keeps its answer" in texts(expander.markdown)
+    assert "-" not in texts(expander.markdown).split("**Turned**")[1].split(".")[0]  # true minus signs only
+
+
+def test_the_angles_kept_are_said_once_and_with_minus_signs():
+    from ui.robustness_view import kept_ranges, turned_sentence
+
+    angles = np.arange(-45.0, 46.0, 5.0)
+    tried = "angles from −45° to 45° (every 5°)"
+    assert turned_sentence(angles, angles) == f"**Turned**, it keeps its answer at all 19 {tried}"
+    assert turned_sentence(angles, angles[3:15]).endswith(f"at 12 of the 19 {tried}: −30° to 25°")
+    assert turned_sentence(angles, angles[:0]).endswith(f"at none of the 19 {tried}")
+    some = np.array([-45.0, -40.0, 10.0, 15.0, 45.0])
+    assert kept_ranges(angles, some, "°") == "−45° to −40°, 10° to 15° and 45°"
+    assert kept_ranges(np.arange(-2.0, 4.0), np.array([-1.0, 0.0, 2.0])) == "−1 to 0 and 2"

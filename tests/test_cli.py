@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ann.cli.runs import dashboard_url
+from ann.formats import format_accuracy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,6 +43,7 @@ def test_train_json_contract(trained_model):
     assert payload["config"]["hidden_nodes"] == [200] and payload["config"]["learning_rate"] == 0.1
     assert out.exists()
     assert "epoch 1/1" in result.stderr  # the progress bar is on stderr, not mixed into the JSON
+    assert "on 6,000 records x3, 1 epoch, batch 1" in result.stderr  # counts agree with their nouns
 
 
 def test_evaluate_prints_accuracy_and_confusion(trained_model, mnist_dir):
@@ -188,12 +192,14 @@ def test_a_recorded_run_is_listed_shown_exported_and_deleted(tmp_path, mnist_dir
     store_dir = tmp_path / "runs"
     env = {"ANN_RUNS_DIR": str(store_dir)}
     out = tmp_path / "model.npz"
+    # the dashboard of this checkout configured on another port, as Streamlit reads it from the environment
     trained = run("train", "--data", str(mnist_dir), "--limit", "1000", "--epochs", "2", "--save-run",
-                  "--out", str(out), "--json", env_extra=env)
+                  "--out", str(out), "--json", env_extra=env | {"STREAMLIT_SERVER_PORT": "8642"})
     assert trained.returncode == 0, trained.stderr
     payload = json.loads(trained.stdout.strip().splitlines()[-1])
     assert payload["status"] == "finished" and len(payload["epochs"]) == 2 and out.exists()
-    assert "/runs?workspace=" in trained.stderr  # the link that opens this workspace in the dashboard
+    # the link that opens this workspace in the dashboard, at the port it runs on
+    assert "the dashboard shows it at http://localhost:8642/runs?workspace=" in trained.stderr
 
     listed = run("runs", "list", "--json", env_extra=env)
     assert listed.returncode == 0, listed.stderr
@@ -209,6 +215,10 @@ def test_a_recorded_run_is_listed_shown_exported_and_deleted(tmp_path, mnist_dir
 
     a, b = load_model(out).network, load_model(exported).network
     assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+
+    listed = run("runs", "list", "--dashboard-url", "https://class.example.org/ann/", env_extra=env)
+    assert "the dashboard lists these at https://class.example.org/ann/runs?workspace=" in listed.stdout
+    assert f"{format_accuracy(payload['test_accuracy']):>8}" in listed.stdout  # the formatter every page uses
 
     missing = run("runs", "show", "7", env_extra=env)
     assert missing.returncode == 1 and "no run '7' in this workspace" in missing.stderr
@@ -335,3 +345,24 @@ def test_a_sweep_on_your_own_data_gives_each_run_one_output_per_class(tmp_path):
                  "1", "--rotate", "0", "--hidden", "10", "--out", str(tmp_path / "s.json"), "--json")
     assert result.returncode == 0, result.stderr
     assert _last_json(result)["runs"] == 2 and _last_json(result)["best"]["test_accuracy"] > 0.9
+
+
+def test_the_dashboard_link_follows_the_dashboards_own_configuration(tmp_path):
+    """--dashboard-url, then $ANN_DASHBOARD_URL, then Streamlit's environment variables, then the project's
+    .streamlit/config.toml over the user's, then Streamlit's default."""
+    project, user = tmp_path / "project.toml", tmp_path / "user.toml"
+    files = [project, user]
+    assert dashboard_url(environ={}, config_files=files) == "http://localhost:8501"  # neither file exists
+    user.write_text('[server]\nport = 8600\naddress = "10.1.2.3"\n')
+    assert dashboard_url(environ={}, config_files=files) == "http://10.1.2.3:8600"
+    project.write_text('[server]\nport = 8700\naddress = "0.0.0.0"\nbaseUrlPath = "/ann/"\n')
+    assert dashboard_url(environ={}, config_files=files) == "http://localhost:8700/ann"  # 0.0.0.0: every address
+    environ = {"STREAMLIT_SERVER_PORT": "9001", "STREAMLIT_SERVER_ADDRESS": "::1"}
+    assert dashboard_url(environ=environ, config_files=files) == "http://[::1]:9001/ann"
+    environ["ANN_DASHBOARD_URL"] = "https://class.example.org/"
+    assert dashboard_url(environ=environ, config_files=files) == "https://class.example.org"
+    assert dashboard_url("http://me:1234", environ=environ, config_files=files) == "http://me:1234"
+    project.write_text("[server\nport = ")  # a broken file is skipped, not a crash
+    assert dashboard_url(environ={}, config_files=files) == "http://10.1.2.3:8600"
+    # this checkout's own config sets no address or port: Streamlit's defaults
+    assert dashboard_url(environ={}, config_files=[ROOT / ".streamlit" / "config.toml"]) == "http://localhost:8501"

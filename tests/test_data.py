@@ -556,7 +556,12 @@ def test_offline_gives_download_error_saying_what_to_do(monkeypatch, tmp_path):
     assert str(tmp_path) in message  # where to put the files by hand
     assert all(name in message for name in MNIST_FILES)  # which files are missing
     assert MIRRORS[0] in message and MIRRORS[1] in message  # where to get them
-    assert "Temporary failure in name resolution" in message
+    # the resolver's "[Errno -3] Temporary failure in name resolution" as a sentence, naming each mirror's host
+    assert "Could not download MNIST file train-images-idx3-ubyte.gz from any of its mirrors" in message
+    for mirror in MIRRORS:
+        host = mirror.split("/")[2]
+        assert f"{host}: its name could not be looked up (is this machine connected to the internet?)" in message
+    assert "[Errno" not in message
     assert "ANN_DATA_DIR" in message
     assert len(fake.urls) == len(MIRRORS)  # gives up after the first file instead of repeating timeouts
     assert list(tmp_path.iterdir()) == []

@@ -138,6 +138,7 @@ def test_offline_the_message_says_what_to_fetch_and_where_to_put_it(monkeypatch,
         load_named("kmnist", tmp_path)
     message = str(info.value)
     assert "Could not download Kuzushiji-MNIST file train-images-idx3-ubyte.gz" in message
+    assert "its name could not be looked up" in message and "[Errno" not in message
     assert str(tmp_path / "kmnist") in message and all(name in message for name in NAMES)
     assert all(mirror in message for mirror in NAMED["kmnist"].published.mirror_list())
     assert "ANN_DATA_DIR" in message and "(in its kmnist/ subfolder)" in message

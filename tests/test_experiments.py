@@ -1,4 +1,5 @@
-"""ann.experiments: the error-rule comparison and the sweeps, and the shipped results files they made."""
+"""ann.experiments.seed_claims: the error-rule comparison and the one-setting sweeps (grids run in this process),
+and the shipped results files they made."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from ann.config import ERROR_RULE_NAMES, ConfigError, TrainConfig
-from ann.experiments.live import compare_error_rules, sweep
+from ann.experiments.grid import SweepData
 from ann.experiments.results import FORMAT_VERSION, load_results, save_results
+from ann.experiments.seed_claims import compare_error_rules, sweep_one_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def small(mnist):
     """500 training records and 1,000 test records."""
-    return mnist.train.images[:500], mnist.train.labels[:500], mnist.test.images[:1000], mnist.test.labels[:1000]
+    return SweepData(mnist.train.images[:500], mnist.train.labels[:500], mnist.test.images[:1000],
+                     mnist.test.labels[:1000])
 
 
 def _check_series(series, epochs):
@@ -31,7 +34,7 @@ def _check_series(series, epochs):
 
 def test_compare_error_rules_returns_a_curve_per_rule_and_round_trips(small, tmp_path):
     calls = []
-    results = compare_error_rules(*small, TrainConfig(epochs=2, rotate=0.0),
+    results = compare_error_rules(small, TrainConfig(epochs=2, rotate=0.0),
                                   progress=lambda f, m: calls.append((f, m)))
     assert results["kind"] == "error_rules" and results["records"] == 500 and results["stopped"] is False
     assert [s["rule"] for s in results["series"]] == list(ERROR_RULE_NAMES)
@@ -50,7 +53,7 @@ def test_compare_error_rules_returns_a_curve_per_rule_and_round_trips(small, tmp
 
 def test_sweeps_over_learning_rate_and_hidden_nodes(small, tmp_path):
     for parameter, values in (("learning_rate", [0.05, 0.3]), ("hidden_nodes", [10, 30])):
-        results = sweep(*small, parameter, values, TrainConfig(epochs=2, rotate=0.0))
+        results = sweep_one_setting(small, parameter, values, TrainConfig(epochs=2, rotate=0.0))
         assert results["kind"] == "sweep" and results["parameter"] == parameter
         assert results["values"] == values and parameter not in results["config"]
         assert [s["value"] for s in results["series"]] == values
@@ -61,7 +64,7 @@ def test_sweeps_over_learning_rate_and_hidden_nodes(small, tmp_path):
 
 
 def test_epochs_sweep_scores_held_in_training_records_each_epoch(small, tmp_path):
-    results = sweep(*small, "epochs", [1, 3, 2], TrainConfig(rotate=0.0), train_eval_records=300)
+    results = sweep_one_setting(small, "epochs", [1, 3, 2], TrainConfig(rotate=0.0), train_eval_records=300)
     (series,) = results["series"]
     _check_series(series, 3)
     assert results["train_eval_records"] == 300 and results["values"] == [1, 3, 2]
@@ -75,10 +78,10 @@ def test_epochs_sweep_scores_held_in_training_records_each_epoch(small, tmp_path
 
 def test_a_stop_request_ends_the_experiment_with_what_it_has(mnist, small):
     calls = []
-    # 3,000 records are 3 chunks an epoch, each reported, plus one report at the epoch's end: the 5th report
-    # comes after the first chunk of epoch 2, and the stop is honoured before the second.
-    results = compare_error_rules(mnist.train.images, mnist.train.labels, *small[2:],
-                                  TrainConfig(epochs=3, rotate=0.0, limit=3000),
+    # One report as the sweep starts, then 3,000 records are 3 chunks an epoch, each reported, plus one report
+    # at the epoch's end: the 5th report ends epoch 1, and the stop is honoured before epoch 2's first chunk.
+    data = SweepData(mnist.train.images, mnist.train.labels, small.test_images, small.test_labels)
+    results = compare_error_rules(data, TrainConfig(epochs=3, rotate=0.0, limit=3000),
                                   progress=lambda f, m: calls.append(f), should_stop=lambda: len(calls) >= 5)
     assert results["stopped"] is True and results["records"] == 3000
     assert len(results["series"]) == 1 and results["series"][0]["epochs"] == [1]  # partial epoch 2 dropped
@@ -87,11 +90,11 @@ def test_a_stop_request_ends_the_experiment_with_what_it_has(mnist, small):
 
 def test_runners_reject_unknown_names(small):
     with pytest.raises(ConfigError, match="sweep parameter 'batch_size' is not known"):
-        sweep(*small, "batch_size", [1, 2], TrainConfig(epochs=1))
+        sweep_one_setting(small, "batch_size", [1, 2], TrainConfig(epochs=1))
     with pytest.raises(ConfigError, match="error rule 'half' is not known"):
-        compare_error_rules(*small, TrainConfig(epochs=1), rules=["transpose", "half"])
+        compare_error_rules(small, TrainConfig(epochs=1), rules=["transpose", "half"])
     with pytest.raises(ConfigError, match="positive whole numbers"):
-        sweep(*small, "epochs", [0, 2], TrainConfig())
+        sweep_one_setting(small, "epochs", [0, 2], TrainConfig())
 
 
 # --------------------------------------------------------------------------- the shipped results

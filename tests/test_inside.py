@@ -1,5 +1,5 @@
-"""ann.lab.inside: backquery (by hand, against Rashid's code, on trained networks), weight pictures, activations
-and output contributions."""
+"""ann.lab.inside: gradient ascent on the shipped models, backquery (by hand, against Rashid's code, on trained
+networks), weight pictures, activations and output contributions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,18 @@ import pytest
 import scipy.special
 
 from ann.config import NetworkConfig, TrainConfig
-from ann.lab.inside import backquery, backquery_all, hidden_activations, hidden_weight_images, output_contributions
+from ann.lab.inside import (
+    AscentConfig,
+    ascent_images,
+    backquery,
+    backquery_all,
+    backquery_images,
+    hidden_activations,
+    hidden_weight_images,
+    output_contributions,
+)
+from ann.model_io import load_model
+from ann.models import SHIPPED_MODELS
 from ann.network import Network
 from ann.train import fit
 
@@ -21,6 +32,57 @@ def _tiny(activation="sigmoid", loss="mse", bias=False) -> Network:
                                 loss=loss, bias=bias, dtype="float64"), seed=0)
     net.weights = [np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]]), np.array([[1.0, -1.0], [0.0, 2.0]])]
     return net
+
+
+# --------------------------------------------------------------------------- gradient ascent
+
+
+@pytest.fixture(scope="module")
+def shipped_networks() -> dict[str, Network]:
+    return {model.name: load_model(model.path).network for model in SHIPPED_MODELS}
+
+
+# Measured with the defaults: both shipped models read all 10 of their pictures as the digit they were made
+# for, with an output of at least 0.997 (handwriting) and 0.998 (seed) for that digit; with the start, the blur,
+# the sparsity or the number of steps changed by a fifth, still 10 of 10 and at least 0.948. The other shipped
+# model, which never took part in the climb, reads 7 (of the handwriting model's) and 8 (of the seed's) of them
+# as the same digits: the pictures carry the digits' shapes, not a pattern only their own network responds to.
+@pytest.mark.parametrize("name", [model.name for model in SHIPPED_MODELS])
+def test_each_shipped_model_reads_its_gradient_ascent_pictures_as_their_own_digits(shipped_networks, name):
+    network = shipped_networks[name]
+    pictures = ascent_images(network)
+    assert pictures.shape == (10, 784) and pictures.dtype == np.float64
+    assert pictures.min() >= 0.01 and pictures.max() <= 1.0
+    outputs = network.query(pictures.astype(network.dtype)).astype(np.float64)
+    assert int(np.sum(np.argmax(outputs, axis=1) == np.arange(10))) >= 9, np.argmax(outputs, axis=1)
+    own = outputs[np.arange(10), np.arange(10)]
+    assert np.median(own) >= 0.9, own
+    other = next(net for other_name, net in shipped_networks.items() if other_name != name)
+    assert int(np.sum(other.predict(pictures.astype(other.dtype)) == np.arange(10))) >= 5
+    np.testing.assert_array_equal(ascent_images(network), pictures)  # no randomness: the same every time
+    np.testing.assert_array_equal(backquery_images(network, "ascent"), pictures)
+
+
+def test_gradient_ascent_is_smooth_and_keeps_some_ink(shipped_networks):
+    """The blur keeps neighbouring pixels close (a network alone would happily read speckle), and no picture is
+    a blank page."""
+    network = shipped_networks["seed"]
+    smooth = ascent_images(network)
+    sharp = ascent_images(network, AscentConfig(blur=0.0, shift=0))
+    def roughness(X):
+        images = X.reshape(-1, 28, 28)
+        return float(np.abs(np.diff(images, axis=1)).mean() + np.abs(np.diff(images, axis=2)).mean())
+    assert roughness(smooth) < 0.6 * roughness(sharp), (roughness(smooth), roughness(sharp))
+    assert smooth.mean(axis=1).min() >= 0.08  # min_ink 0.1, less what the last step's clipping takes
+
+
+def test_gradient_ascent_and_the_method_choice_reject_what_they_cannot_do():
+    with pytest.raises(ValueError, match="do not form a square image"):
+        ascent_images(Network(NetworkConfig(input_nodes=3, hidden_nodes=(2,), output_nodes=2)))
+    with pytest.raises(ValueError, match="method='dream' is not known; choose one of: ascent, inversion"):
+        backquery_images(Network(NetworkConfig(hidden_nodes=(5,))), "dream")
+    net = Network(NetworkConfig(hidden_nodes=(5,)))
+    np.testing.assert_array_equal(backquery_images(net, "inversion"), backquery_all(net))
 
 
 # --------------------------------------------------------------------------- backquery

@@ -1,4 +1,5 @@
-"""ann.experiments.sweep and ``python -m ann sweep``: grids, local processes, a real Dask LocalCluster, failures, stop."""
+"""ann.experiments.sweep and ``python -m ann sweep``: grids, this process, local processes, a real Dask
+LocalCluster, failures, stop."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ann.experiments.results import load_results, save_results
-from ann.experiments.sweep import (
-    SweepData,
-    SweepError,
-    as_error_rules,
-    as_sweep,
-    expand_grid,
-    parse_param,
-    run_sweep,
-    train_run,
-)
+from ann.experiments.executors import IN_THIS_PROCESS
+from ann.experiments.grid import SweepData, SweepError, expand_grid, parse_param
+from ann.experiments.results import load_results, save_results, validate_results
+from ann.experiments.run import train_run
+from ann.experiments.seed_claims import as_error_rules, as_sweep
+from ann.experiments.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "rotate": 0.0, "limit": 300}  # a run of a few tenths of a second
@@ -33,16 +29,16 @@ def data(mnist):
 
 
 # Tasks for the failure tests. Module-level, so that a worker process can import them by name.
-def failing_task(spec, data, should_stop, progress):
+def failing_task(spec, data, should_stop, progress, threads):
     if spec.train.learning_rate == 0.3:
         raise RuntimeError("no training at 0.3 today")
-    return train_run(spec, data, should_stop, progress)
+    return train_run(spec, data, should_stop, progress, threads)
 
 
-def dying_task(spec, data, should_stop, progress):
+def dying_task(spec, data, should_stop, progress, threads):
     if spec.index == 1:
         os._exit(3)  # the worker process dies, as when it is killed or runs out of memory
-    return train_run(spec, data, should_stop, progress)
+    return train_run(spec, data, should_stop, progress, threads)
 
 
 def curves(result):
@@ -122,10 +118,29 @@ def test_the_same_run_in_this_process_gives_the_same_numbers(local_result, data)
     assert (here["test_accuracy"], here["train_loss"]) == (there["test_accuracy"], there["train_loss"])
 
 
+def test_the_same_sweep_in_this_process_gives_the_same_runs_in_order_with_progress(local_result, data):
+    specs = expand_grid([parse_param("lr=0.1,0.3")], [80, 81], TINY)
+    fractions, ended = [], []
+    here = run_sweep(specs, data, workers=IN_THIS_PROCESS, progress=lambda f, m: fractions.append(f),
+                     on_run=ended.append)
+    assert here["backend"] == "in_process" and here["workers"] == 1 and here["failed"] == 0
+    assert curves(here) == curves(local_result[0])
+    assert [r["index"] for r in ended] == [0, 1, 2, 3] and {r["worker"] for r in here["runs"]} == {
+        f"{os.uname().nodename}:{os.getpid()}"}
+    # heard within every run (its chunks and its epoch), not only as runs end
+    assert len(fractions) > 2 * len(specs) and fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_a_run_that_raises_in_this_process_raises_to_the_caller(data):
+    specs = expand_grid([parse_param("lr=0.1,0.3")], [80], TINY)
+    with pytest.raises(RuntimeError, match="no training at 0.3 today"):
+        run_sweep(specs, data, workers=IN_THIS_PROCESS, task=failing_task)
+
+
 def test_a_sweep_on_a_dask_local_cluster_equals_local_processes_and_reports_a_failed_run(local_result, data):
     distributed = pytest.importorskip("distributed", reason="the Dask extra (requirements-dask.txt)")
     # The cluster's worker processes start with this process's sys.path, so they import failing_task from
-    # this file by name, as workers import ann.experiments.sweep.train_run.
+    # this file by name, as workers import ann.experiments.run.train_run.
     specs = expand_grid([parse_param("lr=0.1,0.3")], [80, 81], TINY)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster:
@@ -165,8 +180,6 @@ def test_a_stop_request_ends_the_sweep_with_what_finished(data):
 
 
 def test_one_setting_grids_become_the_pages_sweep_and_error_rule_results(data):
-    from ann.experiments.results import validate_results
-
     rules = run_sweep(expand_grid([parse_param("error_rule=transpose,equal")], [80], TINY), data, workers=2)
     as_rules = as_error_rules(rules)
     validate_results(as_rules)
@@ -178,10 +191,10 @@ def test_one_setting_grids_become_the_pages_sweep_and_error_rule_results(data):
 
 def test_bad_workers_and_an_unreachable_scheduler_say_what_to_do(data, monkeypatch):
     specs = expand_grid([parse_param("lr=0.1")], [80], TINY)
-    with pytest.raises(SweepError, match="workers=0: give a whole number of local processes"):
-        run_sweep(specs, data, workers=0)
+    with pytest.raises(SweepError, match=r"workers=-1: give a whole number of local processes, at least 1 \(or 0"):
+        run_sweep(specs, data, workers=-1)
     pytest.importorskip("distributed")
-    monkeypatch.setattr("ann.experiments.sweep.CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr("ann.experiments.executors.CONNECT_TIMEOUT", 2.0)
     with pytest.raises(SweepError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9.*dask scheduler"):
         run_sweep(specs, data, scheduler="tcp://127.0.0.1:9")
 

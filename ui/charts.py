@@ -14,6 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ann.formats import ACCURACY_FORMAT
 from ui.digits import to_pixels
 
 INK = "#1f2937"
@@ -107,7 +108,7 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
                           legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
                                               symbolStrokeColor="#475569", symbolFillColor="transparent"))
     charts = []
-    for metric, title, fmt in (("accuracy", "accuracy", ".1%"), ("loss", "loss", ".4f")):
+    for metric, title, fmt in (("accuracy", "accuracy", ACCURACY_FORMAT), ("loss", "loss", ".4f")):
         data = frame[frame["metric"] == metric]
         y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
                   axis=alt.Axis(format=".1%" if metric == "accuracy" else "~g"))

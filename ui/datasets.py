@@ -1,6 +1,7 @@
 """Which dataset this session works on: the picker, the class names, loading it, downloading it, your own.
 
-The session's choice is ``st.session_state["dataset_key"]`` (MNIST until the visitor picks another): a named
+The session's choice is ``st.session_state["dataset_key"]`` (MNIST until the visitor picks another), kept for
+the workspace's next sessions in the run store (``ui.workspace.remember_dataset``): a named
 dataset (``mnist``, ``fashion``, ``kmnist``; ``ann.data.named``) or one of the workspace's own (``own-<hash>``),
 which the run store keeps privately for the workspace (``ann.service.datasets.DatasetStore``), where the training
 workers read it too. Nothing here loads a dataset to draw the picker or to say which dataset is active: the
@@ -27,6 +28,7 @@ from ann.dataset_tag import MNIST_TAG, DatasetTag, mismatch
 from ui import downloads, workspace
 
 KEY = "dataset_key"
+KEY_FOR = "dataset_key_for"  # the workspace key the session's dataset was restored for
 UI_UPDATE_SECONDS = 0.25
 
 
@@ -45,11 +47,20 @@ def own_sets() -> list[dict[str, Any]]:
 
 
 def active_key() -> str:
+    """The active dataset's key: the workspace's last pick (read once per session), else MNIST."""
+    workspace_key = workspace.workspace_key()
+    if st.session_state.get(KEY_FOR) != workspace_key:  # the session's first run, or a workspace adopted
+        st.session_state[KEY_FOR] = workspace_key
+        stored = workspace.stored_choice().dataset
+        if stored:
+            st.session_state[KEY] = stored
     return st.session_state.get(KEY, "mnist")
 
 
 def set_active(key: str) -> None:
+    """Make ``key`` the session's dataset, and the workspace's for its next sessions."""
     st.session_state[KEY] = key
+    workspace.remember_dataset(key)
 
 
 def tag_of(key: str) -> DatasetTag | None:
@@ -68,7 +79,7 @@ def active_tag() -> DatasetTag:
     key = active_key()
     tag = tag_of(key)
     if tag is None:
-        st.session_state[KEY] = "mnist"
+        set_active("mnist")
         st.session_state["dataset_notice"] = (f"The dataset you were using ({key}) is no longer on this server "
                                               "(your own datasets go after 30 days unused): back to MNIST.")
         return MNIST_TAG
@@ -148,7 +159,7 @@ def picker(where: str = "sidebar") -> DatasetTag:
 
 
 def _picked(widget: str) -> None:
-    st.session_state[KEY] = st.session_state[widget]
+    set_active(st.session_state[widget])
     st.session_state[f"{widget}_button"] = False  # done: the list closes, the page shows the dataset picked
 
 

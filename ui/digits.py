@@ -11,6 +11,11 @@ import numpy as np
 SIDE = 28
 
 
+def image_number(index: int) -> str:
+    """An image's number as people count: ``#1`` is the first image of its set (``index`` 0), on every page."""
+    return f"#{int(index) + 1:,}"
+
+
 def to_pixels(image: np.ndarray) -> np.ndarray:
     """Pixel values 0-255 (ink high), uint8 of shape (28, 28).
 

@@ -7,7 +7,9 @@ images) and are scaled a batch at a time where they are used.
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,14 @@ from ann.data.mnist import MNIST_SIZES, default_data_dir, ensure_mnist, load_mni
 from ann.data.split import MNIST, ChecksumError, MNISTFormatError
 
 UI_UPDATE_SECONDS = 0.25  # at most four progress redraws a second: the UI stays far below 1% of training
+_URL = re.compile(r"https?://[^\s()]+[^\s().,;:]")  # a web address in a sentence, without its closing punctuation
+
+
+def readable(message: str) -> str:
+    """ann's message in Markdown: its line breaks kept (one line per mirror), each web address a link named by
+    its host, which a phone's narrow column does not break in the middle of a word as it does a long URL."""
+    linked = _URL.sub(lambda m: f"[{urllib.parse.urlsplit(m.group()).netloc}]({m.group()})", message)
+    return linked.replace("\n", "  \n")
 
 
 def data_folder() -> str:
@@ -116,6 +126,6 @@ def download_button(title: str, folder: Any, sizes: dict[str, int], fetch: Calla
         fetch(progress)
     except (OSError, ChecksumError) as exc:  # DownloadError is an OSError, as is a full disk
         bar.empty()
-        st.error(str(exc).replace("\n", "  \n"))  # keep ann's line breaks (one line per mirror) in Markdown
+        st.error(readable(str(exc)))
         return False
     return True

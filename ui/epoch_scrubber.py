@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ann.formats import count, format_accuracy
 from ann.lab.epochs import epoch_changes
 from ann.lab.inside import hidden_weight_images
 from ann.service.records import CheckpointError, RunInfo
-from ui import charts, datasets, inside_charts, robustness_view, run_epochs, run_panels
+from ui import charts, datasets, inside_charts, robustness_view, run_epochs, run_panels, workspace
 
 PICK_KEY = "in_run"
 SHOWN_KEY = "in_epochs_shown"  # run id -> the epochs the scrubber was asked to go through (a tuple)
@@ -75,13 +76,13 @@ def show() -> None:
                   help="Reads each epoch's checkpoint and scores it on the 10,000 test images: under a second "
                        "for 5 epochs of the seed's network, 15-20 s for 50 epochs of the Best preset's "
                        "784-800-800-10 (bench/run_epochs.py).")
-        st.caption(f"{run.name} has {len(epochs) - 1} finished epoch(s) with a checkpoint. Nothing is computed "
+        st.caption(f"{run.name} has {count(len(epochs) - 1, 'finished epoch')} with a checkpoint. Nothing is computed "
                    "until you ask.")
         return
     newer = [e for e in epochs if e > shown[-1]]
     if newer:
         left, right = st.columns([3, 1], vertical_alignment="center")
-        left.caption(f"{run.name} has finished {len(newer)} more epoch(s) since you opened it "
+        left.caption(f"{run.name} has finished {count(len(newer), 'more epoch')} since you opened it "
                      f"({run_panels.status_text(run)}).")
         right.button("Take them in", key="in_epochs_newer", on_click=_take_newer, args=(run.id, epochs),
                      icon=":material/refresh:", width="stretch")
@@ -91,9 +92,9 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = datasets.require_run_data(run, "The epoch scrubber")  # the run's own dataset
+    dataset = datasets.require_run_data(run, "The epoch scrubber")  # the run's own dataset
     try:
-        changes = epoch_numbers(run.id, shown, run, mnist.test.images, mnist.test.labels)
+        changes = epoch_numbers(run.id, shown, run, dataset.test.images, dataset.test.labels)
     except CheckpointError as exc:
         st.session_state.get(SHOWN_KEY, {}).pop(run.id, None)
         st.error(f"{exc}", icon=":material/broken_image:")
@@ -110,20 +111,30 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
     now = changes[i]
     before = changes[i - 1] if i > 0 else None
     total = int(now.confusion.sum())
-    wrong = total - int(np.trace(now.confusion))
+    # The accuracy each epoch had as it trained (what Runs and Train show), rather than that of its snapshot,
+    # whose weights are stored in float16 and may read an image or two differently; the start has no record,
+    # and its network is rebuilt exactly.
+    recorded = {int(m["epoch"]): m.get("test_accuracy") for m in workspace.store().history(run)}
+    accuracies = [float(recorded.get(e) if recorded.get(e) is not None else c.accuracy)
+                  for e, c in zip(epochs, changes)]
+    wrong = round((1.0 - accuracies[i]) * total)
 
     # ------------------------------------------------------------------- the numbers, and what changed
     accuracy_col, wrong_col, moved_col = st.columns(3)
-    accuracy_col.metric("Test accuracy", f"{now.accuracy:.2%}",
-                        None if before is None else f"{(now.accuracy - before.accuracy) * 100:+.2f} points")
+    accuracy_col.metric("Test accuracy", format_accuracy(accuracies[i]),
+                        None if before is None else f"{(accuracies[i] - accuracies[i - 1]) * 100:+.2f} points")
     wrong_col.metric("Test images read wrong", f"{wrong:,}", None if before is None else
-                     f"{wrong - (total - int(np.trace(before.confusion))):+,}", delta_color="inverse")
+                     f"{wrong - round((1.0 - accuracies[i - 1]) * total):+,}", delta_color="inverse")
     moved = now.layer_change[0] if now.layer_change is not None else None
     moved_col.metric("First layer's weights moved", "-" if moved is None else f"{moved:.4f}",
                      help="The root-mean-square change of the first layer's weights in this epoch.")
     st.markdown(summary(epochs, i, changes))
-    st.altair_chart(inside_charts.epoch_accuracy_chart(epochs, [c.accuracy for c in changes], epoch),
-                    width="stretch")
+    differing = round(abs(now.accuracy - accuracies[i]) * total)
+    if differing:
+        st.caption(f"The pictures and counts below are this epoch's saved snapshot, its weights stored in float16, "
+                   f"which reads {format_accuracy(now.accuracy)} of the test images right: "
+                   f"{count(differing, 'image')} differently from the network as it trained.")
+    st.altair_chart(inside_charts.epoch_accuracy_chart(epochs, accuracies, epoch), width="stretch")
 
     # ------------------------------------------------------------------- weight pictures
     hidden = bool(run.network_config.hidden_nodes)
@@ -137,12 +148,12 @@ def draw(run: RunInfo, epochs: list[int], changes: list) -> None:
                                     key="in_scrub_nodes_by", disabled=now.node_change is None,
                                     wrap=True)
     sizes = [n for n in GRID_SIZES if n < n_nodes] + ([n_nodes] if n_nodes <= GRID_SIZES[-1] else [])
-    count = sizes[0] if len(sizes) == 1 else count_col.select_slider(
+    how_many = sizes[0] if len(sizes) == 1 else count_col.select_slider(
         "How many", sizes, value=32 if 32 in sizes else sizes[-1], key=f"in_scrub_count_{n_nodes}")
     if how == "changed" and now.node_change is not None:
-        nodes = [int(j) for j in np.argsort(-now.node_change)[:count]]
+        nodes = [int(j) for j in np.argsort(-now.node_change)[:how_many]]
     else:
-        nodes = list(range(count))
+        nodes = list(range(how_many))
     last = first_layer_pictures(run.id, epochs[-1], run)
     limit = inside_charts.symmetric_limit(last)  # one scale for every epoch: the weights grow into it
     weights_col, change_col = st.columns(2, gap="large")
@@ -210,8 +221,8 @@ def summary(epochs: list[int], i: int, changes: list) -> str:
     """A sentence or two on what epoch ``epochs[i]`` changed."""
     now = changes[i]
     if i == 0:
-        return (f"**Before training** the network reads {now.accuracy:.1%} of the test images right: its weights "
-                "are random, so its answers are little better than guesses.")
+        return (f"**Before training** the network reads {format_accuracy(now.accuracy)} of the test images right: "
+                "its weights are random, so its answers are little better than guesses.")
     before = changes[i - 1]
     gained = int(np.trace(now.confusion)) - int(np.trace(before.confusion))
     text = (f"**Epoch {epochs[i]}** read {abs(gained):,} {'more' if gained >= 0 else 'fewer'} test images right "

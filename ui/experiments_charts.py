@@ -7,11 +7,14 @@ seed's own figure: blue W^T.E, red W^T.E/N, yellow equal split, green split by w
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
 import altair as alt
 import pandas as pd
+
+from ann.formats import ACCURACY_FORMAT, format_accuracy
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"
@@ -81,7 +84,7 @@ def error_rules_chart(results: dict[str, Any], epochs: int | None = None, height
                         scale=alt.Scale(domain=labels, range=colors),
                         legend=alt.Legend(orient="right", labelLimit=330, symbolStrokeWidth=3)),
         tooltip=[alt.Tooltip("label:N", title="rule"), alt.Tooltip("epoch:Q"),
-                 alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")],
+                 alt.Tooltip("accuracy:Q", title="test accuracy", format=ACCURACY_FORMAT)],
     ).properties(height=height)
 
 
@@ -154,7 +157,8 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
         for e, a in zip(rows["epoch"], rows["accuracy"]):
             parts.append(f'<circle cx="{x_of(e):.1f}" cy="{y_of(a):.1f}" r="4.5" fill="{colour}">'
-                         f'<title>{escape(RULE_SHORT.get(rule, rule))}, epoch {int(e)}: test accuracy {a:.2%}</title>'
+                         f'<title>{escape(RULE_SHORT.get(rule, rule))}, epoch {int(e)}: test accuracy '
+                         f'{format_accuracy(a)}</title>'
                          '</circle>')
     parts.append("</svg>")
     return ("<div>" + "".join(parts) + '<div style="font-size:0.85rem;margin-top:4px">'
@@ -189,14 +193,18 @@ def sweep_chart(result: dict[str, Any], height: int = 300) -> alt.Chart:
         color=alt.condition(alt.datum.seed, alt.value("#dc2626"), alt.value(TRAIN_COLOR)),
         size=alt.condition(alt.datum.seed, alt.value(160), alt.value(70)),
         tooltip=[alt.Tooltip("value:Q", title=title, format="~g"),
-                 alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")])
-    labels = base.mark_text(dy=-12, fontSize=11, color=INK).encode(text=alt.Text("accuracy:Q", format=".1%"))
+                 alt.Tooltip("accuracy:Q", title="test accuracy", format=ACCURACY_FORMAT)])
+    labels = base.mark_text(dy=-12, fontSize=11, color=INK).encode(text=alt.Text("accuracy:Q", format=ACCURACY_FORMAT))
     layers = [line, points, labels]
     choice = SEED_CHOICE.get(parameter)
     if choice is not None and min(values) <= choice <= max(values):
         rule = alt.Chart(pd.DataFrame({"value": [float(choice)], "text": [f"seed: {choice:g}"]}))
         layers.append(rule.mark_rule(color=SEED_MARK, strokeDash=[4, 4]).encode(x="value:Q"))
-        layers.append(rule.mark_text(align="left", dx=4, dy=-6, color=SEED_MARK, fontSize=11).encode(
+        # the label on the side of the rule with more room, so that it is never cut off at the chart's edge
+        low, high = math.log(min(values) / 1.3), math.log(max(values) * 1.3)
+        right_half = (math.log(choice) - low) / (high - low) > 0.5
+        layers.append(rule.mark_text(align="right" if right_half else "left", dx=-4 if right_half else 4, dy=-6,
+                                     color=SEED_MARK, fontSize=11).encode(
             x="value:Q", y=alt.value(height), text="text:N"))
     return alt.layer(*layers).properties(height=height)
 
@@ -231,12 +239,12 @@ def epochs_chart(result: dict[str, Any], epochs: int | None = None, height: int 
         color=alt.Color("set:N", title=None, sort=sets, scale=alt.Scale(domain=sets, range=[TRAIN_COLOR,
                                                                                             TEST_COLOR]),
                         legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", format=".2%")])
+        tooltip=[alt.Tooltip("set:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", format=ACCURACY_FORMAT)])
     layers = [lines]
     peak = peak_epoch(result)
     if peak is not None:
         marker = alt.Chart(pd.DataFrame({"epoch": [peak[0]], "accuracy": [peak[1]],
-                                         "text": [f"test peak: epoch {peak[0]}, {peak[1]:.2%}"]}))
+                                         "text": [f"test peak: epoch {peak[0]}, {format_accuracy(peak[1])}"]}))
         layers.append(marker.mark_point(shape="circle", size=420, stroke="#dc2626", strokeWidth=2.5,
                                         filled=False).encode(x="epoch:Q", y="accuracy:Q"))
         # The label sits under the ring, kept inside the plot when the peak is near either end.
@@ -309,7 +317,7 @@ def grid_chart(result: dict[str, Any], height: int = 320) -> alt.Chart:
     points = alt.Chart(frame).mark_point(filled=True, size=60, opacity=0.8).encode(
         x=x, y=y, color=color,
         tooltip=[alt.Tooltip(f"{n}:N", title=PARAMETER_TITLES.get(n, n)) for n in names]
-        + [alt.Tooltip("seed:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%"),
+        + [alt.Tooltip("seed:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=ACCURACY_FORMAT),
            alt.Tooltip("seconds:Q", title="training seconds", format=".1f")])
     return alt.layer(line, points).properties(height=height)
 

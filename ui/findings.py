@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from ann.experiments.results import ResultsFileError, load_results, validate_results
+from ann.formats import format_accuracy
 from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +94,7 @@ def error_rules_finding(results: dict[str, Any]) -> str:
     finals = {rule: s["test_accuracy"][-1] for rule, s in series.items()}
     order = sorted(finals, key=finals.get, reverse=True)
     best = order[0]
-    listing = ", ".join(f"{RULE_SHORT.get(r, r)} {finals[r]:.2%}" for r in order)
+    listing = ", ".join(f"{RULE_SHORT.get(r, r)} {format_accuracy(finals[r])}" for r in order)
     parts = [f"**Our figures** ({setting(results)}), test accuracy at the end: {listing}."]
 
     blue, green = finals.get("transpose"), finals.get("proportional")
@@ -111,7 +112,7 @@ def error_rules_finding(results: dict[str, Any]) -> str:
                          f"{RULE_SHORT.get(best, best)}.")
     equal = finals.get("equal")
     if equal is not None and equal < 0.5:
-        parts.append(f"The equal split never learns ({equal:.2%}, close to the 10% of guessing): it gives "
+        parts.append(f"The equal split never learns ({format_accuracy(equal)}, close to the 10% of guessing): it gives "
                      "every hidden node the same error, so no node can tell that it was to blame, and all of "
                      "them are pushed the same way instead of learning different strokes.")
     normalized = series.get("transpose_normalized")
@@ -122,8 +123,9 @@ def error_rules_finding(results: dict[str, Any]) -> str:
         n = f"N = {hidden}" if hidden else "N"
         if first_gap > 0.01:
             trend = ("and closes most of the gap" if last_gap < first_gap / 2 else "and stays behind")
-            parts.append(f"Wᵀ·E / N starts slower ({normalized['test_accuracy'][0]:.2%} after epoch 1, against "
-                         f"{series['transpose']['test_accuracy'][0]:.2%}) {trend}: dividing by {n} makes the "
+            parts.append(f"Wᵀ·E / N starts slower ({format_accuracy(normalized['test_accuracy'][0])} after epoch 1, "
+                         f"against {format_accuracy(series['transpose']['test_accuracy'][0])}) {trend}: dividing by "
+                         f"{n} makes the "
                          "hidden layer's error that many times smaller, as if the first layer of weights "
                          "learned at a much lower rate.")
     return "  \n".join(parts)
@@ -136,15 +138,15 @@ def learning_rate_finding(result: dict[str, Any]) -> str:
         return "No learning rate finished."
     by_value = dict(zip(map(float, values), finals))
     best = max(by_value, key=by_value.get)
-    text = f"**Our figures** ({setting(result)}): the best rate is {best:g} ({by_value[best]:.2%})"
+    text = f"**Our figures** ({setting(result)}): the best rate is {best:g} ({format_accuracy(by_value[best])})"
     seed = SEED_CHOICE["learning_rate"]
     if seed not in by_value:
         return text + "; the seed's 0.1 was not in this sweep."
     gap = by_value[best] - by_value[seed]
-    text += f", the seed's {seed:g} gives {by_value[seed]:.2%}."
+    text += f", the seed's {seed:g} gives {format_accuracy(by_value[seed])}."
     largest = max(by_value)
     if largest > seed and by_value[largest] < by_value[seed]:
-        text += f" Larger rates overshoot: {largest:g} ends at {by_value[largest]:.2%}."
+        text += f" Larger rates overshoot: {largest:g} ends at {format_accuracy(by_value[largest])}."
     if gap <= 0.002:
         text += " **This agrees with the seed**: 0.1 is as good as the best rate here."
     elif gap <= CLOSE:
@@ -164,13 +166,13 @@ def hidden_nodes_finding(result: dict[str, Any]) -> str:
     by_value = dict(zip(map(int, values), finals))
     best = max(by_value, key=by_value.get)
     smallest = min(by_value)
-    text = (f"**Our figures** ({setting(result)}): {smallest} nodes reach {by_value[smallest]:.2%}; the best is "
-            f"{best} nodes ({by_value[best]:.2%})")
+    text = (f"**Our figures** ({setting(result)}): {smallest} nodes reach {format_accuracy(by_value[smallest])}; "
+            f"the best is {best} nodes ({format_accuracy(by_value[best])})")
     seed = SEED_CHOICE["hidden_nodes"]
     if seed not in by_value:
         return text + "; the seed's 200 was not in this sweep."
     gap = by_value[best] - by_value[seed]
-    text += f"; the seed's {seed} give {by_value[seed]:.2%}."
+    text += f"; the seed's {seed} give {format_accuracy(by_value[seed])}."
     if best > seed and gap > 0:
         text += (f" {best} nodes gain {points(gap)} for {best / seed:g} times the weights, and the training "
                  "time.")
@@ -194,19 +196,19 @@ def epochs_finding(result: dict[str, Any]) -> str:
     at = dict(zip(epochs, test))
     peak_epoch_, peak_accuracy = peak
     text = (f"**Our figures** ({setting(result)}): the test accuracy peaks at epoch {peak_epoch_} "
-            f"({peak_accuracy:.2%})")
+            f"({format_accuracy(peak_accuracy)})")
     seed = SEED_CHOICE["epochs"]
     if seed in at:
-        text += f"; after the seed's {seed} epochs it is {at[seed]:.2%}"
+        text += f"; after the seed's {seed} epochs it is {format_accuracy(at[seed])}"
     text += "."
     if last > peak_epoch_:
         drop = peak_accuracy - test[-1]
-        text += (f" By epoch {last} it is {test[-1]:.2%}, {points(drop)} below the peak" if drop > 0.0005
+        text += (f" By epoch {last} it is {format_accuracy(test[-1])}, {points(drop)} below the peak" if drop > 0.0005
                  else f" By epoch {last} it has stayed at about the same level")
         if train:
             train_at = dict(zip(epochs, train))
-            text += (f", while the accuracy on the training records goes from {train_at[peak_epoch_]:.2%} to "
-                     f"{train[-1]:.2%}")
+            text += (f", while the accuracy on the training records goes from "
+                     f"{format_accuracy(train_at[peak_epoch_])} to {format_accuracy(train[-1])}")
         text += "."
         if train and train[-1] > train_at[peak_epoch_] and drop > 0.0005:
             text += (" The network goes on fitting the images it trains on without reading new ones any "
@@ -246,9 +248,11 @@ def grid_finding(result: dict[str, Any]) -> str:
         key, accuracies = max(groups.items(), key=lambda item: sum(item[1]) / len(item[1]))
         mean = sum(accuracies) / len(accuracies)
         point = ", ".join(f"{n.replace('_', ' ')} {v}" for n, v in zip(names, key)) or "the one setting"
-        spread = (f" (mean of {len(accuracies)} seeds, {min(accuracies):.2%} to {max(accuracies):.2%})"
+        spread = (f" (mean of {len(accuracies)} seeds, {format_accuracy(min(accuracies))} to "
+                  f"{format_accuracy(max(accuracies))})"
                   if len(accuracies) > 1 else "")
-        parts.append(f"**Best**: {point}, {mean:.2%} on the test set{spread}, of {len(groups)} settings tried.")
+        parts.append(f"**Best**: {point}, {format_accuracy(mean)} on the test set{spread}, of {len(groups)} "
+                     "settings tried.")
     else:
         parts.append("No run of this sweep finished.")
     if failed:

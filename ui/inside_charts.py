@@ -17,6 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ann.formats import ACCURACY_FORMAT
 from ui.charts import _mix  # the confusion matrix's colour blend, for its change
 
 INK = "#1f2937"
@@ -267,7 +268,7 @@ def epoch_accuracy_chart(epochs: Sequence[int], accuracies: Sequence[float], sel
     base = alt.Chart(frame).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=".2%")])
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("accuracy:Q", title="test accuracy", format=ACCURACY_FORMAT)])
     line = base.mark_line(color=TRAINED_COLOR, point=alt.OverlayMarkDef(color=TRAINED_COLOR, size=30))
     marked = base.transform_filter(alt.datum.shown).mark_point(size=160, color=INITIAL_COLOR, filled=True)
     return (line + marked).properties(height=height)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.formats import count, format_accuracy
 from ann.lab.epochs import epoch_maps
 from ann.service.records import CheckpointError, RunInfo
 from ann.train import as_inputs
@@ -138,14 +139,15 @@ def show() -> None:
     if shown is None:
         right.button("Map its epochs", key="map_run_draw", type="primary", icon=":material/animation:",
                      on_click=_ask, args=(run.id, epochs), width="stretch")
-        st.info(f"{run.name} has {len(epochs) - 1} finished epoch(s) with a checkpoint: **Map its epochs** maps "
+        st.info(f"{run.name} has {count(len(epochs) - 1, 'finished epoch')} with a checkpoint: **Map its epochs** maps "
                 "the test images through each: a fraction of a second for a few epochs of the seed's network, about "
                 "5 s for 50 epochs of the Best preset's 784-800-800-10.",
                 icon=":material/info:")
         return
     newer = [e for e in epochs if e > shown[-1]]
     if newer:
-        right.button(f"Take in {len(newer)} new epoch(s)", key="map_run_newer", on_click=_ask, args=(run.id, epochs),
+        right.button(f"Take in {count(len(newer), 'new epoch')}", key="map_run_newer", on_click=_ask,
+                     args=(run.id, epochs),
                      icon=":material/refresh:", width="stretch",
                      help=f"{run.name} has finished more epochs since you mapped it ({run_panels.status_text(run)}).")
     if len(shown) < 2:
@@ -154,9 +156,9 @@ def show() -> None:
     note = run_epochs.missing_epochs_note(run, list(shown))
     if note:
         st.caption(note)
-    mnist = datasets.require_run_data(run, "The hidden-layer map")  # the run's own dataset
+    dataset = datasets.require_run_data(run, "The hidden-layer map")  # the run's own dataset
     try:
-        data = epoch_map_data(run.id, shown, n, align, run, mnist.test.images, mnist.test.labels)
+        data = epoch_map_data(run.id, shown, n, align, run, dataset.test.images, dataset.test.labels)
     except CheckpointError as exc:
         st.session_state.get(SHOWN_KEY, {}).pop(run.id, None)
         st.error(str(exc), icon=":material/broken_image:")
@@ -203,7 +205,7 @@ def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: di
     labels = data["labels"]
     wrong = predictions != labels
     frame = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "digit": labels.astype(str),
-                          "predicted": predictions.astype(int), "index": data["index"],
+                          "predicted": predictions.astype(int), "index": data["index"], "number": data["index"] + 1,
                           "read": np.where(wrong, "wrong", "right")})
     everything = data["coords"].reshape(-1, 2)
     low, high = everything.min(axis=0), everything.max(axis=0)
@@ -211,15 +213,15 @@ def _frame_body(run: RunInfo, epochs: tuple[int, ...], slider_key: str, data: di
     domain = ([float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])])
     titles = (("first principal component (last epoch)", "second principal component (last epoch)")
               if align == "last_pca" else ("own PCA 1, aligned", "own PCA 2, aligned"))
-    tooltip = [alt.Tooltip("index:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
+    tooltip = [alt.Tooltip("number:Q", title="test image #"), alt.Tooltip("digit:N", title="true digit"),
                alt.Tooltip("predicted:Q", title=f"read as (epoch {epoch})")]
     chart = points_chart(frame, titles, highlight, show_axes=align == "last_pca", tooltip=tooltip, domain=domain)
     st.altair_chart(robustness_view.fit_width(chart + mistakes_outline(frame)), key="map_run_chart",
                     width="stretch")
     st.caption(f"{'Before training' if epoch == 0 else f'After epoch {epoch}'} ({len(epochs) - 1} of "
-               f"{run.name}'s epochs on the slider): {1 - wrong.mean():.1%} of these {len(labels):,} test images read "
-               f"right; crosses with a black outline: the {int(wrong.sum()):,} read wrong. The axes are the same at "
-               "every epoch. Hover a point for its test image number and this epoch's answer.")
+               f"{run.name}'s epochs on the slider): {format_accuracy(1 - wrong.mean())} of these {len(labels):,} "
+               f"test images read right; crosses with a black outline: the {int(wrong.sum()):,} read wrong. The "
+               "axes are the same at every epoch. Hover a point for its test image number and this epoch's answer.")
     if playing and epoch == epochs[-1]:
         st.session_state[PLAYING_KEY] = None
         st.rerun(scope="app")

@@ -64,8 +64,10 @@ def figure(url: str, caption: str | None, width: int) -> str:
     """One picture ``width`` screen pixels wide (square pixels kept crisp), with a caption under it."""
     text = escape(caption or "")
     caption_html = f'<figcaption style="{CAPTION_STYLE}">{text}</figcaption>' if caption else ""
-    return (f'<figure style="margin:0;width:{max(width, 56)}px">'
-            f'<img src="{url}" width="{width}" alt="{text}" style="{PIXELATED};width:{width}px">'
+    # never wider than its column: a picture wider than a narrow column would run into its neighbour's text
+    return (f'<figure style="margin:0;width:{max(width, 56)}px;max-width:100%">'
+            f'<img src="{url}" width="{width}" alt="{text}" style="{PIXELATED};width:{width}px;max-width:100%;'
+            'height:auto">'
             f'{caption_html}</figure>')
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
 from ui import digits, inside_charts
@@ -41,7 +42,7 @@ def accuracy_chart(points: list[dict], kind: str, height: int = 230) -> alt.Char
                                                      range=[ACCURACY_COLOR, CHANGED_COLOR]),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("level:Q", title=perturbation.level_name), alt.Tooltip("measure:N"),
-                 alt.Tooltip("value:Q", format=".1%")],
+                 alt.Tooltip("value:Q", format=ACCURACY_FORMAT)],
     ).properties(height=height, title=perturbation.title))
 
 
@@ -53,11 +54,45 @@ def summary(points: list[dict], kind: str) -> str:
     fallen = [p for p in ordered if p["accuracy"] < clean / 2]
     if not fallen:
         worst = min(points, key=lambda p: p["accuracy"])
-        return (f"{perturbation.title}: from {clean:.1%} undamaged, never below half of it here (lowest "
-                f"{worst['accuracy']:.1%} at {worst['level']:g}).")
+        return (f"{perturbation.title}: from {format_accuracy(clean)} undamaged, never below half of it here (lowest "
+                f"{format_accuracy(worst['accuracy'])} at {worst['level']:g}).")
     first = fallen[0]
-    return (f"{perturbation.title}: from {clean:.1%} undamaged to under half of it ({first['accuracy']:.1%}) "
-            f"at {first['level']:g}.")
+    return (f"{perturbation.title}: from {format_accuracy(clean)} undamaged to under half of it "
+            f"({format_accuracy(first['accuracy'])}) at {first['level']:g}.")
+
+
+def signed(value: float, unit: str = "", plus: bool = False) -> str:
+    """A number as the pages write a level: a true minus sign ("−45°"), and with ``plus`` a sign on positive
+    values too ("+3")."""
+    return f"{value:{'+' if plus else ''}g}{unit}".replace("-", "\u2212")
+
+
+def kept_ranges(levels: np.ndarray, kept: np.ndarray, unit: str = "") -> str:
+    """Which of the evenly spaced ``levels`` (in order) are in ``kept``, as runs: "−20° to 35°", or
+    "−45° to −30° and 10° to 45°"; one level alone is written once."""
+    inside = np.isin(levels, kept)
+    runs, start = [], None
+    for i, flag in enumerate(inside):
+        if flag and start is None:
+            start = i
+        if start is not None and (not flag or i == len(inside) - 1):
+            end = i if flag else i - 1
+            runs.append(signed(levels[start], unit) if start == end
+                        else f"{signed(levels[start], unit)} to {signed(levels[end], unit)}")
+            start = None
+    return " and ".join(runs) if len(runs) < 3 else ", ".join(runs[:-1]) + " and " + runs[-1]
+
+
+def turned_sentence(angles: np.ndarray, kept: np.ndarray) -> str:
+    """How many of the angles tried keep the answer, and which, without saying the whole range twice."""
+    step = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
+    tried = f"{signed(angles[0], '°')} to {signed(angles[-1], '°')}" + (f" (every {step:g}°)" if step else "")
+    if len(kept) == len(angles):
+        return f"**Turned**, it keeps its answer at all {len(angles)} angles from {tried}"
+    if not len(kept):
+        return f"**Turned**, it keeps its answer at none of the {len(angles)} angles from {tried}"
+    return (f"**Turned**, it keeps its answer at {len(kept)} of the {len(angles)} angles from {tried}: "
+            f"{kept_ranges(angles, kept, '°')}")
 
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, scale: int = 5) -> np.ndarray:
@@ -113,12 +148,12 @@ def drawing_sensitivity(network: Network, drawing: dict | None) -> None:
                        f"{report['fooled_prediction']} instead of {predicted}.")
         kept_angles = report["rotation_angles"][report["rotation_predictions"] == predicted]
         kept_steps = report["stroke_steps"][report["stroke_predictions"] == predicted]
+        steps = report["stroke_steps"]
         st.markdown(
-            f"**Turned**, it keeps its answer at {len(kept_angles)} of the {len(report['rotation_angles'])} angles "
-            f"from −45° to 45° (every 5°)"
-            + (f", from {kept_angles.min():g}° to {kept_angles.max():g}°" if len(kept_angles) else "")
-            + f". **Thinner or thicker** (−2 to +3 steps of a pixel), it keeps it at {len(kept_steps)} of "
-            f"{len(report['stroke_steps'])}: steps {', '.join(f'{s:+d}' for s in kept_steps)}.")
+            turned_sentence(report["rotation_angles"], kept_angles)
+            + f". **Thinner or thicker** ({signed(steps[0], plus=True)} to {signed(steps[-1], plus=True)} steps of "
+            f"a pixel), it keeps it at {len(kept_steps)} of {len(steps)}"
+            + (f": steps {', '.join(signed(s, plus=True) for s in kept_steps)}." if len(kept_steps) else "."))
         heat_col, text_col = st.columns([1, 3], vertical_alignment="center")
         heat_col.image(heat_overlay(x[0], report["occlusion"], scale=4), width=112,
                        caption="what its answer rests on")

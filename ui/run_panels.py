@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.formats import count, format_accuracy
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, state, workspace
 
@@ -25,6 +26,9 @@ QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of i
 FAR_IN_QUEUE = 4  # a run ends, and thirty such views redrawn every 3 s would slow the server for everyone
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
+OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
+OFFER_FOR = "model_offer_for"  # the workspace key the offer was read from the run store for
+OFFER_TAKEN = "model_offer_taken"  # the offer was taken inside a fragment: the whole page is to be drawn again
 
 
 def duration(seconds: float | None) -> str:
@@ -65,7 +69,7 @@ def status_text(run: RunInfo) -> str:
 
 
 def accuracy_text(run: RunInfo) -> str:
-    return f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+    return format_accuracy(run.test_accuracy)
 
 
 # --------------------------------------------------------------------------- requests
@@ -156,9 +160,21 @@ def continue_control(run: RunInfo, prefix: str) -> None:
 # --------------------------------------------------------------------------- runs that end
 
 
+def replaces(run: RunInfo, model: state.ActiveModel | None) -> bool:
+    """Whether a run that has just ended becomes the active model by itself: when it reads better than the
+    active model on the test set of the same dataset, or when the two cannot be compared (no active model,
+    one without a test accuracy, or one of another dataset: the run was trained on the dataset active when
+    it started). Otherwise the learner is asked (:func:`model_offer`): a short run must not quietly take
+    the place of the better shipped model a beginner draws on."""
+    if model is None or model.test_accuracy is None or model.dataset.key != run.dataset:
+        return True
+    return run.test_accuracy is not None and run.test_accuracy > model.test_accuracy
+
+
 def notice_ended_runs(runs: list[RunInfo]) -> bool:
-    """Runs seen active before and ended now: the newest with a whole epoch becomes the active model, as
-    when training ran in the page. Returns True if anything changed (the page should be drawn again)."""
+    """Runs seen active before and ended now: the newest with a whole epoch becomes the active model if it
+    :func:`replaces` it, and is offered otherwise. Returns True if anything changed (the page should be drawn
+    again)."""
     watched = set(st.session_state.get(WATCH_KEY, []))
     by_id = {run.id: run for run in runs}
     ended = [by_id[i] for i in watched if i in by_id and not by_id[i].active]
@@ -170,21 +186,106 @@ def notice_ended_runs(runs: list[RunInfo]) -> bool:
     ended.sort(key=lambda run: run.ended or 0.0)
     news = []
     for run in ended:
-        result = f"{run.test_accuracy:.2%} on the test set" if run.test_accuracy is not None else "no whole epoch"
-        verb = {RunStatus.FINISHED: "finished", RunStatus.STOPPED: f"stopped after {run.epochs_done} epoch(s)"}.get(
-            run.status, run.status_text)
+        result = (f"{format_accuracy(run.test_accuracy)} on the test set" if run.test_accuracy is not None
+                  else "no whole epoch")
+        verb = {RunStatus.FINISHED: "finished",
+                RunStatus.STOPPED: f"stopped after {count(run.epochs_done, 'epoch')}"}.get(run.status, run.status_text)
         news.append(f"{run.name} {verb}: {result}.")
     usable = [run for run in ended if run.status in (RunStatus.FINISHED, RunStatus.STOPPED) and run.has_model]
     if usable:
-        try:
-            state.activate_run(usable[-1], workspace.store())
-            news[-1 if usable[-1] is ended[-1] else 0] += f" {usable[-1].name} is now the active model."
-        except CheckpointError as exc:
-            news.append(str(exc))
+        newest, before = usable[-1], state.active_model()
+        if replaces(newest, before):
+            try:
+                state.activate_run(newest, workspace.store())
+                news[-1 if newest is ended[-1] else 0] += f" {newest.name} is now the active model."
+                _set_offer(None)
+            except CheckpointError as exc:
+                news.append(str(exc))
+        else:
+            _set_offer(newest.id)
     st.session_state[NEWS_KEY] = news
     for line in news:
         st.toast(line, icon=":material/check_circle:")
     return True
+
+
+def _offer_id() -> str | None:
+    """The run on offer: the workspace's (kept in the run store, so a reload or a second tab offers it too)."""
+    key = workspace.workspace_key()
+    if st.session_state.get(OFFER_FOR) != key:
+        st.session_state[OFFER_FOR] = key
+        st.session_state[OFFER_KEY] = workspace.stored_choice().offer
+    return st.session_state.get(OFFER_KEY)
+
+
+def _set_offer(run_id: str | None) -> None:
+    if _offer_id() != run_id:
+        st.session_state[OFFER_KEY] = run_id
+        workspace.remember_offer(run_id)
+
+
+def _offered() -> tuple[RunInfo, state.ActiveModel] | None:
+    """The run on offer and the active model it was compared with; None (and the offer withdrawn) once it is
+    the active model, has gone, or trains again."""
+    run_id = _offer_id()
+    if run_id is None:
+        return None
+    try:
+        run = workspace.store().get_run(workspace.workspace_key(), run_id)
+    except RunNotFound:
+        run = None
+    model = state.active_model()
+    if run is None or run.active or not run.has_model or model is None or state.is_run_model(model, run):
+        _set_offer(None)
+        return None
+    return run, model
+
+
+def offer_text(run: RunInfo, model: state.ActiveModel) -> str:
+    """"Run 3 reads 91.20%; the active model reads 99.36%. Use Run 3?": both on the test set of the same dataset;
+    short, for a phone's first screen (the sidebar names the active model). When the active model is an earlier
+    state of the same run, its epochs say which."""
+    active = f"the active model (its epoch {len(model.history)})" if model.run_id == run.id else "the active model"
+    return (f"{run.name} reads {accuracy_text(run)}; {active} reads {format_accuracy(model.test_accuracy)}. "
+            f"Use {run.name}?")
+
+
+def _use_offered(run_id: str, in_fragment: bool) -> None:
+    _set_offer(None)
+    try:
+        model = state.activate_run(workspace.store().get_run(workspace.workspace_key(), run_id), workspace.store())
+    except (CheckpointError, RunNotFound) as exc:
+        st.session_state["runs_refusal"] = f"That run's model could not be read: {exc}"
+        return
+    if in_fragment:  # the sidebar and the pickers name the active model: the whole page is drawn again
+        st.session_state[OFFER_TAKEN] = True
+        st.session_state[NEWS_KEY] = [f"{model.name} is now the active model."]
+    else:
+        st.toast(f"{model.name} is now the active model.", icon=":material/check_circle:")
+
+
+def _keep_active() -> None:
+    _set_offer(None)
+
+
+def model_offer(prefix: str, only: str | None = None, hide: str | None = None, in_fragment: bool = False) -> None:
+    """The offer of a run that ended reading no better than the active model: how the two compare, and a
+    button to switch (and one to keep the active model, which withdraws the offer). ``only``: draw it only if
+    it is that run's; ``hide``: not if it is that run's (the Train page shows the run it views in full);
+    ``in_fragment``: drawn in a fragment, so taking the offer redraws the whole page."""
+    if st.session_state.pop(OFFER_TAKEN, False):
+        st.rerun(scope="app")
+    offered = _offered()
+    if offered is None or (only is not None and offered[0].id != only) or offered[0].id == hide:
+        return
+    run, model = offered
+    with st.container(border=True, key=f"{prefix}_model_offer"):
+        st.markdown(f":material/compare_arrows: {offer_text(run, model)}",
+                    help=f"Both on the test set of {run.dataset_title}; the active model is {model.name}.")
+        with st.container(horizontal=True, gap="small"):
+            st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
+                      args=(run.id, in_fragment), icon=":material/swap_horiz:")
+            st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
 
 
 # --------------------------------------------------------------------------- the status on every page
@@ -222,6 +323,7 @@ def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> No
     runs = workspace.my_runs() if runs is None else runs
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
         _status_live(hide)
+    model_offer("sb", hide=hide)
 
 
 # --------------------------------------------------------------------------- the Train page's view
@@ -268,12 +370,13 @@ def _train_view_body(run_id: str) -> None:
             if service.executor == "dask":
                 where = f"The Dask cluster at {service.scheduler} trains the queue"
             else:
-                where = (f"This server trains {service.workers} run(s) at once "
-                         f"({len(service.alive_workers())} worker(s) busy)")
+                where = (f"This server trains {count(service.workers, 'run')} at once "
+                         f"({len(service.alive_workers())} busy)")
             st.info(f"Queued: {queue_text(run)}. {where}; it starts by itself, and you can leave this page "
                     "meanwhile.", icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)
+        model_offer("tr", only=run.id, in_fragment=True)
         show_refusal()
         if run.active:
             buttons, rate = st.columns([1, 1], gap="large", vertical_alignment="bottom")

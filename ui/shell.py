@@ -68,14 +68,19 @@ def run_app() -> None:
             st.caption(f"**Active model**  \n{headline}.  \n{sentence}")
     workspace.show_workspace_notice()
     datasets.show_notice()
+    state.show_model_notice()
     on_train = page.url_path == "train"
     if not on_train and st.session_state.get("page_before") == "train":
         # just left the Train page: its settings stay on its own address, not on the next page's
         for name in [name for name in st.query_params if name in TRAIN_LINK_NAMES]:
             del st.query_params[name]
     st.session_state["page_before"] = page.url_path
-    # every page but Train (which shows its run in full) starts with the live status of your runs
-    run_panels.status_bar(hide=st.session_state.get("tr_view") if on_train else None, runs=runs)
+    # every page but Train (which shows its run in full: the one picked there, else the newest) starts with the
+    # live status of your runs
+    in_view = st.session_state.get("tr_view")
+    if on_train and runs and in_view not in {run.id for run in runs}:
+        in_view = runs[-1].id
+    run_panels.status_bar(hide=in_view if on_train else None, runs=runs)
     _this_run.inside_frame = True
     try:
         page.run()

@@ -22,8 +22,10 @@ import streamlit as st
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
 from ann.dataset_tag import MNIST_TAG, DatasetTag
+from ann.formats import count, format_accuracy
 from ann.model_io import load_model, read_model_info
 from ann.models import SHIPPED_MODELS, default_name, shipped_model
+from ann.service.choices import ModelChoice, ModelKind, WorkspaceChoice
 from ann.service.records import CheckpointError, RunNotFound
 from ann.train import score as ann_score
 from ui import datasets, workspace
@@ -42,6 +44,7 @@ PRETRAINED_PATH = SHIPPED_DIR / "pretrained.npz"  # the seed's classic network, 
 PRETRAINED_LABEL = "data/pretrained.npz"
 RUN_NETWORKS_CACHED = 4  # runs' networks kept in memory for the whole server (ActiveModel's loader)
 OWN_MODELS_KEPT = 6  # a session's own models (uploads, taught copies, runs) offered by the picker
+MODEL_FOR = "active_model_for"  # the workspace key the session's active model was restored for
 
 
 # --------------------------------------------------------------------------- the active model (per session)
@@ -73,6 +76,7 @@ class ActiveModel:
         self.name = name
         self.source = source  # "pretrained" (shipped), "run" (a run of this workspace), "shared" or "uploaded"
         self.run_id: str | None = None  # the run it came from, if any
+        self.share: str | None = None  # the share link's token of the shared run it came from
         self.shipped_name = shipped_name  # ann.models' name of the shipped model it is (or was copied from)
         self.path = path  # the shipped model's file
         self.shared = shared
@@ -124,6 +128,19 @@ class ActiveModel:
         """For a shipped model still as shipped, ``shipped:<name>``: the same in every session, so work on it
         can be shared between sessions; None once the session has its own weights."""
         return f"shipped:{self.shipped_name}" if self.shared and self.shipped_name else None
+
+    @property
+    def choice(self) -> ModelChoice:
+        """What the workspace keeps to open this model again in another session (``ann.service.choices``): a
+        shipped model as shipped, a run's (or a shared run's) network as read from its checkpoint; anything
+        else (an upload, a taught copy) only this session holds."""
+        if self.identity is not None:
+            return ModelChoice(ModelKind.SHIPPED, str(self.shipped_name), self.name)
+        if self.run_id is not None and self._loader is not None:
+            if self.source == "shared" and self.share:
+                return ModelChoice(ModelKind.SHARED, self.share, self.name)
+            return ModelChoice(ModelKind.RUN, self.run_id, self.name)
+        return ModelChoice(ModelKind.SESSION, self.uid, own_label(self))
 
     @property
     def test_accuracy(self) -> float | None:
@@ -202,8 +219,14 @@ def default_model() -> ActiveModel | None:
 
 
 def active_model() -> ActiveModel | None:
-    """This session's model: the default shipped one (the best reader of handwriting) until the user picks
-    another, trains, uploads or teaches."""
+    """This session's model: the one the workspace chose last (:func:`restore`), else the default shipped one
+    (the best reader of handwriting) until the user picks another, trains, uploads or teaches."""
+    key = workspace.workspace_key()
+    if st.session_state.get(MODEL_FOR) != key:  # the session's first run, or a workspace adopted from a link
+        st.session_state[MODEL_FOR] = key
+        restored = restore(workspace.stored_choice())
+        if restored is not None:
+            st.session_state["active_model"] = restored
     model = st.session_state.get("active_model")
     if model is not None and (reason := model.unreadable()):
         own_models().pop(model.uid, None)
@@ -233,8 +256,49 @@ def _remember(model: ActiveModel) -> None:
 
 
 def set_active_model(model: ActiveModel) -> None:
+    """Make ``model`` the session's active model, and the workspace's choice for its next sessions."""
     _remember(model)
     st.session_state["active_model"] = model
+    workspace.remember_model(model.choice)
+
+
+def restore(chosen: WorkspaceChoice) -> ActiveModel | None:
+    """The model a workspace chose (``ui.workspace.stored_choice``), opened for this session; None for the
+    default. What cannot be opened any more is said once (``model_gone``), and a chosen run that is gone is
+    replaced by the default in the store too, so the next session does not say it again."""
+    model, said = None, []
+    if chosen.model is not None:
+        try:
+            model = _open_choice(chosen.model)
+        except (CheckpointError, RunNotFound, OSError) as exc:
+            said.append(f"{chosen.model.label}, the model last chosen in this browser, can no longer be read "
+                        f"({exc}), so the default model is active again.")
+    if chosen.gone is not None:
+        said.append(f"{chosen.gone.label}, the model last chosen in this browser, is no longer on this server "
+                    "(deleted, or removed by housekeeping), so the default model is active again.")
+        workspace.remember_model(None)
+    if chosen.session_model:
+        instead = model.name if model is not None else "the default model"
+        said.append(f"{chosen.session_model} was held only by the browser tab it was made in (uploaded and taught "
+                    f"models are not kept on the server), so {instead} is active: upload it again on the Train "
+                    "page to use it.")
+    if said:
+        st.session_state["model_gone"] = " ".join(said)
+    if model is not None:
+        _remember(model)
+    return model
+
+
+def _open_choice(choice: ModelChoice) -> ActiveModel | None:
+    """The model a stored choice names (None: a shipped model whose file is missing, or a session's own)."""
+    store = workspace.store()
+    if choice.kind == ModelKind.SHIPPED:
+        return shipped(choice.ident)
+    if choice.kind == ModelKind.RUN:
+        return model_from_run(store.get_run(workspace.workspace_key(), choice.ident), store)
+    if choice.kind == ModelKind.SHARED:
+        return model_from_run(store.get_shared(choice.ident), store, shared=True)
+    return None
 
 
 def own_network(model: ActiveModel) -> Network:
@@ -250,6 +314,8 @@ def own_network(model: ActiveModel) -> Network:
         model.info = dict(model.info)
         model.shared = False
         _remember(model)
+    if st.session_state.get("active_model") is model:  # now a model only this session holds
+        workspace.remember_model(model.choice)
     return model.network
 
 
@@ -273,7 +339,7 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     headline = f"{model.name}: {layers_text(cfg)} {cfg.activation}/{output}"
     accuracy = model.test_accuracy
     if accuracy is not None:
-        headline += f", {accuracy:.2%} on the test set of {model.dataset.title}"
+        headline += f", {format_accuracy(accuracy)} on the test set of {model.dataset.title}"
     elif not model.dataset.digits:
         headline += f", trained on {model.dataset.title}"
     parts = []
@@ -284,10 +350,10 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
     epochs_done = len([e for e in model.history if not e.get("stopped")])
     if tc is not None:
         records = model.info.get("train_records") or tc.limit
-        epochs = f"{epochs_done} of {tc.epochs}" if model.info.get("stopped") else f"{tc.epochs}"
-        text = f"{epochs} epochs"
+        text = (f"{epochs_done} of {count(tc.epochs, 'epoch')}" if model.info.get("stopped")
+                else count(tc.epochs, "epoch"))
         if records:
-            text += f" on {int(records):,} training records"
+            text += f" on {count(int(records), 'training record')}"
         if tc.copies_per_record == 3:
             text += f" (each also rotated by ±{tc.rotate:g}°)"
         elif tc.random_augment:
@@ -304,16 +370,31 @@ def describe_model(model: ActiveModel) -> tuple[str, str]:
              "uploaded": "uploaded in this session",
              "run": "trained on the Train page (listed on the Runs page)",
              "shared": "shared with you through a link (your own copy)"}.get(model.source, "made in this session")
-    how = f"Trained by `{trained_by}`" if trained_by else "Trained"
+    # a command line in code font, as it would be typed; the app's own name as plain words (and not twice for a
+    # run, which `where` already places on the Train page)
+    if not trained_by or model.source == "run":
+        how = "Trained"
+    elif str(trained_by).startswith("python "):
+        how = f"Trained by `{trained_by}`"
+    else:
+        how = f"Trained on the {trained_by}"
     sentence = f"{how}{' with ' + '; '.join(parts) if parts else ''}; {where}."
     if model.info.get("taught"):
-        sentence += f" Since taught {model.info['taught']} drawing(s) on the Draw page."
+        sentence += f" Since taught {count(int(model.info['taught']), 'drawing')} on the Draw page."
     return headline, sentence
 
 
 def _accuracy_text(accuracy: float | None, dataset: DatasetTag = MNIST_TAG) -> str:
     """" · Fashion-MNIST 88.10%": which dataset a model belongs to, and its test accuracy there."""
-    return f" · {dataset.title} {accuracy:.2%}" if accuracy is not None else f" · {dataset.title}"
+    return f" · {dataset.title} {format_accuracy(accuracy)}" if accuracy is not None else f" · {dataset.title}"
+
+
+def own_label(model: ActiveModel) -> str:
+    """A session's own model for people: "Default model: your copy, taught 3 drawings"."""
+    label = f"{model.name}: your copy" if model.source == "pretrained" else model.name
+    if model.info.get("taught"):
+        label += f", taught {count(int(model.info['taught']), 'drawing')}"
+    return label
 
 
 def picker_options() -> dict[str, str]:
@@ -328,12 +409,7 @@ def picker_options() -> dict[str, str]:
         options[f"shipped:{name}"] = f"{shipped_model(name).title}{_accuracy_text(accuracy, tag)}"
     runs_in_own = set()
     for uid, model in reversed(own_models().items()):
-        label = model.name
-        if model.source == "pretrained":
-            label = f"{model.name}: your copy"
-        if model.info.get("taught"):
-            label += f", taught {model.info['taught']} drawing{'s' if model.info['taught'] != 1 else ''}"
-        options[f"own:{uid}"] = label + _accuracy_text(model.test_accuracy, model.dataset)
+        options[f"own:{uid}"] = own_label(model) + _accuracy_text(model.test_accuracy, model.dataset)
         if model.run_id is not None and not model.info.get("taught"):
             runs_in_own.add(model.run_id)
     try:
@@ -367,9 +443,9 @@ def _pick(key: str) -> None:
     if kind == "shipped":
         model = shipped(ident)
         if model is not None:
-            st.session_state["active_model"] = model
+            set_active_model(model)
     elif kind == "own" and ident in own_models():
-        st.session_state["active_model"] = own_models()[ident]
+        set_active_model(own_models()[ident])
     elif kind == "run":
 
         try:
@@ -411,8 +487,7 @@ def show_model_caption(pick: bool = False, short: bool = False, dataset_check: b
     that must keep its top compact on a phone. ``dataset_check``: say so when the model was trained on
     another dataset than the active one (``ui.datasets.model_mismatch``)."""
     model = model_picker() if pick else active_model()
-    if gone := st.session_state.pop("model_gone", None):
-        st.warning(gone, icon=":material/search_off:")
+    show_model_notice()
     if model is None:
         show_no_model()
         return None
@@ -424,6 +499,12 @@ def show_model_caption(pick: bool = False, short: bool = False, dataset_check: b
         if problem:
             st.warning(problem, icon=":material/dataset:")
     return model
+
+
+def show_model_notice() -> None:
+    """Say once why the active model is not the one chosen last (it was deleted, or only a closed tab held it)."""
+    if gone := st.session_state.pop("model_gone", None):
+        st.warning(gone, icon=":material/search_off:")
 
 
 def show_no_model() -> None:
@@ -457,6 +538,7 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
                         name=f"Shared {run.name.lower()}" if shared else run.name,
                         source="shared" if shared else "run", loader=loader, probe=probe)
     model.run_id = run.id
+    model.share = run.share if shared else None
     return model
 
 
@@ -469,6 +551,12 @@ def _run_network(run_id: str, epochs: int, _store: RunStore, _run: RunInfo) -> N
     if len(state["history"]) == epochs:
         return state["network"]
     return _store.load_network(_run, epochs, snapshot=True)
+
+
+def is_run_model(model: ActiveModel, run: RunInfo) -> bool:
+    """The model is this run's network after its last whole epoch, as read from its checkpoint (not a taught
+    copy, not an earlier epoch of a run continued since)."""
+    return model.choice.kind == ModelKind.RUN and model.run_id == run.id and len(model.history) == run.epochs_done
 
 
 def activate_run(run: RunInfo, store: RunStore, shared: bool = False) -> ActiveModel:

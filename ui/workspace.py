@@ -8,6 +8,13 @@ Runs page shows a private link with ``?workspace=KEY``: opening it adopts that w
 (and takes the key out of the address bar at once). A link whose key owns no runs on this server is "not
 found", and the browser keeps its own workspace.
 
+What the workspace chose. The active model and the active dataset belong to the workspace, not to one
+session: every change is written to the run store (``ann.service.choices``), and a session opening an existing
+workspace (a reload, a second tab, a return tomorrow, a ``?workspace=`` link) reads it once
+(:func:`stored_choice`); ``ui.state`` and ``ui.datasets`` open what it names. Tabs open side by side do not
+follow each other's picks: each goes on with its own until it is reloaded, and the last pick is what a new one
+opens.
+
 The store and the pool are one per server (``st.cache_resource``): plain objects from ``ann.service.store`` and
 ``ann.service.worker``, safe to call from every session's script thread; no Streamlit call is ever made from the
 pool's thread or its worker processes.
@@ -16,9 +23,12 @@ pool's thread or its worker processes.
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 
 import streamlit as st
 
+from ann.service.choices import ModelChoice, WorkspaceChoice
 from ann.service.pool import TrainingService
 from ann.service.records import RunInfo, default_runs_dir, is_workspace_key, new_workspace_key
 from ann.service.store import RunStore
@@ -27,6 +37,9 @@ from ui import downloads
 COOKIE = "ann_workspace"
 COOKIE_DAYS = 365
 KEY = "workspace_key"
+FRESH = "workspace_fresh"  # the key was made in this session: nothing is stored under it yet
+CHOICE = "workspace_choice"  # (key, WorkspaceChoice): what the store held for the workspace when first asked
+CHOSE = "workspace_chose"  # this session wrote a choice: the cookie is worth writing
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,7 +72,7 @@ def workspace_key() -> str:
         cookie = st.context.cookies.get(COOKIE) if st.context.cookies is not None else None
         key = cookie if is_workspace_key(cookie) else new_workspace_key()
         st.session_state[KEY] = key
-        st.session_state["workspace_cookie_pending"] = key != cookie
+        st.session_state["workspace_cookie_pending"] = st.session_state[FRESH] = key != cookie
     return key
 
 
@@ -74,6 +87,7 @@ def settle_workspace() -> None:
             if is_workspace_key(adopted) and store().workspace_exists(adopted):
                 st.session_state[KEY] = key = adopted
                 st.session_state["workspace_cookie_pending"] = True
+                st.session_state[FRESH] = False
                 st.session_state["workspace_notice"] = ("success", "This browser now uses the workspace of the "
                                                         "link you opened: its runs are listed on the Runs page.")
             else:
@@ -83,13 +97,13 @@ def settle_workspace() -> None:
 
 
 def keep_cookie(runs: list[RunInfo], own_sets: list, sidebar: bool = True) -> None:
-    """Write the workspace's cookie once the workspace holds something worth finding again: a run or an own
-    dataset (``runs`` and ``own_sets``: the frame's queries of this script run). Until then a reload may as
+    """Write the workspace's cookie once the workspace holds something worth finding again: a run, an own
+    dataset (``runs`` and ``own_sets``: the frame's queries of this script run) or a model or dataset picked. Until then a reload may as
     well start a new, empty workspace; and a visitor who only looks around costs the server no script in
     the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
     ``sidebar=False``: write it where the caller is (a fragment, such as the Train page's Start, cannot
     write to the sidebar)."""
-    if st.session_state.get("workspace_cookie_pending") and (runs or own_sets):
+    if st.session_state.get("workspace_cookie_pending") and (runs or own_sets or st.session_state.get(CHOSE)):
         del st.session_state["workspace_cookie_pending"]
         with st.sidebar if sidebar else st.container():
             _set_cookie(workspace_key())
@@ -104,3 +118,45 @@ def show_workspace_notice() -> None:
 
 def my_runs() -> list[RunInfo]:
     return store().list_runs(workspace_key())
+
+
+# --------------------------------------------------------------------------- what the workspace chose
+
+
+def stored_choice() -> WorkspaceChoice:
+    """The workspace's model and dataset as the run store held them when this session first asked (read once
+    per session and workspace; a key made in this session has nothing stored, and costs no query)."""
+    key = workspace_key()
+    cached = st.session_state.get(CHOICE)
+    if cached is None or cached[0] != key:
+        chosen = WorkspaceChoice()
+        if not st.session_state.get(FRESH):
+            try:
+                chosen = store().choice(key)
+            except (sqlite3.Error, OSError):  # the store unavailable: the defaults, and the pages still work
+                pass
+        cached = st.session_state[CHOICE] = (key, chosen)
+    return cached[1]
+
+
+def remember_model(model: ModelChoice | None) -> None:
+    """Keep the workspace's active model (None: the default) for its next session."""
+    _remember(lambda key: store().choose_model(key, model))
+
+
+def remember_dataset(dataset: str) -> None:
+    """Keep the workspace's active dataset for its next session."""
+    _remember(lambda key: store().choose_dataset(key, dataset))
+
+
+def remember_offer(run_id: str | None) -> None:
+    """Keep the run offered as the active model (None: no offer) for the workspace's next session."""
+    _remember(lambda key: store().offer(key, run_id))
+
+
+def _remember(write: Callable[[str], None]) -> None:
+    try:
+        write(workspace_key())
+    except (sqlite3.Error, OSError):  # not kept for the next session, but this one goes on with it
+        return
+    st.session_state[CHOSE] = True

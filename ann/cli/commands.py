@@ -20,6 +20,7 @@ from ann.data.named import ensure_named, named
 from ann.data.prepare import prepare_file
 from ann.data.preprocess import preprocess_for
 from ann.dataset_tag import mismatch
+from ann.formats import count, format_accuracy
 from ann.metrics import evaluate
 from ann.model_io import load_model, model_to_bytes, save_model
 from ann.models import SHIPPED_MODELS, default_model
@@ -78,8 +79,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--scheduler trains a recorded run on a Dask cluster: add --save-run")
     layers = "-".join(str(n) for n in net_cfg.layer_sizes)
     print(f"data: {describe_data(data)}", file=sys.stderr)
-    print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {n_records} records "
-          f"x{train_cfg.copies_per_record}, {train_cfg.epochs} epochs, batch {train_cfg.batch_size}, "
+    print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {count(n_records, 'record')} "
+          f"x{train_cfg.copies_per_record}, {count(train_cfg.epochs, 'epoch')}, batch {train_cfg.batch_size}, "
           f"lr {train_cfg.learning_rate}", file=sys.stderr)
     history: list[dict[str, Any]] = []
     bar = ProgressBar(f"epoch 1/{train_cfg.epochs}")
@@ -115,9 +116,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"performance: {result['test_accuracy'] * 100:.2f}% on the test set, "
+        print(f"performance: {format_accuracy(result['test_accuracy'])} on the test set, "
               f"{train_seconds:.1f}s of training; model saved to {out}"
-              + (f" (float16: {stored['stored_test_accuracy'] * 100:.2f}%)" if stored else ""))
+              + (f" (float16: {format_accuracy(stored['stored_test_accuracy'])})" if stored else ""))
     return 0
 
 
@@ -143,8 +144,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "model_dataset": model.dataset.to_json(),
         }))
         return 0
-    print(f"performance: {result.accuracy * 100:.2f}% ({int(np.trace(result.confusion))} of "
-          f"{len(data.test.labels)} test images of {data.title})")
+    print(f"performance: {format_accuracy(result.accuracy)} ({int(np.trace(result.confusion)):,} of "
+          f"{count(len(data.test.labels), 'test image')} of {data.title})")
     width = max(6, min(max(len(n) for n in names), 12) + 1)
     short = [n if len(n) < width else n[:width - 2] + "~" for n in names]
     what = "digit" if data.digits else "class"

@@ -12,6 +12,7 @@ from typing import Any
 from ann.blas import available_cores
 from ann.data.named import NAMED, identify_folder, load_named
 from ann.data.own import SPLIT_SEED, TEST_FRACTION, read_own_data
+from ann.formats import format_accuracy
 
 USAGE_ERROR = 2
 FAILURE = 1
@@ -117,8 +118,8 @@ TRAIN_FLAGS = ("learning_rate", "epochs", "batch_size", "rotate", "augment", "sh
 def epoch_done(bar: ProgressBar, metrics: dict[str, Any], epochs: int, quiet: bool) -> ProgressBar:
     """Close the epoch's progress line with its figures, print its line (unless ``quiet``: --json), and
     return the next epoch's bar."""
-    bar.close(f"loss {metrics['train_loss']:.4f}  train {metrics['train_accuracy']:.2%}  "
-              f"test {metrics['test_accuracy']:.2%}  {metrics['seconds']:.1f}s")
+    bar.close(f"loss {metrics['train_loss']:.4f}  train {format_accuracy(metrics['train_accuracy'])}  "
+              f"test {format_accuracy(metrics['test_accuracy'])}  {metrics['seconds']:.1f}s")
     if not quiet:
         print(f"epoch {metrics['epoch']}: train_loss {metrics['train_loss']:.4f} "
               f"train_accuracy {metrics['train_accuracy']:.4f} "

@@ -39,6 +39,13 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
                         help="the run store (default: $ANN_RUNS_DIR, else runs/ in the project)")
 
 
+def _dashboard_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dashboard-url", metavar="URL", default=None,
+                        help="the dashboard's address for the link printed (default: $ANN_DASHBOARD_URL, else the "
+                             "address and port the dashboard is configured with: $STREAMLIT_SERVER_PORT and "
+                             "$STREAMLIT_SERVER_ADDRESS, .streamlit/config.toml, else http://localhost:8501)")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -121,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="with --save-run: train on this Dask cluster, recording here (pip install -r "
                         "requirements-dask.txt); if it cannot be reached, the run trains here")
+    _dashboard_arg(p)
     _workspace_arg(p)
 
     p = sub.add_parser("runs", help="list, show, export or delete recorded training runs",
@@ -130,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
     q = runs_sub.add_parser("list", help="the workspace's runs, one line each")
     _workspace_arg(q)
+    _dashboard_arg(q)
     q.add_argument("--json", action="store_true", help="print one JSON list")
     q = runs_sub.add_parser("show", help="one run: its settings and every epoch")
     q.add_argument("run", metavar="RUN", help="a run's id, or its number (3 or 'Run 3')")
@@ -167,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train every combination of the --param values (for each seed) in "
                                    "parallel. Other training flags fix the rest, as for 'train'.")
     _copy_flags(sub.choices["train"], p, skip=("help", "out", "float16", "json", "save_run", "workspace", "runs_dir",
-                                                     "scheduler"))
+                                                  "dashboard_url", "scheduler"))
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
                    help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
                         "(layers: 300x100); repeat for a grid")

@@ -8,13 +8,17 @@ import json
 import os
 import sys
 import time
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ann.cli.common import FAILURE, ProgressBar, UsageError, epoch_done
 from ann.config import configs_to_dict
 from ann.files import atomic_write_bytes
+from ann.formats import format_accuracy
 from ann.model_io import save_model
+from ann.paths import PROJECT_ROOT
 from ann.service.database import this_worker
 from ann.service.records import RunNotFound, RunStatus, is_workspace_key, new_workspace_key
 from ann.service.store import RunStore
@@ -42,8 +46,48 @@ def _store_and_workspace(args: argparse.Namespace):
     return store, key
 
 
-def _dashboard_link(key: str) -> str:
-    return f"http://localhost:8501/runs?workspace={key}"
+DEFAULT_DASHBOARD = "http://localhost:8501"  # `streamlit run app.py` with no settings
+DASHBOARD_URL_ENV = "ANN_DASHBOARD_URL"  # a server's public address, when it is not the one Streamlit listens on
+# Streamlit's own sources for the server's address and port, strongest first after the command line (which the
+# CLI cannot see): its environment variables, then the project's config file, then the user's.
+STREAMLIT_ENV = {"address": "STREAMLIT_SERVER_ADDRESS", "port": "STREAMLIT_SERVER_PORT",
+                 "baseUrlPath": "STREAMLIT_SERVER_BASE_URL_PATH"}
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}  # listening everywhere: this machine answers as localhost
+
+
+def dashboard_url(explicit: str | None = None, environ: Mapping[str, str] | None = None,
+                  config_files: Sequence[Path] | None = None) -> str:
+    """Where the dashboard of this checkout answers, for the links the CLI prints (no trailing slash).
+
+    ``explicit`` (``--dashboard-url``) or ``$ANN_DASHBOARD_URL`` wins; otherwise the address, port and base path
+    Streamlit itself would use: ``$STREAMLIT_SERVER_ADDRESS``, ``$STREAMLIT_SERVER_PORT`` and
+    ``$STREAMLIT_SERVER_BASE_URL_PATH``, then ``[server]`` in ``.streamlit/config.toml`` of the project (then of
+    the user's home), else Streamlit's defaults (``localhost:8501``). An unreadable config file is skipped.
+    """
+    environ = os.environ if environ is None else environ
+    chosen = explicit or environ.get(DASHBOARD_URL_ENV, "").strip()
+    if chosen:
+        return chosen.rstrip("/")
+    if config_files is None:
+        config_files = [PROJECT_ROOT / ".streamlit" / "config.toml", Path.home() / ".streamlit" / "config.toml"]
+    server: dict[str, Any] = {}
+    for path in reversed(list(config_files)):  # the user's first, the project's over it
+        try:
+            server |= tomllib.loads(path.read_text()).get("server", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            continue
+    for name, variable in STREAMLIT_ENV.items():
+        if environ.get(variable, "").strip():
+            server[name] = environ[variable].strip()
+    address = str(server.get("address", "") or "").strip()
+    host = "localhost" if address in _ANY_ADDRESS else (f"[{address}]" if ":" in address else address)
+    port = str(server.get("port", "") or "8501").strip()
+    base = str(server.get("baseUrlPath", "") or "").strip("/")
+    return f"http://{host}:{port}" + (f"/{base}" if base else "")
+
+
+def _dashboard_link(args: argparse.Namespace, key: str) -> str:
+    return f"{dashboard_url(getattr(args, 'dashboard_url', None))}/runs?workspace={key}"
 
 
 def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records: int, out: Path) -> int:
@@ -59,7 +103,7 @@ def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records
                        source="cli", status=RunStatus.RUNNING, worker=worker)
     where = f" on the Dask cluster at {args.scheduler}" if cluster is not None else ""
     print(f"recording {run.name} (id {run.id}) in {store.root}{where}; the dashboard shows it at "
-          f"{_dashboard_link(key)}", file=sys.stderr)
+          f"{_dashboard_link(args, key)}", file=sys.stderr)
     bar = ProgressBar(f"epoch {run.epochs_done + 1}/{train_cfg.epochs}")
     state = {"bar": bar}
 
@@ -83,7 +127,7 @@ def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"performance: {run.test_accuracy * 100:.2f}% on the test set, {run.train_seconds:.1f}s of training; "
+        print(f"performance: {format_accuracy(run.test_accuracy)} on the test set, {run.train_seconds:.1f}s of training; "
               f"model saved to {out}; recorded as {run.name} ({run.status})")
     return 0 if status == RunStatus.FINISHED else FAILURE
 
@@ -155,14 +199,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{'run':<8} {'id':<16} {'status':<12} {'data':<16} {'network':<18} {'epochs':>7} {'test':>8}  "
                   "created")
             for run in runs:
-                accuracy = f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "-"
+                accuracy = format_accuracy(run.test_accuracy)
                 created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
                 layers = "-".join(str(n) for n in run.network_config.layer_sizes)
                 data = run.dataset_title if len(run.dataset_title) <= 16 else run.dataset_title[:15] + "~"
                 print(f"{run.name:<8} {run.id:<16} {run.status:<12} {data:<16} {layers:<18} "
                       f"{run.epochs_done:>3}/{run.target_epochs:<3} {accuracy:>8}  {created}")
             if args.workspace is None:
-                print(f"\nthe dashboard lists these at {_dashboard_link(key)}")
+                print(f"\nthe dashboard lists these at {_dashboard_link(args, key)}")
             return 0
         run = _find_run(store, key, args.run)
         if args.runs_command == "show":
@@ -192,7 +236,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             if out.is_dir():
                 raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'model.npz'}")
             atomic_write_bytes(out, store.model_bytes(run))
-            print(f"{run.name} (epoch {run.epochs_done}, {run.test_accuracy:.2%}) written to {out}")
+            print(f"{run.name} (epoch {run.epochs_done}, {format_accuracy(run.test_accuracy)}) written to {out}")
             return 0
         store.delete(key, run.id)
         print(f"{run.name} ({run.id}) deleted")

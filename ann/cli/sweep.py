@@ -12,8 +12,10 @@ from typing import Any
 
 from ann.cli.common import FAILURE, TRAIN_FLAGS, ProgressBar, UsageError, load_data, usable_cores
 from ann.config import PRESETS
+from ann.experiments.grid import SweepData, SweepError, expand_grid, format_value, parse_param
 from ann.experiments.results import save_results
-from ann.experiments.sweep import SweepData, SweepError, expand_grid, format_value, parse_param, run_sweep
+from ann.experiments.sweep import run_sweep
+from ann.formats import count, format_accuracy
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -36,13 +38,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     dataset = load_data(args)
     # one output node per class of the data, whatever the grid varies
     specs = [replace(spec, network=replace(spec.network, output_nodes=dataset.n_classes)) for spec in specs]
-    limit = specs[0].train.limit
-    data = SweepData(dataset.train.images[:limit], dataset.train.labels[:limit], dataset.test.images,
-                     dataset.test.labels)
+    data = SweepData(dataset.train.images, dataset.train.labels, dataset.test.images, dataset.test.labels)
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         f"{min(args.workers or usable_cores(), len(specs))} local processes"
     grid = " x ".join(f"{name} ({len(values)})" for name, values in params)
-    print(f"sweep: {len(specs)} runs ({grid}, {args.seeds} seed{'s' if args.seeds > 1 else ''}) on {where}",
+    print(f"sweep: {count(len(specs), 'run')} ({grid}, {count(args.seeds, 'seed')}) on {where}",
           file=sys.stderr)
     bar = ProgressBar("runs")
 
@@ -53,7 +53,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         elif record["final_test_accuracy"] is None:
             outcome = "stopped before its first epoch"
         else:
-            outcome = f"test {record['final_test_accuracy']:.2%} in {sum(record['seconds']):.1f}s"
+            outcome = f"test {format_accuracy(record['final_test_accuracy'])} in {sum(record['seconds']):.1f}s"
         sys.stderr.write("\r" + " " * 79 + "\r")
         print(f"run {record['index'] + 1}/{len(specs)} {point} seed {record['seed']}: {outcome}", file=sys.stderr)
 
@@ -63,7 +63,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            on_run=on_run)
     except SweepError as exc:
         raise UsageError(str(exc)) from None
-    bar.close(f"{len(result['runs'])} runs, {result['failed']} failed, {result['seconds_total']:.0f}s")
+    bar.close(f"{count(len(result['runs']), 'run')}, {result['failed']} failed, {result['seconds_total']:.0f}s")
     save_results(out, result)
     finished = [r for r in result["runs"] if r["final_test_accuracy"] is not None]
     best = max(finished, key=lambda r: r["final_test_accuracy"], default=None)
@@ -76,7 +76,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         if best is not None:
             point = " ".join(f"{k}={format_value(v)}" for k, v in best["values"].items())
-            print(f"best: {point} seed {best['seed']}: {best['final_test_accuracy']:.2%} on the test set")
-        print(f"{len(result['runs'])} runs ({result['failed']} failed) in {result['seconds_total']:.0f}s; "
+            print(f"best: {point} seed {best['seed']}: {format_accuracy(best['final_test_accuracy'])} on the test set")
+        print(f"{count(len(result['runs']), 'run')} ({result['failed']} failed) in {result['seconds_total']:.0f}s; "
               f"results saved to {out} (open it on the Experiments page)")
     return FAILURE if result["failed"] else 0

@@ -29,7 +29,10 @@ import hashlib
 import http.client
 import os
 import re
+import socket
+import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -426,11 +429,11 @@ def _download(folder: Path, names: list[str], progress: ProgressCallback | None,
                 _download_file(mirror + name, folder / name, source.files[name], progress, source.sizes)
                 break
             except _MirrorFailure as failure:
-                reasons.append(f"{mirror + name}: {failure}")
+                reasons.append(f"{urllib.parse.urlsplit(mirror).netloc}: {failure}")
         else:
             # Offline, most likely: trying the other files would only repeat the same timeouts.
             raise DownloadError(
-                f"Could not download {source.title} file {name} from any mirror:\n  "
+                f"Could not download {source.title} file {name} from any of its mirrors:\n  "
                 + "\n  ".join(reasons)
                 + "\n"
                 + _missing_files_message(folder, names[index:], source)
@@ -494,9 +497,25 @@ def _download_file(url: str, target: Path, expected_md5: str, progress: Progress
         _atomic_write(target, write)
 
 
+# What the resolver says when a host name cannot be looked up: offline, or no name server (glibc, macOS, Windows)
+_LOOKUP_FAILED = re.compile(r"name resolution|name or service not known|nodename nor servname|getaddrinfo failed",
+                            re.IGNORECASE)
+
+
 def _describe(exc: BaseException) -> str:
+    """Why a mirror failed, as a clause a person reads: no "[Errno -2]", no exception class names where a word
+    will do."""
     if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        return f"{exc.reason}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"it answered HTTP {exc.code} {exc.reason}"
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, socket.gaierror) or _LOOKUP_FAILED.search(str(reason)):
+        return "its name could not be looked up (is this machine connected to the internet?)"
+    if isinstance(reason, TimeoutError):
+        return f"it did not answer within {_DOWNLOAD_TIMEOUT:g} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "it refused the connection"
+    if isinstance(reason, ssl.SSLError):
+        return f"no secure connection could be made ({reason.reason or reason})"
+    text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", text).strip()
+    return text[:1].lower() + text[1:] if text else type(reason).__name__

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ann.config import SWEEP_PARAMETERS
+from ann.experiments.run import RunOutcome
 from ann.files import atomic_write_bytes
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 FORMAT_VERSION = 1
 RESULT_KINDS = ("error_rules", "sweep", "sweeps", "grid")  # "sweeps": several sweep results in one file;
 # "grid": a sweep over any settings and seeds, one record per run (ann.experiments.sweep, python -m ann sweep)
-RUN_STATUSES = ("finished", "failed", "stopped")
+RUN_STATUSES = tuple(RunOutcome)
 
 
 class ResultsFileError(ValueError):

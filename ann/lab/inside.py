@@ -1,5 +1,8 @@
 """Looking inside a trained network: what each node looks for, and the network run backwards.
 
+- :func:`ascent_images` finds, for every output, the picture the network reads as that output most surely:
+  gradient ascent on the pixels from a grey page, kept smooth and sparse. Every shipped model reads its own
+  pictures as the digits they were made for; the Inside page draws these by default.
 - :func:`backquery` runs a trained network backwards, from a chosen output digit to the image the network
   "expects" for it, as in Tariq Rashid's *Make Your Own Neural Network* (the book the seed follows):
   the target output (0.99 for the digit, 0.01 elsewhere) goes back through the inverse activation and the
@@ -14,16 +17,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
+import scipy.ndimage
 import scipy.special
 
+from ann import blas
+from ann.lab.robustness import INK, PAPER, gradient_to_inputs
 from ann.network import Network
-from ann.train import as_inputs
+from ann.train import as_inputs, blas_threads
 
 __all__ = [
+    "BACKQUERY_METHODS",
+    "AscentConfig",
+    "BackqueryMethod",
+    "ascent_images",
     "backquery",
     "backquery_all",
+    "backquery_images",
     "hidden_activations",
     "hidden_weight_images",
     "output_contributions",
@@ -150,6 +163,122 @@ def backquery(network: Network, label: int, low: float = 0.01, high: float = 0.9
 def backquery_all(network: Network, low: float = 0.01, high: float = 0.99) -> np.ndarray:
     """:func:`backquery` for every output node: shape (output_nodes, input_nodes) float64, row d for digit d."""
     return np.stack([backquery(network, d, low, high) for d in range(network.config.output_nodes)])
+
+
+# --- gradient ascent: the picture each output wants most, found from a grey start --------------------------
+
+
+class BackqueryMethod(StrEnum):
+    """How the network is run backwards."""
+
+    ASCENT = "ascent"  # gradient ascent on the pixels from a grey start (ascent_images)
+    INVERSION = "inversion"  # Rashid's: the outputs sent back through inverted activations (backquery_all)
+
+
+@dataclass(frozen=True)
+class AscentConfig:
+    """How :func:`ascent_images` climbs. The defaults suit both shipped models, and networks trained briefly;
+    what they measure is in bench/README.md ("The network run backwards")."""
+
+    steps: int = 60  # gradient steps; the step length decays to 0 over them (a cosine), so the picture settles
+    step_size: float = 0.1  # the first step's length, as a root-mean-square change per pixel
+    start: float = 0.1  # the grey every pixel starts at (paper is 0.01, full ink 1.0)
+    blur: float = 1.0  # smoothness, in pixels: the picture is a Gaussian blur of what is climbed, so no pixel
+    # can change alone and the ink comes in strokes rather than in the speckle a network also responds to
+    sparsity: float = 0.2  # each step pulls every inked pixel this much towards paper: ink only where it counts
+    min_ink: float = 0.1  # below this mean ink a picture the pull turns round and inked pixels grow: a nearly
+    # empty page is what some networks read as a 1 or a 7 (an MNIST digit has about 0.13)
+    shift: int = 2  # each step follows the gradient averaged over the picture moved this many pixels up,
+    # down, left and right: strokes that still count when they are a little off, as handwriting is
+
+
+def _blur(X: np.ndarray, sigma: float, side: int) -> np.ndarray:
+    images = X.reshape(-1, side, side)
+    return scipy.ndimage.gaussian_filter(images, (0, sigma, sigma), mode="constant").reshape(X.shape)
+
+
+def _log_softmax_gradient(network: Network, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """d(-log softmax(z)[label]) / dX for every row of ``X``, ``z`` the output layer's net input.
+
+    The softmax of the net inputs, whatever the output activation: with sigmoid outputs (the seed's) the
+    network's own loss has a slope of nearly 0 wherever an output is saturated, and a climb from grey would
+    stall; the net inputs keep their slope. For softmax outputs this is the network's own loss.
+    """
+    layers = network.forward(X)
+    biases = network.biases[-1] if network.biases is not None else None
+    z = blas.linear(layers[-2], network.weights[-1], biases).astype(np.float64)
+    delta = scipy.special.softmax(z, axis=1)
+    delta[np.arange(len(labels)), labels] -= 1.0
+    return gradient_to_inputs(network, layers, delta.astype(network.dtype)).astype(np.float64)
+
+
+def ascent_images(network: Network, config: AscentConfig = AscentConfig()) -> np.ndarray:
+    """For every output, the picture the network reads as that output most surely: found by gradient ascent.
+
+    All outputs' pictures climb together from the same grey page: at every step each one moves against the
+    exact gradient of ``-log softmax(z)[d]`` with respect to its pixels (:func:`_log_softmax_gradient`,
+    through :func:`ann.lab.robustness.gradient_to_inputs`, the backpropagation FGSM uses), normalised to
+    the step's length, averaged over the picture shifted by ``config.shift`` pixels four ways, and blurred;
+    inked pixels are pulled back towards paper (``config.sparsity``) while the picture holds more than
+    ``config.min_ink`` of ink. Deterministic: no random numbers, the same picture on every call.
+
+    Parameters
+    ----------
+    network : Network
+        A trained network (not modified) whose inputs form a square image (784 = 28x28).
+    config : AscentConfig
+
+    Returns
+    -------
+    ndarray of float64, shape (output_nodes, input_nodes)
+        Row d is the picture for output d, scaled like the inputs: 0.01 paper to 1.0 full ink.
+
+    Raises
+    ------
+    ValueError
+        The network's inputs do not form a square image.
+    """
+    n_inputs = network.config.input_nodes
+    side = math.isqrt(n_inputs)
+    if side * side != n_inputs:
+        raise ValueError(f"the network has {n_inputs} inputs, which do not form a square image; gradient "
+                         "ascent draws pictures, so it needs a square number of inputs (784 = 28x28)")
+    n = network.config.output_nodes
+    r = config.shift
+    shifts = ((0, 0), (r, 0), (-r, 0), (0, r), (0, -r)) if r else ((0, 0),)
+    labels = np.tile(np.arange(n), len(shifts))
+    climbed = np.full((n, n_inputs), config.start)
+    with blas_threads("batch"):
+        for step in range(config.steps):
+            X = np.clip(_blur(climbed, config.blur, side), PAPER, INK)
+            images = X.reshape(n, side, side)
+            batch = np.concatenate([np.roll(images, s, axis=(1, 2)) for s in shifts]).reshape(-1, n_inputs)
+            G = _log_softmax_gradient(network, batch.astype(network.dtype), labels).reshape(len(shifts), n, side,
+                                                                                              side)
+            g = sum(np.roll(G[k], (-dy, -dx), axis=(1, 2)) for k, (dy, dx) in enumerate(shifts)).reshape(n, -1)
+            g *= side / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)  # rms 1 a pixel
+            inked = X.mean(axis=1, keepdims=True) > config.min_ink
+            g += config.sparsity * np.sign(X - PAPER) * np.where(inked, 1.0, -1.0)
+            rate = config.step_size * 0.5 * (1.0 + math.cos(math.pi * step / config.steps))
+            climbed = np.clip(climbed - rate * _blur(g, config.blur, side), PAPER - 0.5, INK + 0.5)
+    return np.clip(_blur(climbed, config.blur, side), PAPER, INK)
+
+
+# Each method's pictures for every output, row d for output d, scaled like the inputs.
+BACKQUERY_METHODS: dict[BackqueryMethod, Callable[[Network], np.ndarray]] = {
+    BackqueryMethod.ASCENT: ascent_images,
+    BackqueryMethod.INVERSION: backquery_all,
+}
+
+
+def backquery_images(network: Network, method: BackqueryMethod | str = BackqueryMethod.ASCENT) -> np.ndarray:
+    """Every output's picture by ``method`` (:data:`BACKQUERY_METHODS`): shape (output_nodes, input_nodes)."""
+    try:
+        chosen = BackqueryMethod(method)
+    except ValueError:
+        raise ValueError(f"method={method!r} is not known; choose one of: "
+                         f"{', '.join(m.value for m in BackqueryMethod)}") from None
+    return BACKQUERY_METHODS[chosen](network)
 
 
 # --- weights and activations -----------------------------------------------------------------------------

@@ -40,6 +40,7 @@ __all__ = [
     "add_noise",
     "fgsm",
     "fooling_epsilon",
+    "gradient_to_inputs",
     "input_gradient",
     "occlude",
     "occlusion_map",
@@ -204,7 +205,7 @@ def input_gradient(network: Network, X, labels) -> np.ndarray:
     gradient is exact whatever error rule the network was trained with: backpropagation through the
     activations that :meth:`Network.forward` returns and the transposed weights,
     ``dL/dz_L`` at the outputs, ``dL/da_{l-1} = dL/dz_l @ W_l``, ``dL/dz_{l-1} = dL/da_{l-1} * f'(a_{l-1})``,
-    down to ``dL/dX = dL/dz_1 @ W_1``. Biases do not enter it.
+    down to ``dL/dX = dL/dz_1 @ W_1`` (:func:`gradient_to_inputs`). Biases do not enter it.
 
     Parameters
     ----------
@@ -225,11 +226,36 @@ def input_gradient(network: Network, X, labels) -> np.ndarray:
         dz = (out - T) * out * (1.0 - out)  # d(0.5 * sum (T - O)^2)/dz through the sigmoid
     else:
         dz = out - T  # softmax with cross-entropy: the slope cancels
+    return gradient_to_inputs(network, layers, dz)
+
+
+def gradient_to_inputs(network: Network, layers: list[np.ndarray], delta: np.ndarray) -> np.ndarray:
+    """A gradient at the output layer's net input sent back to the inputs: backpropagation, exactly.
+
+    ``dL/da_{l-1} = dL/dz_l @ W_l``, ``dL/dz_{l-1} = dL/da_{l-1} * f'(a_{l-1})``, down to
+    ``dL/dX = dL/dz_1 @ W_1``: the half of a training step that moves no weight. :func:`input_gradient`
+    starts it from the network's own loss; ``ann.lab.inside.ascent_images`` from the log of one output's
+    softmax share.
+
+    Parameters
+    ----------
+    network : Network (not modified)
+    layers : list of ndarray
+        :meth:`Network.forward`'s activations for the inputs, ``[X, hidden_1, ..., outputs]``.
+    delta : ndarray (n, output_nodes)
+        ``dL/dz`` at the output layer's net input; its dtype is the dtype the products run in (the weights
+        are converted to it, without a copy when they already have it).
+
+    Returns
+    -------
+    ndarray (n, input_nodes), the dtype of ``delta``
+    """
     slope = SLOPES[network.config.activation]
+    dz = delta
     for l in range(len(network.weights) - 1, 0, -1):
-        da = dz @ network.weights[l].astype(np.float64)
-        dz = da * slope(layers[l])
-    return dz @ network.weights[0].astype(np.float64)
+        da = dz @ network.weights[l].astype(dz.dtype, copy=False)
+        dz = da * slope(layers[l].astype(dz.dtype, copy=False))
+    return dz @ network.weights[0].astype(dz.dtype, copy=False)
 
 
 def fgsm(network: Network, X, labels, epsilon: float) -> np.ndarray:

@@ -3,6 +3,7 @@
 - :mod:`ann.service.records`     what a run is (``RunInfo``), its statuses, controls and sources, the limits
 - :mod:`ann.service.database`    the database: schema, connections, rebuilding a damaged one
 - :mod:`ann.service.queries`     what pages read; :mod:`ann.service.commands` what visitors ask
+- :mod:`ann.service.choices`     each workspace's active model and dataset
 - :mod:`ann.service.queue`       the worker's side: claiming runs fairly, progress, epochs, the end
 - :mod:`ann.service.store`       ``RunStore``: all of the above, plus checkpoints and each workspace's datasets
 - :mod:`ann.service.checkpoints` checkpoint files; :mod:`ann.service.datasets` visitors' own datasets on disk

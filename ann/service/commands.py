@@ -255,7 +255,8 @@ class Commands(Queries):
         """Remove what the limits say must go: ended runs past the age limit (every workspace when
         ``workspace`` is None, and then the own datasets that no run uses and that were unused as long), and
         for ``workspace`` its oldest ended runs beyond the run and disk quotas (``making_room``: leave room for
-        one more run). Returns the removed runs' ids."""
+        one more run). With ``workspace`` None, also the choices (``ann.service.choices``) of workspaces that
+        have no run left and chose nothing for as long. Returns the removed runs' ids."""
         now = time.time() if now is None else now
         limits = self.limits
         removed: list[str] = []
@@ -285,4 +286,7 @@ class Commands(Queries):
                 used -= run.disk_bytes
         if workspace is None:
             self.datasets.housekeeping(self._datasets_in_use(), now)
+            with self._db(write=True) as conn:  # a workspace's choices go with its last run, once as old
+                conn.execute("DELETE FROM choices WHERE updated < ? AND owner NOT IN (SELECT owner FROM runs)",
+                             (cutoff,))
         return removed

@@ -90,6 +90,15 @@ CREATE TABLE IF NOT EXISTS events (
     time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, at);
+CREATE TABLE IF NOT EXISTS choices (
+    owner TEXT PRIMARY KEY,
+    model TEXT,
+    model_label TEXT,
+    session_model TEXT,
+    dataset TEXT,
+    offer TEXT,
+    updated REAL NOT NULL
+);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
 
@@ -220,6 +229,8 @@ class Database:
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
+            # a table added since the store was made (choices) comes with CREATE TABLE IF NOT EXISTS; a
+            # column added since needs its ALTER TABLE
             conn.executescript(_SCHEMA)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
             # a store made before runs recorded their dataset's classes, or where they trained

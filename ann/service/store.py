@@ -7,7 +7,8 @@ in progress.
 
 The runs folder (``runs/`` in the project, or ``$ANN_RUNS_DIR``)::
 
-    runs.db                  SQLite in WAL mode: tables runs, epochs, events
+    runs.db                  SQLite in WAL mode: tables runs, epochs, events, and choices (each
+                             workspace's active model and dataset: ann.service.choices)
     <run id>/run.json        what was asked for (owner, configuration, ...), written when it is submitted
     <run id>/resume.npz      the end of the last whole epoch, exactly: weights, biases, momentum buffers,
                              the random generator's state, the history; Continue starts from here
@@ -46,6 +47,7 @@ from ann.data.named import Dataset
 from ann.dataset_tag import DatasetTag
 from ann.model_io import ModelFileError, load_model, model_to_bytes
 from ann.service.checkpoints import read_resume
+from ann.service.choices import Choices
 from ann.service.commands import Commands
 from ann.service.datasets import DatasetStore
 from ann.service.queue import WorkQueue
@@ -63,7 +65,7 @@ if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and
     from ann.network import Network
 
 
-class RunStore(Commands, WorkQueue):
+class RunStore(Commands, WorkQueue, Choices):
     """The runs folder and its database. Cheap to create; safe to use from many threads and processes.
 
     Every method opens its own short connection (SQLite in WAL mode lets readers and one writer work at
