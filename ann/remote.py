@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import io
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -49,12 +50,19 @@ def ship_code(client: Any) -> str:
     from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile  # Dask: optional and slow to import
 
     name, data = package_zip()
+    # A node in this very process (a LocalCluster's scheduler, threads as workers) has this ann already, and an
+    # upload would put a zip in a temporary folder first on this process's sys.path and reload ann from it.
+    here = os.getpid()
+    scheduler_here = client.run_on_scheduler(os.getpid) == here
+    workers_here = set(client.run(os.getpid).values()) == {here}
     with tempfile.TemporaryDirectory(prefix="ann_code_") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         # the plugins read the file when made; their name makes a second registration of the same code a no-op
-        client.register_plugin(SchedulerUploadFile(str(path), load=True), name=f"ann-code-{name}")
-        client.register_plugin(UploadFile(str(path), load=True), name=f"ann-code-{name}")
+        if not scheduler_here:
+            client.register_plugin(SchedulerUploadFile(str(path), load=True), name=f"ann-code-{name}")
+        if not workers_here:
+            client.register_plugin(UploadFile(str(path), load=True), name=f"ann-code-{name}")
     return name
 
 
