@@ -195,3 +195,17 @@ def test_a_worker_killed_mid_run_interrupts_its_run_which_continues_from_its_las
     whole = Network(network_config, seed=config.seed)
     fit(whole, dataset.train.images, dataset.train.labels, config)
     assert all(np.array_equal(a, b) for a, b in zip(whole.weights, store.load_network(ended).weights))
+
+
+def test_a_server_that_stops_interrupts_its_cluster_runs_and_frees_their_workers(service, cluster, tmp_path):
+    svc = service(cluster.scheduler_address)
+    owner = new_workspace_key()
+    run = svc.submit(owner, TINY, SLOW, records=3000)
+    _wait(lambda: svc.store.get_run(owner, run.id).epochs_done >= 1, "the first epoch")
+    svc.close()
+    ended = svc.store.get_run(owner, run.id)
+    assert ended.status == RunStatus.INTERRUPTED and "the server that sent it to the Dask cluster stopped" in ended.message
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        # a cancelled task's thread runs on until it returns: the run's variable tells it to, at its next chunk
+        _wait(lambda: not any(client.run(lambda dask_worker: len(dask_worker.active_threads)).values()),
+              "the cluster's workers to be free", timeout=5)

@@ -503,6 +503,12 @@ class ClusterExecutor:
     def _drop_all(self, message: str) -> None:
         for held in list(self._held.values()):
             self._held.pop(held.token, None)
+            if self.connected:  # the task lets its run go at its next chunk (as for a deleted run)
+                try:
+                    held.control.set({"deleted": True})
+                    self.client.cancel(held.future)
+                except Exception:  # noqa: BLE001 -- the scheduler may be going too
+                    pass
             try:
                 run = self.store._run(held.run.id)
             except RunNotFound:
