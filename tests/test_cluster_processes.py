@@ -136,3 +136,15 @@ def test_a_scheduler_lost_mid_run_interrupts_the_run_which_continues_on_the_loca
         assert done.epochs_done == ended.epochs_done + 1 and not done.trained_on.endswith("(dask)")
     finally:
         svc.close()
+
+
+def test_a_recorded_run_whose_scheduler_cannot_be_reached_trains_here_and_says_so(mnist_dir, tmp_path):
+    runs_dir = tmp_path / "runs"
+    trained = _ann("train", "--data", str(mnist_dir), "--limit", "300", "--epochs", "1", "--hidden", "30",
+                   "--save-run", "--scheduler", "tcp://127.0.0.1:9", "--runs-dir", str(runs_dir), "--out",
+                   str(tmp_path / "model.npz"), "--json")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "note: The Dask scheduler at tcp://127.0.0.1:9 cannot be reached" in trained.stderr
+    assert "; the run trains here." in trained.stderr
+    run = json.loads(_ann("runs", "show", "1", "--runs-dir", str(runs_dir), "--json").stdout)
+    assert run["status"] == "finished" and run["trained_on"].startswith(f"{socket.gethostname()}:")

@@ -141,7 +141,7 @@ def _cluster(store: RunStore, address: str):
         raise UsageError("--scheduler needs Dask's distributed scheduler: pip install -r requirements-dask.txt") from None
     cluster = ClusterExecutor(store, address, claim=False)
     if not cluster.connected:
-        print(f"note: {cluster.notice.replace('on this server', 'here')}", file=sys.stderr)
+        print(f"note: {cluster.unreachable or cluster.notice}; the run trains here.", file=sys.stderr)
         cluster.close()
         return None
     return cluster

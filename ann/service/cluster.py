@@ -253,6 +253,7 @@ class ClusterExecutor:
         self.hold_seconds = hold_seconds
         self.connect_timeout = connect_timeout
         self.notice: str | None = None
+        self.unreachable: str | None = None  # the notice's first part, when the scheduler could not be reached
         self.client: Client | None = None
         self._queue: Queue | None = None
         self._data: dict[str, Future] = {}
@@ -302,9 +303,10 @@ class ClusterExecutor:
         try:
             client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            self.notice = (f"The Dask scheduler at {self.address} cannot be reached ({type(exc).__name__}: "
-                           f"{' '.join(str(exc).split())[:200]}); runs train on this server's own workers "
-                           f"until it can (tried again every {self.retry_seconds:g} s).")
+            self.unreachable = (f"The Dask scheduler at {self.address} cannot be reached ({type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())[:200]})")
+            self.notice = (f"{self.unreachable}; runs train on this server's own workers until it can (tried again "
+                           f"every {self.retry_seconds:g} s).")
             return
         try:
             ship_code(client)
@@ -313,7 +315,7 @@ class ClusterExecutor:
             client.close()
             self.notice = f"The Dask cluster at {self.address} could not take ann's code ({type(exc).__name__}: {exc})."
             return
-        self.client, self.notice = client, None
+        self.client, self.notice, self.unreachable = client, None, None
         self._data.clear()
 
     def _disconnect(self) -> None:
