@@ -47,7 +47,7 @@ import numpy as np
 import scipy
 from scipy.linalg import blas as _fblas
 from scipy.linalg import cython_blas as _cython_blas
-from threadpoolctl import OpenBLASController, ThreadpoolController
+from threadpoolctl import OpenBLASController, ThreadpoolController, threadpool_limits
 
 __all__ = [
     "DEFAULT_THREADS",
@@ -64,6 +64,7 @@ __all__ = [
     "linear",
     "matvec",
     "momentum_update",
+    "pools_at_one",
     "hold_pools_at_one",
     "rank_one_update",
     "requested_threads",
@@ -544,6 +545,21 @@ def threads(work: str = "batch", count: int | None = None) -> Iterator[int]:
         yield count
     finally:
         _team.size = previous
+
+
+@contextmanager
+def pools_at_one() -> Iterator[None]:
+    """A context in which every thread pool of a library is at one thread: BLAS's (:func:`hold_pools_at_one`,
+    for the whole process) and OpenMP's (scikit-learn's t-SNE, for the calling thread, and restored on exit).
+
+    OpenMP's pool spins like OpenBLAS's: scikit-learn's t-SNE of 500 points took 15 s at two threads beside
+    a busy second core, 1.4 s at one (bench/README.md). OpenMP keeps its thread count per calling thread,
+    so the bound is set in the thread that runs the work (a page's script thread), and only libraries
+    loaded when it is entered are bound: enter it after importing the library that brings the pool.
+    """
+    hold_pools_at_one()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def library_info() -> dict[str, Any]:

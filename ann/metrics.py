@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,13 +66,20 @@ class Evaluation:
     outputs: np.ndarray
 
 
-def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000) -> Evaluation:
-    """Score ``network`` on ``images`` (uint8 pixels or scaled inputs, (n, 784)) with ``labels`` (n,)."""
+def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, batch: int = 2000,
+             progress: Callable[[int, int], None] | None = None) -> Evaluation:
+    """Score ``network`` on ``images`` (uint8 pixels or scaled inputs, (n, 784)) with ``labels`` (n,).
+
+    ``progress(done, total)``, if given, is called after every batch with the images scored so far.
+    """
     labels = np.asarray(labels, np.int64)
+    parts = []
     with blas_threads("score"):
-        outputs = np.concatenate([
-            network.query(as_inputs(images[s:s + batch], network.dtype)) for s in range(0, len(images), batch)
-        ]) if len(images) else np.zeros((0, network.config.output_nodes), network.dtype)
+        for start in range(0, len(images), batch):
+            parts.append(network.query(as_inputs(images[start:start + batch], network.dtype)))
+            if progress is not None:
+                progress(min(start + batch, len(images)), len(images))
+    outputs = np.concatenate(parts) if parts else np.zeros((0, network.config.output_nodes), network.dtype)
     predictions = np.argmax(outputs, axis=1).astype(np.int64)
     confusion = confusion_matrix(labels, predictions, network.config.output_nodes)
     precision, recall = precision_recall(confusion)

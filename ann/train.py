@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ann import augment, blas
+from ann import augment, blas, live_points
 from ann.config import TrainConfig
 from ann.inputs import scale_inputs
 from ann.network import Network
@@ -161,6 +161,7 @@ def train(
     samples_seen: int = 0,
     base_learning_rate: LearningRateSource | None = None,
     threads: int | None = None,
+    points: live_points.PointRecorder | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Train ``network`` in place, yielding one metrics dict at the end of every epoch.
 
@@ -197,6 +198,12 @@ def train(
     threads : int, optional
         Threads for the products (:func:`blas_threads`); by default ``$ANN_BLAS_THREADS``, else one for
         per-sample training and every core for mini-batches. The result is the same bits either way.
+    points : callable(point, slice_outputs), optional
+        Called with a live point every 2% of each epoch's samples (:mod:`ann.live_points`): a dict of
+        ``epoch``, ``samples`` (trained so far in the run), ``train_loss`` and ``train_accuracy`` (running,
+        over the samples since the point before) and ``slice_accuracy`` (on the fixed slice of the test set;
+        None without a test set), and the slice's outputs, (slice size, classes), the fixed digits' first.
+        The training takes the same steps, bit for bit, with or without it.
 
     Yields
     ------
@@ -232,11 +239,58 @@ def train(
     # the products (random_variant cuts them into fixed parts): a thread of their own beside the training
     # would put three busy threads on two cores, and a slice of a product that lost its core makes the
     # other wait (bench/README.md).
+    watch = None
+    if points is not None:
+        # The loop stops for a point only between two of its steps: a mini-batch, or one of train_sequence's
+        # blocks (a chunk starts at a multiple of them), so the steps are the same bits with or without points.
+        unit = batch if batch > 1 else (SEQUENCE_BLOCK if per_sample and constant_lr else 1)
+        watch = _Watch(network, points, live_points.point_ends(n, unit), config.copies_per_record, test_images,
+                       test_labels)
     plan = _Plan(images=images, labels=labels, test_images=test_images, test_labels=test_labels,
                  progress=progress, should_stop=should_stop, start_epoch=start_epoch, samples_seen=samples_seen,
                  base_learning_rate=base_learning_rate, threads=threads, chunk=chunk, per_sample=per_sample,
-                 constant_lr=constant_lr, work=work, train_threads=train_threads, random_augment=random_augment)
+                 constant_lr=constant_lr, work=work, train_threads=train_threads, random_augment=random_augment,
+                 watch=watch)
     yield from _epochs(network, config, rng, plan)
+
+
+SEQUENCE_BLOCK = 64  # samples in a block of Network.train_sequence (its default); a chunk is a multiple of it
+
+
+class _Watch:
+    """The live points within :func:`_epochs`: where they fall (after how many of an epoch's records), the
+    slice they score, and the samples trained since the last one."""
+
+    def __init__(self, network: Network, record: live_points.PointRecorder, ends: list[int], copies: int,
+                 test_images: np.ndarray | None, test_labels: np.ndarray | None) -> None:
+        self.network, self.record = network, record
+        self.ends, self.at_end = ends, set(ends)  # in order; and to look one up
+        self.slice_inputs = self.slice_labels = None
+        if test_images is not None and test_labels is not None and len(test_labels):
+            classes = network.config.output_nodes
+            size = live_points.slice_size(ends[-1] * copies / len(ends), classes, len(test_labels))
+            chosen = live_points.slice_indices(test_labels, classes, size)
+            self.slice_inputs = as_inputs(test_images[chosen], network.dtype)
+            self.slice_labels = np.asarray(test_labels)[chosen]
+        self.loss_sum, self.correct, self.count = 0.0, 0, 0
+
+    def add(self, loss_sum: float, correct: int, count: int) -> None:
+        """Samples just trained: their summed loss, how many the network got right (before their steps)."""
+        self.loss_sum += loss_sum
+        self.correct += correct
+        self.count += count
+
+    def point(self, epoch: int, samples: int) -> None:
+        """Score the slice now and hand the point over; the running sums start again."""
+        network = self.network
+        slice_accuracy, outputs = None, np.empty((0, network.config.output_nodes), network.dtype)
+        if self.slice_inputs is not None:
+            outputs = network.query(self.slice_inputs)
+            slice_accuracy = float(np.mean(np.argmax(outputs, axis=1) == self.slice_labels))
+        self.record({"epoch": epoch, "samples": int(samples), "train_loss": self.loss_sum / max(self.count, 1),
+                     "train_accuracy": self.correct / max(self.count, 1), "slice_accuracy": slice_accuracy},
+                    outputs)
+        self.loss_sum, self.correct, self.count = 0.0, 0, 0
 
 
 @dataclass(frozen=True)
@@ -259,6 +313,7 @@ class _Plan:
     work: str  # "sample" or "batch": which thread default applies
     train_threads: int  # threads for the training products
     random_augment: bool  # random distortions, drawn afresh every epoch
+    watch: _Watch | None  # the live points, if asked for
 
 
 def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, plan: _Plan
@@ -268,6 +323,7 @@ def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, pla
     progress, should_stop, samples_seen, threads = plan.progress, plan.should_stop, plan.samples_seen, plan.threads
     chunk, per_sample, constant_lr, work = plan.chunk, plan.per_sample, plan.constant_lr, plan.work
     train_threads, random_augment, start_epoch = plan.train_threads, plan.random_augment, plan.start_epoch
+    watch = plan.watch
     n = len(images)
     copies = config.copies_per_record
     per_epoch = n * copies
@@ -309,27 +365,43 @@ def _epochs(network: Network, config: TrainConfig, rng: np.random.Generator, pla
                 variants = (chunk_inputs(start),)
             X = variants[0]  # for its shape: every variant has the chunk's records in order
             outputs = np.empty((len(variants), *T.shape), network.dtype)
+            if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
+                stacked = interleaved if copies == 3 else np.stack(variants, axis=1)
+                sequence = stacked.reshape(-1, X.shape[1])  # record, +rot, -rot, record, ...
+                targets = np.repeat(T, len(variants), axis=0)
+            # the chunk in parts, each ending at a live point or at the chunk's end
+            cuts = [len(X)] if watch is None else [
+                end - start for end in watch.ends if start < end < start + len(X)] + [len(X)]
+            lo = 0
             with blas_threads(work, train_threads):
-                if per_sample and constant_lr:  # the seed's loop, with the first layer's updates in blocks
-                    stacked = interleaved if copies == 3 else np.stack(variants, axis=1)
-                    sequence = stacked.reshape(-1, X.shape[1])  # record, +rot, -rot, record, ...
-                    trained = network.train_sequence(sequence, np.repeat(T, len(variants), axis=0), lr)
-                    outputs[:] = trained.reshape(len(X), len(variants), -1).transpose(1, 0, 2)
-                elif per_sample:
-                    step = network.train_sample
-                    for i in range(len(X)):
-                        lr = learning_rate_at(config, epoch - 1 + (start + i) / n, base)
-                        for v, Xv in enumerate(variants):
-                            outputs[v, i] = step(Xv[i], T[i], lr)
-                else:
-                    for b in range(0, len(X), batch):
-                        lr = learning_rate_at(config, epoch - 1 + (start + b) / n, base)
-                        for v, Xv in enumerate(variants):
-                            outputs[v, b:b + batch] = network.train(
-                                Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
-            for v in range(len(variants)):
-                loss_sum += network.loss_of(outputs[v], T) * len(T)
-                correct += int(np.sum(np.argmax(outputs[v], axis=1) == y))
+                for hi in cuts:
+                    if per_sample and constant_lr:
+                        V = len(variants)
+                        trained = network.train_sequence(sequence[lo * V:hi * V], targets[lo * V:hi * V], lr)
+                        outputs[:, lo:hi] = trained.reshape(hi - lo, V, -1).transpose(1, 0, 2)
+                    elif per_sample:
+                        step = network.train_sample
+                        for i in range(lo, hi):
+                            lr = learning_rate_at(config, epoch - 1 + (start + i) / n, base)
+                            for v, Xv in enumerate(variants):
+                                outputs[v, i] = step(Xv[i], T[i], lr)
+                    else:
+                        for b in range(lo, hi, batch):
+                            lr = learning_rate_at(config, epoch - 1 + (start + b) / n, base)
+                            for v, Xv in enumerate(variants):
+                                outputs[v, b:b + batch] = network.train(
+                                    Xv[b:b + batch], T[b:b + batch], lr, config.momentum, config.weight_decay)
+                    part_loss, part_correct = 0.0, 0
+                    for v in range(len(variants)):
+                        loss = network.loss_of(outputs[v, lo:hi], T[lo:hi]) * (hi - lo)
+                        hits = int(np.sum(np.argmax(outputs[v, lo:hi], axis=1) == y[lo:hi]))
+                        loss_sum, correct = loss_sum + loss, correct + hits
+                        part_loss, part_correct = part_loss + loss, part_correct + hits
+                    if watch is not None:
+                        watch.add(part_loss, part_correct, (hi - lo) * len(variants))
+                        if start + hi in watch.at_end:
+                            watch.point(epoch, samples_seen + done + hi * len(variants))
+                    lo = hi
             done += len(X) * len(variants)
             if progress is not None:
                 progress(done, per_epoch)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from ann.formats import format_accuracy
 from ann.metrics import Evaluation, evaluate, most_confident_mistakes
-from ui import charts, confusion_view, datasets, digits, pictures, shell, state
+from ui import charts, confusion_view, datasets, digits, phone, pictures, shell, state, waits
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -25,7 +25,7 @@ CELL_IMAGES = 40
 MISTAKES = 16
 
 st.title("Evaluate")
-model = state.show_model_caption(pick=True)
+model = state.show_model_caption(pick=True, short=True)  # compact: the matrix nearer the top on a phone
 if model is None:
     st.stop()
 if not datasets.fits(model):
@@ -46,8 +46,15 @@ def name(index: int) -> str:
 # the active dataset's key (a named set's name, an own set's content digest), so the cache keeps one entry per
 # model version and dataset; the arrays come from the page's dataset.
 def scorecard(network, dataset: str) -> Evaluation:
-    """The network on the dataset's test images (a forward pass: about 0.1 s for the seed's network on MNIST)."""
-    return evaluate(network, data.test.images, labels)
+    """The network on the dataset's test images: a forward pass, with a bar and the time left (a fraction of a
+    second for the seed's network on MNIST, seconds for a large one on a busy server). The bar lives in here:
+    a cached result replays it, then empties it at once."""
+    bar = waits.WaitBar(f"Scoring the {len(labels):,} test images of {tag.title}")
+    try:
+        return evaluate(network, data.test.images, labels,
+                        progress=lambda done, total: bar.update(done / total, f"{done:,} of {total:,}"))
+    finally:
+        bar.done()
 
 
 def matrix_cells(network, result: Evaluation, dataset: str, show: str) -> dict:
@@ -71,7 +78,7 @@ def score_table(network, result: Evaluation, dataset: str) -> str:
     """Precision and recall per class as an HTML table, each share with a bar."""
 
     def bar(share: float) -> str:
-        return (f'<td style="min-width:9rem"><div style="display:flex;align-items:center;gap:6px">'
+        return (f'<td style="min-width:6.5rem;width:9rem"><div style="display:flex;align-items:center;gap:6px">'
                 f'<div style="flex:1;height:8px;background:rgba(128,128,128,.2);border-radius:4px">'
                 f'<div style="width:{share:.1%};height:8px;background:#2563eb;border-radius:4px"></div></div>'
                 f'<span style="font-variant-numeric:tabular-nums">{share:.1%}</span></div></td>')
@@ -102,13 +109,13 @@ def select_clicked_cell() -> None:
     cell = confusion_view.clicked_cell("ev_confusion")
     if cell is not None and max(cell) < n_classes:
         st.session_state["ev_true"], st.session_state["ev_predicted"] = cell
+        st.session_state["ev_cell_tapped"] = True
 
 
-with st.spinner(f"Scoring the {len(labels):,} test images of {tag.title}..."):
-    result = per_model(model, scorecard, tag.key)
+result = per_model(model, scorecard, tag.key)
 correct = int(np.trace(result.confusion))
 worst = int(np.argmin(result.recall))
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.container(key=phone.two_up("ev_metrics")).columns(4)
 c1.metric("Test accuracy", format_accuracy(result.accuracy), border=True)
 c2.metric(f"Right, of {len(labels):,}", f"{correct:,}", border=True)
 c3.metric("Mistakes", f"{len(labels) - correct:,}", border=True)
@@ -148,14 +155,17 @@ with cell_col:
                                                    key="ev_predicted", format_func=name)
     count, grid = per_model(model, cell_grid, tag.key, int(true_digit), int(predicted_digit), using=(result,))
     kind = "read right" if true_digit == predicted_digit else f"read as {names[predicted_digit]}"
-    st.markdown(f"**{count:,}** test images of **{names[true_digit]}** {kind}"
-                + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
+    cell_images = st.container(key="ev_cell_images")
+    cell_images.markdown(f"**{count:,}** test images of **{names[true_digit]}** {kind}"
+                         + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
     if count:
-        st.html(grid)
+        cell_images.html(grid)
         st.caption("Under each image: its number in the test set and the activation of the winning output "
                    "node." + (" Least sure first." if true_digit == predicted_digit else " Surest first."))
     else:
         st.caption(f"None: the network never made this answer for this {noun}.")
+    if st.session_state.pop("ev_cell_tapped", False):
+        phone.bring_into_view("ev_cell_images")  # on a phone they are a screen below the tapped cell
 
 st.subheader(f"Precision and recall per {noun}")
 st.html(per_model(model, score_table, tag.key, using=(result,)))

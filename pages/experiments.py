@@ -23,11 +23,13 @@ import streamlit as st
 
 from ann.blas import available_cores
 from ann.config import ConfigError, configs_to_dict
+from ann.estimates import duration_text
 from ann.experiments.grid import SweepData, SweepError, expand_grid
 from ann.experiments.seed_claims import as_error_rules, as_sweep
 from ann.experiments.sweep import run_sweep
+from ann.experiments.timing import sweep_seconds
 from ann.formats import format_accuracy
-from ui import datasets, downloads, findings, shell
+from ui import datasets, findings, shell, waits
 from ui import experiments_charts as ec
 
 shell.page_start()
@@ -40,8 +42,6 @@ LIVE_RULES = "ex_live_rules"  # this session's live error-rule result
 LIVE_SWEEPS = "ex_live_sweeps"  # this session's live sweeps, by parameter
 FILE_RESULT = "ex_file_result"  # a results file opened on the page (python -m ann sweep --out)
 FILE_NAME = "ex_file_name"  # (name, size) of the upload FILE_RESULT was read from
-TEST_PASS_SPEED = 15e9  # multiply-adds a second: the estimates below are rough on purpose
-SAMPLE_SPEED = 8e9
 keep = "session"  # the knobs survive a visit to another page
 
 # --------------------------------------------------------------------------- helpers
@@ -65,7 +65,7 @@ def show_results_file(loaded: dict[str, Any] | None) -> None:
         st.markdown(findings.grid_finding(result))
         where = (f"Dask cluster at {result['scheduler']}" if result.get("backend") == "dask"
                  else f"{result.get('workers', '?')} local processes")
-        st.caption(f"Trained on {where} in {duration(result.get('seconds_total', 0.0))}.")
+        st.caption(f"Trained on {where} in {duration_text(result.get('seconds_total', 0.0))}.")
         st.dataframe(ec.grid_table(result), hide_index=True, width="stretch")
     elif kind == "error_rules":
         st.altair_chart(ec.error_rules_chart(result), width="stretch")
@@ -102,22 +102,6 @@ def request_start(kind: str) -> None:
     st.session_state["ex_start_requested"] = kind
 
 
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-
-
-def estimate_seconds(hidden: list[int], records: int, epochs: int, rotate: bool) -> float:
-    """Seconds for runs of these hidden sizes, one sample at a time, plus a test pass after every epoch."""
-    total = 0.0
-    for h in hidden:
-        weights = 784 * h + h * 10
-        total += epochs * (records * (3 if rotate else 1) * 3 * weights / SAMPLE_SPEED
-                           + 10_000 * weights / TEST_PASS_SPEED)
-    return total + 0.5
-
-
 def recover_interrupted() -> None:
     """A live result still marked running was interrupted (Stop, or leaving the page): it stopped."""
     live = [st.session_state.get(LIVE_RULES), *st.session_state.get(LIVE_SWEEPS, {}).values()]
@@ -131,9 +115,9 @@ def run_note(result: dict[str, Any]) -> str:
     """One line on how a live run went (and on which dataset)."""
     on = f" On {result['dataset']}." if result.get("dataset") else ""
     if result.get("status") == "stopped":
-        return (f"Stopped after {duration(result.get('seconds_total', 0.0))}: the parts that finished are "
+        return (f"Stopped after {duration_text(result.get('seconds_total', 0.0))}: the parts that finished are "
                 f"shown.{on}")
-    return f"Finished in {duration(result.get('seconds_total', 0.0))}.{on}"
+    return f"Finished in {duration_text(result.get('seconds_total', 0.0))}.{on}"
 
 
 def zoom_note(results: dict[str, Any], zoom: bool) -> str:
@@ -159,28 +143,6 @@ def shipped_note(results: dict[str, Any]) -> str:
             "test accuracy on all 10,000 test images.")
 
 
-class LiveProgress:
-    """One progress bar for a live experiment, whose runs train side by side (``ann.experiments.sweep.run_sweep``).
-
-    Redraws at most four times a second (each redraw is also where Streamlit can interrupt for Stop).
-    """
-
-    def __init__(self, title: str) -> None:
-        self.bar = st.progress(0.0, text=f"{title}: starting worker processes...")
-        self.title = title
-        self.started = time.perf_counter()
-        self.last_draw = 0.0
-
-    def report(self, fraction: float, message: str) -> None:
-        now = time.perf_counter()
-        if now - self.last_draw < downloads.UI_UPDATE_SECONDS and fraction < 1.0:
-            return
-        self.last_draw = now
-        elapsed = now - self.started
-        left = f", about {duration(elapsed * (1 - fraction) / fraction)} left" if fraction > 0.02 else ""
-        self.bar.progress(min(max(fraction, 0.0), 1.0), text=f"{self.title}: {message}{left}")
-
-
 # --------------------------------------------------------------------------- the live runs
 
 
@@ -194,25 +156,52 @@ def sweep_data(dataset, records: int) -> SweepData:
                      dataset.test.labels)
 
 
-def fitted(specs: list, dataset) -> list:
+def fitted(specs: list, n_classes: int) -> list:
     """The grid's runs with one output node per class of the dataset (10 for MNIST and its siblings)."""
-    return [dataclasses.replace(spec, network=dataclasses.replace(spec.network, output_nodes=dataset.n_classes))
+    return [dataclasses.replace(spec, network=dataclasses.replace(spec.network, output_nodes=n_classes))
             for spec in specs]
+
+
+def rules_specs(settings: dict[str, Any], n_classes: int) -> list:
+    """The four rules' runs: the same data, seed and configuration."""
+    base = {"learning_rate": settings["lr"], "epochs": settings["epochs"], "limit": settings["records"],
+            "rotate": 10.0 if settings["rotate"] else 0.0, "hidden_nodes": (settings["hidden"],)}
+    return fitted(expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base), n_classes)
+
+
+def sweep_specs(settings: dict[str, Any], n_classes: int) -> list:
+    """A sweep's runs: one per value, or, for epochs, one long run scored on training records too."""
+    parameter = settings["parameter"]
+    base = {"learning_rate": 0.1, "epochs": settings["epochs"], "limit": settings["records"],
+            "rotate": 10.0 if settings["rotate"] else 0.0}
+    if parameter == "epochs":
+        return fitted(expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
+                                  train_eval_records=min(settings["records"], 10_000)), n_classes)
+    return fitted(expand_grid([(parameter, grid_values(settings))], [settings["seed"]], base), n_classes)
+
+
+def grid_values(settings: dict[str, Any]) -> list:
+    parameter = settings["parameter"]
+    return [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
+
+
+def live_estimate(specs: list, records: int, test_images: int) -> float:
+    """Calibrated seconds for a live run (``ann.experiments.timing.sweep_seconds``: measured on this server)."""
+    return sweep_seconds(specs, records, test_images, live_workers(len(specs)))
 
 
 def run_error_rules(dataset, panel, settings: dict[str, Any]) -> None:
     """The four rules side by side on worker processes, same data, seed and configuration; the chart grows
     as each rule finishes."""
-    base = {"learning_rate": settings["lr"], "epochs": settings["epochs"], "limit": settings["records"],
-            "rotate": 10.0 if settings["rotate"] else 0.0, "hidden_nodes": (settings["hidden"],)}
-    specs = fitted(expand_grid([("error_rule", list(ec.RULES))], [settings["seed"]], base), dataset)
+    specs = rules_specs(settings, dataset.n_classes)
     records = min(settings["records"], len(dataset.train.labels))
     result = {"kind": "error_rules", "config": {}, "records": records, "test_records": len(dataset.test.labels),
               "dataset": dataset.title, "series": [], "stopped": False, "seconds_total": 0.0, "status": "running"}
     st.session_state[LIVE_RULES] = result  # listed at once: a Stop keeps every rule that finished
     finished: list[dict[str, Any]] = []
     with panel:
-        progress = LiveProgress(f"{len(specs)} rules on {live_workers(len(specs))} processes")
+        progress = waits.WaitBar(f"{len(specs)} rules on {live_workers(len(specs))} processes",
+                                 live_estimate(specs, records, len(dataset.test.labels)))
         chart = st.empty()
 
     def on_run(record: dict[str, Any]) -> None:
@@ -236,16 +225,9 @@ def run_setting_sweep(dataset, panel, settings: dict[str, Any]) -> None:
     training records."""
     parameter = settings["parameter"]
     records = min(settings["records"], len(dataset.train.labels))
-    base = {"learning_rate": 0.1, "epochs": settings["epochs"], "limit": settings["records"],
-            "rotate": 10.0 if settings["rotate"] else 0.0}
-    if parameter == "epochs":
-        specs = fitted(expand_grid([], [settings["seed"]], base | {"epochs": settings["max_epochs"]},
-                                   train_eval_records=min(records, 10_000)), dataset)
-        title = f"{settings['max_epochs']} epochs"
-    else:
-        grid_values = [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
-        specs = fitted(expand_grid([(parameter, grid_values)], [settings["seed"]], base), dataset)
-        title = f"{len(specs)} runs on {live_workers(len(specs))} processes"
+    specs = sweep_specs(settings, dataset.n_classes)
+    title = (f"{settings['max_epochs']} epochs" if parameter == "epochs"
+             else f"{len(specs)} runs on {live_workers(len(specs))} processes")
     result = {"kind": "sweep", "parameter": parameter, "config": {}, "records": records,
               "test_records": len(dataset.test.labels), "dataset": dataset.title, "values": [],
               "final_test_accuracy": [], "series": [],
@@ -253,7 +235,7 @@ def run_setting_sweep(dataset, panel, settings: dict[str, Any]) -> None:
     st.session_state.setdefault(LIVE_SWEEPS, {})[parameter] = result
     finished: list[dict[str, Any]] = []
     with panel:
-        progress = LiveProgress(title)
+        progress = waits.WaitBar(title, live_estimate(specs, records, len(dataset.test.labels)))
         chart = st.empty()
 
     def on_run(record: dict[str, Any]) -> None:
@@ -269,7 +251,7 @@ def run_setting_sweep(dataset, panel, settings: dict[str, Any]) -> None:
                    "train_eval_records": specs[0].train_eval_records}
         else:
             grid = {"parameters": [{"name": parameter, "values": [list(v) if isinstance(v, tuple) else v
-                                                                  for v in grid_values]}],
+                                                                  for v in grid_values(settings)]}],
                     "seeds": [settings["seed"]], "config": grid_config(specs), "records": records,
                     "test_records": len(dataset.test.labels), "stopped": False, "seconds_total": 0.0, "runs": runs}
             one = as_sweep(grid)
@@ -300,17 +282,17 @@ def _live_slot() -> threading.Semaphore:
     return threading.Semaphore(1)
 
 
-def run_grid(specs, data: SweepData, progress: LiveProgress, on_run, unit: str) -> None:
+def run_grid(specs, data: SweepData, progress: waits.WaitBar, on_run, unit: str) -> None:
     """The runs through ``ann.experiments.sweep.run_sweep`` on this machine's cores, once the server's one live
     experiment slot is free. A Stop interrupts the script at its next redraw (also while it waits); leaving
     ``run_sweep`` then stops its workers between two chunks."""
     slot = _live_slot()
     while not slot.acquire(timeout=0.5):
-        progress.report(0.0, "waiting for another visitor's live experiment to end (this server runs one at "
+        progress.update(0.0, "waiting for another visitor's live experiment to end (this server runs one at "
                              "a time; yours starts by itself)")
     try:
         run_sweep(specs, data, workers=live_workers(len(specs)),
-                  progress=lambda fraction, message: progress.report(fraction, message.replace("runs", unit)),
+                  progress=lambda fraction, message: progress.update(fraction, message.replace("runs", unit)),
                   on_run=on_run)
     finally:
         slot.release()
@@ -391,8 +373,12 @@ if rules_tab.open:
         if not data_ready:
             info_col.info(f"Live runs need the {active_data.title} dataset: the Home page downloads it.")
         else:
+            r_specs = rules_specs({"records": r_records, "epochs": r_epochs, "lr": r_lr, "hidden": r_hidden,
+                                   "seed": int(r_seed), "rotate": r_rotate}, active_data.n_classes)
+            r_estimate = live_estimate(r_specs, min(r_records, datasets.train_count(active_data)),
+                                       datasets.test_count(active_data))
             info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
-                             f"{duration(estimate_seconds([r_hidden] * 4, r_records, r_epochs, r_rotate))}.")
+                             f"{duration_text(r_estimate)} at this server's speed now.")
         rules_panel = st.container()  # the progress and growing chart of a run in progress
         live_rules = st.session_state.get(LIVE_RULES)
         if live_rules is not None and starting != "rules" and not live_rules["series"]:
@@ -475,13 +461,10 @@ if sweeps_tab.open:
                                        persist_state=keep)
         s_rotate = st.checkbox("Also train every record rotated by ±10° (three times the time)", value=False,
                                key="ex_s_rotate", disabled=locked, persist_state=keep)
-        if parameter == "epochs":
-            estimate = estimate_seconds([200], s_records, max_epochs, s_rotate)
-            plan = f"one run of {max_epochs} epochs on {s_records:,} records"
-        else:
-            sizes = values if parameter == "hidden_nodes" else [200] * len(values)
-            estimate = estimate_seconds(sizes, s_records, s_epochs, s_rotate)
-            plan = f"{len(values)} runs of {s_epochs} epochs on {s_records:,} records"
+        s_settings = {"parameter": parameter, "values": values, "max_epochs": max_epochs, "records": s_records,
+                      "epochs": s_epochs, "seed": int(s_seed), "rotate": s_rotate}
+        plan = (f"one run of {max_epochs} epochs on {s_records:,} records" if parameter == "epochs"
+                else f"{len(values)} runs of {s_epochs} epochs on {s_records:,} records")
         start_col, stop_col, info_col = st.columns([1, 1, 6], vertical_alignment="center")
         start_col.button("Start", key="ex_s_start", type="primary", icon=":material/play_arrow:", width="stretch",
                          on_click=request_start, args=("sweep",),
@@ -493,7 +476,10 @@ if sweeps_tab.open:
         elif parameter != "epochs" and not values:
             info_col.warning("Pick at least one value to try.")
         else:
-            info_col.caption(f"{plan}: about {duration(estimate)}.")
+            estimate = live_estimate(sweep_specs(s_settings, active_data.n_classes),
+                                     min(s_records, datasets.train_count(active_data)),
+                                     datasets.test_count(active_data))
+            info_col.caption(f"{plan}: about {duration_text(estimate)} at this server's speed now.")
         sweep_panel = st.container()
         live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
         if live_sweep is not None and starting != "sweep" and not live_sweep["series"]:
@@ -530,9 +516,7 @@ if starting is not None and data_ready and (rules_tab.open if starting == "rules
                                                    "hidden": r_hidden, "seed": int(r_seed), "rotate": r_rotate,
                                                    "zoom": zoom})
         else:
-            run_setting_sweep(dataset, sweep_panel, {"parameter": parameter, "values": values,
-                                                     "max_epochs": max_epochs, "records": s_records,
-                                                     "epochs": s_epochs, "seed": int(s_seed), "rotate": s_rotate})
+            run_setting_sweep(dataset, sweep_panel, s_settings)
     except (ConfigError, SweepError) as exc:
         st.error(f"This experiment cannot run: {exc}")
         st.stop()

@@ -147,7 +147,7 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption(pick=True)
+    model = state.show_model_caption(pick=True, short=True)  # compact: the pictures nearer the top on a phone
     if model is None:
         st.stop()
     network = model.network

@@ -11,6 +11,7 @@ Play over the finished epochs, the maps aligned from epoch to epoch).
 
 import base64
 import io
+import time
 
 import altair as alt
 import numpy as np
@@ -18,9 +19,10 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from ann.estimates import duration_text
 from ann.lab.hidden_map import fit_pca, last_hidden, tsne
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, map_view, robustness_view, run_epochs, shell, state
+from ui import charts, datasets, digits, downloads, map_view, phone, robustness_view, run_epochs, shell, state, waits
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -29,25 +31,36 @@ SAMPLE_SIZES = (500, 1000, 2000, 5000)
 DEFAULT_SAMPLE = 2000
 SAMPLE_SEED = map_view.SAMPLE_SEED
 TSNE_MAX = 2000
-TSNE_SECONDS = {500: 1, 1000: 3, 2000: 6}  # measured on one core of this project's machine (bench/lab_speed.py)
 METHODS = {"pca": "PCA", "tsne": "t-SNE"}
 VIEWS = ("The active model", "One of your runs, epoch by epoch")
 
 
 def compute_map(network, method: str, n: int) -> dict:
-    """The map of ``n`` sampled test images: coordinates, labels, predictions (kept per model version by
-    ``ui.model_cache``: the shipped model's once per server, a session's own model's in its session)."""
+    """The map of ``n`` sampled test images: coordinates, labels, predictions, and the seconds it took (kept
+    per model version by ``ui.model_cache``: the shipped model's once per server, a session's own model's in
+    its session).
+
+    t-SNE shows a bar: the iterations of its optimisation done (``ann.hidden_map.tsne`` reports each), and
+    the time left from its own rate. Its elements live in here: a cached result replays them (then empties
+    the bar at once)."""
     order = sample_indices(n)
+    started = time.perf_counter()
     hidden = last_hidden(network, mnist.test.images[order])
     outputs = network.query(as_inputs(mnist.test.images[order], network.dtype))
     if method == "pca":
         pca = fit_pca(hidden, 2)
         coords, note = pca.transform(hidden), pca.explained_variance_ratio
     else:
-        coords, note = tsne(hidden, seed=SAMPLE_SEED), None
+        bar = waits.WaitBar(f"Mapping {n:,} test images with t-SNE")
+        try:
+            coords = tsne(hidden, seed=SAMPLE_SEED, progress=lambda done, total: bar.update(
+                done / total, f"iteration {done:,} of {total:,}"))
+        finally:
+            bar.done()
+        note = None
     return {"index": order, "coords": coords, "labels": mnist.test.labels[order],
             "predictions": np.argmax(outputs, axis=1), "confidence": outputs.max(axis=1).astype(float),
-            "variance": note}
+            "variance": note, "seconds": time.perf_counter() - started}
 
 
 def sample_indices(n: int) -> np.ndarray:
@@ -82,7 +95,7 @@ if run_tab.open:
     st.stop()
 
 with model_tab:
-    model = state.show_model_caption(dataset_check=False)
+    model = state.show_model_caption(short=True, dataset_check=False)
     if model is None:
         st.stop()
     datasets.require_digits_model(model, "The hidden-layer map")  # this page works on MNIST only
@@ -102,15 +115,16 @@ with model_tab:
     left, middle, right = st.columns([2, 3, 1], vertical_alignment="bottom")
     method = left.segmented_control("Method", list(METHODS), format_func=METHODS.get, default="pca",
                                     required=True, key="map_method",
-                                    help="PCA is instant; t-SNE (scikit-learn, one core) takes about 1 s for 500 "
-                                         "images and 5-6 s for 2,000.")
-    # t-SNE grows faster than the number of points (measured: 1 s for 500, 5-6 s for 2,000, 20-45 s for 5,000
-    # on one core); a shared server keeps it to 2,000.
+                                    help="PCA is instant; t-SNE (scikit-learn, one core) takes seconds to half a "
+                                         "minute: a bar shows how far it is and the time left.")
+    # t-SNE grows faster than the number of points (bench/README.md, bench/honest_waits.py); a shared server
+    # keeps it to 2,000.
     sizes = SAMPLE_SIZES if method == "pca" else tuple(size for size in SAMPLE_SIZES if size <= TSNE_MAX)
     n = middle.select_slider("Test images", sizes, value=DEFAULT_SAMPLE, key=f"map_images_{method}",
                              help="A random sample of the 10,000 test images, the same one every time."
                                   + ("" if method == "pca" else f" t-SNE maps at most {TSNE_MAX:,}."))
-    if right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:"):
+    drawn_now = right.button("Draw the map", key="map_draw", type="primary", icon=":material/scatter_plot:")
+    if drawn_now:
         st.session_state["map_request"] = (method, n)
     request = st.session_state.get("map_request")
     if request is None:
@@ -120,8 +134,10 @@ with model_tab:
         st.stop()
 
     method, n = request
-    with st.spinner(f"Mapping {n:,} test images with {METHODS[method]}"
-                    + (f" (about {TSNE_SECONDS.get(n, 6)} s)..." if method == "tsne" else "...")):
+    if method == "pca":  # a second or so for 5,000 images with a large network
+        with st.spinner(f"Mapping {n:,} test images with PCA..."):
+            data = per_model(model, compute_map, method, n)
+    else:  # t-SNE draws its own bar, with the time left
         data = per_model(model, compute_map, method, n)
     wrong = data["predictions"] != data["labels"]
     frame = pd.DataFrame({
@@ -141,12 +157,15 @@ with model_tab:
                                    tooltip=tooltip).add_params(pick)
     event = st.altair_chart(robustness_view.fit_width((points + map_view.mistakes_outline(frame)).interactive()),
                             key="map_chart", on_select="rerun", selection_mode="pick", width="stretch")
+    if drawn_now:
+        phone.bring_into_view("map_chart")  # on a phone the map starts below the button
 
     about = (f"PCA: the two directions along which the {n:,} points spread most, holding "
              f"{data['variance'][0]:.0%} and {data['variance'][1]:.0%} of the spread of the {size} dimensions."
              if method == "pca" else
              "t-SNE: each point is placed near its nearest neighbours in the hidden layer; the size of a cloud and "
-             "the gaps between clouds mean little, only who sits next to whom.")
+             "the gaps between clouds mean little, only who sits next to whom. "
+             f"This map took {duration_text(data['seconds'])} to compute on this server.")
     st.caption(f"{about} Crosses with a black outline: the {int(wrong.sum())} images the network reads wrong "
                f"({wrong.mean():.1%}). Hover a point for its image and the network's answer; click it for the ten "
                "outputs; scroll to zoom, drag to move.")

@@ -2,7 +2,8 @@
 patch and adversarial nudges.
 
 Two tabs. *Accuracy under damage*: test accuracy against the strength of each kind of damage, on a sample
-of the test set, computed when asked (a button, a progress bar) and kept per model version
+of the test set, computed when asked (a button, a progress bar with the time left, from the kinds' costs
+measured on this server) and kept per model version
 (``ui.model_cache``: for the shipped model once per server, for a session's own model in its session).
 *One image*: a test image beside its damaged and adversarial copies with their predictions, and its
 occlusion-sensitivity map. Only the open tab is computed. The numbers come from ``ann.lab.robustness``; nothing
@@ -12,18 +13,21 @@ here changes the model.
 import numpy as np
 import streamlit as st
 
+from ann.estimates import duration_text
 from ann.lab.robustness import (
     PERTURBATIONS,
     accuracy_curve,
     add_noise,
     fgsm,
+    level_seconds,
     occlude,
     occlusion_map,
     rotate,
     stroke,
+    sweep_estimate,
 )
 from ann.train import as_inputs
-from ui import charts, datasets, digits, downloads, robustness_view, shell, state
+from ui import charts, datasets, digits, downloads, phone, robustness_view, shell, state, waits
 from ui.model_cache import per_model
 
 shell.page_start()
@@ -33,7 +37,7 @@ DEFAULT_SAMPLE = 2000
 SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
 
 st.title("Robustness lab")
-model = state.show_model_caption(dataset_check=False)
+model = state.show_model_caption(short=True, dataset_check=False)  # compact: the Run button in view on a phone
 if model is None:
     st.stop()
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
@@ -77,24 +81,37 @@ if sweeps_tab.open:
                         disabled=not kinds)
         if run:
             jobs = [(kind, level) for kind in kinds for level in PERTURBATIONS[kind].levels]
-            bar = st.progress(0.0, text="Starting...")
+            # each job weighted by its kind's measured cost (an adversarial level costs a backward pass more)
+            costs = {kind: level_seconds(network, *sample(downloads.data_folder(), n, str(network.dtype)), kind)
+                     for kind in kinds}
+            estimate = sum(costs[kind] for kind, _ in jobs) * n
+            bar = waits.WaitBar(f"Damaging and reading {n:,} test images", estimate)
             curves: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            done_seconds = 0.0
             for done, (kind, level) in enumerate(jobs):
-                bar.progress(done / len(jobs), text=f"{PERTURBATIONS[kind].title} at {level:g} ({done + 1} of "
-                                                    f"{len(jobs)})")
+                bar.update(done_seconds / estimate if estimate else done / len(jobs),
+                           f"{PERTURBATIONS[kind].title} at {level:g} ({done + 1} of {len(jobs)})")
                 curves[kind].append(per_model(model, sweep_point, kind, level, n))
-            bar.empty()
-            st.session_state["rb_results"] = {"key": model.key, "n": n, "curves": curves}
+                done_seconds += costs[kind] * n
+            took = bar.done()
+            st.session_state["rb_results"] = {"key": model.key, "n": n, "curves": curves, "seconds": took,
+                                              "estimate": estimate}
         results = st.session_state.get("rb_results")
         if results is not None and results["key"] != model.key:
             st.info("The results below were measured on another model (the active model has changed since): run "
                     "the sweeps again for this one.", icon=":material/info:")
         if results is None:
-            st.info("Pick the kinds of damage and the number of test images, then **Run the sweeps**: about a second "
-                    "for 2,000 images on the seed's network, longer for larger networks.", icon=":material/info:")
+            estimate = sweep_estimate(network, *sample(downloads.data_folder(), n, str(network.dtype)), kinds) \
+                if kinds else 0.0
+            st.info(f"Pick the kinds of damage and the number of test images, then **Run the sweeps**: about "
+                    f"{duration_text(estimate)} for these with the active model, at this server's speed now "
+                    "(measured on a few images).", icon=":material/info:")
         else:
             st.markdown(f"**{results['n']:,} test images**, each kind of damage at several strengths. Blue: the share "
                         "read right; orange: the share whose answer changed from the undamaged image's.")
+            if "seconds" in results:
+                st.caption(f"Took {duration_text(results['seconds'])} (estimated "
+                           f"{duration_text(results['estimate'])}).")
             shown = list(results["curves"].items())
             for start in range(0, len(shown), 2):
                 columns = st.columns(2)
@@ -107,6 +124,8 @@ if sweeps_tab.open:
                        "every stroke by a pixel. Square: paper of that size somewhere inside the digit's 20x20 box. "
                        "FGSM: each pixel moved by epsilon in the direction that raises the network's error, found from "
                        "its exact gradient with respect to the pixels.")
+            if run:  # the curves come below the button (on a phone, below the fold): the button goes to the top
+                phone.bring_into_view("rb_run", upper=0.25)
 
 if image_tab.open:
     with image_tab:

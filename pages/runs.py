@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from ann.config import PRESETS
+from ann.estimates import duration_text
 from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStateError
 from ui import charts, run_panels, shell, state, workspace
@@ -63,7 +64,7 @@ def config_rows(run: RunInfo) -> list[dict[str, str]]:
             ("records, shuffled", f"{run.records:,}, {'yes' if tr.shuffle else 'no'}"), ("random seed", str(tr.seed)),
             ("preset", PRESETS[run.preset].title if run.preset in PRESETS else "none"),
             ("started from", "the command line" if run.source == "cli" else "the Train page"),
-            ("created", when(run.created)), ("training time", run_panels.duration(run.train_seconds))]
+            ("created", when(run.created)), ("training time", duration_text(run.train_seconds))]
     return [{"setting": k, "value": v} for k, v in rows]
 
 
@@ -92,7 +93,7 @@ def shared_view(token: str) -> None:
                f"{run_panels.accuracy_text(run)}. You can look at it and use its model in your own session; "
                "nothing you do here changes it.")
     if history:
-        run_panels.run_charts(run, history, store.events(run), key="shared")
+        run_panels.run_charts(run, history, store.events(run), key="shared", points=store.points(run))
     st.table({row["setting"]: row["value"] for row in config_rows(run)})
     if run.has_model:
         st.button("Use this model", key="rn_use_shared", type="primary", icon=":material/input:",
@@ -192,17 +193,19 @@ else:
         not needle or needle.lower() in f"{run.name} {run.status_text} {layers(run)} {run.network_config.activation} "
                                         f"{run.network_config.loss} {run.preset or ''} {run.dataset_title}".lower())]
     accuracies = {run.id: run.best_accuracy for run in runs}
+    # the columns a reader compares first come first: on a phone the rest scroll sideways, the run's name pinned
     table = [{
-        "run": run.name, "status": run.status_text, "dataset": run.dataset_title, "network": layers(run),
-        "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
+        "run": run.name, "test accuracy": run.test_accuracy, "status": run.status_text, "network": layers(run),
+        "epochs": run.epochs_done, "of": run.target_epochs, "best": accuracies[run.id],
+        "dataset": run.dataset_title, "activation / loss": f"{run.network_config.activation} / {run.network_config.loss}",
         "preset": PRESETS[run.preset].title if run.preset in PRESETS else "",
-        "learning rate": run.learning_rate, "batch": run.train_config.batch_size,
-        "epochs": run.epochs_done, "of": run.target_epochs, "records": run.records,
-        "test accuracy": run.test_accuracy, "best": accuracies[run.id], "training s": round(run.train_seconds, 1),
+        "learning rate": run.learning_rate, "batch": run.train_config.batch_size, "records": run.records,
+        "training s": round(run.train_seconds, 1),
         "created": when(run.created), "from": "CLI" if run.source == "cli" else "Train page",
         "trained on": run.trained_where,
     } for run in reversed(shown)]
     st.dataframe(table, hide_index=True, width="stretch", key="rn_table", column_config={
+        "run": st.column_config.TextColumn("run", pinned=True),
         "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent",
                                                        help="after the last whole epoch"),
         "best": st.column_config.NumberColumn("best", format="percent", help="the best epoch's test accuracy"),
@@ -222,11 +225,15 @@ else:
 
             histories = {name: store.history(names[name]) for name in compare}
             events = {name: store.events(names[name]) for name in compare}
-            accuracy_chart, loss_chart = charts.history_charts(histories, events=events)
+            points = {name: store.points(names[name]) for name in compare}
+            per_epoch = {name: names[name].records * names[name].train_config.copies_per_record for name in compare}
+            accuracy_chart, loss_chart = charts.history_charts(histories, events=events, points=points,
+                                                               per_epoch=per_epoch)
             left, right = st.columns(2)
             left.altair_chart(accuracy_chart, width="stretch")
             right.altair_chart(loss_chart, width="stretch")
-            st.caption("Solid: the training samples as they were trained (augmented copies included); dashed: the "
+            st.caption("Solid: the training samples as they were trained (augmented copies included), every 2% of an "
+                       "epoch; dotted: a fixed slice of the test set, scored as often; dashed, with dots: the whole "
                        "test set after each epoch. Purple rules: the learning rate changed there.")
 
         # --------------------------------------------------------------- a setting against accuracy
@@ -265,9 +272,10 @@ else:
     if picked.message:
         st.caption(picked.message)
     run_actions(picked)
-    history = store.history(picked)
+    history, points = store.history(picked), store.points(picked)
+    if history or points:
+        run_panels.run_charts(picked, history, store.events(picked), key="picked", points=points)
     if history:
-        run_panels.run_charts(picked, history, store.events(picked), key="picked")
         with st.container(horizontal=True, gap="medium"):
             st.page_link("pages/inside.py", label="Its weights and mistakes, epoch by epoch",
                          icon=":material/neurology:", query_params={"run": picked.id})

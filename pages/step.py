@@ -143,6 +143,18 @@ if small_tab.open:
             "of Rashid's two-node example (0.9, 0.3, 0.2, 0.8), and into output K1 the weights **3.0** and **1.0** "
             "that the seed's 4.2 splits an error by, 3/4 and 1/4. Output K2's weights (1.0, 4.0) and the targets "
             "(the seed's 0.99 for the right answer, 0.01 for the other) complete it. Change any number.")
+        values = current_values()
+        update = st.session_state["st_update"]
+        rule = st.session_state["st_rule"]
+        w = small_step(**values, update=update, error_rule=rule)
+        other = small_step(**values, update="exact" if update == "seed" else "seed", error_rule=rule)
+
+        st.markdown(step_diagram.step_svg(w.inputs, w.hidden_weights, w.output_weights, w.hidden_outputs,
+                                          w.outputs, w.targets), unsafe_allow_html=True)  # st.html drops SVG
+        st.caption("Links are labelled W i,j, from node i of the layer below to node j (the seed's notation): red "
+                   "positive, blue negative, thicker for larger. Under each node its output; under each output its "
+                   "target T and error E.")
+        # the drawing first, the numbers to change under it: on a phone the values fill two screens
         with st.expander("The values (inputs, weights, targets, learning rate)", expanded=True):
             cols = st.columns(4)
             with cols[0]:
@@ -169,18 +181,6 @@ if small_tab.open:
                     st.number_input(f"T{k + 1} (target of K{k + 1})", 0.0, 1.0, step=0.01, format="%.2f", key=key)
                 st.number_input("Learning rate", 0.001, 10.0, step=0.05, format="%.3f", key="st_lr")
             st.button("Back to the seed's example", key="st_reset", icon=":material/restart_alt:", on_click=reset)
-
-        values = current_values()
-        update = st.session_state["st_update"]
-        rule = st.session_state["st_rule"]
-        w = small_step(**values, update=update, error_rule=rule)
-        other = small_step(**values, update="exact" if update == "seed" else "seed", error_rule=rule)
-
-        st.markdown(step_diagram.step_svg(w.inputs, w.hidden_weights, w.output_weights, w.hidden_outputs,
-                                          w.outputs, w.targets), unsafe_allow_html=True)  # st.html drops SVG
-        st.caption("Links are labelled W i,j, from node i of the layer below to node j (the seed's notation): red "
-                   "positive, blue negative, thicker for larger. Under each node its output; under each output its "
-                   "target T and error E.")
 
         st.subheader("1. The signal forward: X = W·I, then the sigmoid")
         hidden_rows = [{"node": f"J{j + 1}",

@@ -3,7 +3,8 @@
 Start submits a job to the server's training service (``ann.service.worker``): a worker process trains it, outside
 this page's script run, and writes every epoch to the run store (``ann.service.store``). So leaving the page, drawing
 on Draw, pressing any widget or reloading never interrupts it; the settings stay free while it trains (the
-next run can be prepared). The run's view below the settings redraws itself every second while the run is
+next run can be prepared). The page puts what a first run needs first (preset, records, epochs, Start), then
+the run's view, then every other setting, folded. The run's view redraws itself every second while the run is
 queued, training or paused: progress, time left, Pause/Resume, Stop, its learning rate (changeable while
 it trains) and its curves; when it ends, Continue trains more epochs of the same run. Every run is listed
 on the Runs page.
@@ -28,11 +29,12 @@ from ann.config import (
     NetworkConfig,
     TrainConfig,
 )
+from ann.estimates import duration_text
 from ann.formats import count, format_accuracy
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.models import shipped_for_preset
 from ann.service.records import RunLimitError, RunStateError
-from ui import datasets, run_panels, setup_link, shell, state, workspace
+from ui import datasets, phone, run_panels, setup_link, shell, state, workspace
 
 shell.page_start()
 
@@ -95,27 +97,6 @@ def configs_from_widgets() -> tuple[NetworkConfig, TrainConfig]:
     return network, training
 
 
-def estimate_seconds(network: NetworkConfig, training: TrainConfig, records: int) -> float:
-    """A rough training time on a small 2-core server, from the multiply-adds per sample.
-
-    One sample at a time (the seed's way) runs at about 10 G multiply-adds a second with the BLAS
-    rank-one path (the seed on all 60,000 records: about 9 s an epoch); batches of 16 or more at about
-    15 G. Augmentation adds its own per-sample cost.
-    """
-    sizes = network.layer_sizes
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    speed = 10e9 if training.batch_size == 1 else (8e9 if training.batch_size < 16 else 15e9)
-    per_sample = 3 * weights / speed * (2 if network.dtype == "float64" else 1)
-    if training.copies_per_record == 3:
-        per_sample += 4e-6  # two sparse-matrix rotations per record, shared by its three samples
-    elif training.random_augment:
-        per_sample += 60e-6 if training.elastic_alpha else 25e-6
-        per_sample += 8e-6 if (training.thickness or training.contrast or training.noise) else 0.0
-    samples = records * training.copies_per_record * training.epochs
-    test_pass = 10_000 * weights / 15e9 * training.epochs
-    return samples * per_sample + test_pass + 0.5
-
-
 def start_run() -> None:
     """Start's callback: submit the run to the training service (it trains in a worker process)."""
     try:
@@ -136,6 +117,7 @@ def start_run() -> None:
         return
     st.session_state["tr_view"] = run.id
     st.session_state.setdefault(run_panels.WATCH_KEY, []).append(run.id)
+    st.session_state["tr_just_started"] = True
 
 
 def link_base(name: str) -> dict[str, Any]:
@@ -190,7 +172,19 @@ if preset:
 else:
     st.caption("Custom settings. Pick a preset to start from a known recipe.")
 
-net_col, train_col, data_col = st.columns(3, gap="large")
+# What a first run needs, first: on a phone the preset, the records, the epochs and Start fill the first screen,
+# and the run's live view comes right below them; every other setting is folded underneath.
+records_col, epochs_col = st.columns(2, gap="small")
+records_col.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
+                          persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} "
+                                                   f"training images of {active_data.title}.")
+epochs_col.slider("Epochs", 1, 100, key="tr_epochs", persist_state=keep)
+# Start and the run in view, filled further down (the fragment needs the settings read first)
+start_area = st.container()
+
+all_settings = st.expander("All settings: network, training, data augmentation", icon=":material/tune:",
+                           key="tr_settings")
+net_col, train_col, data_col = all_settings.columns(3, gap="large")
 with net_col:
     st.markdown("**Network**")
     layers = st.number_input("Hidden layers", 0, MAX_HIDDEN_LAYERS, step=1, key="tr_layers",
@@ -216,7 +210,6 @@ with train_col:
     st.markdown("**Training**")
     st.number_input("Learning rate", 0.0001, 5.0, step=0.01, format="%.4f", key="tr_lr",
                     persist_state=keep)
-    st.slider("Epochs", 1, 100, key="tr_epochs", persist_state=keep)
     st.select_slider("Batch size", BATCH_SIZES, key="tr_batch", persist_state=keep,
                      help="1 is the seed's way: one sample, one update.")
     st.slider("Momentum", 0.0, 0.99, step=0.01, key="tr_momentum", persist_state=keep)
@@ -230,9 +223,6 @@ with train_col:
 
 with data_col:
     st.markdown("**Data**")
-    st.select_slider("Training records", TRAIN_RECORDS, key="tr_limit", format_func=lambda v: f"{v:,}",
-                     persist_state=keep, help=f"The first N of the {datasets.train_count(active_data):,} training "
-                                              f"images of {active_data.title}.")
     st.checkbox("Shuffle every epoch", key="tr_shuffle", persist_state=keep,
                 help="The seed trains in file order.")
     st.slider("Rotation (degrees)", 0.0, 30.0, step=1.0, key="tr_rotate", persist_state=keep,
@@ -298,12 +288,15 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
         info_col.error(config_error)
     elif train_config is not None:
         copies = train_config.copies_per_record
+        # measured on this server for this network and these settings, as its workers train (ann.estimates)
+        estimate = workspace.service().run_seconds(network_config, train_config, records,
+                                                   datasets.test_count(datasets.active_tag()))
         info_col.caption(
             f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
             f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
-            f"{run_panels.duration(estimate_seconds(network_config, train_config, records))} of training (a "
-            "rough estimate). It trains on the server in the background: you can leave this page, and the "
-            "settings stay free for the next run.")
+            f"{duration_text(estimate)} from Start to the end, at this server's speed now (if no other run "
+            "waits). It trains on the server in the background: you can leave this page, and the settings "
+            "stay free for the next run.")
     start_error = st.session_state.pop("tr_start_error", None)
     if start_error:
         st.error(start_error, icon=":material/block:")
@@ -341,11 +334,14 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
                             "by side, downloads, share links.")
     link_col.page_link("pages/runs.py", label="All runs", icon=":material/table_chart:")
     run_panels.train_view(view)
+    if st.session_state.pop("tr_just_started", False):
+        phone.bring_into_view("tr_live")  # on a phone the live view starts below the fold
 
 
-start_and_runs(network_config, train_config, config_error,
-               min(int(st.session_state.tr_limit), datasets.train_count(active_data)),
-               st.session_state.get("tr_view"))
+with start_area:
+    start_and_runs(network_config, train_config, config_error,
+                   min(int(st.session_state.tr_limit), datasets.train_count(active_data)),
+                   st.session_state.get("tr_view"))
 
 # --------------------------------------------------------------------------- model files
 

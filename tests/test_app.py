@@ -165,6 +165,14 @@ def test_train_starts_a_tiny_run_that_is_offered_as_the_active_model():
     assert at.session_state["active_model"].name == "Run 1"
 
 
+def test_train_says_how_long_a_run_takes_here():
+    at = open_page("train")
+    no_exceptions(at)
+    caption = texts(at.caption)
+    assert "from Start to the end, at this server's speed now" in caption
+    assert "rough estimate" not in caption
+
+
 def test_train_preset_sets_every_widget():
     from ann.config import PRESETS
 

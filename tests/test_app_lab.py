@@ -269,7 +269,9 @@ def test_map_t_sne_on_few_images():
     at.select_slider(key="map_images_tsne").set_value(500).run()
     at.button(key="map_draw").click().run()
     no_exceptions(at)
-    assert "t-SNE: each point is placed near its nearest neighbours" in texts(at.caption)
+    caption = texts(at.caption)
+    assert "t-SNE: each point is placed near its nearest neighbours" in caption
+    assert "This map took " in caption and " to compute on this server." in caption
 
 
 def test_map_of_a_model_without_hidden_layer_says_so():
@@ -292,6 +294,7 @@ def test_robustness_sweeps_on_the_button():
     at = open_page("robustness")
     no_exceptions(at)
     assert "Run the sweeps" in texts(at.info)
+    assert "at this server's speed now" in texts(at.info)  # measured, not typed in
     at.pills(key="rb_kinds").set_value(["noise", "fgsm"]).run()
     at.select_slider(key="rb_images").set_value(500).run()
     at.button(key="rb_run").click().run()
@@ -302,6 +305,8 @@ def test_robustness_sweeps_on_the_button():
     assert fgsm[0]["level"] == 0.0 and fgsm[0]["accuracy"] > 0.93
     assert fgsm[-1]["accuracy"] < fgsm[0]["accuracy"] - 0.2  # measured on these 500: 96.8% -> 27.8% at 0.4
     assert "Adversarial (FGSM): from" in texts(at.caption)
+    assert results["estimate"] > 0 and results["seconds"] > 0
+    assert "(estimated " in texts(at.caption)
 
 
 def test_robustness_one_image_tab(mnist):

@@ -65,6 +65,20 @@ def test_every_blas_pool_is_at_one_thread_once_ann_computes():
     assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
 
 
+def test_every_pool_openmp_included_is_at_one_thread_inside_the_bound():
+    pytest.importorskip("sklearn")
+    import sklearn.manifold  # noqa: F401 -- brings scikit-learn's OpenMP library into the process
+
+    openmp = [i for i in threadpool_info() if i["user_api"] == "openmp"]
+    assert openmp, "scikit-learn loaded no OpenMP library"
+    before = {i["filepath"]: i["num_threads"] for i in openmp}
+    with blas.pools_at_one():
+        assert {i["num_threads"] for i in threadpool_info()} == {1}
+    # OpenMP's count is the calling thread's own: given back on leaving; BLAS's stays at one
+    assert {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"} == before
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+
+
 def test_thread_counts_by_kind_of_work(monkeypatch):
     monkeypatch.delenv("ANN_BLAS_THREADS", raising=False)
     assert blas.requested_threads("sample") == 1

@@ -14,6 +14,7 @@ import pytest
 
 from ann.cli.runs import dashboard_url
 from ann.formats import format_accuracy
+from ann.live_points import point_ends
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,6 +210,10 @@ def test_a_recorded_run_is_listed_shown_exported_and_deleted(tmp_path, mnist_dir
 
     shown = run("runs", "show", "Run 1", "--json", env_extra=env)
     assert shown.returncode == 0 and [e["epoch"] for e in json.loads(shown.stdout)["epochs"]] == [1, 2]
+    points = json.loads(shown.stdout)["points"]  # the live points: every 2% of an epoch, as the steps allow
+    assert len(points) == 2 * len(point_ends(1000, 64)) and points[-1]["samples"] == 6000
+    assert [p["samples"] for p in points] == sorted({p["samples"] for p in points})
+    assert set(points[0]) == {"epoch", "samples", "train_loss", "train_accuracy", "slice_accuracy"}
     exported = tmp_path / "exported.npz"
     assert run("runs", "export", runs[0]["id"], "--out", str(exported), env_extra=env).returncode == 0
     from ann.model_io import load_model

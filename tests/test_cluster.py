@@ -88,7 +88,7 @@ def test_the_seed_configuration_gives_the_same_weights_on_the_cluster_as_on_the_
     """float64, the seed's 784-200-10 with its rotations, 300 records: to 1e-12 (in fact identical)."""
     network_config = NetworkConfig(dtype="float64")
     config = TrainConfig(epochs=1, limit=300)
-    weights = {}
+    weights, points = {}, {}
     for scheduler in ("", cluster.scheduler_address):
         svc = service(scheduler, data=mnist_dir, verify=True)
         assert svc.executor == ("dask" if scheduler else "local")
@@ -98,8 +98,10 @@ def test_the_seed_configuration_gives_the_same_weights_on_the_cluster_as_on_the_
         weights[svc.executor] = svc.store.load_network(ended).weights
         assert (ended.trained_on or "").endswith(" (dask)") == bool(scheduler)
         assert svc.store.history(ended)[0]["test_accuracy"] > 0.5
+        points[svc.executor] = svc.store.points(ended)  # the live points within the epoch ride along
     for local, remote in zip(weights["local"], weights["dask"]):
         assert np.max(np.abs(local - remote)) <= 1e-12
+    assert points["dask"] and len(points["dask"]) == len(points["local"])
 
 
 def test_pause_resume_a_new_learning_rate_and_stop_reach_a_run_on_the_cluster(service, cluster):

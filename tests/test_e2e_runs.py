@@ -84,6 +84,7 @@ def test_a_run_trains_on_while_the_visitor_draws_and_survives_a_reload(page, app
     click_until(page, main_block(page).get_by_role("button", name="Pause").first,
                 f"document.querySelector('{LIVE}')?.innerText.includes('Paused in epoch')")
     # a setting changed for the next run survives the page change next to the live fragments (streamlit#10805)
+    page.locator(".st-key-tr_settings summary").click()  # the settings beyond records and epochs are folded
     lr = page.locator(".st-key-tr_lr input")
     lr.fill("0.2")
     lr.press("Enter")

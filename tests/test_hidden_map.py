@@ -91,6 +91,38 @@ def test_tsne_keeps_separate_clusters_apart():
         tsne(points[:20], perplexity=10)
 
 
+def test_tsne_reports_every_iteration_and_gives_scikit_learns_own_map():
+    pytest.importorskip("sklearn")
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(4)
+    points = np.concatenate([c + rng.normal(0, 0.5, (40, 20)) for c in rng.normal(0, 10, (3, 20))])
+    reports: list[tuple[int, int]] = []
+    coords = tsne(points, seed=2, perplexity=10, progress=lambda done, total: reports.append((done, total)))
+    done = [d for d, _ in reports]
+    assert reports[0] == (0, 1000) and reports[-1] == (1000, 1000)
+    assert done == sorted(done) and set(range(1001)) <= set(done)  # every iteration, in order
+    # the same map as scikit-learn's TSNE, bit for bit: the progress hook changes nothing
+    reduced = fit_pca(points, 20).transform(points)
+    plain = TSNE(n_components=2, perplexity=10, init="pca", random_state=2, n_jobs=1).fit_transform(reduced)
+    assert np.array_equal(coords, plain.astype(np.float64))
+
+
+def test_tsne_runs_with_every_thread_pool_at_one_thread():
+    pytest.importorskip("sklearn")
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(5)
+    points = rng.normal(0, 1, (100, 10))
+    seen: list[list[dict]] = []
+    tsne(points, perplexity=10, progress=lambda done, total: seen.append(threadpool_info()) if done in (1, 900)
+         else None)
+    assert len(seen) == 2
+    for pools in seen:
+        assert any(pool["user_api"] == "openmp" for pool in pools)  # scikit-learn's OpenMP is loaded and bound
+        assert {pool["num_threads"] for pool in pools} == {1}, pools
+
+
 # --------------------------------------------------------------------------- the last hidden layer
 
 

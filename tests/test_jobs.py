@@ -22,6 +22,7 @@ from synthetic import band_set
 
 from ann.blas import available_cores
 from ann.config import NetworkConfig, TrainConfig
+from ann.estimates import process_start_seconds, training_seconds
 from ann.service.pool import TrainingService
 from ann.service.records import RunStatus, new_workspace_key
 from ann.service.store import RunStore
@@ -381,3 +382,17 @@ def test_a_run_whose_own_data_is_gone_fails_saying_so(tmp_path):
     assert failed.status == "failed"
     assert failed.message.startswith("Failed: the training data could not be read (four): the dataset ")
     assert "is not on this server" in failed.message and "upload it again" in failed.message
+
+
+def test_a_runs_estimate_is_measured_as_its_worker_will_train(service, monkeypatch):
+    monkeypatch.delenv("ANN_BLAS_THREADS", raising=False)
+    svc = service(workers=2)
+    assert svc.worker_threads == max(available_cores() // 2, 1)
+    network, training = NetworkConfig(hidden_nodes=(16,)), TrainConfig(epochs=2, batch_size=8, rotate=0.0)
+    measured = training_seconds(network, training, 1000, 500, threads=svc.worker_threads, nice=svc.nice)
+    # no worker running yet: a fresh worker process's start is part of the wait
+    assert not svc.alive_workers()
+    assert svc.run_seconds(network, training, 1000, 500) == pytest.approx(measured + process_start_seconds(svc.nice),
+                                                                          rel=1e-9)
+    monkeypatch.setenv("ANN_BLAS_THREADS", "1")
+    assert svc.worker_threads == 1

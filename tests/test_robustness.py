@@ -15,11 +15,13 @@ from ann.lab.robustness import (
     fgsm,
     fooling_epsilon,
     input_gradient,
+    level_seconds,
     occlude,
     occlusion_map,
     rotate,
     sensitivity,
     stroke,
+    sweep_estimate,
 )
 from ann.network import Network
 
@@ -263,3 +265,15 @@ def test_sensitivity_of_one_image():
     assert report["occlusion"].shape == (28, 28)
     if report["fooled"] is not None:
         assert report["fooled_prediction"] != report["predicted"]
+
+
+def test_a_sweeps_estimate_is_each_kinds_measured_cost_times_its_levels_and_images():
+    net = Network(CONFIGS["seed"], seed=0)
+    X, labels = images(300), np.arange(300) % 10
+    per_image = {kind: level_seconds(net, X, labels, kind) for kind in ("noise", "fgsm")}
+    assert all(seconds > 0 for seconds in per_image.values())
+    assert level_seconds(net, X, labels, "noise") == per_image["noise"]  # measured once per shape and kind
+    expected = sum(per_image[kind] * 300 * len(PERTURBATIONS[kind].levels) for kind in per_image)
+    assert sweep_estimate(net, X, labels, ["noise", "fgsm"]) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="kind='blur' is not known"):
+        level_seconds(net, X, labels, "blur")

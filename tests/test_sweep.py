@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from ann.blas import available_cores
+from ann.estimates import training_seconds
 from ann.experiments.executors import IN_THIS_PROCESS
 from ann.experiments.grid import SweepData, SweepError, expand_grid, parse_param
 from ann.experiments.results import load_results, save_results, validate_results
 from ann.experiments.run import train_run
 from ann.experiments.seed_claims import as_error_rules, as_sweep
 from ann.experiments.sweep import run_sweep
+from ann.experiments.timing import sweep_seconds, sweep_start_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "rotate": 0.0, "limit": 300}  # a run of a few tenths of a second
@@ -230,3 +233,20 @@ def test_cli_sweep_writes_the_results_file_and_a_json_summary(mnist_dir, tmp_pat
 def test_cli_sweep_usage_errors_exit_2_with_a_message(args, message):
     done = run_cli(*args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_sweeps_estimate_deals_the_measured_runs_to_the_workers():
+    specs = expand_grid([parse_param("lr=0.1,0.2,0.3,0.4")], [80], {**TINY, "hidden_nodes": (16,)})
+    one = training_seconds(specs[0].network, specs[0].train, 300, 500, threads=1)  # same cost for every lr
+    start = {workers: sweep_start_seconds(workers) for workers in (1, 2, 4)}
+    assert all(seconds > 0 for seconds in start.values())
+    assert sweep_start_seconds(2) is start[2]  # measured once per worker count
+    assert sweep_seconds(specs, 300, 500, workers=1, others=0) == pytest.approx(4 * one + start[1], rel=1e-9)
+    if available_cores() >= 2:
+        assert sweep_seconds(specs, 300, 500, workers=2, others=0) == pytest.approx(2 * one + start[2], rel=1e-9)
+    # four processes (one a run) on this machine's cores: each gets its share of a core
+    share = min(1.0, available_cores() / 4)
+    assert sweep_seconds(specs, 300, 500, workers=8, others=0) == pytest.approx(one / share + start[4], rel=1e-9)
+    if available_cores() == 2:  # beside a busy process, two workers get two thirds of a core each
+        assert sweep_seconds(specs, 300, 500, workers=2, others=1) == pytest.approx(2 * one * 1.5 + start[2],
+                                                                                    rel=1e-9)

@@ -160,6 +160,16 @@ def test_evaluate_on_real_test_set(mnist):
     assert np.all(np.diff(result.confidences[worst]) <= 0)
 
 
+def test_evaluate_reports_its_progress_batch_by_batch_and_scores_the_same():
+    X, y = band_set(450, 3)
+    net = Network(NetworkConfig(hidden_nodes=(12,)), seed=1)
+    reports: list[tuple[int, int]] = []
+    result = evaluate(net, X, y, batch=200, progress=lambda done, total: reports.append((done, total)))
+    assert reports == [(200, 450), (400, 450), (450, 450)]
+    plain = evaluate(net, X, y, batch=200)
+    assert np.array_equal(result.outputs, plain.outputs) and result.accuracy == plain.accuracy
+
+
 def test_elastic_fraction_distorts_only_its_share_of_a_chunk():
     """elastic_fraction=0.25: the first quarter of the chunk is distorted elastically, the rest untouched
     (no rotation or shift here, so the rest comes back exactly)."""

@@ -1,12 +1,15 @@
 """The dashboard's altair charts. Each function takes plain numbers and returns a chart; pages draw it.
 
 Charts are small (a few hundred marks at most) so that redrawing one costs milliseconds, which is what
-lets the Train page redraw its curves every epoch without slowing training down.
+lets the Train page redraw its curves every epoch without slowing training down. Text is never set below
+``SMALLEST_FONT`` CSS px (Streamlit's chart theme draws axis labels at 12 px, titles larger): it stays
+readable on a phone.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +19,7 @@ import pandas as pd
 
 from ann.formats import ACCURACY_FORMAT
 from ui.digits import to_pixels
+from ui.phone import SMALLEST_FONT
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"
@@ -33,8 +37,8 @@ def pixel_heatmap(image: np.ndarray, size: int = 392) -> alt.Chart:
     hover = alt.selection_point(name="pixel", on="pointerover", clear="pointerout", fields=["row", "column"],
                                 empty=False)
     return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=8, labelAngle=0)),
-        y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=8)),
+        x=alt.X("column:O", title="column", axis=alt.Axis(labelFontSize=SMALLEST_FONT, labelAngle=0)),
+        y=alt.Y("row:O", title="row", axis=alt.Axis(labelFontSize=SMALLEST_FONT)),
         color=alt.Color("value:Q", scale=alt.Scale(range=["#ffffff", "#000000"], domain=[0, 255]), legend=None),
         stroke=alt.condition(hover, alt.value("#dc2626"), alt.value("#e5e7eb")),
         strokeWidth=alt.condition(hover, alt.value(2), alt.value(0.5)),
@@ -73,50 +77,88 @@ def digit_counts(train_counts: Sequence[int], test_counts: Sequence[int],
 # --------------------------------------------------------------------------- training curves
 
 
-def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
-    """Long-form rows (run, epoch, metric, set, value) from per-epoch metrics dicts, one list per run."""
+MAX_SHOWN_POINTS = 300  # live points drawn per run and curve; a long run's are averaged in groups to this
+CURVE_SETS = ["train", "test slice", "test"]
+CURVE_DASHES = [[1, 0], [2, 2], [6, 3]]  # solid, dotted, dashed
+
+
+def history_frame(histories: dict[str, list[dict]], points: dict[str, list[dict]] | None = None,
+                  per_epoch: dict[str, int] | None = None) -> pd.DataFrame:
+    """Long-form rows (run, x, metric, set, value) for the training curves, ``x`` in epochs trained.
+
+    The test set's values come from each epoch's metrics (x = the epoch). The training values and the test
+    slice's come from a run's live points where it has them (``points``, as
+    ``ann.service.store.RunStore.points`` gives them, with ``per_epoch`` the run's samples an epoch: x =
+    samples / per_epoch), thinned to at most :data:`MAX_SHOWN_POINTS` by averaging consecutive points; an
+    epoch without points (a run recorded before runs had them) draws its training value from its metrics.
+    """
+    points = points or {}
+    per_epoch = per_epoch or {}
     rows = []
     for run, history in histories.items():
+        run_points = points.get(run) or []
+        size = per_epoch.get(run) or 0
+        if not size:
+            run_points = []
+        with_points = {int(p["epoch"]) for p in run_points}
         for epoch in history:
-            for metric, key_set in (("accuracy", ("train_accuracy", "test_accuracy")),
-                                    ("loss", ("train_loss", "test_loss"))):
-                for key, split in zip(key_set, ("train", "test")):
-                    value = epoch.get(key)
-                    if value is not None:
-                        rows.append({"run": run, "epoch": int(epoch["epoch"]), "metric": metric, "set": split,
-                                     "value": float(value)})
-    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "set", "value"])
+            number = int(epoch["epoch"])
+            for metric, key, split in (("accuracy", "test_accuracy", "test"), ("loss", "test_loss", "test"),
+                                       ("accuracy", "train_accuracy", "train"), ("loss", "train_loss", "train")):
+                value = epoch.get(key)
+                if value is not None and (split == "test" or number not in with_points):
+                    rows.append({"run": run, "x": float(number), "metric": metric, "set": split,
+                                 "value": float(value)})
+        group = max(-(-len(run_points) // MAX_SHOWN_POINTS), 1)
+        for start in range(0, len(run_points), group):
+            part = run_points[start:start + group]
+            x = part[-1]["samples"] / size
+            for metric, key, split in (("accuracy", "train_accuracy", "train"), ("loss", "train_loss", "train"),
+                                       ("accuracy", "slice_accuracy", "test slice")):
+                values = [p[key] for p in part if p.get(key) is not None]
+                if values:
+                    rows.append({"run": run, "x": x, "metric": metric, "set": split,
+                                 "value": float(sum(values) / len(values))})
+    frame = pd.DataFrame(rows, columns=["run", "x", "metric", "set", "value"])
+    return frame.sort_values(["run", "set", "x"], kind="stable").reset_index(drop=True)
 
 
 def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
-                   height: int = 260, events: dict[str, list[dict]] | None = None) -> tuple[alt.Chart, alt.Chart]:
-    """Accuracy and loss per epoch: one colour per run, solid for training, dashed for the test set.
+                   height: int = 260, events: dict[str, list[dict]] | None = None,
+                   points: dict[str, list[dict]] | None = None,
+                   per_epoch: dict[str, int] | None = None) -> tuple[alt.Chart, alt.Chart]:
+    """Accuracy and loss as runs train: one colour per run; training solid, the test slice dotted, the
+    test set dashed with a dot at each epoch's end.
 
+    ``points`` and ``per_epoch`` (per run): its live points and samples an epoch (see :func:`history_frame`).
     ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows). ``events`` (per run, as
-    ``ann.service.store.RunStore.events`` gives them) marks where the learning rate was changed while training: a
-    vertical rule at that point of the run (epoch 2.5 is halfway through the third epoch), labelled.
+    ``ann.service.store.RunStore.events`` gives them) marks where the learning rate was changed while
+    training: a vertical rule at that point of the run (epoch 2.5 is halfway through the third epoch), labelled.
     """
-    frame = history_frame(histories)
-    top = max(epochs or 1, int(frame["epoch"].max()) if len(frame) else 1)
-    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[1, max(top, 2)], nice=False),
+    frame = history_frame(histories, points, per_epoch)
+    top = max(epochs or 1, math.ceil(frame["x"].max()) if len(frame) else 1)
+    x = alt.X("x:Q", title="epochs trained", scale=alt.Scale(domain=[0, top], nice=False),
               axis=alt.Axis(tickMinStep=1, format="d"))
     color = alt.Color("run:N", title="run", sort=list(histories),
                       legend=alt.Legend(orient="bottom") if len(histories) > 1 else None,
                       scale=alt.Scale(scheme="tableau10"))
-    dash = alt.StrokeDash("set:N", title=None, sort=["train", "test"],
+    dash = alt.StrokeDash("set:N", title=None, scale=alt.Scale(domain=CURVE_SETS, range=CURVE_DASHES),
                           # transparent fill: with point=True the symbols are otherwise drawn invisible
                           legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2,
-                                              symbolStrokeColor="#475569", symbolFillColor="transparent"))
+                                            symbolStrokeColor="#475569", symbolFillColor="transparent"))
+    live = bool(points) and any(points.values())
     charts = []
     for metric, title, fmt in (("accuracy", "accuracy", ACCURACY_FORMAT), ("loss", "loss", ".4f")):
         data = frame[frame["metric"] == metric]
         y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False),
                   axis=alt.Axis(format=".1%" if metric == "accuracy" else "~g"))
-        chart = alt.Chart(data).mark_line(point=True, strokeWidth=2).encode(
-            x=x, y=y, color=color, strokeDash=dash,
-            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("set:N"),
-                     alt.Tooltip("value:Q", title=title, format=fmt)],
-        ).properties(height=height, title=f"{title.capitalize()} per epoch")
+        tooltip = [alt.Tooltip("run:N"), alt.Tooltip("x:Q", title="epochs trained", format=".2f"),
+                   alt.Tooltip("set:N"), alt.Tooltip("value:Q", title=title, format=fmt)]
+        base = alt.Chart(data).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip)
+        running = base.transform_filter(alt.datum.set != "test").mark_line(strokeWidth=2)
+        tested = base.transform_filter(alt.datum.set == "test").mark_line(point=True, strokeWidth=2)
+        chart = alt.layer(running, tested).properties(
+            height=height, title=f"{title.capitalize()} {'while training' if live else 'per epoch'}")
         marks = _event_marks(events or {}, histories)
         if marks is not None:
             chart = alt.layer(chart, marks)
@@ -128,10 +170,9 @@ def _event_marks(events: dict[str, list[dict]], histories: dict[str, list[dict]]
     """Vertical rules where a run's learning rate changed, with the new rate written beside them.
 
     A change at ``at`` epochs is drawn at x = at: epoch k's point is the end of epoch k, so a change 40%
-    into the third epoch (at 2.4) sits between the points of epochs 2 and 3. The axis starts at epoch 1:
-    a change during the first epoch is drawn there.
+    into the third epoch (at 2.4) sits between the points of epochs 2 and 3.
     """
-    rows = [{"run": run, "x": max(float(event["at"]), 1.0),
+    rows = [{"run": run, "x": float(event["at"]),
              "label": f"lr → {event['value']:g}", "at": float(event["at"])}
             for run, run_events in events.items() if run in histories
             for event in run_events if event.get("kind") == "learning_rate" and event.get("value") is not None]
@@ -142,7 +183,7 @@ def _event_marks(events: dict[str, list[dict]], histories: dict[str, list[dict]]
                alt.Tooltip("at:Q", title="after epochs", format=".2f")]
     rule = alt.Chart(frame).mark_rule(color="#7c3aed", strokeDash=[2, 3], strokeWidth=1.5).encode(
         x="x:Q", tooltip=tooltip)
-    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#7c3aed", fontSize=10).encode(
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#7c3aed", fontSize=SMALLEST_FONT).encode(
         x="x:Q", y=alt.value(8), text="label:N", tooltip=tooltip)
     return rule + text
 
@@ -262,7 +303,7 @@ def confusion_chart(confusion: np.ndarray, show: str = "counts", selected: tuple
         color=alt.Color("fill:N", scale=None), tooltip=tooltip).add_params(cell)
     outline = alt.Chart(alt.Data(values=_outlined(selected))).mark_rect(
         fill=None, stroke="#1d4ed8", strokeWidth=3).encode(x=x, y=y).properties(name="outline")
-    text = base.mark_text(fontSize=11 if n <= 12 else 8).encode(
+    text = base.mark_text(fontSize=SMALLEST_FONT).encode(
         text="label:N",
         color=alt.condition("datum.bright > 0.55", alt.value("white"), alt.value(INK)),
         tooltip=tooltip)

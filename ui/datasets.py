@@ -89,11 +89,20 @@ def active_tag() -> DatasetTag:
 def train_count(tag: DatasetTag) -> int:
     """Training images of a dataset, without loading it: 60,000 for the named sets (all three are MNIST's
     size), the count its ``dataset.json`` keeps for the workspace's own."""
+    return _count(tag, "train", 60_000)
+
+
+def test_count(tag: DatasetTag) -> int:
+    """Test images of a dataset, without loading it (10,000 for the named sets)."""
+    return _count(tag, "test", 10_000)
+
+
+def _count(tag: DatasetTag, split: str, named: int) -> int:
     if tag.key in NAMED:
-        return 60_000
+        return named
     for meta in own_sets():
         if meta.get("key") == tag.key:
-            return int(meta.get("train", 0))
+            return int(meta.get(split, 0))
     return 0
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from ui.phone import wide_drawing
+
 INK = "#1f2937"
 MUTED = "#475569"
 COLORS = {"input": "#64748b", "hidden": "#7c3aed", "output": "#059669"}
-WIDTH, HEIGHT = 720, 380
+# Drawn about as wide as a phone's screen with large text, so that it keeps its text at 11 CSS px or more
+# there without scrolling sideways (and a little larger on a laptop): 100 units between layers at least.
+MIN_WIDTH, HEIGHT = 560, 400
 TOP, BOTTOM = 24, 300  # the band the node columns are centred in; labels go underneath
 RADIUS = 9
 SLOT = 25  # vertical distance between drawn nodes
+SMALLEST = 18  # the smallest font size used, in the drawing's units
 
 
 def visible_slots(count: int, limit: int) -> list[int | None]:
@@ -30,7 +35,8 @@ def visible_slots(count: int, limit: int) -> list[int | None]:
 def network_svg(layer_sizes: Sequence[int], activation: str, output: str) -> str:
     """An SVG drawing of a network with these layer sizes; hovering a node names its layer."""
     n_layers = len(layer_sizes)
-    xs = [80 + i * (WIDTH - 190) / max(n_layers - 1, 1) for i in range(n_layers)]
+    width = max(MIN_WIDTH, 190 + 100 * (n_layers - 1))
+    xs = [80 + i * (width - 190) / max(n_layers - 1, 1) for i in range(n_layers)]
     middle = (TOP + BOTTOM) / 2
     columns: list[list[tuple[float, int]]] = []
     parts: list[str] = []
@@ -59,15 +65,18 @@ def network_svg(layer_sizes: Sequence[int], activation: str, output: str) -> str
             parts.append(f'<circle cx="{xs[layer]:.1f}" cy="{y:.1f}" r="{RADIUS}" fill="{COLORS[kind]}" '
                          f'stroke="white" stroke-width="1.5"><title>{escape(tip)}</title></circle>')
             if kind == "output":
-                parts.append(f'<text x="{xs[layer] + 16:.1f}" y="{y + 4:.1f}" font-size="12" fill="{INK}">'
+                parts.append(f'<text x="{xs[layer] + 16:.1f}" y="{y + 4:.1f}" font-size="{SMALLEST}" fill="{INK}">'
                              f'{node}</text>')
-        labels.append(f'<text x="{xs[layer]:.1f}" y="{BOTTOM + 40}" text-anchor="middle" font-size="16" '
+        labels.append(f'<text x="{xs[layer]:.1f}" y="{BOTTOM + 36}" text-anchor="middle" font-size="{SMALLEST + 2}" '
                       f'font-weight="bold" fill="{INK}">{escape(name)}</text>'
-                      f'<text x="{xs[layer]:.1f}" y="{BOTTOM + 58}" text-anchor="middle" font-size="13" '
-                      f'fill="{MUTED}">{count:,} nodes · {escape(role)}</text>')
+                      f'<text x="{xs[layer]:.1f}" y="{BOTTOM + 60}" text-anchor="middle" font-size="{SMALLEST}" '
+                      f'fill="{MUTED}">{count:,} nodes</text>'
+                      f'<text x="{xs[layer]:.1f}" y="{BOTTOM + 83}" text-anchor="middle" font-size="{SMALLEST}" '
+                      f'fill="{MUTED}">{escape(role)}</text>')
     links = [f'<line x1="{xs[l]:.1f}" y1="{y0:.1f}" x2="{xs[l + 1]:.1f}" y2="{y1:.1f}"/>'
              for l in range(n_layers - 1) for y0, _ in columns[l] for y1, _ in columns[l + 1]]
-    return (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" '
-            f'font-family="sans-serif" aria-label="A {"-".join(map(str, layer_sizes))} network">'
-            f'<g stroke="#94a3b8" stroke-opacity="0.35" stroke-width="0.7">{"".join(links)}</g>'
-            f'{"".join(parts)}{"".join(gaps)}{"".join(labels)}</svg>')
+    return wide_drawing(
+        f'<svg viewBox="0 0 {width} {HEIGHT}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'font-family="sans-serif" aria-label="A {"-".join(map(str, layer_sizes))} network">'
+        f'<g stroke="#94a3b8" stroke-opacity="0.35" stroke-width="0.7">{"".join(links)}</g>'
+        f'{"".join(parts)}{"".join(gaps)}{"".join(labels)}</svg>', width, SMALLEST)

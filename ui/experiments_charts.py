@@ -15,11 +15,13 @@ import altair as alt
 import pandas as pd
 
 from ann.formats import ACCURACY_FORMAT, format_accuracy
+from ui.phone import wide_drawing
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"
 TEST_COLOR = "#f59e0b"
 SEED_MARK = "#64748b"
+TICK_FONT = 16  # the error-rule drawing's smallest text, in its own units (it scales to the page)
 
 # The seed's colours and order (its figure's legend order: blue, red, yellow, green).
 RULES = ("transpose", "transpose_normalized", "equal", "proportional")
@@ -88,7 +90,7 @@ def error_rules_chart(results: dict[str, Any], epochs: int | None = None, height
     ).properties(height=height)
 
 
-def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 720, height: int = 340) -> str:
+def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 520, height: int = 320) -> str:
     """:func:`error_rules_chart` drawn as one SVG, with its legend in HTML below (for ``st.markdown`` with
     ``unsafe_allow_html``): the same lines, points, colours and axes; hovering a point names its rule, epoch
     and accuracy (the SVG's ``<title>``). The page shows the shipped result this way: a Vega-Lite chart on a
@@ -115,7 +117,7 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
         y_low, y_high, y_format = max(0.0, low - pad), min(1.0, high + pad), "{:.1%}"
     else:
         y_low, y_high, y_format = 0.0, 1.0, "{:.0%}"
-    left, right, above, below = 64, 16, 12, 44
+    left, right, above, below = 72, 16, 12, 48
     plot_w, plot_h = width - left - right, height - above - below
 
     def x_of(epoch: float) -> float:
@@ -130,19 +132,19 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
         value = y_low + (y_high - y_low) * k / 5
         y = y_of(value)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{INK}">'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="{TICK_FONT}" fill="{INK}">'
                      f'{y_format.format(value)}</text>')
     step = max(1, round(top / 10))
     for epoch in range(1, top + 1, step):  # x ticks
         x = x_of(epoch)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{above + plot_h}" y2="{above + plot_h + 4}" stroke="{INK}"/>'
-                     f'<text x="{x:.1f}" y="{above + plot_h + 17}" text-anchor="middle" font-size="11" '
+                     f'<text x="{x:.1f}" y="{above + plot_h + 19}" text-anchor="middle" font-size="{TICK_FONT}" '
                      f'fill="{INK}">{epoch}</text>')
     parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{above + plot_h}" y2="{above + plot_h}" stroke="{INK}"/>'
-                 f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
+                 f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="{TICK_FONT + 1}" '
                  f'font-weight="bold" fill="{INK}">epoch</text>'
                  f'<text transform="translate(14 {above + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" '
-                 f'font-size="12" font-weight="bold" fill="{INK}">test accuracy</text>')
+                 f'font-size="{TICK_FONT + 1}" font-weight="bold" fill="{INK}">test accuracy</text>')
     legend = []
     for rule in order:
         rows = shown[shown["rule"] == rule].sort_values("epoch")
@@ -161,7 +163,7 @@ def error_rules_svg(results: dict[str, Any], zoom: bool = False, width: int = 72
                          f'{format_accuracy(a)}</title>'
                          '</circle>')
     parts.append("</svg>")
-    return ("<div>" + "".join(parts) + '<div style="font-size:0.85rem;margin-top:4px">'
+    return ("<div>" + wide_drawing("".join(parts), width, TICK_FONT) + '<div style="font-size:0.85rem;margin-top:4px">'
             + "<b>How the error is sent back</b>: " + "".join(legend) + "</div></div>")
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ann.formats import ACCURACY_FORMAT
 from ui.charts import _mix  # the confusion matrix's colour blend, for its change
+from ui.phone import SMALLEST_FONT
 
 INK = "#1f2937"
 NEGATIVE = np.array([33, 102, 172], np.float64)  # blue
@@ -255,7 +256,7 @@ def confusion_change_chart(change: np.ndarray, size: int = 300) -> alt.Chart:
                                    y=alt.Y("true:O", title="true digit"),
                                    tooltip=[alt.Tooltip("about:N", title="change")])
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(color=alt.Color("fill:N", scale=None))
-    text = base.mark_text(fontSize=10).encode(
+    text = base.mark_text(fontSize=SMALLEST_FONT).encode(
         text="label:N", color=alt.condition(alt.datum.dark, alt.value("white"), alt.value(INK)))
     return (cells + text).properties(width=size, height=size)
 

@@ -17,7 +17,7 @@ from ann.formats import count, format_accuracy
 from ann.lab.epochs import epoch_maps
 from ann.service.records import CheckpointError, RunInfo
 from ann.train import as_inputs
-from ui import datasets, robustness_view, run_epochs, run_panels
+from ui import datasets, robustness_view, run_epochs, run_panels, waits
 
 SAMPLE_SEED = 0
 DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -83,17 +83,17 @@ def epoch_map_data(run_id: str, epochs: tuple[int, ...], n: int, align: str, _ru
     order = sample_indices(n, len(_labels))
     images = _images[order]
     networks = run_epochs.networks(_run, list(epochs))
-    bar = st.progress(0.0, text=f"{_run.name}: reading its checkpoints...")
+    bar = waits.WaitBar(f"{_run.name}, epoch by epoch ({n:,} test images)")
     try:
-        maps = epoch_maps(networks, images, align=align, progress=lambda fraction, message: bar.progress(
-            0.8 * fraction, text=f"{_run.name}, epoch by epoch: {message} ({n:,} test images)"))
+        maps = epoch_maps(networks, images, align=align,
+                          progress=lambda fraction, message: bar.update(0.8 * fraction, message))
         predictions = []
         for k in range(len(networks)):
-            bar.progress(0.8 + 0.2 * k / len(networks), text=f"{_run.name}: reading each epoch's answers")
+            bar.update(0.8 + 0.2 * k / len(networks), "reading each epoch's answers")
             net = networks[k]
             predictions.append(np.argmax(net.query(as_inputs(images, net.dtype)), axis=1).astype(np.int8))
     finally:
-        bar.empty()
+        bar.done()
     return {"index": order, "labels": _labels[order], "coords": np.stack(maps).astype(np.float32),
             "predictions": np.stack(predictions)}
 

@@ -15,30 +15,25 @@ from typing import Any
 import streamlit as st
 
 from ann.config import ConfigError
+from ann.estimates import duration_text
 from ann.formats import count, format_accuracy
+from ann.live_points import LiveView
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
-from ui import charts, state, workspace
+from ui import charts, live_view, state, workspace
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
 QUEUED_SECONDS = 3.0  # ... while it waits in the queue, near its front (a classroom's queue is long: poll it gently)
 QUEUED_FAR_SECONDS = 10.0  # ... while at least FAR_IN_QUEUE runs are ahead of it: its place changes only when
 FAR_IN_QUEUE = 4  # a run ends, and thirty such views redrawn every 3 s would slow the server for everyone
+POINTS_CAPTION = ("Every 2% of an epoch, solid: the training samples since the previous point, as they were "
+                  "trained; dotted: a fixed slice of the test set, as many images of each class. Dashed, with "
+                  "dots: the whole test set after each epoch.")
 WATCH_KEY = "runs_watched"  # ids of this workspace's runs that were active when last seen
 NEWS_KEY = "runs_news"  # messages about runs that ended, for the Train page
 OFFER_KEY = "model_offer"  # the id of an ended run that reads no better than the active model: offered, not used
 OFFER_FOR = "model_offer_for"  # the workspace key the offer was read from the run store for
 OFFER_TAKEN = "model_offer_taken"  # the offer was taken inside a fragment: the whole page is to be drawn again
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
 
 
 def queue_text(run: RunInfo) -> str:
@@ -63,7 +58,7 @@ def status_text(run: RunInfo) -> str:
         if run.status == RunStatus.PAUSED:
             return f"paused in {text}"
         left = run.seconds_left()
-        return text + (f", {duration(left)} left" if left is not None else "")
+        return text + (f", {duration_text(left)} left" if left is not None else "")
     done = f"{run.epochs_done} of {run.target_epochs} epochs"
     return f"{run.status_text} after {done}" if run.status != RunStatus.FINISHED else f"finished: {done}"
 
@@ -330,13 +325,34 @@ def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> No
 
 
 def run_charts(run: RunInfo, history: list[dict[str, Any]], events: list[dict[str, Any]],
-               key: str = "") -> None:
-
-    accuracy_chart, loss_chart = charts.history_charts({run.name: history}, epochs=run.target_epochs,
-                                                       events={run.name: events})
+               key: str = "", points: list[dict[str, Any]] | None = None, view: LiveView | None = None) -> None:
+    """A run's accuracy and loss curves (its live points too, if given), and with ``view`` the network's
+    answers to the fixed digits and a few first-layer nodes' weights under them."""
+    accuracy_chart, loss_chart = charts.history_charts(
+        {run.name: history}, epochs=run.target_epochs, events={run.name: events}, points={run.name: points or []},
+        per_epoch={run.name: run.records * run.train_config.copies_per_record})
     left, right = st.columns(2)
     left.altair_chart(accuracy_chart, width="stretch", key=f"{key}_acc" if key else None)
     right.altair_chart(loss_chart, width="stretch", key=f"{key}_loss" if key else None)
+    if points:
+        st.caption(POINTS_CAPTION)
+    if view is not None:
+        live_panel(run, view)
+
+
+def live_panel(run: RunInfo, view: LiveView) -> None:
+    """The network at the run's latest live point: its answers to the fixed digits (one test image of each
+    class), and what its first nodes look for; redrawn with the curves, so only while a run is shown."""
+    noun = "digit" if run.dataset_tag.digits else "image"
+    answers, weights = st.columns([10, 7], gap="medium")
+    answers.markdown(f"**Its answers now**, to one test {noun} of each class")
+    answers.html(live_view.answers_html(view, run.class_names))
+    pictures = live_view.weights_html(view)
+    if pictures:
+        weights.markdown(f"**What {len(view.weights)} first-layer nodes look for**")
+        weights.html(pictures)
+    st.caption(f"After {view.samples:,} samples. Under each {noun}: the network's answer and its share of the "
+               "outputs, green when right. Weights: red where ink excites the node, blue where it holds it back.")
 
 
 def _train_view_body(run_id: str) -> None:
@@ -357,14 +373,20 @@ def _train_view_body(run_id: str) -> None:
     with st.container(border=True, key="tr_live"):
         title, status = st.columns([1, 3], vertical_alignment="center")
         title.markdown(f"#### {run.name}")
-        status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
-                        f"**{accuracy_text(run)}**.")
+        history, points = store.history(run), store.points(run)
+        sliced = [p["slice_accuracy"] for p in points if p["slice_accuracy"] is not None]
+        if run.test_accuracy is None and sliced:  # in its first epoch: the test slice says how it goes
+            status.markdown(f"**{status_text(run).capitalize()}**. Accuracy on the test slice now: "
+                            f"**{format_accuracy(sliced[-1])}** (the whole test set is scored when the epoch ends).")
+        else:
+            status.markdown(f"**{status_text(run).capitalize()}**. Test accuracy after the last epoch: "
+                            f"**{accuracy_text(run)}**.")
         if run.status in ("running", RunStatus.PAUSED) and run.worker is not None:
             share = run.progress_done / run.progress_total if run.progress_total else 0.0
             st.progress(min(share, 1.0), text=(
                 f"Epoch {min(run.epochs_done + 1, run.target_epochs)} of {run.target_epochs}: "
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
-                + (f", {duration(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
+                + (f", {duration_text(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
             service = workspace.service()
             if service.executor == "dask":
@@ -386,11 +408,10 @@ def _train_view_body(run_id: str) -> None:
                 learning_rate_control(run, "tr")
         else:
             continue_control(run, "tr")
-        history = store.history(run)
-        if history:
-            run_charts(run, history, store.events(run))
+        if history or points:
+            run_charts(run, history, store.events(run), points=points, view=store.live_view(run))
         elif run.active:
-            st.caption("The curves appear when the first epoch ends.")
+            st.caption("The curves appear within the first seconds of training.")
 
 
 _train_view_live = st.fragment(run_every=LIVE_SECONDS)(_train_view_body)

@@ -18,7 +18,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import datasets, memory, run_panels, setup_link, state, workspace
+from ann import blas
+from ui import datasets, memory, phone, run_panels, setup_link, state, workspace
 
 # a garbage collection every few seconds instead of after every script run (config.toml's runner.postScriptGC),
 # and freed heap pages back to the system (ui.memory)
@@ -48,8 +49,12 @@ _warm_up_started = threading.Event()
 def run_app() -> None:
     """Set the page up, draw the navigation and the sidebar, and run the page the URL asks for."""
     st.set_page_config(page_title="ANN Explorer", page_icon=":material/neurology:", layout="wide")
+    # every BLAS pool of the server at one thread before any page computes (a PCA's SVD, a forward pass
+    # outside ann.train): a pool at two threads spins beside a busy second core (ann.blas)
+    blas.hold_pools_at_one()
     page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
                           for index, (path, title, icon) in enumerate(PAGES)])
+    phone.style()  # the layout rules every page shares (a phone's first screen, readable text)
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()

@@ -11,12 +11,15 @@ from html import escape
 
 import numpy as np
 
+from ui.phone import wide_drawing
+
 INK = "#1f2937"
 MUTED = "#475569"
 POSITIVE, NEGATIVE = "#b2182b", "#2166ac"
 FILL = {"I": "#64748b", "J": "#7c3aed", "K": "#059669"}
 WIDTH, HEIGHT = 760, 330
 RADIUS = 24
+SMALLEST = 12  # the smallest font size used, in the drawing's units
 
 
 def _short(value: float) -> str:
@@ -63,7 +66,7 @@ def _node(x: float, y: float, letter: str, index: int, value: float, note: str =
             f'fill="white">{letter}{index + 1}</text>'
             f'<text x="{x:.1f}" y="{y + RADIUS + 16:.1f}" text-anchor="middle" font-size="12" fill="{INK}">'
             f'{escape(f"{value:.4f}")}</text>'
-            + (f'<text x="{x:.1f}" y="{y + RADIUS + 31:.1f}" text-anchor="middle" font-size="11" fill="{MUTED}">'
+            + (f'<text x="{x:.1f}" y="{y + RADIUS + 31:.1f}" text-anchor="middle" font-size="12" fill="{MUTED}">'
                f'{escape(note)}</text>' if note else ""))
 
 
@@ -87,6 +90,7 @@ def step_svg(inputs: np.ndarray, hidden_weights: np.ndarray, output_weights: np.
               for k, (y, v, t) in enumerate(zip(y_out, outputs, targets))]
     heads = "".join(f'<text x="{x:.1f}" y="22" text-anchor="middle" font-size="14" font-weight="bold" '
                     f'fill="{INK}">{name}</text>' for x, name in zip(xs, ("Inputs I", "Hidden J", "Outputs K")))
-    return (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" '
-            f'font-family="sans-serif" aria-label="the small network, with its weights and signals">'
-            f'{heads}{"".join(parts)}</svg>')
+    return wide_drawing(
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'font-family="sans-serif" aria-label="the small network, with its weights and signals">'
+        f'{heads}{"".join(parts)}</svg>', WIDTH, SMALLEST)

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _workspace_arg(q)
     _dashboard_arg(q)
     q.add_argument("--json", action="store_true", help="print one JSON list")
-    q = runs_sub.add_parser("show", help="one run: its settings and every epoch")
+    q = runs_sub.add_parser("show", help="one run: its settings, every epoch and (--json) its live points")
     q.add_argument("run", metavar="RUN", help="a run's id, or its number (3 or 'Run 3')")
     _workspace_arg(q)
     q.add_argument("--json", action="store_true", help="print one JSON object")

@@ -213,7 +213,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             history = store.history(run)
             if args.json:
                 print(json.dumps(_run_summary(run) | {"epochs": history, "events": store.events(run),
-                                                      "message": run.message}))
+                                                      "points": store.points(run), "message": run.message}))
                 return 0
             summary = _run_summary(run)
             for name, value in summary.items():
@@ -222,6 +222,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{'config':>15}: " + ", ".join(f"{k}={v}" for k, v in summary["config"].items()))
             if run.message:
                 print(f"{'message':>15}: {run.message}")
+            points = store.points(run)
+            if points:
+                print(f"{'live points':>15}: {len(points)}, every 2% of an epoch (--json lists them)")
             for epoch in history:
                 test = epoch.get("test_accuracy")
                 print(f"epoch {epoch['epoch']:>3}: train_loss {epoch['train_loss']:.4f} train_accuracy "

@@ -8,4 +8,5 @@
 - :mod:`ann.experiments.seed_claims` the seed's error-rule comparison and one-setting sweeps as grids, and
   the results the Experiments page draws
 - :mod:`ann.experiments.results`     experiment results files (JSON, versioned, validated)
+- :mod:`ann.experiments.timing`      how long a local sweep takes on this server (the Experiments page's estimates)
 """

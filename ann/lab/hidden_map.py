@@ -12,17 +12,21 @@ different networks (one per epoch of a run, see :mod:`ann.lab.epochs`) be compar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from ann.blas import pools_at_one
 from ann.network import Network
 from ann.train import as_inputs
 
 __all__ = ["PCA", "fit_pca", "last_hidden", "procrustes", "tsne"]
 
 TSNE_PCA_DIMENSIONS = 50  # t-SNE starts from this many principal components, as its authors advise
+TSNE_ITERATIONS = 1000  # scikit-learn's default: 250 with early exaggeration, then 750
 
 
 def last_hidden(network: Network, images: np.ndarray, batch: int = 2000) -> np.ndarray:
@@ -115,18 +119,80 @@ def fit_pca(points: np.ndarray, n_components: int = 2) -> PCA:
     return PCA(mean=mean, components=components, explained_variance_ratio=ratio)
 
 
-def tsne(points: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+TsneProgress = Callable[[int, int], None]  # (iterations done, iterations in all)
+
+
+def _progress_tsne(progress: TsneProgress, **params: Any):
+    """scikit-learn's ``TSNE`` whose optimisation reports each iteration to ``progress``.
+
+    ``TSNE`` has no callback. Its optimisation (``_tsne``: 250 iterations with early exaggeration, then
+    the rest) is repeated here step for step with scikit-learn's own gradient descent and Barnes-Hut
+    gradient, the gradient wrapped to count the calls: the same map, bit for bit (a test checks it against
+    ``TSNE`` itself). Where a scikit-learn release has moved these internals, plain ``TSNE`` runs instead
+    and reports only its start and end.
+    """
+    from sklearn.manifold import TSNE
+
+    try:
+        from sklearn.manifold._t_sne import _gradient_descent, _kl_divergence_bh
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    except ImportError:
+        return TSNE(**params), False
+
+    class ProgressTSNE(TSNE):
+        def _tsne(self, P, degrees_of_freedom, n_samples, X_embedded, neighbors=None, skip_num_points=0):
+            total = self.max_iter
+            calls = [0]
+
+            def objective(*args, **kwargs):
+                result = _kl_divergence_bh(*args, **kwargs)
+                calls[0] += 1
+                progress(min(calls[0], total), total)
+                return result
+
+            exploration = self._EXPLORATION_MAX_ITER
+            opt_args = {
+                "it": 0, "n_iter_check": self._N_ITER_CHECK, "min_grad_norm": self.min_grad_norm,
+                "learning_rate": self.learning_rate_, "verbose": self.verbose,
+                "kwargs": {"skip_num_points": skip_num_points, "angle": self.angle, "verbose": self.verbose,
+                           "num_threads": _openmp_effective_n_threads()},
+                "args": [P, degrees_of_freedom, n_samples, self.n_components],
+                "n_iter_without_progress": exploration, "max_iter": exploration, "momentum": 0.5,
+            }
+            P *= self.early_exaggeration
+            params, kl_divergence, it = _gradient_descent(objective, X_embedded.ravel(), **opt_args)
+            P /= self.early_exaggeration
+            remaining = self.max_iter - exploration
+            if it < exploration or remaining > 0:
+                opt_args.update(max_iter=self.max_iter, it=it + 1, momentum=0.8,
+                                n_iter_without_progress=self.n_iter_without_progress)
+                params, kl_divergence, it = _gradient_descent(objective, params, **opt_args)
+            self.n_iter_ = it
+            self.kl_divergence_ = kl_divergence
+            progress(total, total)  # an early stop (no progress, a tiny gradient) ends it here
+            return params.reshape(n_samples, self.n_components)
+
+    return ProgressTSNE(**params), True
+
+
+def tsne(points: np.ndarray, seed: int = 0, perplexity: float = 30.0,
+         progress: TsneProgress | None = None) -> np.ndarray:
     """A t-SNE map in two dimensions (scikit-learn's ``TSNE``, Barnes-Hut, PCA start).
 
     The points are first reduced to their first 50 principal components. t-SNE keeps neighbours together
-    but not distances: the size of a cluster and the gaps between clusters mean little. It takes about
-    6 s for 2,000 points of 200 dimensions on one core of this project's machine (``bench/map_speed.py``).
+    but not distances: the size of a cluster and the gaps between clusters mean little. Its thread pool
+    (OpenMP) runs under :func:`ann.blas.pools_at_one`, as every pool of ann does: at two threads beside a
+    busy second core it took 10x as long as at one. Times on this project's machine are in bench/README.md
+    (``bench/honest_waits.py``).
 
     Parameters
     ----------
     points : ndarray (n, d), n > perplexity * 3 or so
     seed : int, the random state
     perplexity : float, 5..50, roughly how many neighbours each point keeps close
+    progress : callable(done, total), optional
+        Called after every iteration of the optimisation with the iterations done and the total (1,000),
+        from the calling thread; the time before the first call (neighbours, affinities) is a few percent.
 
     Returns
     -------
@@ -148,13 +214,21 @@ def tsne(points: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndar
         raise ValueError(f"{len(points)} points are too few for t-SNE with perplexity {perplexity:g}; use more "
                          f"than {int(3 * perplexity)} points or a smaller perplexity")
     try:
-        from sklearn.manifold import TSNE
+        import sklearn.manifold  # noqa: F401 -- heavy (about 1 s): only when a t-SNE map is asked for
     except ImportError as exc:  # scikit-learn is in requirements.txt, but ann itself needs only NumPy and SciPy
         raise ImportError("t-SNE needs scikit-learn: pip install 'scikit-learn>=1.4'") from exc
     dims = min(TSNE_PCA_DIMENSIONS, *points.shape)
     reduced = fit_pca(points, dims).transform(points)
-    model = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1)
-    return model.fit_transform(reduced).astype(np.float64)
+    params = {"n_components": 2, "perplexity": perplexity, "init": "pca", "random_state": seed, "n_jobs": 1,
+              "max_iter": TSNE_ITERATIONS}
+    model, reports = _progress_tsne(progress or (lambda done, total: None), **params)
+    with pools_at_one():  # after the import: scikit-learn's OpenMP library is loaded by then
+        if progress is not None:
+            progress(0, TSNE_ITERATIONS)
+        coords = model.fit_transform(reduced)
+        if progress is not None and not reports:
+            progress(TSNE_ITERATIONS, TSNE_ITERATIONS)
+    return coords.astype(np.float64)
 
 
 def procrustes(source: np.ndarray, target: np.ndarray, scale: bool = True) -> np.ndarray:

@@ -22,13 +22,14 @@ Nothing here trains or changes the network.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.ndimage
 
-from ann import augment
+from ann import augment, blas
 from ann.network import SLOPES, Network
 
 __all__ = [
@@ -42,11 +43,13 @@ __all__ = [
     "fooling_epsilon",
     "gradient_to_inputs",
     "input_gradient",
+    "level_seconds",
     "occlude",
     "occlusion_map",
     "rotate",
     "sensitivity",
     "stroke",
+    "sweep_estimate",
 ]
 
 PAPER = 0.01  # a scaled input's background (pixel 0), as ann.inputs.scale_inputs makes it
@@ -371,6 +374,14 @@ def accuracy_curve(network: Network, X, labels, kind: str, levels: Sequence[floa
     levels = perturbation.levels if levels is None else tuple(levels)
     for level in levels:
         _check_level(level, perturbation.level_name, perturbation.low, perturbation.high)
+    with blas.threads("score"):  # the products on ann's threads, every library's own pool at one
+        yield from _levels(network, X, labels, perturbation, levels, seed, batch)
+
+
+def _levels(network: Network, X: np.ndarray, labels: np.ndarray, perturbation: Perturbation,
+            levels: Sequence[float], seed: int, batch: int) -> Iterator[dict]:
+    """The levels of :func:`accuracy_curve`, after its checks."""
+    kind = perturbation.name
     clean = np.concatenate([network.predict(X[s:s + batch]) for s in range(0, len(X), batch)]) if len(X) \
         else np.zeros(0, np.int64)
     for level in levels:
@@ -387,6 +398,42 @@ def accuracy_curve(network: Network, X, labels, kind: str, levels: Sequence[floa
         yield {"kind": kind, "level": level, "accuracy": float(np.sum(predicted == labels)) / n,
                "confidence": float(np.concatenate(confidence).mean()) if confidence else 0.0,
                "changed": float(np.sum(predicted != clean)) / n}
+
+
+CALIBRATION_IMAGES = 200  # images a sweep's calibration damages and reads, one level of each kind ...
+CALIBRATION_SECONDS = 0.1  # ... again and again for this long
+_level_seconds: dict[tuple, float] = {}
+
+
+def level_seconds(network: Network, X, labels, kind: str) -> float:
+    """Seconds per image for one level of one kind of damage (:func:`accuracy_curve`), measured on this
+    server for the network's shape: a middle level on the first :data:`CALIBRATION_IMAGES` of ``X``,
+    after a warm-up, for :data:`CALIBRATION_SECONDS` (at least twice). Measured once per process for each
+    network shape and kind."""
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"kind={kind!r} is not known; choose one of: {', '.join(PERTURBATIONS)}")
+    key = (network.config, kind)
+    known = _level_seconds.get(key)
+    if known is not None:
+        return known
+    perturbation = PERTURBATIONS[kind]
+    level = perturbation.levels[len(perturbation.levels) // 2]
+    sample, sample_labels = X[:CALIBRATION_IMAGES], np.asarray(labels)[:CALIBRATION_IMAGES]
+    next(accuracy_curve(network, sample[:20], sample_labels[:20], kind, [level]))  # warm-up
+    started = time.perf_counter()
+    images = 0  # repeated until the budget is spent: a busy server's time slices average out
+    while images < 2 * len(sample) or time.perf_counter() - started < CALIBRATION_SECONDS:
+        next(accuracy_curve(network, sample, sample_labels, kind, [level]))
+        images += len(sample)
+    seconds = (time.perf_counter() - started) / max(images, 1)
+    _level_seconds[key] = seconds
+    return seconds
+
+
+def sweep_estimate(network: Network, X, labels, kinds: Sequence[str]) -> float:
+    """Calibrated seconds for every level of ``kinds`` on all of ``X`` (:func:`level_seconds`)."""
+    return sum(level_seconds(network, X, labels, kind) * len(X) * len(PERTURBATIONS[kind].levels)
+               for kind in kinds)
 
 
 # --------------------------------------------------------------------------- one image

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -49,10 +50,15 @@ def write_model_snapshot(path: Path, network: Network, run: RunInfo, history: li
     atomic_write(path, lambda stream: np.savez_compressed(stream, meta=np.array(dumps_json(meta)), **arrays))
 
 
+POINT_COLUMNS = ("samples", "epoch", "train_loss", "train_accuracy", "slice_accuracy")  # a live point's values
+
+
 def write_resume(path: Path, network: Network, rng: np.random.Generator, history: list[dict[str, Any]],
-                 events: list[dict[str, Any]], learning_rate: float, run: RunInfo) -> None:
+                 events: list[dict[str, Any]], learning_rate: float, run: RunInfo,
+                 points: list[dict[str, Any]] | None = None) -> None:
     """Everything needed to continue exactly: weights, biases and momentum buffers in the network's own
-    dtype, the random generator's state, the history so far (and the run's settings, for a rebuild)."""
+    dtype, the random generator's state, the history so far (and, for a rebuild, the run's settings and its
+    live points: an array of :data:`POINT_COLUMNS`, NaN where a point has no slice accuracy)."""
     meta = {"format": CHECKPOINT_FORMAT, "format_version": 1, "run": run.id, "epoch": len(history),
             "network": configs_to_dict(run.network_config, run.train_config), "history": history,
             "events": events, "learning_rate": learning_rate,
@@ -64,14 +70,21 @@ def write_resume(path: Path, network: Network, rng: np.random.Generator, history
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
     for i, v in enumerate(network._velocity or []):
         arrays[f"velocity_{i}"] = v
+    arrays["points"] = np.array([[np.nan if p[c] is None else p[c] for c in POINT_COLUMNS] for p in points or []],
+                                np.float64).reshape(-1, len(POINT_COLUMNS))
     # The generator's state holds 128-bit integers: JSON keeps them exactly (Python ints), unlike npz.
     atomic_write(path, lambda stream: np.savez(stream, meta=np.array(json.dumps(jsonable(meta))), **arrays))
 
 
 def read_checkpoint_meta(path: Path) -> dict[str, Any]:
+    """A checkpoint's metadata, with its live points as dicts under ``"points"`` (none in an older file)."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
+            rows = npz["points"].tolist() if "points" in npz.files else []
+        if isinstance(meta, dict):
+            meta["points"] = [{c: (int(v) if c in ("samples", "epoch") else None if math.isnan(v) else v)
+                               for c, v in zip(POINT_COLUMNS, row)} for row in rows]
     except FileNotFoundError:
         raise CheckpointError(f"{path} is missing") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
@@ -100,7 +113,7 @@ def read_resume(path: Path, network_config: NetworkConfig, network_only: bool = 
     try:
         with stream, np.load(stream, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files
-                      if not (network_only and key.startswith("velocity_"))}
+                      if key != "points" and not (network_only and key.startswith("velocity_"))}
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{path} is damaged ({exc})") from None

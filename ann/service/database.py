@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ann.config import ConfigError, configs_from_dict
 from ann.data.named import tag_for_key
 from ann.dataset_tag import MNIST_TAG, DatasetTag
-from ann.service.checkpoints import folder_bytes, read_checkpoint_meta
+from ann.service.checkpoints import POINT_COLUMNS, folder_bytes, read_checkpoint_meta
 from ann.service.records import (
     RUN_ID_PATTERN,
     SCHEMA_VERSION,
@@ -90,6 +90,25 @@ CREATE TABLE IF NOT EXISTS events (
     time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, at);
+CREATE TABLE IF NOT EXISTS points (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    samples INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    train_accuracy REAL NOT NULL,
+    slice_accuracy REAL,
+    PRIMARY KEY (run_id, samples)
+);
+CREATE TABLE IF NOT EXISTS live (
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    samples INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    shares TEXT NOT NULL,
+    digits BLOB NOT NULL,
+    weights BLOB NOT NULL,
+    nodes INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS choices (
     owner TEXT PRIMARY KEY,
     model TEXT,
@@ -262,10 +281,12 @@ class Database:
                 static = json.loads((folder / "run.json").read_text())
                 history: list[dict[str, Any]] = []
                 events: list[dict[str, Any]] = []
+                points: list[dict[str, Any]] = []
                 learning_rate = float(static["config"]["learning_rate"])
                 if (folder / "resume.npz").exists():
                     meta = read_checkpoint_meta(folder / "resume.npz")
                     history, events = list(meta["history"]), list(meta.get("events") or [])
+                    points = meta["points"]
                     learning_rate = float(meta.get("learning_rate", learning_rate))
                 done = len(history)
                 status = RunStatus.FINISHED if done >= int(static["config"]["epochs"]) else RunStatus.INTERRUPTED
@@ -289,6 +310,9 @@ class Database:
                     conn.executemany("INSERT INTO events (run_id, at, kind, value, time) VALUES (?,?,?,?,?)",
                                      [(folder.name, float(e["at"]), str(e["kind"]), e.get("value"),
                                        float(e.get("time") or 0)) for e in events])
+                    conn.executemany(f"INSERT OR IGNORE INTO points (run_id, {', '.join(POINT_COLUMNS)})"
+                                     " VALUES (?,?,?,?,?,?)",
+                                     [(folder.name, *(p[c] for c in POINT_COLUMNS)) for p in points])
                 recovered += 1
             except (OSError, ValueError, KeyError, TypeError, CheckpointError, ConfigError, sqlite3.Error):
                 continue  # a folder we cannot make sense of is left as it is, for a person to look at

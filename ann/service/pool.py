@@ -19,7 +19,8 @@ import threading
 import time
 from typing import Any
 
-from ann.blas import available_cores
+from ann.blas import available_cores, requested_threads
+from ann.estimates import process_start_seconds, training_seconds
 from ann.paths import PROJECT_ROOT
 from ann.service.records import RunInfo, RunStatus
 from ann.service.store import RunStore
@@ -77,6 +78,14 @@ class TrainingService:
 
     # --- what the pages call: every request about a run comes through here, whichever starts a worker ---------
 
+    @property
+    def worker_threads(self) -> int:
+        """The BLAS threads each worker trains with: ``$ANN_BLAS_THREADS`` if set, else the cores shared out
+        (one each when every core has a worker)."""
+        if os.environ.get("ANN_BLAS_THREADS", "").strip():
+            return requested_threads("batch")
+        return max(available_cores() // self.workers, 1)
+
     def submit(self, workspace: str, network_config, train_config, **kwargs: Any) -> RunInfo:
         """Queue a run (see :meth:`RunStore.submit`) and make sure a worker will take it."""
         run = self.store.submit(workspace, network_config, train_config, **kwargs)
@@ -113,6 +122,16 @@ class TrainingService:
 
     def set_learning_rate(self, workspace: str, run_id: str, learning_rate: float) -> RunInfo:
         return self.store.set_learning_rate(workspace, run_id, learning_rate)
+
+    def run_seconds(self, network_config, train_config, records: int, test_images: int) -> float:
+        """Calibrated seconds from Start to the end of a run of these settings on this server, if a worker
+        is free: its training and scoring measured as a worker runs them (:mod:`ann.estimates`: the
+        workers' thread count and ``nice``), plus a worker process's start when none is running."""
+        seconds = training_seconds(network_config, train_config, records, test_images,
+                                   threads=self.worker_threads, nice=self.nice)
+        if not self.alive_workers():
+            seconds += process_start_seconds(self.nice)
+        return seconds
 
     def alive_workers(self) -> list[int]:
         with self._lock:
@@ -180,7 +199,7 @@ class TrainingService:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         # The cores shared out: each worker trains with cores // workers threads (one each when every core
         # has a worker); BLAS's own pools stay at one thread (ann.blas splits the large products itself).
-        env.setdefault("ANN_BLAS_THREADS", str(max(available_cores() // self.workers, 1)))
+        env.setdefault("ANN_BLAS_THREADS", str(self.worker_threads))
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(name, "1")
         log = open(self.store.root / "workers.log", "ab")  # noqa: SIM115 -- handed to the child

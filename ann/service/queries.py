@@ -1,4 +1,4 @@
-"""Reading the run store: a workspace's runs, one run, its history and events, the queue's counts.
+"""Reading the run store: a workspace's runs, one run, its history, events and live points, the queue's counts.
 """
 
 from __future__ import annotations
@@ -8,7 +8,11 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ann.config import ConfigError
+from ann.live_points import LiveView
+from ann.service.checkpoints import POINT_COLUMNS
 from ann.service.database import COLUMNS, Database, row_to_run
 from ann.service.queue import fair_order
 from ann.service.records import RUN_ID_PATTERN, RunInfo, RunNotFound, RunStatus, owner_of
@@ -82,6 +86,31 @@ class Queries(Database):
             rows = conn.execute("SELECT at, kind, value, time FROM events WHERE run_id = ? ORDER BY at, time",
                                 (run.id,)).fetchall()
         return [dict(row) for row in rows]
+
+    def points(self, run: RunInfo) -> list[dict[str, Any]]:
+        """The run's live points in order (see :mod:`ann.live_points`): ``samples``, ``epoch``, ``train_loss``,
+        ``train_accuracy``, ``slice_accuracy``. Those of its whole epochs, and while it is queued, training or
+        paused those of the epoch in progress (the points of an epoch that is not kept are not shown, like
+        the epoch)."""
+        last = run.epochs_done + (1 if run.active else 0)
+        with self._db() as conn:
+            rows = conn.execute(f"SELECT {', '.join(POINT_COLUMNS)} FROM points WHERE run_id = ? AND epoch <= ?"
+                                " ORDER BY samples", (run.id, last)).fetchall()
+        return [dict(row) for row in rows]
+
+    def live_view(self, run: RunInfo) -> LiveView | None:
+        """The network at the run's latest reported live point: its answers to the fixed digits and a few
+        first-layer nodes' weights (None before the first point)."""
+        with self._db() as conn:
+            row = conn.execute("SELECT samples, labels, answers, shares, digits, weights, nodes FROM live"
+                               " WHERE run_id = ?", (run.id,)).fetchone()
+        if row is None:
+            return None
+        labels = tuple(json.loads(row["labels"]))
+        return LiveView(samples=int(row["samples"]), labels=labels, answers=tuple(json.loads(row["answers"])),
+                        shares=tuple(json.loads(row["shares"])),
+                        digits=np.frombuffer(row["digits"], np.uint8).reshape(len(labels), -1),
+                        weights=np.frombuffer(row["weights"], np.float16).reshape(int(row["nodes"]), -1))
 
     def workspace_exists(self, workspace: str) -> bool:
         try:

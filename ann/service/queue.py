@@ -1,8 +1,10 @@
-"""The worker's side of the run store: claiming queued runs in a fair order, progress, epochs, the end.
+"""The worker's side of the run store: claiming queued runs in a fair order, progress, live points, epochs,
+the end.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import time
@@ -10,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ann.service.checkpoints import folder_bytes, write_model_snapshot, write_resume
+from ann.live_points import LiveView
+from ann.service.checkpoints import POINT_COLUMNS, folder_bytes, write_model_snapshot, write_resume
 from ann.service.database import Database, process_alive, this_worker
 from ann.service.records import Control, RunInfo, RunStatus, dumps_json
 
@@ -84,8 +87,11 @@ class WorkQueue(Database):
         return None if row is None else (row["control"], float(row["learning_rate"]), row["status"])
 
     def report(self, run_id: str, *, status: str | None = None, progress_done: int | None = None,
-               progress_total: int | None = None, epoch_seconds: float | None = None) -> None:
-        """The worker's heartbeat, with its progress (and a change between running and paused)."""
+               progress_total: int | None = None, epoch_seconds: float | None = None,
+               points: list[dict[str, Any]] | None = None, view: LiveView | None = None) -> None:
+        """The worker's heartbeat, with its progress (and a change between running and paused), and the live
+        points since its last report with the network's view at the latest (:meth:`record_points`), all in
+        one transaction: the page reads them together."""
         sets, args = ["heartbeat = ?"], [time.time()]
         for column, value in (("status", status), ("progress_done", progress_done),
                               ("progress_total", progress_total), ("epoch_seconds", epoch_seconds)):
@@ -94,11 +100,37 @@ class WorkQueue(Database):
                 args.append(value)
         with self._db(write=True) as conn:
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, run_id))
+            self._write_points(conn, run_id, points or [], view)
 
     def record_event(self, run_id: str, at: float, kind: str, value: float | None) -> None:
         with self._db(write=True) as conn:
             conn.execute("INSERT INTO events (run_id, at, kind, value, time) VALUES (?,?,?,?,?)",
                          (run_id, float(at), kind, value, time.time()))
+
+    def record_points(self, run_id: str, points: list[dict[str, Any]], view: LiveView | None = None) -> None:
+        """Live points of a run being trained, and the network's view at the latest (see ``ann.live_points``)."""
+        with self._db(write=True) as conn:
+            self._write_points(conn, run_id, points, view)
+
+    @staticmethod
+    def _write_points(conn: sqlite3.Connection, run_id: str, points: list[dict[str, Any]],
+                      view: LiveView | None) -> None:
+        if points:
+            conn.executemany(f"INSERT OR REPLACE INTO points (run_id, {', '.join(POINT_COLUMNS)})"
+                             " VALUES (?,?,?,?,?,?)", [(run_id, *(p[c] for c in POINT_COLUMNS)) for p in points])
+        if view is not None:
+            conn.execute("INSERT OR REPLACE INTO live (run_id, samples, labels, answers, shares, digits, weights,"
+                         " nodes) VALUES (?,?,?,?,?,?,?,?)",
+                         (run_id, view.samples, json.dumps(list(view.labels)), json.dumps(list(view.answers)),
+                          json.dumps([round(share, 4) for share in view.shares]),
+                          np.ascontiguousarray(view.digits, np.uint8).tobytes(),
+                          np.ascontiguousarray(view.weights, np.float16).tobytes(), len(view.weights)))
+
+    def drop_points_after(self, run_id: str, epoch: int) -> None:
+        """Forget the live points of the epochs after ``epoch``: one that was not kept (a stop, a crash), and
+        is trained again when the run goes on."""
+        with self._db(write=True) as conn:
+            conn.execute("DELETE FROM points WHERE run_id = ? AND epoch > ?", (run_id, int(epoch)))
 
     def record_epoch(self, run: RunInfo, metrics: dict[str, Any], network: Network,
                      rng: np.random.Generator, history: list[dict[str, Any]], learning_rate: float) -> None:
@@ -107,8 +139,12 @@ class WorkQueue(Database):
         folder = self.folder(run.id)
         folder.mkdir(parents=True, exist_ok=True)
         events = self.events(run)
+        with self._db() as conn:  # the epoch's own are in already: the worker writes them with its progress
+            points = [dict(row) for row in conn.execute(
+                f"SELECT {', '.join(POINT_COLUMNS)} FROM points WHERE run_id = ? AND epoch <= ? ORDER BY samples",
+                (run.id, int(metrics["epoch"]))).fetchall()]
         write_model_snapshot(folder / f"epoch_{int(metrics['epoch']):04d}.npz", network, run, history)
-        write_resume(folder / "resume.npz", network, rng, history, events, learning_rate, run)
+        write_resume(folder / "resume.npz", network, rng, history, events, learning_rate, run, points)
         accuracies = [e["test_accuracy"] for e in history if e.get("test_accuracy") is not None]
         with self._db(write=True) as conn:
             conn.execute("INSERT OR REPLACE INTO epochs (run_id, epoch, metrics) VALUES (?,?,?)",

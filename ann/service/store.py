@@ -7,11 +7,13 @@ in progress.
 
 The runs folder (``runs/`` in the project, or ``$ANN_RUNS_DIR``)::
 
-    runs.db                  SQLite in WAL mode: tables runs, epochs, events, and choices (each
-                             workspace's active model and dataset: ann.service.choices)
+    runs.db                  SQLite in WAL mode: tables runs, epochs, events, points (a run's live points,
+                             50 an epoch), live (the network's answers at its latest point), and choices
+                             (each workspace's active model and dataset: ann.service.choices)
     <run id>/run.json        what was asked for (owner, configuration, ...), written when it is submitted
     <run id>/resume.npz      the end of the last whole epoch, exactly: weights, biases, momentum buffers,
-                             the random generator's state, the history; Continue starts from here
+                             the random generator's state, the history (and the live points, for a
+                             rebuild); Continue starts from here
     <run id>/epoch_0001.npz  every finished epoch's network as a model file (weights stored as float16,
                              for looking back: the epoch scrubber, the hidden layer's map)
 

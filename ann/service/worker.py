@@ -12,7 +12,8 @@ The worker's side is :func:`train_run` (also used by ``python -m ann train --sav
 own process). Between two chunks of about a thousand records it reports progress and reads the owner's
 requests from the store: pause (it waits there, honoured within a second), stop (it ends after the
 chunk; the epoch in progress is not kept), a new learning rate (taken for the next chunk, and recorded).
-After every epoch it writes the checkpoints and the epoch's metrics. A run paused for more than
+With its progress it writes the run's live points (every 2% of an epoch) and the network's answers to the
+fixed test digits. After every epoch it writes the checkpoints and the epoch's metrics. A run paused for more than
 ``hold_seconds`` while others wait is parked: its worker goes back to the queue, and Resume queues the
 run again from its last whole epoch.
 
@@ -31,16 +32,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ann.blas import available_cores
 from ann.data.named import load_named
+from ann.live_points import LIVE_NODES, FixedDigits, LiveView
 from ann.service.database import this_worker
 from ann.service.records import CheckpointError, Control, RunInfo, RunNotFound, RunStatus
 from ann.service.store import RunStore
 from ann.train import train
+
+if TYPE_CHECKING:
+    from ann.network import Network
 
 REPORT_SECONDS = 0.5  # progress is written to the store at most twice a second
 PAUSE_POLL_SECONDS = 0.2  # a paused worker looks for Resume or Stop five times a second
@@ -71,6 +76,31 @@ def default_workers() -> int:
 # --------------------------------------------------------------------------- the worker's side
 
 
+class PointsOut:
+    """A run's live points on their way to the store (see :mod:`ann.live_points`): the training loop hands
+    each over (:meth:`point`, its ``points`` callback); the worker's next progress report takes them
+    (:meth:`take`), at most twice a second, together with the network's view at the latest of them (its
+    answers to the fixed digits, a few first-layer nodes' weights), which is made only then.
+    """
+
+    def __init__(self, network: Network, digits: FixedDigits) -> None:
+        self.network, self.digits = network, digits
+        self.pending: list[dict[str, Any]] = []
+        self.latest: tuple[int, np.ndarray, np.ndarray] | None = None  # samples, digits' outputs, first weights
+
+    def point(self, point: dict[str, Any], outputs: np.ndarray) -> None:
+        self.pending.append(point)
+        if len(outputs):  # the slice's first rows are the fixed digits'
+            self.latest = (point["samples"], outputs[:len(self.digits.labels)].copy(),
+                           self.network.weights[0][:LIVE_NODES].copy())
+
+    def take(self) -> tuple[list[dict[str, Any]], LiveView | None]:
+        """The points since the last call, and the view at the latest of them."""
+        points, view = self.pending, None if self.latest is None else self.digits.view(*self.latest)
+        self.pending, self.latest = [], None
+        return points, view
+
+
 class RunControl:
     """The training loop's link to the store while one run trains: progress out, requests in.
 
@@ -81,8 +111,9 @@ class RunControl:
     def __init__(self, store: RunStore, run: RunInfo, epochs_done: int, learning_rate: float, *,
                  parent_pid: int | None = None, hold_seconds: float = 60.0,
                  on_progress: Callable[[int, int], None] | None = None,
-                 ending: threading.Event | None = None) -> None:
+                 ending: threading.Event | None = None, points_out: PointsOut | None = None) -> None:
         self.store = store
+        self.points_out = points_out
         self.run = run
         self.parent_pid = parent_pid
         self.hold_seconds = hold_seconds
@@ -110,8 +141,9 @@ class RunControl:
         now = time.perf_counter()
         if now - self.last_report >= REPORT_SECONDS or done >= total:
             self.last_report = now
+            points, view = self.points_out.take() if self.points_out is not None else ([], None)
             self.store.report(self.run.id, progress_done=done, progress_total=total,
-                              epoch_seconds=now - self.epoch_started - self.waited)
+                              epoch_seconds=now - self.epoch_started - self.waited, points=points, view=view)
 
     def _check_alive(self) -> None:
         if self.ending is not None and self.ending.is_set():
@@ -193,10 +225,12 @@ def dataset_for_run(store: RunStore, run: RunInfo, data_dir: str | os.PathLike |
 def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None = None,
               hold_seconds: float = 60.0, on_progress: Callable[[int, int], None] | None = None,
               on_epoch: Callable[[dict[str, Any]], None] | None = None,
-              ending: threading.Event | None = None, threads: int | None = None) -> str:
+              ending: threading.Event | None = None, live_points: bool = True, threads: int | None = None) -> str:
     """Train a claimed run to its target epochs (or until stopped, parked, interrupted), writing to the
-    store as it goes. Returns the status it ended with. Never raises for a problem of the run itself: a
-    failure is recorded on the run (status "failed", with the message).
+    store as it goes: its live points (50 an epoch, :class:`PointsOut`; ``live_points=False`` leaves them
+    out, for bench/live_points.py), its progress, and each epoch. Returns the status it ended with. Never
+    raises for a problem of the run itself: a failure is recorded on the run (status "failed", with the
+    message).
 
     ``store`` is the run store, or what stands for it on a Dask worker (``ann.service.cluster.RemoteStore``);
     ``threads`` the BLAS threads (default: ``$ANN_BLAS_THREADS``, which the pool sets for its workers)."""
@@ -216,14 +250,20 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
             network = Network(run.network_config, seed=run.train_config.seed)
             rng = np.random.default_rng(run.train_config.seed)
             history, samples_seen = [], 0
+        store.drop_points_after(run.id, len(history))  # an epoch that was not kept is trained again
+        points_out = None
+        if live_points:
+            points_out = PointsOut(network, FixedDigits(dataset.test.images, dataset.test.labels,
+                                                        run.network_config.output_nodes))
         control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
-                             hold_seconds=hold_seconds, on_progress=on_progress, ending=ending)
+                             hold_seconds=hold_seconds, on_progress=on_progress, ending=ending, points_out=points_out)
         for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
                              dataset.test.images, dataset.test.labels, progress=control.progress,
                              should_stop=control.should_stop, start_epoch=len(history), rng=rng,
                              samples_seen=samples_seen, base_learning_rate=control.base_learning_rate,
-                             threads=threads):
+                             points=None if points_out is None else points_out.point, threads=threads):
             if metrics["stopped"]:
+                store.drop_points_after(run.id, len(history))
                 store.end(run.id, RunStatus.STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
                           "finished epoch(s) are kept, the epoch in progress is not.")
                 return RunStatus.STOPPED

@@ -1,0 +1,307 @@
+"""How long a wait will be: measured on the server that runs it, then corrected by the job's own rate.
+
+Two halves, one home for each rule:
+
+- **Before a job starts**, :func:`training_speed` times a few small epochs of the real training loop for
+  the network's size and settings on synthetic records, the way the job's worker will run them (its thread
+  count and its ``nice`` level, in a thread of its own), and a forward pass over synthetic test images.
+  The figures are cached per process: one calibration for each setup a server is asked about.
+  :func:`training_seconds` turns them into a run's time; :func:`process_start_seconds` measures what a
+  fresh worker process costs before it trains; :func:`others_running` and :func:`core_share` say how much
+  less of a core each of several parallel workers gets on a busy machine than the calibration did.
+- **While it runs**, :class:`TimeLeft` gives the seconds left from the fraction done: the calibrated
+  estimate at first, the job's own rate (measured from its first report, so start-up does not count as
+  slowness) more and more as it goes.
+
+:func:`duration_text` is how every page says a duration ("8 s", "2 min 05 s").
+
+Lab work (a t-SNE map, the robustness sweeps) calibrates itself where it lives (:mod:`ann.lab`), and
+reports its progress to a :class:`TimeLeft` the same way. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ann.config import NetworkConfig, TrainConfig
+from ann.network import Network
+from ann.paths import PROJECT_ROOT
+from ann.train import score, train
+
+__all__ = [
+    "TRUST_FRACTION",
+    "TimeLeft",
+    "TrainingSpeed",
+    "core_share",
+    "duration_text",
+    "others_running",
+    "process_start_seconds",
+    "training_seconds",
+    "training_speed",
+]
+
+# A job's own rate is trusted fully once this share of it is done since its first report; before that it
+# is blended with the calibrated estimate in proportion.
+TRUST_FRACTION = 0.1
+# The calibration trains a warm-up epoch of CALIBRATION_RECORDS records, then more such epochs until this much
+# training time has passed: long enough to average a few scheduler slices on a busy server, short enough for
+# a page. Small epochs, because the loop reports once an epoch (and a chunk of 1,024 records of a large
+# network with elastic distortions takes seconds on a crowded, niced core).
+CALIBRATION_SECONDS = 0.3
+CALIBRATION_RECORDS = 256
+CALIBRATION_MAX_EPOCHS = 200
+CALIBRATION_TEST_IMAGES = 1000  # images scored (after a warm-up of 100) for the test pass's speed
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as a page shows it: "8 s", "2 min 05 s", "1 h 03 min"; "-" when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if seconds < 59.5:
+        return f"{max(seconds, 1):.0f} s"
+    seconds = round(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+
+
+# --------------------------------------------------------------------------- while a job runs
+
+
+class TimeLeft:
+    """The seconds left of a job that reports the fraction it has done.
+
+    Before its first report (a process starting, a first chunk), the calibrated ``estimate`` counts down
+    from the moment the job started. From its first report on, the job's own rate since that report
+    (elapsed seconds per fraction done) takes over in proportion to the share done since then, fully from
+    :data:`TRUST_FRACTION`; without an estimate it is the only guide (None until there is a rate).
+
+    Parameters
+    ----------
+    estimate : float or None
+        Calibrated seconds for the whole job, its start-up included.
+    clock : callable() -> float
+        Seconds, monotonic (injected in tests).
+    """
+
+    def __init__(self, estimate: float | None, clock: Callable[[], float] = time.perf_counter) -> None:
+        if estimate is not None and not (math.isfinite(estimate) and estimate >= 0):
+            raise ValueError(f"estimate={estimate!r}: give a finite number of seconds, at least 0, or None")
+        self.estimate = estimate
+        self.clock = clock
+        self.started = clock()
+        self.fraction = 0.0
+        self._first: tuple[float, float] | None = None  # (elapsed, fraction) at the first report
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def update(self, fraction: float) -> None:
+        """The job has done ``fraction`` (0..1) of its work (a smaller value than before is ignored)."""
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        if fraction <= self.fraction:
+            return
+        if self._first is None:
+            self._first = (self.elapsed(), fraction)
+        self.fraction = fraction
+
+    def seconds_left(self) -> float | None:
+        """The estimated seconds left (0 once done; None with no estimate and no rate yet)."""
+        f = self.fraction
+        if f >= 1.0:
+            return 0.0
+        elapsed = self.elapsed()
+        if self._first is None:  # not a single report: the estimate counts down, never below a tenth of itself
+            return None if self.estimate is None else max(self.estimate - elapsed, 0.1 * self.estimate)
+        first_elapsed, first_fraction = self._first
+        prior = None
+        if self.estimate is not None:
+            # the calibrated time for the part not done, as if the job ran at the calibrated rate
+            work = max(self.estimate - first_elapsed, 0.0) / max(1.0 - first_fraction, 1e-9)
+            prior = work * (1.0 - f)
+        done_since = f - first_fraction
+        if done_since <= 0.0:
+            return prior
+        own = (elapsed - first_elapsed) / done_since * (1.0 - f)
+        if prior is None:
+            return own
+        trust = min(done_since / TRUST_FRACTION, 1.0)
+        return trust * own + (1.0 - trust) * prior
+
+    def total(self) -> float | None:
+        """Elapsed plus left: the job's whole time as it now looks."""
+        left = self.seconds_left()
+        return None if left is None else self.elapsed() + left
+
+
+# --------------------------------------------------------------------------- before a job starts
+
+
+@dataclass(frozen=True)
+class TrainingSpeed:
+    """What one training setup costs on this server, measured.
+
+    Attributes
+    ----------
+    seconds_per_sample : float, one training sample (its augmentation included)
+    seconds_per_test_image : float, one image scored after an epoch
+    threads, nice : int, how the calibration ran (as the job's worker will)
+    """
+
+    seconds_per_sample: float
+    seconds_per_test_image: float
+    threads: int
+    nice: int
+
+
+_speeds: dict[tuple, TrainingSpeed] = {}
+_speeds_lock = threading.Lock()
+_start_seconds: dict[int, float] = {}
+
+
+def _speed_key(network: NetworkConfig, training: TrainConfig, threads: int, nice: int) -> tuple:
+    # what the time per sample depends on: not the learning rate, the epochs (nor the warm-up, which must fit
+    # in them), the record limit or the seed
+    neutral = dataclasses.replace(training, learning_rate=0.1, epochs=1, warmup_epochs=0.0, limit=None, seed=0)
+    return network, neutral, threads, nice
+
+
+def _in_thread(nice: int, work: Callable[[], TrainingSpeed]) -> TrainingSpeed:
+    """Run ``work`` in a thread of its own, ``nice`` steps lower in priority (as the job's worker runs:
+    on a busy server a niced process gets less of a core, and the calibration should see that)."""
+    result: list = []
+
+    def run() -> None:
+        try:
+            if nice and hasattr(os, "setpriority"):
+                tid = threading.get_native_id()
+                try:
+                    os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+                except OSError:  # not allowed here: measure at the thread's own priority
+                    pass
+            result.append(work())
+        except BaseException as exc:  # handed back to the caller
+            result.append(exc)
+
+    thread = threading.Thread(target=run, name="ann-calibration", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def training_speed(network: NetworkConfig, training: TrainConfig, threads: int = 1, nice: int = 0,
+                   budget: float = CALIBRATION_SECONDS) -> TrainingSpeed:
+    """This server's speed for a training setup, measured once per process.
+
+    Trains a fresh network of ``network``'s shape with ``training``'s settings on synthetic records (the
+    real loop: batches, augmentation, the seed's rotated copies) for a warm-up epoch of
+    :data:`CALIBRATION_RECORDS` records and then more such epochs until ``budget`` seconds of training have
+    passed, and scores synthetic test images, with ``threads`` BLAS threads, in a
+    thread ``nice`` steps lower in priority.
+
+    Returns
+    -------
+    TrainingSpeed
+    """
+    key = _speed_key(network, training, threads, nice)
+    with _speeds_lock:
+        known = _speeds.get(key)
+    if known is not None:
+        return known
+
+    def measure() -> TrainingSpeed:
+        rng = np.random.default_rng(0)
+        # a small epoch, trained again and again: the loop reports once an epoch, so the budget is kept to
+        # within one such epoch even on a crowded server
+        records = max(CALIBRATION_RECORDS // training.batch_size, 1) * training.batch_size
+        images = rng.integers(0, 256, (max(records, CALIBRATION_TEST_IMAGES), network.input_nodes), dtype=np.uint8)
+        labels = rng.integers(0, network.output_nodes, len(images))
+        net = Network(network, seed=0)
+        config = dataclasses.replace(key[1], epochs=CALIBRATION_MAX_EPOCHS, limit=records)
+        seconds = samples = 0.0
+        for metrics in train(net, images, labels, config, threads=threads):
+            if metrics["epoch"] == 1:
+                continue  # warm-up: first calls, caches
+            seconds += metrics["seconds"]
+            samples += records * training.copies_per_record
+            if seconds >= budget:
+                break
+        test = images[:CALIBRATION_TEST_IMAGES]
+        score(net, test[:100], labels[:100], threads=threads)  # warm-up
+        started = time.perf_counter()
+        score(net, test, labels[:len(test)], threads=threads)
+        per_test = (time.perf_counter() - started) / len(test)
+        return TrainingSpeed(seconds / samples, per_test, threads, nice)
+
+    speed = _in_thread(nice, measure)
+    with _speeds_lock:
+        _speeds[key] = speed
+    return speed
+
+
+def training_seconds(network: NetworkConfig, training: TrainConfig, records: int, test_images: int,
+                     threads: int = 1, nice: int = 0, epochs: int | None = None) -> float:
+    """Seconds to train ``epochs`` (default: ``training.epochs``) epochs on ``records`` records and score
+    ``test_images`` after each, at this server's measured speed (:func:`training_speed`), start-up not
+    included."""
+    speed = training_speed(network, training, threads, nice)
+    epochs = training.epochs if epochs is None else epochs
+    samples = records * training.copies_per_record * epochs
+    return samples * speed.seconds_per_sample + epochs * test_images * speed.seconds_per_test_image
+
+
+def core_share(threads: int, others: float, cores: int) -> float:
+    """The share of a core each of ``threads`` busy threads gets beside ``others`` busy threads on
+    ``cores`` cores, the operating system sharing them fairly (1.0: a core each)."""
+    return min(1.0, cores / max(others + threads, 1e-9))
+
+
+def others_running(samples: int = 10, interval: float = 0.01) -> float:
+    """How many threads besides the caller are running on this machine now: the kernel's count of running
+    threads (``procs_running`` in /proc/stat, the caller included), averaged over ``samples`` readings
+    ``interval`` seconds apart. 0.0 where the system does not say."""
+    counts = []
+    for index in range(samples):
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                for line in stat:
+                    if line.startswith("procs_running"):
+                        counts.append(int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            return 0.0
+        if index + 1 < samples:
+            time.sleep(interval)
+    return max(sum(counts) / len(counts) - 1.0, 0.0) if counts else 0.0
+
+
+def process_start_seconds(nice: int = 0) -> float:
+    """What a fresh worker process costs before it trains: a Python interpreter importing the training
+    loop, timed once per process (a subprocess, ``nice`` steps lower, as the workers run)."""
+    known = _start_seconds.get(nice)
+    if known is not None:
+        return known
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    # the child lowers its own priority first, as a worker does (os.nice at its start)
+    command = [sys.executable, "-c", f"import os; os.nice({int(nice)}); import ann.train"]
+    started = time.perf_counter()
+    try:
+        subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, timeout=60, capture_output=True)
+    except (OSError, subprocess.SubprocessError):
+        pass  # the time it took is still what a start costs here
+    seconds = time.perf_counter() - started
+    _start_seconds[nice] = seconds
+    return seconds
