@@ -16,6 +16,7 @@ The network (this folder):
 - :mod:`ann.model_io` model files (.npz, no pickle); :mod:`ann.dataset_tag` what a model was trained on
 - :mod:`ann.models`   the shipped models: stable names, files, the default
 - :mod:`ann.files`, :mod:`ann.paths`  atomic writes; where the project's folders are
+- :mod:`ann.remote`   this package's code, sent to a Dask cluster that has only the dependencies
 
 The rest:
 
@@ -23,7 +24,8 @@ The rest:
 - :mod:`ann.lab`         looking inside: backquery, one step by hand, robustness, the hidden-layer map, epochs
 - :mod:`ann.experiments` grids of runs (the seed's error-rule comparison, sweeps; locally or on Dask) and
   their results files
-- :mod:`ann.service`     the training service: the run store (SQLite), its worker processes and their pool
+- :mod:`ann.service`     the training service: the run store (SQLite), its worker processes and their pool,
+  or a Dask cluster
 - :mod:`ann.cli`         ``python -m ann`` (and the ``ann`` command)
 """
 

@@ -202,6 +202,7 @@ else:
         "learning rate": run.learning_rate, "batch": run.train_config.batch_size, "records": run.records,
         "training s": round(run.train_seconds, 1),
         "created": when(run.created), "from": "CLI" if run.source == "cli" else "Train page",
+        "trained on": run.trained_where,
     } for run in reversed(shown)]
     st.dataframe(table, hide_index=True, width="stretch", key="rn_table", column_config={
         "run": st.column_config.TextColumn("run", pinned=True),
@@ -266,6 +267,8 @@ else:
     best = format_accuracy(picked.best_accuracy)
     st.markdown(f"**{picked.name}**: {run_panels.status_text(picked)}; test accuracy "
                 f"{run_panels.accuracy_text(picked)} (best epoch {best}).")
+    if picked.trained_where:
+        st.caption(f"Trained on {picked.trained_where}.")
     if picked.message:
         st.caption(picked.message)
     run_actions(picked)

@@ -18,7 +18,7 @@ def mnist_folder(monkeypatch, mnist_dir):
     monkeypatch.setenv("ANN_DATA_DIR", str(mnist_dir))
 
 
-def finished_run(key: str, accuracy: float = 0.8, epochs: int = 2, hidden: int = 20):
+def finished_run(key: str, accuracy: float = 0.8, epochs: int = 2, hidden: int = 20, worker: str = "apptest:0"):
     """A run of ``key``'s workspace with ``epochs`` recorded epochs, as a worker leaves it."""
     from ann.network import Network
     from ui import workspace
@@ -26,7 +26,7 @@ def finished_run(key: str, accuracy: float = 0.8, epochs: int = 2, hidden: int =
     store = workspace.store()
     # submitted as already training (by "this test"), so the server's own workers never take it
     claimed = store.submit(key, NetworkConfig(hidden_nodes=(hidden,)), TrainConfig(epochs=epochs, rotate=0.0),
-                           records=500, status="running", worker="apptest:0")
+                           records=500, status="running", worker=worker)
     run = claimed
     history = []
     for epoch in range(1, epochs + 1):
@@ -81,6 +81,19 @@ def test_runs_are_listed_compared_made_active_shared_and_deleted():
     viewer.button(key="rn_use_shared").click().run()
     assert viewer.session_state["active_model"].source == "shared"
     assert workspace.store().list_runs(viewer.session_state["workspace_key"]) == []
+
+
+def test_a_run_says_where_it_trained():
+    at = open_page("runs")
+    key = at.session_state["workspace_key"]
+    on_cluster = finished_run(key, worker="tcp://10.0.0.5:40123 (dask)")
+    finished_run(key, worker="lab-server:4242")
+    at.run()
+    no_exceptions(at)
+    assert list(at.dataframe[0].value["trained on"]) == ["lab-server, process 4242", "Dask worker 10.0.0.5:40123"]
+    assert "Trained on lab-server, process 4242." in texts(at.caption)
+    at.selectbox(key="rn_pick").set_value(on_cluster.id).run()
+    assert "Trained on Dask worker 10.0.0.5:40123." in texts(at.caption)
 
 
 def test_guessed_ids_links_and_keys_are_not_found():

@@ -388,10 +388,14 @@ def _train_view_body(run_id: str) -> None:
                 f"{run.progress_done:,} of {run.progress_total:,} samples"
                 + (f", {duration_text(run.seconds_left())} left in all" if run.seconds_left() is not None else "")))
         elif run.status == RunStatus.QUEUED:
-            busy = len(workspace.service().alive_workers())
-            st.info(f"Queued: {queue_text(run)}. This server trains {count(workspace.service().workers, 'run')} at "
-                    f"once ({busy} busy); it starts by itself, and you can leave this page meanwhile.",
-                    icon=":material/hourglass_top:")
+            service = workspace.service()
+            if service.executor == "dask":
+                where = f"The Dask cluster at {service.scheduler} trains the queue"
+            else:
+                where = (f"This server trains {count(service.workers, 'run')} at once "
+                         f"({len(service.alive_workers())} busy)")
+            st.info(f"Queued: {queue_text(run)}. {where}; it starts by itself, and you can leave this page "
+                    "meanwhile.", icon=":material/hourglass_top:")
         if run.message and not run.active:
             st.caption(run.message)
         model_offer("tr", only=run.id, in_fragment=True)

@@ -75,6 +75,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     n_records = min(train_cfg.limit or len(data.train.labels), len(data.train.labels))
     if args.save_run:
         return train_recorded(args, net_cfg, train_cfg, data, n_records, out)
+    if args.scheduler:
+        raise UsageError("--scheduler trains a recorded run on a Dask cluster: add --save-run")
     layers = "-".join(str(n) for n in net_cfg.layer_sizes)
     print(f"data: {describe_data(data)}", file=sys.stderr)
     print(f"training {layers} {net_cfg.activation}/{net_cfg.loss} on {count(n_records, 'record')} "

@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-run", action="store_true",
                    help="also record the run in the run store (runs/ or $ANN_RUNS_DIR), where the dashboard's "
                         "Runs page and 'python -m ann runs' list it")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="with --save-run: train on this Dask cluster, recording here (pip install -r "
+                        "requirements-dask.txt); if it cannot be reached, the run trains here")
     _dashboard_arg(p)
     _workspace_arg(p)
 
@@ -173,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train every combination of the --param values (for each seed) in "
                                    "parallel. Other training flags fix the rest, as for 'train'.")
     _copy_flags(sub.choices["train"], p, skip=("help", "out", "float16", "json", "save_run", "workspace", "runs_dir",
-                                                  "dashboard_url"))
+                                                  "dashboard_url", "scheduler"))
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...", required=True,
                    help="a setting and its values, e.g. learning_rate=0.01,0.03,0.1 or hidden_nodes=100,200 "
                         "(layers: 300x100); repeat for a grid")

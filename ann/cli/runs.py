@@ -99,9 +99,12 @@ def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records
 
     store, key = _store_and_workspace(args)
     dataset = store.save_dataset(key, data) if data.key.startswith("own-") else data.key
+    cluster = _cluster(store, args.scheduler) if args.scheduler else None
+    worker = f"{args.scheduler} (dask scheduler)" if cluster is not None else this_worker()
     run = store.submit(key, net_cfg, train_cfg, preset=args.preset, records=n_records, dataset=dataset,
-                       source="cli", status=RunStatus.RUNNING, worker=this_worker())
-    print(f"recording {run.name} (id {run.id}) in {store.root}; the dashboard shows it at "
+                       source="cli", status=RunStatus.RUNNING, worker=worker)
+    where = f" on the Dask cluster at {args.scheduler}" if cluster is not None else ""
+    print(f"recording {run.name} (id {run.id}) in {store.root}{where}; the dashboard shows it at "
           f"{_dashboard_link(args, key)}", file=sys.stderr)
     bar = ProgressBar(f"epoch {run.epochs_done + 1}/{train_cfg.epochs}")
     state = {"bar": bar}
@@ -109,7 +112,10 @@ def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records
     def on_epoch(metrics: dict[str, Any]) -> None:
         state["bar"] = epoch_done(state["bar"], metrics, train_cfg.epochs, quiet=args.json)
 
-    status = train_run(store, run, data, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
+    if cluster is not None:
+        status = _train_on_cluster(cluster, store, run, data, lambda d, t: state["bar"].update(d, t), on_epoch)
+    else:
+        status = train_run(store, run, data, on_progress=lambda d, t: state["bar"].update(d, t), on_epoch=on_epoch)
     run = store.get_run(key, run.id)
     history = store.history(run)
     if not run.has_model:
@@ -126,6 +132,47 @@ def train_recorded(args: argparse.Namespace, net_cfg, train_cfg, data, n_records
         print(f"performance: {format_accuracy(run.test_accuracy)} on the test set, {run.train_seconds:.1f}s of training; "
               f"model saved to {out}; recorded as {run.name} ({run.status})")
     return 0 if status == RunStatus.FINISHED else FAILURE
+
+
+def _cluster(store: RunStore, address: str):
+    """The Dask executor for one run of this command, or None (and why, on stderr) when its scheduler cannot
+    be reached: the run then trains here."""
+    try:
+        from ann.service.cluster import ClusterExecutor  # Dask: optional, and a second to import
+    except ImportError:
+        raise UsageError("--scheduler needs Dask's distributed scheduler: pip install -r requirements-dask.txt") from None
+    cluster = ClusterExecutor(store, address, claim=False)
+    if not cluster.connected:
+        print(f"note: {cluster.unreachable or cluster.notice}; the run trains here.", file=sys.stderr)
+        cluster.close()
+        return None
+    return cluster
+
+
+def _train_on_cluster(cluster, store: RunStore, run, data, on_progress, on_epoch) -> str:
+    """Send the run to the cluster and follow it in the store, which this process writes as the messages
+    arrive; Ctrl-C marks it interrupted (resumable)."""
+    try:
+        cluster.start(run, data)
+        seen = run.epochs_done
+        while True:
+            now = store._run(run.id)
+            history = store.history(now) if now.epochs_done > seen else []
+            for metrics in history[seen:]:
+                on_epoch(metrics)
+            seen = max(seen, now.epochs_done)
+            if now.progress_total:
+                on_progress(now.progress_done, now.progress_total)
+            if not now.active:
+                return now.status
+            if not cluster.held():  # ended there: the executor has written how
+                return store._run(run.id).status
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        cluster.close("Interrupted (Ctrl-C).")
+        raise
+    finally:
+        cluster.close()
 
 
 def _find_run(store, key: str, text: str):
@@ -210,5 +257,5 @@ def _run_summary(run) -> dict[str, Any]:
             "target_epochs": run.target_epochs, "test_accuracy": run.test_accuracy,
             "best_accuracy": run.best_accuracy, "train_seconds": run.train_seconds, "records": run.records,
             "preset": run.preset, "source": run.source, "created": run.created, "dataset": run.dataset,
-            "dataset_title": run.dataset_title,
+            "dataset_title": run.dataset_title, "trained_on": run.trained_on,
             "config": configs_to_dict(run.network_config, run.train_config)}

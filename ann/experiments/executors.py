@@ -40,6 +40,7 @@ import numpy as np
 from ann.blas import available_cores
 from ann.experiments.grid import RunSpec, SweepData, SweepError
 from ann.experiments.run import RunTask, StopRequest, failed_record, guarded
+from ann.remote import ship_code, tune_allocator
 
 __all__ = ["CONNECT_TIMEOUT", "IN_THIS_PROCESS", "Backend", "Executor", "open_executor"]
 
@@ -260,6 +261,7 @@ class _Processes(Executor):
 def _dask_task(task: RunTask, spec: RunSpec, data: SweepData, stop_name: str) -> dict[str, Any]:
     from distributed import Event, get_client  # only on a Dask worker
 
+    tune_allocator()
     event = Event(stop_name, client=get_client())
     checked = [0.0, False]
 
@@ -294,6 +296,7 @@ class _Dask(Executor):
         self.address = address
         self.slots = runs
         try:
+            ship_code(self.client)  # the cluster needs ann's dependencies, not ann itself
             workers = self.client.scheduler_info().get("workers", {})
             self.workers = sum(w.get("nthreads", 1) for w in workers.values()) or 0
             self._stop_name = f"ann-sweep-stop-{uuid.uuid4().hex}"

@@ -89,11 +89,11 @@ class Commands(Queries):
                                   (owner,)).fetchone()[0]
             conn.execute(
                 "INSERT INTO runs (id, owner, number, status, config, preset, records, dataset, source,"
-                " learning_rate, created, queued, started, heartbeat, worker, dataset_info)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " learning_rate, created, queued, started, heartbeat, worker, trained_on, dataset_info)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, owner, number, status, dumps_json(config), preset, int(records), tag.key, source,
                  float(train_config.learning_rate), now, now, now if status == RunStatus.RUNNING else None,
-                 now if status == RunStatus.RUNNING else None, worker, dumps_json(tag.to_json())))
+                 now if status == RunStatus.RUNNING else None, worker, worker, dumps_json(tag.to_json())))
         folder = self.folder(run_id)
         folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         self._write_static(run_id, {"id": run_id, "owner": owner, "number": number, "config": config,

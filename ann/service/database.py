@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # the network brings SciPy; listing runs needs only NumPy and
 COLUMNS = ("id", "owner", "number", "status", "config", "preset", "records", "dataset", "source",
             "learning_rate", "epochs_done", "created", "queued", "started", "ended", "heartbeat",
             "progress_done", "progress_total", "epoch_seconds", "train_seconds", "test_accuracy",
-            "best_accuracy", "message", "share", "control", "worker", "disk_bytes", "dataset_info")
+            "best_accuracy", "message", "share", "control", "worker", "disk_bytes", "dataset_info",
+            "trained_on")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -72,7 +73,8 @@ CREATE TABLE IF NOT EXISTS runs (
     control TEXT NOT NULL DEFAULT '',
     worker TEXT,
     disk_bytes INTEGER NOT NULL DEFAULT 0,
-    dataset_info TEXT
+    dataset_info TEXT,
+    trained_on TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, number);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, queued);
@@ -293,9 +295,12 @@ class Database:
             # column added since needs its ALTER TABLE
             conn.executescript(_SCHEMA)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-            if "dataset_info" not in columns:  # a store made before runs recorded their dataset's classes
+            # a store made before runs recorded their dataset's classes, or where they trained
+            for column in ("dataset_info", "trained_on"):
+                if column in columns:
+                    continue
                 try:
-                    conn.execute("ALTER TABLE runs ADD COLUMN dataset_info TEXT")
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
                 except sqlite3.OperationalError as exc:
                     if "duplicate column" not in str(exc):  # another process added it first: fine
                         raise

@@ -1,8 +1,12 @@
-"""The pool of worker processes (:class:`TrainingService`), living in the web server.
+"""The training service (:class:`TrainingService`), living in the web server: the one door for every request
+about a run, whichever executor trains it.
 
-It starts workers while runs are queued, at most ``ANN_TRAIN_WORKERS`` (default: the cores this process may
-use, at least 1), restarts none by itself (a queued run simply waits for the next worker), and marks runs whose
-worker died *interrupted*.
+By default its executor is a pool of local worker processes: it starts workers while runs are queued, at most
+``ANN_TRAIN_WORKERS`` (default: the cores this process may use, at least 1), restarts none by itself (a queued
+run simply waits for the next worker), and marks runs whose worker died *interrupted*. Given a Dask scheduler
+(``scheduler=`` or ``$ANN_TRAIN_SCHEDULER``, ``tcp://HOST:PORT``), queued runs train on that cluster instead
+(:mod:`ann.service.cluster`), in the same fair order and with the same controls; while the scheduler cannot be
+reached, the local pool takes them.
 """
 
 from __future__ import annotations
@@ -39,11 +43,14 @@ class TrainingService:
     verify_data : bool
         False for data in MNIST's format that is not MNIST itself (the tests' tiny sets).
     idle_seconds, hold_seconds, nice : passed to each worker (see :func:`worker_main`).
+    scheduler : str, optional
+        A Dask scheduler (``tcp://HOST:PORT``) to train the queued runs on; default ``$ANN_TRAIN_SCHEDULER``
+        (empty: none). ``cluster_notice`` says why the cluster is not in use when it is not.
     """
 
     def __init__(self, store: RunStore, data_dir: str | os.PathLike | None = None, *, workers: int | None = None,
                  verify_data: bool = True, idle_seconds: float = 60.0, hold_seconds: float = 60.0, nice: int = 10,
-                 supervise_seconds: float = 0.5, stale_seconds: float = 60.0) -> None:
+                 supervise_seconds: float = 0.5, stale_seconds: float = 60.0, scheduler: str | None = None) -> None:
         self.store = store
         self.data_dir = None if data_dir is None else str(data_dir)
         self.workers = workers if workers is not None else default_workers()
@@ -59,6 +66,13 @@ class TrainingService:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self.interrupted_at_start = store.mark_orphans(stale_seconds)
+        self.scheduler = (scheduler if scheduler is not None else os.environ.get("ANN_TRAIN_SCHEDULER", "")).strip() or None
+        self.cluster = None
+        if self.scheduler:
+            from ann.service.cluster import ClusterExecutor  # Dask: optional, and a second to import
+
+            self.cluster = ClusterExecutor(store, self.scheduler, self.data_dir, verify_data=verify_data,
+                                           hold_seconds=hold_seconds)
         self._thread = threading.Thread(target=self._supervise, name="ann-training-service", daemon=True)
         self._thread.start()
 
@@ -75,8 +89,20 @@ class TrainingService:
     def submit(self, workspace: str, network_config, train_config, **kwargs: Any) -> RunInfo:
         """Queue a run (see :meth:`RunStore.submit`) and make sure a worker will take it."""
         run = self.store.submit(workspace, network_config, train_config, **kwargs)
+        if self.cluster is not None and not self.cluster.connected and self.cluster.notice:
+            self.store.note(run.id, self.cluster.notice)
         self.wake()
         return run
+
+    @property
+    def executor(self) -> str:
+        """Where queued runs train now: ``"dask"`` (the cluster) or ``"local"`` (this server's workers)."""
+        return "dask" if self.cluster is not None and self.cluster.connected else "local"
+
+    @property
+    def cluster_notice(self) -> str | None:
+        """Why the cluster given is not in use (unreachable, lost), or None."""
+        return None if self.cluster is None or self.cluster.connected else self.cluster.notice
 
     def continue_run(self, workspace: str, run_id: str, more_epochs: int) -> RunInfo:
         run = self.store.continue_run(workspace, run_id, more_epochs)
@@ -116,6 +142,9 @@ class TrainingService:
         """Start workers for the queued runs that no idle worker will take, up to the limit."""
         if self._closing.is_set():
             return
+        if self.cluster is not None and self.cluster.connected:
+            self.cluster.poke()
+            return
         with self._lock:
             self._reap()
             queued = self.store.counts().get(RunStatus.QUEUED, 0)
@@ -130,6 +159,8 @@ class TrainingService:
     def close(self, timeout: float = 10.0) -> None:
         """End the workers (each marks the run it was training interrupted) and the supervisor."""
         self._closing.set()
+        if self.cluster is not None:
+            self.cluster.close()
         with self._lock:
             for proc in self._procs:
                 if proc.poll() is None:

@@ -62,11 +62,22 @@ class WorkQueue(Database):
             last_claimed = dict(conn.execute(
                 "SELECT owner, MAX(claimed) FROM runs WHERE claimed IS NOT NULL GROUP BY owner").fetchall())
             pick = fair_order(queued, last_claimed)[0]
-            conn.execute("UPDATE runs SET status = ?, worker = ?, started = COALESCE(started, ?),"
+            conn.execute("UPDATE runs SET status = ?, worker = ?, trained_on = ?, started = COALESCE(started, ?),"
                          " claimed = ?, heartbeat = ?, control = ?, progress_done = 0, progress_total = 0,"
-                         " epoch_seconds = 0 WHERE id = ?", (RunStatus.RUNNING, worker, now, now, now, Control.NONE,
-                                                             pick["id"]))
+                         " epoch_seconds = 0 WHERE id = ?", (RunStatus.RUNNING, worker, worker, now, now, now,
+                                                             Control.NONE, pick["id"]))
         return self._run(pick["id"])
+
+    def record_worker(self, run_id: str, worker: str) -> None:
+        """Where a claimed run trains, once its worker is known (a Dask worker's address)."""
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE runs SET worker = ?, trained_on = ?, heartbeat = ? WHERE id = ? AND worker IS NOT NULL",
+                         (worker, worker, time.time(), run_id))
+
+    def note(self, run_id: str, message: str) -> None:
+        """A word on a run for its owner (where it trains and why), until it ends."""
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE runs SET message = ? WHERE id = ?", (message, run_id))
 
     def poll(self, run_id: str) -> tuple[str, float, str] | None:
         """The owner's requests for a run being trained: (control, learning rate, status), or None when the

@@ -178,6 +178,7 @@ class RunInfo:
     disk_bytes: int
     dataset_title: str = "MNIST"  # the dataset's name for people, and its class names (output i is class i)
     class_names: tuple[str, ...] = MNIST_TAG.class_names
+    trained_on: str | None = None  # where it trained last: host:pid of a local worker, or a Dask worker's address
 
     @property
     def name(self) -> str:
@@ -187,6 +188,17 @@ class RunInfo:
     def dataset_tag(self) -> DatasetTag:
         """What the run trains on: the dataset's key, title and class names."""
         return DatasetTag(self.dataset, self.dataset_title, tuple(self.class_names))
+
+    @property
+    def trained_where(self) -> str:
+        """Where it trained last, for people: ``"Dask worker 10.0.0.5:40123"``, ``"host, process 4242"``, or ``""``."""
+        where = self.trained_on or ""
+        if where.endswith(" (dask)"):
+            return f"Dask worker {where.removesuffix(' (dask)').removeprefix('tcp://')}"
+        if where.endswith(" (dask scheduler)"):
+            return f"Dask cluster {where.removesuffix(' (dask scheduler)').removeprefix('tcp://')}"
+        host, _, pid = where.rpartition(":")
+        return f"{host}, process {pid}" if host and pid.isdigit() else where
 
     @property
     def target_epochs(self) -> int:

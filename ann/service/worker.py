@@ -225,12 +225,15 @@ def dataset_for_run(store: RunStore, run: RunInfo, data_dir: str | os.PathLike |
 def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None = None,
               hold_seconds: float = 60.0, on_progress: Callable[[int, int], None] | None = None,
               on_epoch: Callable[[dict[str, Any]], None] | None = None,
-              ending: threading.Event | None = None, live_points: bool = True) -> str:
+              ending: threading.Event | None = None, live_points: bool = True, threads: int | None = None) -> str:
     """Train a claimed run to its target epochs (or until stopped, parked, interrupted), writing to the
     store as it goes: its live points (50 an epoch, :class:`PointsOut`; ``live_points=False`` leaves them
     out, for bench/live_points.py), its progress, and each epoch. Returns the status it ended with. Never
     raises for a problem of the run itself: a failure is recorded on the run (status "failed", with the
-    message)."""
+    message).
+
+    ``store`` is the run store, or what stands for it on a Dask worker (``ann.service.cluster.RemoteStore``);
+    ``threads`` the BLAS threads (default: ``$ANN_BLAS_THREADS``, which the pool sets for its workers)."""
 
     from ann.network import Network
 
@@ -254,12 +257,11 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
                                                         run.network_config.output_nodes))
         control = RunControl(store, run, len(history), run.learning_rate, parent_pid=parent_pid,
                              hold_seconds=hold_seconds, on_progress=on_progress, ending=ending, points_out=points_out)
-        # threads: $ANN_BLAS_THREADS, which the pool sets for its workers (ann.train's defaults otherwise)
         for metrics in train(network, dataset.train.images, dataset.train.labels, run.train_config,
                              dataset.test.images, dataset.test.labels, progress=control.progress,
                              should_stop=control.should_stop, start_epoch=len(history), rng=rng,
                              samples_seen=samples_seen, base_learning_rate=control.base_learning_rate,
-                             points=None if points_out is None else points_out.point):
+                             points=None if points_out is None else points_out.point, threads=threads):
             if metrics["stopped"]:
                 store.drop_points_after(run.id, len(history))
                 store.end(run.id, RunStatus.STOPPED, f"Stopped during epoch {metrics['epoch']}; the {len(history)} "
