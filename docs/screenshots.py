@@ -1,6 +1,6 @@
 """Take the README's screenshots of the dashboard in a real Chromium, so they show the app as it is now.
 
-    python docs/screenshots.py [--data DIR] [--out docs/img] [--pages home,train,draw,evaluate]
+    python docs/screenshots.py [--data DIR] [--out docs/img] [--pages home,train,draw]
 
 It starts the app (``streamlit run app.py``) on a free port with a run store of its own, opens each page at a
 desktop size (1400x1000) and a phone size (390x844), and writes ``<page>-desktop.png`` and ``<page>-phone.png``.
@@ -117,7 +117,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="the MNIST folder")
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
-    parser.add_argument("--pages", default="home,train,draw,evaluate", help=f"any of {','.join(PAGES)}")
+    parser.add_argument("--pages", default="home,train,draw", help=f"any of {','.join(PAGES)}")
     parser.add_argument("--sizes", default="desktop,phone")
     args = parser.parse_args()
     out = Path(args.out)
