@@ -135,16 +135,8 @@ st.markdown(
     "model**, so train another one, or teach this one on the Draw page, and come back to compare; the second "
     "goes through one of your training runs epoch by epoch, to watch the pictures form."
 )
-missing = run_epochs.take_run_link(epoch_scrubber.PICK_KEY, "in_view", VIEWS[1])
-if missing:
-    st.warning(missing, icon=":material/search_off:")
-# Tabs that rerun the page when switched: only the open one is computed (the epoch scrubber reads
-# checkpoints; the active model's views score images).
-model_tab, run_tab = st.tabs(VIEWS, key="in_view", on_change="rerun")
-if run_tab.open:
-    with run_tab:
-        epoch_scrubber.show()
-    st.stop()
+# only the open tab is computed: the epoch scrubber reads checkpoints; the active model's views score images
+model_tab = run_epochs.model_or_run_tabs(epoch_scrubber.PICK_KEY, "in_view", VIEWS, epoch_scrubber.show)
 
 with model_tab:
     model = state.show_model_caption(pick=True, short=True)  # compact: the pictures nearer the top on a phone

@@ -84,15 +84,7 @@ def thumbnails(n: int) -> list[str]:
 
 
 st.title("Hidden-layer map")
-missing = run_epochs.take_run_link(map_view.PICK_KEY, "map_view", VIEWS[1])
-if missing:
-    st.warning(missing, icon=":material/search_off:")
-# Tabs that rerun the page when switched: only the open one is computed.
-model_tab, run_tab = st.tabs(VIEWS, key="map_view", on_change="rerun")
-if run_tab.open:
-    with run_tab:
-        map_view.show()
-    st.stop()
+model_tab = run_epochs.model_or_run_tabs(map_view.PICK_KEY, "map_view", VIEWS, map_view.show)
 
 with model_tab:
     model = state.show_model_caption(short=True, dataset_check=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from synthetic import band_set
+from test_jobs import _wait
 
 from ann.config import NetworkConfig, TrainConfig
 from ann.service.pool import TrainingService
@@ -67,16 +68,6 @@ def service(tmp_path, tiny_data):
     yield make
     for svc in made:
         svc.close()
-
-
-def _wait(condition, what: str, timeout: float = WAIT, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _ended(store, owner, run_id, status=RunStatus.FINISHED, timeout: float = WAIT):

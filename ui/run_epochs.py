@@ -15,6 +15,7 @@ they computed per run and list of epochs (a run still training gains epochs; the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -29,6 +30,24 @@ if TYPE_CHECKING:
     from ann.network import Network
 
 START = 0  # the epoch number of the network before training
+
+
+def model_or_run_tabs(pick_key: str, tabs_key: str, views: tuple[str, str], show_run: Callable[[], None]):
+    """The two tabs of a page that looks at the active model or at one of the visitor's runs, epoch by epoch.
+
+    A ``?run=<id>`` link is adopted first (:func:`take_run_link`). Switching tabs reruns the page, and only the
+    open tab is computed: when the run tab is open, ``show_run`` draws it and the page stops here. Returns the
+    model tab otherwise.
+    """
+    missing = take_run_link(pick_key, tabs_key, views[1])
+    if missing:
+        st.warning(missing, icon=":material/search_off:")
+    model_tab, run_tab = st.tabs(views, key=tabs_key, on_change="rerun")
+    if run_tab.open:
+        with run_tab:
+            show_run()
+        st.stop()
+    return model_tab
 
 
 def take_run_link(pick_key: str, view_key: str, view_label: str) -> str | None:
