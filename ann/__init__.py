@@ -15,6 +15,9 @@ The network (this folder):
 - :mod:`ann.metrics`  scorecard, accuracy, confusion matrix, precision and recall
 - :mod:`ann.model_io` model files (.npz, no pickle); :mod:`ann.dataset_tag` what a model was trained on
 - :mod:`ann.models`   the shipped models: stable names, files, the default
+- :mod:`ann.live_points` points within an epoch for the live curves, and the fixed test slice they score
+- :mod:`ann.formats`  how accuracies and counts are written; :mod:`ann.estimates` how long work will take here
+- :mod:`ann.remote`   ``ann``'s own code sent to a Dask cluster with its tasks
 - :mod:`ann.files`, :mod:`ann.paths`  atomic writes; where the project's folders are
 - :mod:`ann.remote`   this package's code, sent to a Dask cluster that has only the dependencies
 
