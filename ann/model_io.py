@@ -483,7 +483,7 @@ def _network_with(config: NetworkConfig, weights: list[np.ndarray], biases: list
     """A network holding these arrays, without drawing random weights of the same size first (which would
     double what loading a model costs): the constructor runs on the smallest layers of the same kind, and
     the arrays then take their place."""
-    from ann.network import Network
+    from ann.network import Network  # SciPy: heavy, and only loading a network needs it
 
     smallest = replace(config, input_nodes=1, hidden_nodes=(1,) * len(config.hidden_nodes), output_nodes=2)
     network = Network(smallest)

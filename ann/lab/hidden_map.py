@@ -131,7 +131,7 @@ def _progress_tsne(progress: TsneProgress, **params: Any):
     ``TSNE`` itself). Where a scikit-learn release has moved these internals, plain ``TSNE`` runs instead
     and reports only its start and end.
     """
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # scikit-learn: heavy (about 1 s), only for a t-SNE map
 
     try:
         from sklearn.manifold._t_sne import _gradient_descent, _kl_divergence_bh

@@ -142,7 +142,7 @@ def read_resume(path: Path, network_config: NetworkConfig, network_only: bool = 
     run's network this way, a third of the bytes of the whole state (the Best network: about 10 MB of 30
     MB held for a moment, 5 MB kept).
     """
-    from ann.network import Network
+    from ann.network import Network  # SciPy: heavy, and listing runs needs no network
 
     try:
         # one open file: an atomic replacement by a worker meanwhile leaves this reader on the old, whole file

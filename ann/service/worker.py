@@ -235,7 +235,7 @@ def train_run(store: RunStore, run: RunInfo, dataset, *, parent_pid: int | None 
     ``store`` is the run store, or what stands for it on a Dask worker (``ann.service.cluster.RemoteStore``);
     ``threads`` the BLAS threads (default: ``$ANN_BLAS_THREADS``, which the pool sets for its workers)."""
 
-    from ann.network import Network
+    from ann.network import Network  # SciPy: heavy, and only training needs it
 
     try:
         classes = getattr(dataset, "n_classes", None)
