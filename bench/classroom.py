@@ -67,8 +67,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 WAIT_MS = 300_000  # thirty browsers on one core are slow to draw: generous, it costs nothing when quick
 SERVER_CORE, BROWSER_CORE = 0, 1
 QUIET_SECONDS = 1.0  # the server is done with a visit when its CPU time has not moved for this long
+STRICT_QUIET_SECONDS = 3.0  # --strict: long enough for the app's warm-up thread (it waits 1.5 s) to be counted
 TICK = os.sysconf("SC_CLK_TCK")
-TARGETS = {"page_over_hello": 1.5, "classroom_over_hello": 1.5, "idle_mb_per_visitor": 2.0, "idle_server_mb": 600.0}
+TARGETS = {"page_over_hello": 1.5, "classroom_over_hello": 1.5, "strict_over_hello": 1.3, "idle_mb_per_visitor": 2.0, "idle_server_mb": 600.0}
 
 # url path -> the page's title (what must be on screen); "" is Home
 PAGES = {
@@ -234,15 +235,15 @@ class Server:
         found = re.search(r"^active_sessions\S*\s+(\d+)", text, re.MULTILINE)
         return int(found.group(1)) if found else None
 
-    def settle(self, timeout: float = 60.0) -> float:
-        """Wait until the server's CPU time stops moving (``QUIET_SECONDS`` without a tick); returns it."""
+    def settle(self, timeout: float = 60.0, quiet: float = QUIET_SECONDS) -> float:
+        """Wait until the server's CPU time stops moving (``quiet`` seconds without a tick); returns it."""
         last, still_since, start = self.cpu(), time.perf_counter(), time.perf_counter()
         while time.perf_counter() - start < timeout:
             time.sleep(0.1)
             now = self.cpu()
             if now != last:
                 last, still_since = now, time.perf_counter()
-            elif time.perf_counter() - still_since >= QUIET_SECONDS:
+            elif time.perf_counter() - still_since >= quiet:
                 break
         return last
 
@@ -458,6 +459,119 @@ def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessio
             "app_peak_mb": peak, "load_at_end": load()}
 
 
+# --------------------------------------------------------------------------- --strict: fresh servers
+
+
+def fresh_server(name: str, script: Path, env: dict[str, str], flags: list[str]) -> tuple[Server, float]:
+    """A new server, healthy; returns it and its CPU so far (start-up: Python, Streamlit, nothing of the app's
+    own yet, which Streamlit imports on the first script run)."""
+    server = Server(name, script, env, flags)
+    server.wait_healthy()
+    return server, server.cpu()
+
+
+def strict_visit(browser, name: str, script: Path, env, flags, path: str) -> dict[str, Any]:
+    """A fresh server, one new visitor, one page: the server's CPU from its process start until the page is
+    fully rendered and the server is quiet (start-up, the imports and data of the first script run, the
+    static files, the script run, the warm-up thread once its pause is over)."""
+    server, startup = fresh_server(name, script, env, flags)
+    try:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(url_of(server, path), wait_until="commit")
+        wait_rendered(page, title_of(server, path))
+        wall = time.perf_counter() - start
+        total = server.settle(quiet=STRICT_QUIET_SECONDS)
+        context.close()
+    finally:
+        server.stop()
+    return {"cpu_seconds": round(total, 3), "startup_cpu_seconds": round(startup, 3), "wall_seconds": round(wall, 2)}
+
+
+def strict_pages_part(browser, hello_args, app_args, paths: list[str], repeats: int) -> dict[str, Any]:
+    """``--strict`` pages: each page's first look on a server started for it, against hello-world's on a
+    server started for it, alternately."""
+    print(f"\n== strict: each page's first look on a fresh server, {repeats} a page, a fresh hello-world server "
+          f"between them (load {load()})")
+    rows: dict[str, list[dict]] = {path: [] for path in paths}
+    floor: list[dict] = []
+    for repeat in range(repeats):
+        for path in paths:
+            floor.append(strict_visit(browser, *hello_args, ""))
+            rows[path].append(strict_visit(browser, *app_args, path))
+            r, h = rows[path][-1], floor[-1]
+            print(f"  round {repeat + 1}, /{path:<12} {r['cpu_seconds']:6.3f} s CPU (start-up {r['startup_cpu_seconds']:.3f}) "
+                  f"hello {h['cpu_seconds']:.3f} s (start-up {h['startup_cpu_seconds']:.3f}), load {load()}")
+    hello_mean = mean(r["cpu_seconds"] for r in floor)
+    table = {}
+    print(f"hello-world: mean {hello_mean:.3f} s CPU over {len(floor)} fresh servers")
+    for path in paths:
+        cpu = [r["cpu_seconds"] for r in rows[path]]
+        ratio = mean(cpu) / hello_mean
+        table[path or "home"] = {"mean_cpu_seconds": round(mean(cpu), 4), "ratio": round(ratio, 2),
+                                 "cpu_seconds": cpu, "startup_cpu_seconds": [r["startup_cpu_seconds"] for r in rows[path]]}
+        print(f"  {PAGES[path]:<18} mean {mean(cpu):6.3f} s  {ratio:4.2f}x  "
+              f"{'ok' if ratio <= TARGETS['strict_over_hello'] else 'OVER'}")
+    return {"hello_mean_cpu_seconds": round(hello_mean, 4), "hello": floor, "pages": table, "load_at_end": load()}
+
+
+def strict_wave(browser, name: str, script: Path, env, flags, paths: list[str], sessions: int,
+                sample: str | None = None) -> dict[str, Any]:
+    """A fresh server; ``sessions`` new visitors at once, each opening ``paths`` in turn (a full page load
+    each, the next once the last is fully rendered); the server's CPU from its process start. ``sample``:
+    py-spy's file name for the wave (from start-up on)."""
+    server, startup = fresh_server(name, script, env, flags)
+    sampler = Sampler(server, sample) if sample else None
+    try:
+        contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
+        pages = [context.new_page() for context in contexts]
+        start = time.perf_counter()
+        for path in paths:  # every visitor on the same step: they open the next page together
+            for page in pages:
+                page.goto(url_of(server, path), wait_until="commit")
+            for page in pages:
+                wait_rendered(page, title_of(server, path))
+        wall = time.perf_counter() - start
+        total = server.settle(quiet=STRICT_QUIET_SECONDS)
+        memory = server.memory_mb()
+        for context in contexts:
+            context.close()
+    finally:
+        profile = sampler.stop() if sampler else None
+        server.stop()
+    return {"cpu_seconds": round(total, 2), "startup_cpu_seconds": round(startup, 2), "wall_seconds": round(wall, 1),
+            **memory, **({"py_spy": profile} if profile else {})}
+
+
+def strict_classroom_part(browser, hello_args, app_args, paths: list[str], sessions: int, waves: int,
+                          py_spy: bool = False) -> dict[str, Any]:
+    """``--strict`` classroom: each wave on fresh servers, every visitor opening every page in turn (hello-world's
+    visitors open its one page as many times)."""
+    print(f"\n== strict classroom: fresh servers, {sessions} visitors at once, each opening "
+          f"{['/' + p for p in paths]} in turn; hello-world's open its page {len(paths)} times; {waves} waves "
+          f"(load {load()})")
+    rows: dict[str, list[dict]] = {"hello": [], "app": []}
+    for number in range(waves):
+        for name, args, wanted in (("hello", hello_args, [""] * len(paths)), ("app", app_args, paths)):
+            rows[name].append(strict_wave(browser, *args, wanted, sessions,
+                                          f"strict_{name}_wave{number + 1}" if py_spy else None))
+            r = rows[name][-1]
+            if "py_spy" in r:
+                print(f"  py-spy, {name}: {r['py_spy']['samples']} samples; "
+                      + ", ".join(f"{k} {v:.0%}" for k, v in r["py_spy"].get("shares", {}).items()))
+            print(f"  wave {number + 1}, {name:<5}: {r['cpu_seconds']:6.2f} s CPU (start-up {r['startup_cpu_seconds']:.2f} s), "
+                  f"all rendered after {r['wall_seconds']:.0f} s, peak {r['peak_mb']:.0f} MB, load {load()}")
+    hello_cpu = median([r["cpu_seconds"] for r in rows["hello"]])
+    app_cpu = median([r["cpu_seconds"] for r in rows["app"]])
+    ratio = app_cpu / hello_cpu
+    print(f"strict classroom: ANN Explorer {app_cpu:.2f} s CPU against hello-world {hello_cpu:.2f} s: {ratio:.2f}x "
+          f"{'ok' if ratio <= TARGETS['strict_over_hello'] else 'OVER'}")
+    return {"sessions": sessions, "pages": paths, "hello": rows["hello"], "app": rows["app"],
+            "hello_median_cpu_seconds": hello_cpu, "app_median_cpu_seconds": app_cpu, "ratio": round(ratio, 2),
+            "load_at_end": load()}
+
+
 # --------------------------------------------------------------------------- part 3: idle visitors' memory
 
 
@@ -555,6 +669,10 @@ def main() -> int:
     parser.add_argument("--probe", action="store_true",
                         help="the app server answers with its heap's state (Python blocks, objects by type, what "
                              "malloc_trim gives back) at each step of the idle part")
+    parser.add_argument("--strict", action="store_true",
+                        help="the parts 'pages' and 'classroom' on fresh servers, their CPU from process start, no "
+                             "warm-up and no resident session; in 'classroom' every visitor opens every page of "
+                             "--classroom-pages in turn (see the docstring)")
     parser.add_argument("--ttl", type=float, default=60.0,
                         help="server.disconnectedSessionTTL of both servers, seconds (the app ships 60)")
     args = parser.parse_args()
@@ -577,6 +695,8 @@ def main() -> int:
                        PYTHONPATH=os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
     print(f"load before: {load()}; server on core {SERVER_CORE}, browsers on core {BROWSER_CORE}")
     results: dict[str, Any] = {"settings": {**vars(args), "data": str(args.data)}, "load_at_start": load()}
+    if args.strict:
+        return strict_main(args, paths, classroom_paths, env, flags, results)
     hello = Server("hello", BENCH_DIR / "hello_app.py", env, flags)
     app = Server("app", REPO_DIR / "app.py", app_env, flags)
     try:
@@ -601,6 +721,25 @@ def main() -> int:
         hello.stop()
         app.stop()
     path = write_results("classroom", results)
+    print(f"\nwrote {path} (load at the end {load()})")
+    return 0
+
+
+def strict_main(args, paths, classroom_paths, env, flags, results) -> int:
+    """``--strict``: servers started for each measure, nothing warmed up."""
+    from playwright.sync_api import sync_playwright
+
+    hello_args = ("hello", BENCH_DIR / "hello_app.py", env, flags)
+    app_args = ("app", REPO_DIR / "app.py", env, flags)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        if "pages" in args.parts:
+            results["strict_pages"] = strict_pages_part(browser, hello_args, app_args, paths, args.repeats)
+        if "classroom" in args.parts:
+            results["strict_classroom"] = strict_classroom_part(browser, hello_args, app_args, classroom_paths,
+                                                                args.sessions, args.waves, args.py_spy)
+        browser.close()
+    path = write_results("classroom_strict", results)
     print(f"\nwrote {path} (load at the end {load()})")
     return 0
 
