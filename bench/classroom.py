@@ -33,6 +33,21 @@ Parts (``--parts``, all by default):
   allocated blocks, the collector's objects by type, sessions, threads) and at the end what glibc's
   ``malloc_trim(0)`` hands back (memory the allocator kept after it was freed).
 
+Two ways of counting (``bench/README.md`` compares them):
+
+- By default a warm server: both servers are started once, every page of the app is visited first (imports
+  done, MNIST loaded, caches filled), and a resident session stays connected all along (with no session
+  connected Streamlit forgets its compiled pages). Each visitor opens one page (``classroom``: ``paths``
+  shared out in turn) in a fresh context, so most of a visit is the frontend's static files, the same for
+  both apps. ``--in-turn``: every visitor opens every page of ``--classroom-pages`` in turn, a full page load
+  each; from the second page on the browser has most static files cached and the page's script run weighs
+  more.
+- ``--strict``: what the server spends from the moment it is started. For every wave (``classroom``) and every
+  visit (``pages``) a server is started for it, without warm-up or resident session; its CPU is counted from
+  the process's start (Streamlit's start-up, the first script run's imports and data, the warm-up thread)
+  until it has been quiet for ``STRICT_QUIET_SECONDS``. In ``classroom`` every visitor opens every page in
+  turn (hello-world's open its one page as many times). Target: at most 1.3x hello-world.
+
 Needs Debian's chromium and the ``playwright`` package (never ``playwright install``). Writes
 bench/out/classroom.json and prints every figure with the load average at the time.
 
@@ -41,6 +56,9 @@ Run (about 15-25 minutes on a quiet machine)::
     python bench/classroom.py
     python bench/classroom.py --parts pages --repeats 5
     python bench/classroom.py --parts classroom --waves 3
+    python bench/classroom.py --parts classroom --in-turn      # warm, five pages per visitor
+    python bench/classroom.py --strict --parts classroom --waves 1   # fresh servers, five pages per visitor
+    python bench/classroom.py --strict --parts pages --pages home train step --repeats 2
 """
 
 from __future__ import annotations
@@ -410,35 +428,44 @@ def pages_part(browser, hello: Server, app: Server, paths: list[str], repeats: i
 # --------------------------------------------------------------------------- part 2: a classroom at once
 
 
-def wave(browser, server: Server, paths: list[str], sessions: int) -> dict[str, Any]:
-    """``sessions`` new visitors open pages at once (``paths`` in turn); the server's CPU and peak memory."""
+def wave(browser, server: Server, paths: list[str], sessions: int, in_turn: bool = False) -> dict[str, Any]:
+    """``sessions`` new visitors open pages at once, one page each (``paths`` shared out in turn), or with
+    ``in_turn`` every visitor every page of ``paths`` in turn (a full page load each, all visitors on the same
+    step); the server's CPU and peak memory."""
     before = server.settle()
     server.reset_peak()
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
     pages = [context.new_page() for context in contexts]
-    wanted = [paths[i % len(paths)] for i in range(sessions)]
+    steps = [[path] * sessions for path in paths] if in_turn else [[paths[i % len(paths)] for i in range(sessions)]]
     start = time.perf_counter()
-    for page, path in zip(pages, wanted):
-        page.goto(url_of(server, path), wait_until="commit")
-    for page, path in zip(pages, wanted):
-        wait_rendered(page, title_of(server, path))
+    step_cpu, mark = [], before
+    for wanted in steps:
+        for page, path in zip(pages, wanted):
+            page.goto(url_of(server, path), wait_until="commit")
+        for page, path in zip(pages, wanted):
+            wait_rendered(page, title_of(server, path))
+        if in_turn:  # what each step cost: the first page with the frontend's files, the others mostly without
+            now = server.settle()
+            step_cpu.append(round(now - mark, 3))
+            mark = now
     wall = time.perf_counter() - start
     after = server.settle()
     memory = server.memory_mb()
     for context in contexts:
         context.close()
-    return {"cpu_seconds": round(after - before, 2), "wall_seconds": round(wall, 1), **memory}
+    return {"cpu_seconds": round(after - before, 2), "wall_seconds": round(wall, 1), **memory,
+            **({"step_cpu_seconds": step_cpu} if in_turn else {})}
 
 
 def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessions: int,
-                   waves: int, py_spy: bool = False) -> dict[str, Any]:
-    print(f"\n== a classroom: {sessions} visitors at once, pages {['/' + p for p in paths]}, {waves} waves each "
-          f"(load {load()})")
+                   waves: int, py_spy: bool = False, in_turn: bool = False) -> dict[str, Any]:
+    print(f"\n== a classroom: {sessions} visitors at once, pages {['/' + p for p in paths]} "
+          f"{'each in turn' if in_turn else 'one each'}, {waves} waves each (load {load()})")
     rows: dict[str, list[dict]] = {"hello": [], "app": []}
     for number in range(waves):
-        for name, server, wanted in (("hello", hello, [""]), ("app", app, paths)):
+        for name, server, wanted in (("hello", hello, [""] * (len(paths) if in_turn else 1)), ("app", app, paths)):
             sampler = Sampler(server, f"{name}_wave{number + 1}") if py_spy else None
-            rows[name].append(wave(browser, server, wanted, sessions))
+            rows[name].append(wave(browser, server, wanted, sessions, in_turn))
             r = rows[name][-1]
             if sampler is not None:  # after the wave's figures: py-spy's own CPU is not the server's
                 r["py_spy"] = profile = sampler.stop()
@@ -447,6 +474,8 @@ def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessio
             print(f"  wave {number + 1}, {name:<5}: {r['cpu_seconds']:6.2f} s CPU, all rendered after "
                   f"{r['wall_seconds']:.0f} s, resident {r['rss_mb']:.0f} MB, peak {r['peak_mb']:.0f} MB, "
                   f"load {load()}")
+            if "step_cpu_seconds" in r:
+                print(f"    each step: {r['step_cpu_seconds']} s CPU")
     hello_cpu = median([r["cpu_seconds"] for r in rows["hello"]])
     app_cpu = median([r["cpu_seconds"] for r in rows["app"]])
     ratio = app_cpu / hello_cpu
@@ -454,7 +483,7 @@ def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessio
     print(f"classroom: ANN Explorer {app_cpu:.2f} s CPU against hello-world {hello_cpu:.2f} s: {ratio:.2f}x "
           f"(target {TARGETS['classroom_over_hello']}x) {'ok' if ratio <= TARGETS['classroom_over_hello'] else 'OVER'}; "
           f"the server's peak {peak:.0f} MB")
-    return {"sessions": sessions, "pages": paths, "hello": rows["hello"], "app": rows["app"],
+    return {"sessions": sessions, "pages": paths, "in_turn": in_turn, "hello": rows["hello"], "app": rows["app"],
             "hello_median_cpu_seconds": hello_cpu, "app_median_cpu_seconds": app_cpu, "ratio": round(ratio, 2),
             "app_peak_mb": peak, "load_at_end": load()}
 
@@ -669,6 +698,9 @@ def main() -> int:
     parser.add_argument("--probe", action="store_true",
                         help="the app server answers with its heap's state (Python blocks, objects by type, what "
                              "malloc_trim gives back) at each step of the idle part")
+    parser.add_argument("--in-turn", action="store_true",
+                        help="part 'classroom': every visitor opens every page of --classroom-pages in turn (a full "
+                             "page load each) instead of one page each; hello-world's open its page as many times")
     parser.add_argument("--strict", action="store_true",
                         help="the parts 'pages' and 'classroom' on fresh servers, their CPU from process start, no "
                              "warm-up and no resident session; in 'classroom' every visitor opens every page of "
@@ -710,7 +742,7 @@ def main() -> int:
                 results["pages"] = pages_part(browser, hello, app, paths, args.repeats)
             if "classroom" in args.parts:
                 results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
-                                                      args.waves, args.py_spy)
+                                                      args.waves, args.py_spy, args.in_turn)
             if "idle" in args.parts:
                 results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl, args.idle_waves,
                                             probe_dir)
