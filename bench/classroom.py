@@ -33,6 +33,21 @@ Parts (``--parts``, all by default):
   allocated blocks, the collector's objects by type, sessions, threads) and at the end what glibc's
   ``malloc_trim(0)`` hands back (memory the allocator kept after it was freed).
 
+Two ways of counting (``bench/README.md`` compares them):
+
+- By default a warm server: both servers are started once, every page of the app is visited first (imports
+  done, MNIST loaded, caches filled), and a resident session stays connected all along (with no session
+  connected Streamlit forgets its compiled pages). Each visitor opens one page (``classroom``: ``paths``
+  shared out in turn) in a fresh context, so most of a visit is the frontend's static files, the same for
+  both apps. ``--in-turn``: every visitor opens every page of ``--classroom-pages`` in turn, a full page load
+  each; from the second page on the browser has most static files cached and the page's script run weighs
+  more.
+- ``--strict``: what the server spends from the moment it is started. For every wave (``classroom``) and every
+  visit (``pages``) a server is started for it, without warm-up or resident session; its CPU is counted from
+  the process's start (Streamlit's start-up, the first script run's imports and data, the warm-up thread)
+  until it has been quiet for ``STRICT_QUIET_SECONDS``. In ``classroom`` every visitor opens every page in
+  turn (hello-world's open its one page as many times). Target: at most 1.3x hello-world.
+
 Needs Debian's chromium and the ``playwright`` package (never ``playwright install``). Writes
 bench/out/classroom.json and prints every figure with the load average at the time.
 
@@ -41,6 +56,9 @@ Run (about 15-25 minutes on a quiet machine)::
     python bench/classroom.py
     python bench/classroom.py --parts pages --repeats 5
     python bench/classroom.py --parts classroom --waves 3
+    python bench/classroom.py --parts classroom --in-turn      # warm, five pages per visitor
+    python bench/classroom.py --strict --parts classroom --waves 1   # fresh servers, five pages per visitor
+    python bench/classroom.py --strict --parts pages --pages home train step --repeats 2
 """
 
 from __future__ import annotations
@@ -67,8 +85,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 WAIT_MS = 300_000  # thirty browsers on one core are slow to draw: generous, it costs nothing when quick
 SERVER_CORE, BROWSER_CORE = 0, 1
 QUIET_SECONDS = 1.0  # the server is done with a visit when its CPU time has not moved for this long
+STRICT_QUIET_SECONDS = 3.0  # --strict: long enough for the app's warm-up thread (it waits 1.5 s) to be counted
 TICK = os.sysconf("SC_CLK_TCK")
-TARGETS = {"page_over_hello": 1.5, "classroom_over_hello": 1.5, "idle_mb_per_visitor": 2.0, "idle_server_mb": 600.0}
+TARGETS = {"page_over_hello": 1.5, "classroom_over_hello": 1.5, "strict_over_hello": 1.3, "idle_mb_per_visitor": 2.0, "idle_server_mb": 600.0}
 
 # url path -> the page's title (what must be on screen); "" is Home
 PAGES = {
@@ -234,15 +253,15 @@ class Server:
         found = re.search(r"^active_sessions\S*\s+(\d+)", text, re.MULTILINE)
         return int(found.group(1)) if found else None
 
-    def settle(self, timeout: float = 60.0) -> float:
-        """Wait until the server's CPU time stops moving (``QUIET_SECONDS`` without a tick); returns it."""
+    def settle(self, timeout: float = 60.0, quiet: float = QUIET_SECONDS) -> float:
+        """Wait until the server's CPU time stops moving (``quiet`` seconds without a tick); returns it."""
         last, still_since, start = self.cpu(), time.perf_counter(), time.perf_counter()
         while time.perf_counter() - start < timeout:
             time.sleep(0.1)
             now = self.cpu()
             if now != last:
                 last, still_since = now, time.perf_counter()
-            elif time.perf_counter() - still_since >= QUIET_SECONDS:
+            elif time.perf_counter() - still_since >= quiet:
                 break
         return last
 
@@ -409,35 +428,44 @@ def pages_part(browser, hello: Server, app: Server, paths: list[str], repeats: i
 # --------------------------------------------------------------------------- part 2: a classroom at once
 
 
-def wave(browser, server: Server, paths: list[str], sessions: int) -> dict[str, Any]:
-    """``sessions`` new visitors open pages at once (``paths`` in turn); the server's CPU and peak memory."""
+def wave(browser, server: Server, paths: list[str], sessions: int, in_turn: bool = False) -> dict[str, Any]:
+    """``sessions`` new visitors open pages at once, one page each (``paths`` shared out in turn), or with
+    ``in_turn`` every visitor every page of ``paths`` in turn (a full page load each, all visitors on the same
+    step); the server's CPU and peak memory."""
     before = server.settle()
     server.reset_peak()
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
     pages = [context.new_page() for context in contexts]
-    wanted = [paths[i % len(paths)] for i in range(sessions)]
+    steps = [[path] * sessions for path in paths] if in_turn else [[paths[i % len(paths)] for i in range(sessions)]]
     start = time.perf_counter()
-    for page, path in zip(pages, wanted):
-        page.goto(url_of(server, path), wait_until="commit")
-    for page, path in zip(pages, wanted):
-        wait_rendered(page, title_of(server, path))
+    step_cpu, mark = [], before
+    for wanted in steps:
+        for page, path in zip(pages, wanted):
+            page.goto(url_of(server, path), wait_until="commit")
+        for page, path in zip(pages, wanted):
+            wait_rendered(page, title_of(server, path))
+        if in_turn:  # what each step cost: the first page with the frontend's files, the others mostly without
+            now = server.settle()
+            step_cpu.append(round(now - mark, 3))
+            mark = now
     wall = time.perf_counter() - start
     after = server.settle()
     memory = server.memory_mb()
     for context in contexts:
         context.close()
-    return {"cpu_seconds": round(after - before, 2), "wall_seconds": round(wall, 1), **memory}
+    return {"cpu_seconds": round(after - before, 2), "wall_seconds": round(wall, 1), **memory,
+            **({"step_cpu_seconds": step_cpu} if in_turn else {})}
 
 
 def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessions: int,
-                   waves: int, py_spy: bool = False) -> dict[str, Any]:
-    print(f"\n== a classroom: {sessions} visitors at once, pages {['/' + p for p in paths]}, {waves} waves each "
-          f"(load {load()})")
+                   waves: int, py_spy: bool = False, in_turn: bool = False) -> dict[str, Any]:
+    print(f"\n== a classroom: {sessions} visitors at once, pages {['/' + p for p in paths]} "
+          f"{'each in turn' if in_turn else 'one each'}, {waves} waves each (load {load()})")
     rows: dict[str, list[dict]] = {"hello": [], "app": []}
     for number in range(waves):
-        for name, server, wanted in (("hello", hello, [""]), ("app", app, paths)):
+        for name, server, wanted in (("hello", hello, [""] * (len(paths) if in_turn else 1)), ("app", app, paths)):
             sampler = Sampler(server, f"{name}_wave{number + 1}") if py_spy else None
-            rows[name].append(wave(browser, server, wanted, sessions))
+            rows[name].append(wave(browser, server, wanted, sessions, in_turn))
             r = rows[name][-1]
             if sampler is not None:  # after the wave's figures: py-spy's own CPU is not the server's
                 r["py_spy"] = profile = sampler.stop()
@@ -446,6 +474,8 @@ def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessio
             print(f"  wave {number + 1}, {name:<5}: {r['cpu_seconds']:6.2f} s CPU, all rendered after "
                   f"{r['wall_seconds']:.0f} s, resident {r['rss_mb']:.0f} MB, peak {r['peak_mb']:.0f} MB, "
                   f"load {load()}")
+            if "step_cpu_seconds" in r:
+                print(f"    each step: {r['step_cpu_seconds']} s CPU")
     hello_cpu = median([r["cpu_seconds"] for r in rows["hello"]])
     app_cpu = median([r["cpu_seconds"] for r in rows["app"]])
     ratio = app_cpu / hello_cpu
@@ -453,9 +483,122 @@ def classroom_part(browser, hello: Server, app: Server, paths: list[str], sessio
     print(f"classroom: ANN Explorer {app_cpu:.2f} s CPU against hello-world {hello_cpu:.2f} s: {ratio:.2f}x "
           f"(target {TARGETS['classroom_over_hello']}x) {'ok' if ratio <= TARGETS['classroom_over_hello'] else 'OVER'}; "
           f"the server's peak {peak:.0f} MB")
-    return {"sessions": sessions, "pages": paths, "hello": rows["hello"], "app": rows["app"],
+    return {"sessions": sessions, "pages": paths, "in_turn": in_turn, "hello": rows["hello"], "app": rows["app"],
             "hello_median_cpu_seconds": hello_cpu, "app_median_cpu_seconds": app_cpu, "ratio": round(ratio, 2),
             "app_peak_mb": peak, "load_at_end": load()}
+
+
+# --------------------------------------------------------------------------- --strict: fresh servers
+
+
+def fresh_server(name: str, script: Path, env: dict[str, str], flags: list[str]) -> tuple[Server, float]:
+    """A new server, healthy; returns it and its CPU so far (start-up: Python, Streamlit, nothing of the app's
+    own yet, which Streamlit imports on the first script run)."""
+    server = Server(name, script, env, flags)
+    server.wait_healthy()
+    return server, server.cpu()
+
+
+def strict_visit(browser, name: str, script: Path, env, flags, path: str) -> dict[str, Any]:
+    """A fresh server, one new visitor, one page: the server's CPU from its process start until the page is
+    fully rendered and the server is quiet (start-up, the imports and data of the first script run, the
+    static files, the script run, the warm-up thread once its pause is over)."""
+    server, startup = fresh_server(name, script, env, flags)
+    try:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(url_of(server, path), wait_until="commit")
+        wait_rendered(page, title_of(server, path))
+        wall = time.perf_counter() - start
+        total = server.settle(quiet=STRICT_QUIET_SECONDS)
+        context.close()
+    finally:
+        server.stop()
+    return {"cpu_seconds": round(total, 3), "startup_cpu_seconds": round(startup, 3), "wall_seconds": round(wall, 2)}
+
+
+def strict_pages_part(browser, hello_args, app_args, paths: list[str], repeats: int) -> dict[str, Any]:
+    """``--strict`` pages: each page's first look on a server started for it, against hello-world's on a
+    server started for it, alternately."""
+    print(f"\n== strict: each page's first look on a fresh server, {repeats} a page, a fresh hello-world server "
+          f"between them (load {load()})")
+    rows: dict[str, list[dict]] = {path: [] for path in paths}
+    floor: list[dict] = []
+    for repeat in range(repeats):
+        for path in paths:
+            floor.append(strict_visit(browser, *hello_args, ""))
+            rows[path].append(strict_visit(browser, *app_args, path))
+            r, h = rows[path][-1], floor[-1]
+            print(f"  round {repeat + 1}, /{path:<12} {r['cpu_seconds']:6.3f} s CPU (start-up {r['startup_cpu_seconds']:.3f}) "
+                  f"hello {h['cpu_seconds']:.3f} s (start-up {h['startup_cpu_seconds']:.3f}), load {load()}")
+    hello_mean = mean(r["cpu_seconds"] for r in floor)
+    table = {}
+    print(f"hello-world: mean {hello_mean:.3f} s CPU over {len(floor)} fresh servers")
+    for path in paths:
+        cpu = [r["cpu_seconds"] for r in rows[path]]
+        ratio = mean(cpu) / hello_mean
+        table[path or "home"] = {"mean_cpu_seconds": round(mean(cpu), 4), "ratio": round(ratio, 2),
+                                 "cpu_seconds": cpu, "startup_cpu_seconds": [r["startup_cpu_seconds"] for r in rows[path]]}
+        print(f"  {PAGES[path]:<18} mean {mean(cpu):6.3f} s  {ratio:4.2f}x  "
+              f"{'ok' if ratio <= TARGETS['strict_over_hello'] else 'OVER'}")
+    return {"hello_mean_cpu_seconds": round(hello_mean, 4), "hello": floor, "pages": table, "load_at_end": load()}
+
+
+def strict_wave(browser, name: str, script: Path, env, flags, paths: list[str], sessions: int,
+                sample: str | None = None) -> dict[str, Any]:
+    """A fresh server; ``sessions`` new visitors at once, each opening ``paths`` in turn (a full page load
+    each, the next once the last is fully rendered); the server's CPU from its process start. ``sample``:
+    py-spy's file name for the wave (from start-up on)."""
+    server, startup = fresh_server(name, script, env, flags)
+    sampler = Sampler(server, sample) if sample else None
+    try:
+        contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
+        pages = [context.new_page() for context in contexts]
+        start = time.perf_counter()
+        for path in paths:  # every visitor on the same step: they open the next page together
+            for page in pages:
+                page.goto(url_of(server, path), wait_until="commit")
+            for page in pages:
+                wait_rendered(page, title_of(server, path))
+        wall = time.perf_counter() - start
+        total = server.settle(quiet=STRICT_QUIET_SECONDS)
+        memory = server.memory_mb()
+        for context in contexts:
+            context.close()
+    finally:
+        profile = sampler.stop() if sampler else None
+        server.stop()
+    return {"cpu_seconds": round(total, 2), "startup_cpu_seconds": round(startup, 2), "wall_seconds": round(wall, 1),
+            **memory, **({"py_spy": profile} if profile else {})}
+
+
+def strict_classroom_part(browser, hello_args, app_args, paths: list[str], sessions: int, waves: int,
+                          py_spy: bool = False) -> dict[str, Any]:
+    """``--strict`` classroom: each wave on fresh servers, every visitor opening every page in turn (hello-world's
+    visitors open its one page as many times)."""
+    print(f"\n== strict classroom: fresh servers, {sessions} visitors at once, each opening "
+          f"{['/' + p for p in paths]} in turn; hello-world's open its page {len(paths)} times; {waves} waves "
+          f"(load {load()})")
+    rows: dict[str, list[dict]] = {"hello": [], "app": []}
+    for number in range(waves):
+        for name, args, wanted in (("hello", hello_args, [""] * len(paths)), ("app", app_args, paths)):
+            rows[name].append(strict_wave(browser, *args, wanted, sessions,
+                                          f"strict_{name}_wave{number + 1}" if py_spy else None))
+            r = rows[name][-1]
+            if "py_spy" in r:
+                print(f"  py-spy, {name}: {r['py_spy']['samples']} samples; "
+                      + ", ".join(f"{k} {v:.0%}" for k, v in r["py_spy"].get("shares", {}).items()))
+            print(f"  wave {number + 1}, {name:<5}: {r['cpu_seconds']:6.2f} s CPU (start-up {r['startup_cpu_seconds']:.2f} s), "
+                  f"all rendered after {r['wall_seconds']:.0f} s, peak {r['peak_mb']:.0f} MB, load {load()}")
+    hello_cpu = median([r["cpu_seconds"] for r in rows["hello"]])
+    app_cpu = median([r["cpu_seconds"] for r in rows["app"]])
+    ratio = app_cpu / hello_cpu
+    print(f"strict classroom: ANN Explorer {app_cpu:.2f} s CPU against hello-world {hello_cpu:.2f} s: {ratio:.2f}x "
+          f"{'ok' if ratio <= TARGETS['strict_over_hello'] else 'OVER'}")
+    return {"sessions": sessions, "pages": paths, "hello": rows["hello"], "app": rows["app"],
+            "hello_median_cpu_seconds": hello_cpu, "app_median_cpu_seconds": app_cpu, "ratio": round(ratio, 2),
+            "load_at_end": load()}
 
 
 # --------------------------------------------------------------------------- part 3: idle visitors' memory
@@ -555,6 +698,13 @@ def main() -> int:
     parser.add_argument("--probe", action="store_true",
                         help="the app server answers with its heap's state (Python blocks, objects by type, what "
                              "malloc_trim gives back) at each step of the idle part")
+    parser.add_argument("--in-turn", action="store_true",
+                        help="part 'classroom': every visitor opens every page of --classroom-pages in turn (a full "
+                             "page load each) instead of one page each; hello-world's open its page as many times")
+    parser.add_argument("--strict", action="store_true",
+                        help="the parts 'pages' and 'classroom' on fresh servers, their CPU from process start, no "
+                             "warm-up and no resident session; in 'classroom' every visitor opens every page of "
+                             "--classroom-pages in turn (see the docstring)")
     parser.add_argument("--ttl", type=float, default=60.0,
                         help="server.disconnectedSessionTTL of both servers, seconds (the app ships 60)")
     args = parser.parse_args()
@@ -577,6 +727,8 @@ def main() -> int:
                        PYTHONPATH=os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
     print(f"load before: {load()}; server on core {SERVER_CORE}, browsers on core {BROWSER_CORE}")
     results: dict[str, Any] = {"settings": {**vars(args), "data": str(args.data)}, "load_at_start": load()}
+    if args.strict:
+        return strict_main(args, paths, classroom_paths, env, flags, results)
     hello = Server("hello", BENCH_DIR / "hello_app.py", env, flags)
     app = Server("app", REPO_DIR / "app.py", app_env, flags)
     try:
@@ -590,7 +742,7 @@ def main() -> int:
                 results["pages"] = pages_part(browser, hello, app, paths, args.repeats)
             if "classroom" in args.parts:
                 results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
-                                                      args.waves, args.py_spy)
+                                                      args.waves, args.py_spy, args.in_turn)
             if "idle" in args.parts:
                 results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl, args.idle_waves,
                                             probe_dir)
@@ -601,6 +753,25 @@ def main() -> int:
         hello.stop()
         app.stop()
     path = write_results("classroom", results)
+    print(f"\nwrote {path} (load at the end {load()})")
+    return 0
+
+
+def strict_main(args, paths, classroom_paths, env, flags, results) -> int:
+    """``--strict``: servers started for each measure, nothing warmed up."""
+    from playwright.sync_api import sync_playwright
+
+    hello_args = ("hello", BENCH_DIR / "hello_app.py", env, flags)
+    app_args = ("app", REPO_DIR / "app.py", env, flags)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        if "pages" in args.parts:
+            results["strict_pages"] = strict_pages_part(browser, hello_args, app_args, paths, args.repeats)
+        if "classroom" in args.parts:
+            results["strict_classroom"] = strict_classroom_part(browser, hello_args, app_args, classroom_paths,
+                                                                args.sessions, args.waves, args.py_spy)
+        browser.close()
+    path = write_results("classroom_strict", results)
     print(f"\nwrote {path} (load at the end {load()})")
     return 0
 

@@ -389,6 +389,12 @@ def test_mnist_status(mnist_dir, tmp_path):
     assert status["corrupt"] == ["train-labels-idx1-ubyte.gz"]
     assert status["files"]["t10k-labels-idx1-ubyte.gz"] == {
         "status": "ok", "path": str(tmp_path / "t10k-labels-idx1-ubyte.gz")}
+    # a file's md5 is remembered while it stays the same; a file replaced by another is checked again
+    good = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    good.write_bytes(b"x" * good.stat().st_size)
+    assert mnist_status(tmp_path)["corrupt"] == ["train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes((mnist_dir / "train-labels-idx1-ubyte.gz").read_bytes())
+    assert mnist_status(tmp_path)["corrupt"] == ["t10k-labels-idx1-ubyte.gz"]
 
 
 def copy_real_files(mnist_dir: Path, folder: Path) -> None:
