@@ -65,6 +65,7 @@ def test_the_picker_offers_the_named_sets_and_offline_says_where_the_files_go(mo
 
     monkeypatch.setattr("urllib.request.urlopen", offline)
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANN_RUNS_DIR", str(tmp_path.parent / f"{tmp_path.name}_runs"))  # its own store: see test_app
     at = open_page()
     no_exceptions(at)
     picker = at.sidebar.radio(key=SIDEBAR)

@@ -229,6 +229,7 @@ def test_one_node_of_the_real_network_matches_ann_network(mnist_dir, monkeypatch
 
 def test_one_node_view_works_on_a_drawing_without_mnist(monkeypatch, tmp_path):
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))  # no MNIST here
+    monkeypatch.setenv("ANN_RUNS_DIR", str(tmp_path.parent / f"{tmp_path.name}_runs"))  # its own store: see test_app
     at = open_page("step")
     at.session_state["st_tab"] = NODE_TAB
     at.run()

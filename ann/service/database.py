@@ -165,6 +165,15 @@ def process_alive(pid: int) -> bool:
         return True
 
 
+OPEN_ATTEMPTS = 20  # tries at opening a store that other processes are writing to (about 10 s in all)
+
+
+def _is_contention(exc: sqlite3.OperationalError) -> bool:
+    """A lock held by another connection, as opposed to a damaged file."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class Database:
     """The runs folder and its SQLite database: connections, schema, and rebuilding a damaged one."""
 
@@ -255,11 +264,7 @@ class Database:
                 f"built from the run folders ({recovered} run(s) recovered).")
             return
         try:
-            self._create_schema()
-            with self._db() as conn:
-                result = conn.execute("PRAGMA quick_check").fetchone()[0]
-            if result != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+            self._check_readable()
         except sqlite3.DatabaseError:
             self._close_idle()  # none may go on reading the file that is moved aside
             moved = self._move_aside_database()
@@ -268,6 +273,25 @@ class Database:
             self.notices.append(
                 f"The run store's database could not be read (damaged); it was kept as {moved.name} and a new one "
                 f"was built from the run folders ({recovered} run(s) recovered).")
+
+    def _check_readable(self) -> None:
+        """Create what is missing of the schema and check the file's integrity; DatabaseError if it is damaged.
+
+        Another process writing at the same moment (a worker reporting progress) can make a statement fail at
+        once with "database is locked" (SQLite does not wait when a read would have to become a write over a
+        newer snapshot): that is contention, not damage, so it is retried, and never moves a good file aside."""
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                self._create_schema()
+                with self._db() as conn:
+                    result = conn.execute("PRAGMA quick_check").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_contention(exc) or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        if result != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {result}")
 
     def _lost_beside_runs(self) -> str | None:
         """"missing" or "empty" when there is no database (or 0 bytes, and no log) but run folders with their
