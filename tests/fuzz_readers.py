@@ -193,23 +193,13 @@ READERS = {
 }
 
 
-def _status() -> dict[str, float]:
-    values = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmSize", "VmHWM", "VmRSS"):
-                values[key] = int(rest.split()[0]) / 1024
-    return values
-
-
 def fuzz(reader: str, cases: int, seed: int, limit_mb: float) -> dict:
     """Run ``cases`` mutations through ``reader`` in this process, its address space limited."""
     make, read = READERS[reader]
     valid = make()
     read(valid)  # the valid file reads (and every import and cache is in the baseline)
     rng = np.random.default_rng(seed)
-    base = _status()
+    base = h._status()
     try:
         with open("/proc/self/clear_refs", "w") as clear:
             clear.write("5")
@@ -234,7 +224,7 @@ def fuzz(reader: str, cases: int, seed: int, limit_mb: float) -> dict:
             unexpected.append({"case": case, "type": type(exc).__name__, "message": str(exc)[:200]})
     return {"reader": reader, "cases": cases, "seed": seed, **counts, "unexpected": unexpected[:20],
             "unexpected_count": len(unexpected), "seconds": round(time.perf_counter() - started, 2),
-            "peak_above_baseline_mb": round(_status()["VmHWM"] - base["VmRSS"], 1)}
+            "peak_above_baseline_mb": round(h._status()["VmHWM"] - base["VmRSS"], 1)}
 
 
 if __name__ == "__main__":

@@ -12,12 +12,10 @@ import signal
 import socket
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic import band_set
-from test_jobs import _wait
+from test_jobs import _wait, tiny_data  # noqa: F401 -- tiny_data: the same module fixture
 
 from ann.config import NetworkConfig, TrainConfig
 from ann.service.pool import TrainingService
@@ -31,17 +29,6 @@ TINY = NetworkConfig(hidden_nodes=(30,))
 QUICK = TrainConfig(epochs=2, rotate=0.0, batch_size=16)
 SLOW = TrainConfig(epochs=400, rotate=0.0, batch_size=1)  # per-sample: epochs of 0.1-0.3 s, chunks of 1,024
 WAIT = 60.0
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
-    from ann.data.idx import write_idx_images, write_idx_labels
-
-    folder = tmp_path_factory.mktemp("tiny_mnist")
-    for prefix, (images, labels) in (("train", band_set(3000, 1)), ("t10k", band_set(500, 2))):
-        write_idx_images(folder / f"{prefix}-images-idx3-ubyte.gz", images)
-        write_idx_labels(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
-    return folder
 
 
 def _cluster():
