@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -144,6 +145,27 @@ def _make_private(path: Path, mode: int) -> None:
             path.chmod(mode)
     except PermissionError:  # not ours (a store shared on purpose): left as its owner set it
         pass
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` empty and private unless it exists (SQLite's -wal and -shm files take its permissions),
+    without opening it.
+
+    A database file is never opened, then closed, outside SQLite: its locks (POSIX record locks) belong to the
+    process, not to a descriptor, so closing any descriptor of the file drops the locks of every connection
+    this process has to it. Another process closing its last connection would then take itself for the last
+    one anywhere, fold the write-ahead log into the file and delete the log and its index while this process
+    still uses them: from then on this process would read and write a database of its own, and the runs it
+    queues would never reach a worker."""
+    try:
+        os.mknod(path, stat.S_IFREG | PRIVATE_FILE)
+    except FileExistsError:
+        pass
+    except (AttributeError, PermissionError):  # no mknod of plain files here (Windows; macOS needs root)
+        try:  # O_EXCL: only a file just made is opened, which no connection of this process has yet
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, PRIVATE_FILE))
+        except FileExistsError:
+            pass
 
 
 def this_worker() -> str:
@@ -309,8 +331,7 @@ class Database:
         return "missing" if size is None else "empty"
 
     def _create_schema(self) -> None:
-        # created private before SQLite opens it: its -wal and -shm files take the same permissions
-        os.close(os.open(self.db_path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE))
+        _create_private_file(self.db_path)
         _make_private(self.db_path, PRIVATE_FILE)
         conn = self._connect()
         try:
