@@ -56,8 +56,9 @@ def test_home_offers_download_and_reports_offline_clearly(monkeypatch, tmp_path)
     import ann.data.mnist
 
     monkeypatch.setenv("ANN_DATA_DIR", str(tmp_path))
-    # a run store of its own: a training service made for a data folder without MNIST must not share the other
-    # tests' store (its pool would wake for their queued runs)
+    # a run store of its own: the training service made for a data folder without MNIST stays cached for the
+    # session; on the other tests' store its pool would start workers for their queued runs too, and one of them
+    # that claimed a run first would fail it for want of MNIST
     monkeypatch.setenv("ANN_RUNS_DIR", str(tmp_path.parent / f"{tmp_path.name}_runs"))
     monkeypatch.setattr(ann.data.mnist, "MIRRORS", ("http://127.0.0.1:9/", "http://127.0.0.1:9/"))
     at = open_page()
