@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
+from apptest_helpers import AppTest, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -105,6 +105,9 @@ def test_experiments_live_error_rules_run_on_a_subset():
     at.select_slider(key="ex_r_hidden").set_value(25)
     at.run()
     assert "4 rules x 500 records x 2 epochs" in texts(at.caption)
+    # measured in the background (four runs' calibrations and a sweep's start), then said
+    rerun_until(at, lambda a: "4 rules x 500 records x 2 epochs: about " in texts(a.caption), "the estimate", 60)
+    assert "at this server's speed now" in texts(at.caption)
     at.button(key="ex_r_start").click().run()
     no_exceptions(at)
     result = at.session_state["ex_live_rules"]
