@@ -10,6 +10,7 @@ follow) and stop polling.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import streamlit as st
@@ -287,9 +288,11 @@ def model_offer(prefix: str, only: str | None = None, hide: str | None = None, i
 
 
 def _status_body(hide: str | None = None) -> None:
-    runs = workspace.my_runs()
-    if notice_ended_runs(runs):
-        st.rerun(scope="app")
+    runs = getattr(_page_run, "runs", None)
+    if runs is None:  # its own rerun, on its timer: read the runs, and notice those that ended meanwhile
+        runs = workspace.my_runs()
+        if notice_ended_runs(runs):
+            st.rerun(scope="app")
     active = [run for run in runs if run.status in ACTIVE_STATUSES and run.id != hide]
     if not active:
         return
@@ -308,16 +311,22 @@ def _status_body(hide: str | None = None) -> None:
 
 
 _status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
+_page_run = threading.local()  # the frame's runs while the page's own script run draws the status (its thread)
 
 
-def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> None:
+def status_bar(runs: list[RunInfo], hide: str | None = None) -> None:
     """The small live status of this workspace's active runs, at the top of every page (in the main
-    area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
-    in full already (the Train page's run in view). ``runs``: this workspace's runs, if the caller has
-    just read them. A visitor with no run queued or training gets nothing: no fragment, no timer."""
-    runs = workspace.my_runs() if runs is None else runs
+    area, so a phone shows it too; the sidebar is folded away there). ``runs``: this workspace's runs, as
+    the page's frame has just read them and passed them to :func:`notice_ended_runs` (once a script run: the
+    status's own reruns read and notice them themselves). ``hide``: a run the page shows in full already
+    (the Train page's run in view). A visitor with no run queued or training gets nothing: no fragment, no
+    timer."""
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
-        _status_live(hide)
+        _page_run.runs = runs
+        try:
+            _status_live(hide)
+        finally:
+            _page_run.runs = None
     model_offer("sb", hide=hide)
 
 
