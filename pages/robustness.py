@@ -43,11 +43,11 @@ if model is None:
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
 network = model.network
 mnist = downloads.require_mnist("The robustness lab")
+# short: on a phone the Run button stays on the first screen under a run's offer (the kinds are named below)
 st.markdown(
     "A network's test accuracy is measured on clean, centred, upright digits. Here the test images are damaged "
-    "on purpose, a little then more, to see where the active model breaks: random noise, "
-    "turning, thinner and thicker strokes, a square of paper over part of the digit, and *adversarial* "
-    "nudges, tiny changes to every pixel chosen, from the network's own gradient, to fool it.")
+    "on purpose, a little then more, to see where the active model breaks. The *adversarial* nudges are tiny "
+    "changes to every pixel, chosen from the network's own gradient to fool it.")
 
 
 def sweep_point(network, kind: str, level: float, n: int) -> dict:

@@ -269,6 +269,10 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch, mni
         first, inside_charts.symmetric_limit(first))]
     for (_, picture), colours in zip(weight_grid, expected):
         np.testing.assert_array_equal(picture, colours)
+    limit = inside_charts.symmetric_limit(hidden_weight_images(net, 0)[:64])  # the colour key: a true minus sign
+    key_caption = next(caption for caption, _ in figures(at.html[1].value))
+    assert key_caption == f"−{limit:.2f}  ←  0  →  +{limit:.2f}"
+    assert f"full blue −{limit:.2f} or below, full red {limit:.2f}" in texts(at.caption)
     backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
     assert backquery[3][0].startswith("3: read as 3")  # gradient ascent, the default: read as its own digit
     np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(ascent_images(net)[3]))

@@ -21,6 +21,7 @@ from ann.formats import count, format_accuracy
 from ann.live_points import LiveView
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, live_view, state, workspace
+from ui.phone import OFFER_SUFFIX
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
@@ -275,13 +276,15 @@ def model_offer(prefix: str, only: str | None = None, hide: str | None = None, i
     if offered is None or (only is not None and offered[0].id != only) or offered[0].id == hide:
         return
     run, model = offered
-    with st.container(border=True, key=f"{prefix}_model_offer"):
-        st.markdown(f":material/compare_arrows: {offer_text(run, model)}",
+    # one row, the buttons after the sentence (below it on a phone, small: ui.phone's OFFER rules keep a page's
+    # main action on the first screen with the offer above it)
+    with st.container(border=True, key=f"{prefix}{OFFER_SUFFIX}", horizontal=True, vertical_alignment="center",
+                      gap="small"):
+        st.markdown(f":material/compare_arrows: {offer_text(run, model)}", width="content",
                     help=f"Both on the test set of {run.dataset_title}; the active model is {model.name}.")
-        with st.container(horizontal=True, gap="small"):
-            st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
-                      args=(run.id, in_fragment), icon=":material/swap_horiz:")
-            st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
+        st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
+                  args=(run.id, in_fragment), icon=":material/swap_horiz:")
+        st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
 
 
 # --------------------------------------------------------------------------- the status on every page
