@@ -214,11 +214,6 @@ class Measurements:
                 raise self._failed[key]
             return self._known[key]  # type: ignore[return-value]
 
-    def known(self, key: Hashable) -> bool:
-        """Whether ``key``'s figure is there (measured, or failed) without waiting."""
-        with self._lock:
-            return key in self._known or key in self._failed
-
     def _measure(self, key: Hashable, measure: Callable[[], object], nice: int, done: threading.Event) -> None:
         try:
             if nice and hasattr(os, "setpriority"):
