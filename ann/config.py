@@ -144,7 +144,7 @@ PRESETS: dict[str, Preset] = {
         name="seed",
         title="Seed classic",
         description="The seed blog's network exactly: 784-200-10 sigmoid, lr 0.1, one sample at a time, "
-        "5 epochs, every record also rotated by +10 and -10 degrees.",
+        "5 epochs, every record also rotated by +10 and −10 degrees.",
         network=NetworkConfig(),
         train=TrainConfig(),
     ),

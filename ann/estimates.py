@@ -5,8 +5,9 @@ Two halves, one home for each rule:
 - **Before a job starts**, :func:`training_speed` times a few small epochs of the real training loop for
   the network's size and settings on synthetic records, the way the job's worker will run them (its thread
   count and its ``nice`` level, in a thread of its own), and a forward pass over synthetic test images.
-  The figures are cached per process: one calibration for each setup a server is asked about.
-  :func:`training_seconds` turns them into a run's time; :func:`process_start_seconds` measures what a
+  The figures are cached per process: one calibration for each setup a server is asked about, measured
+  in the background (:class:`Measurements`: a page asks without waiting, and shows the figure once it is
+  there). :func:`training_seconds` turns them into a run's time; :func:`process_start_seconds` measures what a
   fresh worker process costs before it trains; :func:`others_running` and :func:`core_share` say how much
   less of a core each of several parallel workers gets on a busy machine than the calibration did.
 - **While it runs**, :class:`TimeLeft` gives the seconds left from the fraction done: the calibrated
@@ -15,8 +16,9 @@ Two halves, one home for each rule:
 
 :func:`duration_text` is how every page says a duration ("8 s", "2 min 05 s").
 
-Lab work (a t-SNE map, the robustness sweeps) calibrates itself where it lives (:mod:`ann.lab`), and
-reports its progress to a :class:`TimeLeft` the same way. Nothing here imports Streamlit.
+Lab work (a t-SNE map, the robustness sweeps) and the sweeps of :mod:`ann.experiments` calibrate themselves
+where they live, through the same :data:`MEASUREMENTS`, and report their progress to a :class:`TimeLeft` the
+same way. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,7 +42,9 @@ from ann.paths import PROJECT_ROOT
 from ann.train import score, train
 
 __all__ = [
+    "MEASUREMENTS",
     "TRUST_FRACTION",
+    "Measurements",
     "TimeLeft",
     "TrainingSpeed",
     "core_share",
@@ -164,24 +169,52 @@ class TrainingSpeed:
     nice: int
 
 
-_speeds: dict[tuple, TrainingSpeed] = {}
-_speeds_lock = threading.Lock()
-_start_seconds: dict[int, float] = {}
+Figure = TypeVar("Figure")
 
 
-def _speed_key(network: NetworkConfig, training: TrainConfig, threads: int, nice: int) -> tuple:
-    # what the time per sample depends on: not the learning rate, the epochs (nor the warm-up, which must fit
-    # in them), the record limit or the seed
-    neutral = dataclasses.replace(training, learning_rate=0.1, epochs=1, warmup_epochs=0.0, limit=None, seed=0)
-    return network, neutral, threads, nice
+class Measurements:
+    """Figures of this server measured once per process for each key, in the background, one at a time.
 
+    :meth:`get` returns a key's figure, measuring it first if no one has: in a thread of its own
+    (``ann-calibration``), so that a page can ask without waiting (``wait=False``: None until the figure is
+    there) and show it when it is, and a visitor's first look at the page is not held up by it. However many
+    callers ask for a key at once (a classroom opening a page), it is measured once; and the measurements
+    of all keys run one after another, so none measures the load of another and a classroom's first looks
+    start at most one at a time. A measurement must not wait for another (it would wait for itself).
+    A measurement that fails raises its error to every caller that waits for it, and to every later one:
+    it is not tried again.
+    """
 
-def _in_thread(nice: int, work: Callable[[], TrainingSpeed]) -> TrainingSpeed:
-    """Run ``work`` in a thread of its own, ``nice`` steps lower in priority (as the job's worker runs:
-    on a busy server a niced process gets less of a core, and the calibration should see that)."""
-    result: list = []
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the three tables below
+        self._one_at_a_time = threading.Lock()  # held while a measurement runs
+        self._known: dict[Hashable, object] = {}
+        self._failed: dict[Hashable, Exception] = {}
+        self._pending: dict[Hashable, threading.Event] = {}
 
-    def run() -> None:
+    def get(self, key: Hashable, measure: Callable[[], Figure], wait: bool = True, nice: int = 0) -> Figure | None:
+        """The figure for ``key``: known, or measured now by ``measure()`` in a thread ``nice`` steps lower in
+        priority (as a worker runs: on a busy server a niced process gets less of a core, and the
+        measurement should see that). ``wait=False``: None while it is being measured."""
+        with self._lock:
+            if key in self._known:
+                return self._known[key]  # type: ignore[return-value]
+            if key in self._failed:
+                raise self._failed[key]
+            done = self._pending.get(key)
+            if done is None:
+                done = self._pending[key] = threading.Event()
+                threading.Thread(target=self._measure, args=(key, measure, nice, done), name="ann-calibration",
+                                 daemon=True).start()
+        if not wait:
+            return None
+        done.wait()
+        with self._lock:
+            if key in self._failed:
+                raise self._failed[key]
+            return self._known[key]  # type: ignore[return-value]
+
+    def _measure(self, key: Hashable, measure: Callable[[], object], nice: int, done: threading.Event) -> None:
         try:
             if nice and hasattr(os, "setpriority"):
                 tid = threading.get_native_id()
@@ -189,21 +222,33 @@ def _in_thread(nice: int, work: Callable[[], TrainingSpeed]) -> TrainingSpeed:
                     os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
                 except OSError:  # not allowed here: measure at the thread's own priority
                     pass
-            result.append(work())
-        except BaseException as exc:  # handed back to the caller
-            result.append(exc)
+            with self._one_at_a_time:
+                figure = measure()
+        except Exception as exc:  # handed to the callers
+            with self._lock:
+                self._failed[key] = exc
+        else:
+            with self._lock:
+                self._known[key] = figure
+        finally:
+            with self._lock:
+                del self._pending[key]
+            done.set()
 
-    thread = threading.Thread(target=run, name="ann-calibration", daemon=True)
-    thread.start()
-    thread.join()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return result[0]
+
+MEASUREMENTS = Measurements()  # the process's one set: every calibration of ann goes through it
+
+
+def _speed_key(network: NetworkConfig, training: TrainConfig, threads: int, nice: int) -> tuple:
+    # what the time per sample depends on: not the learning rate, the epochs (nor the warm-up, which must fit
+    # in them), the record limit or the seed
+    neutral = dataclasses.replace(training, learning_rate=0.1, epochs=1, warmup_epochs=0.0, limit=None, seed=0)
+    return "training speed", network, neutral, threads, nice
 
 
 def training_speed(network: NetworkConfig, training: TrainConfig, threads: int = 1, nice: int = 0,
-                   budget: float = CALIBRATION_SECONDS) -> TrainingSpeed:
-    """This server's speed for a training setup, measured once per process.
+                   budget: float = CALIBRATION_SECONDS, wait: bool = True) -> TrainingSpeed | None:
+    """This server's speed for a training setup, measured once per process (:data:`MEASUREMENTS`).
 
     Trains a fresh network of ``network``'s shape with ``training``'s settings on synthetic records (the
     real loop: batches, augmentation, the seed's rotated copies) for a warm-up epoch of
@@ -213,13 +258,9 @@ def training_speed(network: NetworkConfig, training: TrainConfig, threads: int =
 
     Returns
     -------
-    TrainingSpeed
+    TrainingSpeed, or None with ``wait=False`` while it is being measured
     """
     key = _speed_key(network, training, threads, nice)
-    with _speeds_lock:
-        known = _speeds.get(key)
-    if known is not None:
-        return known
 
     def measure() -> TrainingSpeed:
         rng = np.random.default_rng(0)
@@ -229,7 +270,7 @@ def training_speed(network: NetworkConfig, training: TrainConfig, threads: int =
         images = rng.integers(0, 256, (max(records, CALIBRATION_TEST_IMAGES), network.input_nodes), dtype=np.uint8)
         labels = rng.integers(0, network.output_nodes, len(images))
         net = Network(network, seed=0)
-        config = dataclasses.replace(key[1], epochs=CALIBRATION_MAX_EPOCHS, limit=records)
+        config = dataclasses.replace(key[2], epochs=CALIBRATION_MAX_EPOCHS, limit=records)
         seconds = samples = 0.0
         for metrics in train(net, images, labels, config, threads=threads):
             if metrics["epoch"] == 1:
@@ -245,18 +286,17 @@ def training_speed(network: NetworkConfig, training: TrainConfig, threads: int =
         per_test = (time.perf_counter() - started) / len(test)
         return TrainingSpeed(seconds / samples, per_test, threads, nice)
 
-    speed = _in_thread(nice, measure)
-    with _speeds_lock:
-        _speeds[key] = speed
-    return speed
+    return MEASUREMENTS.get(key, measure, wait=wait, nice=nice)
 
 
 def training_seconds(network: NetworkConfig, training: TrainConfig, records: int, test_images: int,
-                     threads: int = 1, nice: int = 0, epochs: int | None = None) -> float:
+                     threads: int = 1, nice: int = 0, epochs: int | None = None, wait: bool = True) -> float | None:
     """Seconds to train ``epochs`` (default: ``training.epochs``) epochs on ``records`` records and score
     ``test_images`` after each, at this server's measured speed (:func:`training_speed`), start-up not
-    included."""
-    speed = training_speed(network, training, threads, nice)
+    included. ``wait=False``: None while the speed is being measured."""
+    speed = training_speed(network, training, threads, nice, wait=wait)
+    if speed is None:
+        return None
     epochs = training.epochs if epochs is None else epochs
     samples = records * training.copies_per_record * epochs
     return samples * speed.seconds_per_sample + epochs * test_images * speed.seconds_per_test_image
@@ -287,21 +327,21 @@ def others_running(samples: int = 10, interval: float = 0.01) -> float:
     return max(sum(counts) / len(counts) - 1.0, 0.0) if counts else 0.0
 
 
-def process_start_seconds(nice: int = 0) -> float:
+def process_start_seconds(nice: int = 0, wait: bool = True) -> float | None:
     """What a fresh worker process costs before it trains: a Python interpreter importing the training
-    loop, timed once per process (a subprocess, ``nice`` steps lower, as the workers run)."""
-    known = _start_seconds.get(nice)
-    if known is not None:
-        return known
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
-    # the child lowers its own priority first, as a worker does (os.nice at its start)
-    command = [sys.executable, "-c", f"import os; os.nice({int(nice)}); import ann.train"]
-    started = time.perf_counter()
-    try:
-        subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, timeout=60, capture_output=True)
-    except (OSError, subprocess.SubprocessError):
-        pass  # the time it took is still what a start costs here
-    seconds = time.perf_counter() - started
-    _start_seconds[nice] = seconds
-    return seconds
+    loop, timed once per process (a subprocess, ``nice`` steps lower, as the workers run). ``wait=False``:
+    None while it is being measured."""
+
+    def measure() -> float:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        # the child lowers its own priority first, as a worker does (os.nice at its start)
+        command = [sys.executable, "-c", f"import os; os.nice({int(nice)}); import ann.train"]
+        started = time.perf_counter()
+        try:
+            subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, timeout=60, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
+            pass  # the time it took is still what a start costs here
+        return time.perf_counter() - started
+
+    return MEASUREMENTS.get(("process start", nice), measure, wait=wait)

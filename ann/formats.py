@@ -6,10 +6,11 @@ with its noun ("1 epoch", "5 epochs"). Plain Python: a page that only describes 
 
 from __future__ import annotations
 
-__all__ = ["ACCURACY_DECIMALS", "ACCURACY_FORMAT", "count", "format_accuracy"]
+__all__ = ["ACCURACY_DECIMALS", "ACCURACY_FORMAT", "MINUS", "count", "format_accuracy", "signed"]
 
 ACCURACY_DECIMALS = 2  # one image in 10,000 is 0.01%: two decimals show every image of MNIST's test set
 ACCURACY_FORMAT = f".{ACCURACY_DECIMALS}%"  # the same rule as a d3 format, for charts' labels and tooltips
+MINUS = "\u2212"  # a true minus sign, as the charts' labels write it (d3-format): "−0.32", not "-0.32"
 
 
 def format_accuracy(accuracy: float | None, missing: str = "-") -> str:
@@ -24,3 +25,10 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     ``plural`` for a noun that does not take an "s" (``count(2, "class", "classes")``).
     """
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def signed(value: float, spec: str = "g", unit: str = "", plus: bool = False) -> str:
+    """A number that may be negative, as every page writes it: with a true minus sign (:data:`MINUS`):
+    ``"−0.32"``, ``"−45°"``; ``spec`` its format (``"g"``, ``".2f"``), ``unit`` after it, and with ``plus`` a
+    sign on positive values too (``"+3"``)."""
+    return f"{value:{'+' if plus else ''}{spec}}{unit}".replace("-", MINUS)

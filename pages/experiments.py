@@ -17,6 +17,7 @@ chunks; the next run marks the result stopped, and everything that finished befo
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -185,9 +186,22 @@ def grid_values(settings: dict[str, Any]) -> list:
     return [(int(v),) if parameter == "hidden_nodes" else float(v) for v in settings["values"]]
 
 
-def live_estimate(specs: list, records: int, test_images: int) -> float:
-    """Calibrated seconds for a live run (``ann.experiments.timing.sweep_seconds``: measured on this server)."""
-    return sweep_seconds(specs, records, test_images, live_workers(len(specs)))
+def live_estimate(specs: list, records: int, test_images: int, wait: bool = True) -> float | None:
+    """Calibrated seconds for a live run (``ann.experiments.timing.sweep_seconds``: measured on this server, in
+    the background the first time; ``wait=False``: None until then). Waiting, it says so while it waits."""
+    estimate = sweep_seconds(specs, records, test_images, live_workers(len(specs)), wait=False)
+    if estimate is None and wait:  # Start pressed before the page's calibration ended: the rest of it first
+        with st.spinner(waits.MEASURING.capitalize()):
+            estimate = sweep_seconds(specs, records, test_images, live_workers(len(specs)))
+    return estimate
+
+
+def say_estimate(info_col, plan: str, estimate: Callable[[], float | None]) -> None:
+    """"plan: about 9 s at this server's speed now." beside a Start button, once measured."""
+    with info_col:
+        waits.measured(estimate, lambda seconds: st.caption(
+            f"{plan}: about {duration_text(seconds)} at this server's speed now." if seconds is not None
+            else f"{plan}: how long it takes, {waits.MEASURING}"))
 
 
 def run_error_rules(dataset, panel, settings: dict[str, Any]) -> None:
@@ -375,10 +389,9 @@ if rules_tab.open:
         else:
             r_specs = rules_specs({"records": r_records, "epochs": r_epochs, "lr": r_lr, "hidden": r_hidden,
                                    "seed": int(r_seed), "rotate": r_rotate}, active_data.n_classes)
-            r_estimate = live_estimate(r_specs, min(r_records, datasets.train_count(active_data)),
-                                       datasets.test_count(active_data))
-            info_col.caption(f"4 rules x {r_records:,} records x {r_epochs} epochs: about "
-                             f"{duration_text(r_estimate)} at this server's speed now.")
+            r_train = min(r_records, datasets.train_count(active_data))
+            say_estimate(info_col, f"4 rules x {r_records:,} records x {r_epochs} epochs",
+                         lambda: live_estimate(r_specs, r_train, datasets.test_count(active_data), wait=False))
         rules_panel = st.container()  # the progress and growing chart of a run in progress
         live_rules = st.session_state.get(LIVE_RULES)
         if live_rules is not None and starting != "rules" and not live_rules["series"]:
@@ -476,10 +489,10 @@ if sweeps_tab.open:
         elif parameter != "epochs" and not values:
             info_col.warning("Pick at least one value to try.")
         else:
-            estimate = live_estimate(sweep_specs(s_settings, active_data.n_classes),
-                                     min(s_records, datasets.train_count(active_data)),
-                                     datasets.test_count(active_data))
-            info_col.caption(f"{plan}: about {duration_text(estimate)} at this server's speed now.")
+            s_specs = sweep_specs(s_settings, active_data.n_classes)
+            s_train = min(s_records, datasets.train_count(active_data))
+            say_estimate(info_col, plan,
+                         lambda: live_estimate(s_specs, s_train, datasets.test_count(active_data), wait=False))
         sweep_panel = st.container()
         live_sweep = st.session_state.get(LIVE_SWEEPS, {}).get(parameter)
         if live_sweep is not None and starting != "sweep" and not live_sweep["series"]:

@@ -14,6 +14,7 @@ kept as their Vega-Lite dicts. Only a drawing, the session's own, is followed an
 import numpy as np
 import streamlit as st
 
+from ann.formats import signed
 from ann.lab.inside import (
     AscentConfig,
     BackqueryMethod,
@@ -82,9 +83,9 @@ def explain(network, x: np.ndarray, hidden: list[np.ndarray], chosen: int) -> di
             "n_up": int((contributions > 0).sum()), "n_down": int((contributions < 0).sum()),
             "bars_chart": inside_charts.contribution_bars(contributions, up + down[::-1], last, weights_in).to_dict()}
     if len(hidden) == 1:  # the last hidden layer looks at the pixels: its nodes have pictures
-        view["up_pictures"] = weight_pictures(network, tuple(up), tuple(f"#{j}, h {last[j]:.2f}" for j in up))[0]
+        view["up_pictures"] = weight_pictures(network, tuple(up), tuple(f"#{j}, h {signed(last[j], '.2f')}" for j in up))[0]
         view["down_pictures"] = weight_pictures(network, tuple(down),
-                                                tuple(f"#{j}, h {last[j]:.2f}" for j in down))[0]
+                                                tuple(f"#{j}, h {signed(last[j], '.2f')}" for j in down))[0]
     view["strips"] = [inside_charts.activation_strip(
         activations, highlight=(up + down) if layer == len(hidden) - 1 else [],
         layer_name=f"hidden layer {layer + 1}").to_dict() for layer, activations in enumerate(hidden)]
@@ -123,8 +124,8 @@ def histograms(network, names: tuple[str, ...]) -> list[tuple[dict, str]]:
         initial_std = W.shape[0] ** -0.5
         chart = inside_charts.weight_histogram(
             W, initial_std, title=f"{names[layer]} → {names[layer + 1]}: {W.size:,} weights").to_dict()
-        views.append((chart, f"Mean {W.mean():+.3f}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
-                             f"from {W.min():+.2f} to {W.max():+.2f}."))
+        views.append((chart, f"Mean {signed(W.mean(), '.3f', plus=True)}, spread {W.std():.3f} (it started at {initial_std:.3f}); "
+                             f"from {signed(W.min(), '.2f', plus=True)} to {signed(W.max(), '.2f', plus=True)}."))
     return views
 
 
@@ -186,7 +187,7 @@ with model_tab:
                                     format_func=cname)
         to_output = network.weights[-1][digit].astype(np.float64)  # (n_hidden,) weights into output `digit`
         nodes = [int(j) for j in np.argsort(-to_output)[:count]]
-        captions = [f"node {j}: w {to_output[j]:+.2f}" for j in nodes]
+        captions = [f"node {j}: w {signed(to_output[j], '.2f', plus=True)}" for j in nodes]
         name = class_names[digit]
         explanation = (f"The output node for **{name}** adds up the hidden nodes' activations, each times its "
                        f"weight: these {count} hidden nodes have the largest positive weights into it (w, under "
@@ -207,9 +208,10 @@ with model_tab:
     st.caption(explanation)
     key_col, key_text = st.columns([1, 3], vertical_alignment="center")
     with key_col:
-        st.html(pictures.figure(colour_key_url(), f"{-limit:.2f}  ←  0  →  +{limit:.2f}", 280))
-    key_text.caption(f"The colour scale: white is a weight of 0, full blue {-limit:.2f} or below, full red {limit:.2f} "
-                     "or above (nearly all weights lie inside).")
+        st.html(pictures.figure(colour_key_url(), f"{signed(-limit, '.2f')}  ←  0  →  {signed(limit, '.2f', plus=True)}",
+                                280))
+    key_text.caption(f"The colour scale: white is a weight of 0, full blue {signed(-limit, '.2f')} or below, full red "
+                     f"{signed(limit, '.2f')} or above (nearly all weights lie inside).")
 
     # --------------------------------------------------------------------------- 2. one image through the network
 
@@ -290,8 +292,9 @@ with model_tab:
                 bias_text = " + the bias" if network.biases is not None else ""
                 st.markdown(
                     f"Output **{class_names[chosen]}**: {view['n_up']} nodes push it up by "
-                    f"{view['pushing_up']:+.2f} in all, {view['n_down']} push it down by "
-                    f"{view['pushing_down']:+.2f}; the sum{bias_text} is {view['net_input']:+.2f}, and the output "
+                    f"{signed(view['pushing_up'], '.2f', plus=True)} in all, {view['n_down']} push it down by "
+                    f"{signed(view['pushing_down'], '.2f', plus=True)}; the sum{bias_text} is "
+                    f"{signed(view['net_input'], '.2f', plus=True)}, and the output "
                     f"{outputs[chosen]:.3f}.")
                 bars_col, pictures_col = st.columns([2, 3], gap="large")
                 with bars_col:

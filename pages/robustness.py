@@ -43,11 +43,11 @@ if model is None:
 datasets.require_digits_model(model, "The robustness lab")  # this page works on MNIST only
 network = model.network
 mnist = downloads.require_mnist("The robustness lab")
+# short: on a phone the Run button stays on the first screen under a run's offer (the kinds are named below)
 st.markdown(
     "A network's test accuracy is measured on clean, centred, upright digits. Here the test images are damaged "
-    "on purpose, a little then more, to see where the active model breaks: random noise, "
-    "turning, thinner and thicker strokes, a square of paper over part of the digit, and *adversarial* "
-    "nudges, tiny changes to every pixel chosen, from the network's own gradient, to fool it.")
+    "on purpose, a little then more, to see where the active model breaks. The *adversarial* nudges are tiny "
+    "changes to every pixel, chosen from the network's own gradient to fool it.")
 
 
 def sweep_point(network, kind: str, level: float, n: int) -> dict:
@@ -81,9 +81,13 @@ if sweeps_tab.open:
                         disabled=not kinds)
         if run:
             jobs = [(kind, level) for kind in kinds for level in PERTURBATIONS[kind].levels]
-            # each job weighted by its kind's measured cost (an adversarial level costs a backward pass more)
-            costs = {kind: level_seconds(network, *sample(downloads.data_folder(), n, str(network.dtype)), kind)
-                     for kind in kinds}
+            # each job weighted by its kind's measured cost (an adversarial level costs a backward pass more);
+            # pressed before the page's calibration ended, it waits for the rest of it
+            images = sample(downloads.data_folder(), n, str(network.dtype))
+            costs = {kind: level_seconds(network, *images, kind, wait=False) for kind in kinds}
+            if None in costs.values():
+                with st.spinner(waits.MEASURING.capitalize()):
+                    costs = {kind: level_seconds(network, *images, kind) for kind in kinds}
             estimate = sum(costs[kind] for kind, _ in jobs) * n
             bar = waits.WaitBar(f"Damaging and reading {n:,} test images", estimate)
             curves: dict[str, list[dict]] = {kind: [] for kind in kinds}
@@ -101,11 +105,16 @@ if sweeps_tab.open:
             st.info("The results below were measured on another model (the active model has changed since): run "
                     "the sweeps again for this one.", icon=":material/info:")
         if results is None:
-            estimate = sweep_estimate(network, *sample(downloads.data_folder(), n, str(network.dtype)), kinds) \
-                if kinds else 0.0
-            st.info(f"Pick the kinds of damage and the number of test images, then **Run the sweeps**: about "
-                    f"{duration_text(estimate)} for these with the active model, at this server's speed now "
-                    "(measured on a few images).", icon=":material/info:")
+            def say(seconds: float | None) -> None:
+                when = (f"about {duration_text(seconds)} for these with the active model, at this server's speed "
+                        "now (measured on a few images)" if seconds is not None
+                        else f"how long it takes with the active model: {waits.MEASURING}")
+                st.info(f"Pick the kinds of damage and the number of test images, then **Run the sweeps**: {when}.",
+                        icon=":material/info:")
+
+            # measured on a few images in the background the first time (ann.lab.robustness.level_seconds)
+            waits.measured(lambda: sweep_estimate(network, *sample(downloads.data_folder(), n, str(network.dtype)),
+                                                  kinds, wait=False) if kinds else 0.0, say)
         else:
             st.markdown(f"**{results['n']:,} test images**, each kind of damage at several strengths. Blue: the share "
                         "read right; orange: the share whose answer changed from the undamaged image's.")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.formats import signed
 from ann.lab.by_hand import SEED_EXAMPLE, node_step, small_step
 from ann.train import as_inputs
 from ui import (
@@ -59,9 +60,10 @@ def show_table(rows: list[dict] | dict, formats: dict[str, str]) -> None:
 
 
 def fmt(value: float) -> str:
-    """A number as the seed writes them: 4 decimals, or 3 significant digits when it is tiny."""
+    """A number as the seed writes them: 4 decimals, or 3 significant digits when it is tiny (with a true
+    minus sign, as every page writes one)."""
     value = float(value)
-    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3e}"
+    return signed(value, ".4f" if value == 0 or abs(value) >= 1e-3 else ".3e")
 
 
 # --------------------------------------------------------------------------- the small network's values
@@ -389,8 +391,8 @@ if node_tab.open:
             source = "pixel ({}, {})".format(*divmod(biggest, 28)) if side else f"node {biggest}"
             st.markdown(f"the largest, from {source}: "
                         f"{fmt(learning_rate)} × {fmt(n.error)} × {fmt(n.slope)} × {fmt(n.inputs[biggest])} = "
-                        f"**{fmt(n.weight_changes[biggest])}** (from {n.weights[biggest]:.8f} to "
-                        f"{n.new_weights[biggest]:.8f})"
+                        f"**{fmt(n.weight_changes[biggest])}** (from {signed(n.weights[biggest], '.8f')} to "
+                        f"{signed(n.new_weights[biggest], '.8f')})"
                         + (f"; the bias changes by {fmt(n.bias_change)}" if n.bias_change is not None else "") + ".")
             top_changes = np.argsort(-np.abs(n.weight_changes), kind="stable")[:TOP_TERMS]
             change_col, picture_col = st.columns([3, 2], gap="large")

@@ -34,7 +34,7 @@ from ann.formats import count, format_accuracy
 from ann.model_io import ModelFileError, model_to_bytes
 from ann.models import shipped_for_preset
 from ann.service.records import RunLimitError, RunStateError
-from ui import datasets, phone, run_panels, setup_link, shell, state, workspace
+from ui import datasets, phone, run_panels, setup_link, shell, state, waits, workspace
 
 shell.page_start()
 
@@ -288,15 +288,21 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
         info_col.error(config_error)
     elif train_config is not None:
         copies = train_config.copies_per_record
-        # measured on this server for this network and these settings, as its workers train (ann.estimates)
-        estimate = workspace.service().run_seconds(network_config, train_config, records,
-                                                   datasets.test_count(datasets.active_tag()))
-        info_col.caption(
-            f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
-            f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs: about "
-            f"{duration_text(estimate)} from Start to the end, at this server's speed now (if no other run "
-            "waits). It trains on the server in the background: you can leave this page, and the settings "
-            "stay free for the next run.")
+        plan = (f"{'-'.join(map(str, network_config.layer_sizes))} network, {records:,} records"
+                f"{f' x{copies} (rotations)' if copies > 1 else ''} x {train_config.epochs} epochs")
+        background = ("It trains on the server in the background: you can leave this page, and the settings stay "
+                      "free for the next run.")
+
+        def say(seconds: float | None) -> None:
+            when = (f"about {duration_text(seconds)} from Start to the end, at this server's speed now (if no other "
+                    f"run waits)" if seconds is not None else f"how long from Start to the end: {waits.MEASURING}")
+            st.caption(f"{plan}: {when}. {background}")
+
+        with info_col:
+            # measured on this server for this network and these settings, as its workers train (ann.estimates),
+            # in the background the first time
+            waits.measured(lambda: workspace.service().run_seconds(
+                network_config, train_config, records, datasets.test_count(datasets.active_tag()), wait=False), say)
     start_error = st.session_state.pop("tr_start_error", None)
     if start_error:
         st.error(start_error, icon=":material/block:")

@@ -26,6 +26,20 @@ def open_page(page: str | None = None, query: dict[str, str] | None = None) -> A
     return at
 
 
+def rerun_until(at: AppTest, condition, what: str, timeout: float = 120.0) -> AppTest:
+    """Rerun the page (as its timers would: the live panels, an estimate being measured) until
+    ``condition(at)`` holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition(at):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+        at.run()
+    return at
+
+
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

@@ -160,3 +160,26 @@ def test_an_uploaded_model_is_named_when_a_new_session_cannot_open_it():
     assert again.session_state["active_model"].run_id == run.id  # the last choice the server keeps
     assert ("Uploaded mine.npz was held only by the browser tab it was made in (uploaded and taught models are "
             "not kept on the server), so Run 1 is active") in texts(again.warning)
+
+
+def test_a_script_run_notices_ended_runs_once(monkeypatch):
+    """The frame reads the workspace's runs and notices those that ended; the status bar on the page is drawn
+    from the same runs and does not notice them a second time (its own timer's reruns do)."""
+    from ui import run_panels
+
+    at = open_page("draw")
+    training_run(at.session_state["workspace_key"])
+    calls = []
+    real = run_panels.notice_ended_runs
+
+    def counted(runs):
+        calls.append([run.id for run in runs])
+        return real(runs)
+
+    monkeypatch.setattr(run_panels, "notice_ended_runs", counted)
+    at.run()  # the status bar at the top is drawn: a run is training
+    no_exceptions(at)
+    assert at.get("progress") and "Run 1" in at.get("progress")[0].proto.text
+    assert len(calls) == 1
+    at.switch_page("pages/evaluate.py").run()
+    assert len(calls) == 2

@@ -9,11 +9,10 @@ the Dataset page's upload panel as a visitor's upload is.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from apptest_helpers import figures, no_exceptions, open_page, texts
+from apptest_helpers import figures, no_exceptions, open_page, rerun_until, texts
 from dataset_files import write_shape_folder, zip_folder
 
 from ui.datasets import UPLOAD_GENERATION
@@ -31,16 +30,6 @@ def shapes_zip(tmp_path_factory) -> bytes:
     """Three classes (circle, cross, square), 20 drawn images each, of several sizes and colours, zipped."""
     folder = write_shape_folder(tmp_path_factory.mktemp("shapes") / "shapes", per_class=20)
     return zip_folder(folder, top="shapes")
-
-
-def _until(at, condition, what: str, timeout: float = 180.0):
-    deadline = time.monotonic() + timeout
-    while not condition(at):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def choose(at, *files: tuple[str, bytes]) -> None:
@@ -161,7 +150,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     (run,) = workspace.store().list_runs(at.session_state["workspace_key"])
     assert run.dataset == key and tuple(run.class_names) == ("circle", "cross", "square") and run.records == 48
     assert run.network_config.output_nodes == 3
-    _until(at, lambda a: a.session_state["active_model"].run_id == run.id, "the run to end")
+    rerun_until(at, lambda a: a.session_state["active_model"].run_id == run.id, "the run to end", timeout=180)
     no_exceptions(at)
     model = at.session_state["active_model"]
     assert model.dataset.class_names == ("circle", "cross", "square")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_helpers import AppTest, figures, no_exceptions, open_page, texts  # noqa: F401
+from apptest_helpers import AppTest, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -105,6 +105,9 @@ def test_experiments_live_error_rules_run_on_a_subset():
     at.select_slider(key="ex_r_hidden").set_value(25)
     at.run()
     assert "4 rules x 500 records x 2 epochs" in texts(at.caption)
+    # measured in the background (four runs' calibrations and a sweep's start), then said
+    rerun_until(at, lambda a: "4 rules x 500 records x 2 epochs: about " in texts(a.caption), "the estimate", 60)
+    assert "at this server's speed now" in texts(at.caption)
     at.button(key="ex_r_start").click().run()
     no_exceptions(at)
     result = at.session_state["ex_live_rules"]
@@ -266,6 +269,10 @@ def test_inside_shows_weights_an_image_backquery_and_histograms(monkeypatch, mni
         first, inside_charts.symmetric_limit(first))]
     for (_, picture), colours in zip(weight_grid, expected):
         np.testing.assert_array_equal(picture, colours)
+    limit = inside_charts.symmetric_limit(hidden_weight_images(net, 0)[:64])  # the colour key: a true minus sign
+    key_caption = next(caption for caption, _ in figures(at.html[1].value))
+    assert key_caption == f"−{limit:.2f}  ←  0  →  +{limit:.2f}"
+    assert f"full blue −{limit:.2f} or below, full red {limit:.2f}" in texts(at.caption)
     backquery = next(figures(e.value) for e in at.html if len(figures(e.value)) == 10)
     assert backquery[3][0].startswith("3: read as 3")  # gradient ascent, the default: read as its own digit
     np.testing.assert_array_equal(backquery[3][1], 255 - digits.to_pixels(ascent_images(net)[3]))

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from apptest_helpers import html_tables, no_exceptions, open_page, texts
+from apptest_helpers import html_tables, no_exceptions, open_page, rerun_until, texts
 
 from ann.config import NetworkConfig
 from ann.lab.by_hand import SEED_EXAMPLE
@@ -295,7 +295,8 @@ def test_robustness_sweeps_on_the_button():
     at = open_page("robustness")
     no_exceptions(at)
     assert "Run the sweeps" in texts(at.info)
-    assert "at this server's speed now" in texts(at.info)  # measured, not typed in
+    # measured in the background (not typed in), and shown when it is there
+    rerun_until(at, lambda a: "at this server's speed now" in texts(a.info), "the estimate", timeout=60)
     at.pills(key="rb_kinds").set_value(["noise", "fgsm"]).run()
     at.select_slider(key="rb_images").set_value(500).run()
     at.button(key="rb_run").click().run()

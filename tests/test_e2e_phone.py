@@ -190,6 +190,33 @@ def test_train_start_on_the_first_screen_and_the_run_in_view_then_on_runs(phone,
     assert_readable(tab, "Inside, epoch by epoch", charts=3)
 
 
+# --------------------------------------------------------------------------- a run's offer above a page
+
+MAIN_ACTIONS = {"robustness": ".st-key-rb_run button", "map": ".st-key-map_draw button",
+                "draw": ".st-key-draw_canvas canvas.upper-canvas"}
+
+
+def test_with_a_run_offered_above_the_page_its_main_action_stays_on_the_first_screen(phone, app_url):
+    """A short run reads worse than the shipped model: it is offered in the banner above every page; the
+    pages whose main action sat lowest keep it on the first screen under the banner."""
+    context, tab = phone
+    open_page(tab, app_url, "train?limit=500&epochs=1")
+    tab.locator(".st-key-tr_start button").tap()
+    tab.get_by_text(re.compile(r"Use Run 1\?")).first.wait_for(timeout=120_000)
+    for path, action in MAIN_ACTIONS.items():
+        open_page(tab, app_url, path)
+        offer = tab.locator(".st-key-sb_model_offer")
+        offer.wait_for()
+        assert "Use Run 1?" in offer.inner_text()
+        target = tab.locator(action).first
+        target.wait_for()
+        assert tab.evaluate(SCROLL_TOP) == 0
+        assert on_screen(offer.bounding_box()) and on_screen(target.bounding_box()), (path, target.bounding_box())
+        assert_no_errors(tab)
+        assert_readable(tab, f"{path} with the offer")
+        shoot(tab, f"offer_{path}")
+
+
 # --------------------------------------------------------------------------- Evaluate
 
 

@@ -3,12 +3,15 @@ cache and arithmetic. No assertion here depends on how fast the machine is."""
 
 import dataclasses
 import math
+import threading
+import time
 
 import pytest
 
 from ann.config import PRESETS, NetworkConfig, TrainConfig
 from ann.estimates import (
     TRUST_FRACTION,
+    Measurements,
     TimeLeft,
     core_share,
     duration_text,
@@ -123,3 +126,82 @@ def test_core_share_is_a_fair_share_of_the_cores():
     assert core_share(2, 1, 2) == pytest.approx(2 / 3)  # two workers beside it: two thirds each
     assert core_share(2, 28, 2) == pytest.approx(2 / 30)
 
+
+
+# --------------------------------------------------------------------------- measured in the background
+
+
+class Gate:
+    """A measurement that runs until the test opens the gate, counting how often it ran and how many ran at once."""
+
+    def __init__(self, figure: float, log: list, running: list) -> None:
+        self.figure, self.log, self.running = figure, log, running
+        self.opened = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self) -> float:
+        self.running.append(self.figure)
+        self.log.append((self.figure, len(self.running)))
+        self.started.set()
+        self.opened.wait(10)
+        self.running.remove(self.figure)
+        return self.figure
+
+
+def test_many_callers_at_once_measure_a_key_once_and_only_the_waiting_ones_wait():
+    measurements, log = Measurements(), []
+    gate = Gate(2.5, log, [])
+    # a classroom's first looks: nobody waits, each gets None at once, and one measurement starts
+    assert [measurements.get("setup", gate, wait=False) for _ in range(30)] == [None] * 30
+    assert gate.started.wait(10)
+    waited: list = []
+    waiter = threading.Thread(target=lambda: waited.append(measurements.get("setup", gate)))
+    waiter.start()
+    time.sleep(0.1)
+    assert waiter.is_alive() and not waited  # the one that waits (a Start pressed) waits for the same measurement
+    gate.opened.set()
+    waiter.join(10)
+    assert waited == [2.5]
+    assert measurements.get("setup", gate, wait=False) == 2.5
+    assert log == [(2.5, 1)]  # measured once
+
+
+def test_measurements_run_one_at_a_time():
+    measurements, log, running = Measurements(), [], []
+    first, second = Gate(1.0, log, running), Gate(2.0, log, running)
+    assert measurements.get("one", first, wait=False) is None
+    assert first.started.wait(10)
+    assert measurements.get("two", second, wait=False) is None
+    time.sleep(0.1)
+    assert not second.started.is_set()  # waits for the first: it must not measure the first's load
+    first.opened.set()
+    second.opened.set()
+    assert measurements.get("two", second) == 2.0 and measurements.get("one", first) == 1.0
+    assert log == [(1.0, 1), (2.0, 1)]
+
+
+def test_a_failed_measurement_is_raised_to_every_caller_and_not_tried_again():
+    measurements, calls = Measurements(), []
+
+    def broken() -> float:
+        calls.append(1)
+        raise RuntimeError("no BLAS here")
+
+    with pytest.raises(RuntimeError, match="no BLAS here"):
+        measurements.get("broken", broken)
+    with pytest.raises(RuntimeError, match="no BLAS here"):
+        measurements.get("broken", broken, wait=False)
+    assert calls == [1]
+
+
+def test_a_page_asks_for_a_training_speed_without_waiting_and_gets_the_same_figure_later():
+    training = TrainConfig(epochs=1, batch_size=8, rotate=0.0)
+    network = NetworkConfig(hidden_nodes=(23,))  # a shape no other test measures
+    started = time.perf_counter()
+    assert training_speed(network, training, wait=False) is None
+    # the caller does not train: 0.4-2 ms measured here, against 0.2 s and more for the calibration itself
+    assert time.perf_counter() - started < 0.05
+    speed = training_speed(network, training)
+    assert speed.seconds_per_sample > 0
+    assert training_speed(network, training, wait=False) is speed
+    assert training_seconds(network, training, 100, 10, wait=False) == training_seconds(network, training, 100, 10)

@@ -310,3 +310,29 @@ def test_a_long_run_s_points_are_thinned_for_the_chart():
     train_rows = frame[(frame["set"] == "train") & (frame["metric"] == "accuracy")]
     assert len(train_rows) == charts.MAX_SHOWN_POINTS and train_rows["x"].max() == 60.0
     assert len(frame[frame["set"] == "test"]) == 2 * 60  # accuracy and loss after every epoch, all kept
+
+
+def test_the_curves_write_their_text_sizes_none_under_the_phone_s_smallest():
+    """Vega-Lite draws text at fixed CSS px whatever the chart's width: the sizes written into the live curves
+    (not left to a theme) are what a phone shows; tests/test_e2e_phone.py measures them in a browser."""
+    from ui.phone import SMALLEST_FONT
+
+    points = [{"epoch": 1, "samples": 100 * (i + 1), "train_loss": 0.1, "train_accuracy": 0.9,
+               "slice_accuracy": 0.8} for i in range(50)]
+    history = [{"epoch": 1, "train_loss": 0.1, "train_accuracy": 0.9, "test_accuracy": 0.85, "test_loss": 0.2}]
+    events = [{"kind": "learning_rate", "at": 0.5, "value": 0.05}]
+
+    def marks(spec: dict) -> list[dict]:
+        found = [spec["mark"]] if isinstance(spec.get("mark"), dict) else []
+        return found + [mark for layer in spec.get("layer", []) for mark in marks(layer)]
+
+    for chart in charts.history_charts({"Run 1": history}, epochs=2, events={"Run 1": events},
+                                       points={"Run 1": points}, per_epoch={"Run 1": 5000}):
+        spec = chart.to_dict()
+        config = spec["config"]
+        sizes = [config["axis"]["labelFontSize"], config["axis"]["titleFontSize"], config["legend"]["labelFontSize"],
+                 config["legend"]["titleFontSize"], config["title"]["fontSize"]]
+        text_marks = [mark for mark in marks(spec) if mark.get("type") == "text"]
+        assert text_marks  # the learning rate's label beside its rule
+        sizes += [mark["fontSize"] for mark in text_marks]
+        assert min(sizes) >= SMALLEST_FONT, sizes

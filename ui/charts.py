@@ -2,8 +2,9 @@
 
 Charts are small (a few hundred marks at most) so that redrawing one costs milliseconds, which is what
 lets the Train page redraw its curves every epoch without slowing training down. Text is never set below
-``SMALLEST_FONT`` CSS px (Streamlit's chart theme draws axis labels at 12 px, titles larger): it stays
-readable on a phone.
+``SMALLEST_FONT`` CSS px: it stays readable on a phone. Vega-Lite draws text at fixed CSS px whatever the
+chart's width, so the sizes :func:`readable` writes into a chart (Streamlit's chart theme's own: labels 12 px,
+axis titles 14, the title 16) hold at 390 px as at 1400.
 """
 
 from __future__ import annotations
@@ -22,8 +23,20 @@ from ui.digits import to_pixels
 from ui.phone import SMALLEST_FONT
 
 INK = "#1f2937"
+LABEL_PX = max(12, SMALLEST_FONT)  # axis and legend labels, legend titles
+AXIS_TITLE_PX = max(14, SMALLEST_FONT)
+TITLE_PX = max(16, SMALLEST_FONT)  # a chart's own title
 TRAIN_COLOR = "#2563eb"
 OUTPUT_COLOR = "#059669"
+
+
+def readable(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """``chart`` with its text sizes written into it (:data:`LABEL_PX`, :data:`AXIS_TITLE_PX`,
+    :data:`TITLE_PX`, none under ``SMALLEST_FONT``) rather than left to whichever theme draws it: the one rule
+    for the charts a phone shows (a configured chart cannot be layered again: call it last)."""
+    return (chart.configure_axis(labelFontSize=LABEL_PX, titleFontSize=AXIS_TITLE_PX)
+            .configure_legend(labelFontSize=LABEL_PX, titleFontSize=LABEL_PX)
+            .configure_title(fontSize=TITLE_PX))
 
 
 # --------------------------------------------------------------------------- dataset
@@ -131,7 +144,8 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
     test set dashed with a dot at each epoch's end.
 
     ``points`` and ``per_epoch`` (per run): its live points and samples an epoch (see :func:`history_frame`).
-    ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows). ``events`` (per run, as
+    ``epochs`` fixes the x axis (a live run's axis then does not jump as it grows). Text sizes: :func:`readable`.
+    ``events`` (per run, as
     ``ann.service.store.RunStore.events`` gives them) marks where the learning rate was changed while
     training: a vertical rule at that point of the run (epoch 2.5 is halfway through the third epoch), labelled.
     """
@@ -162,7 +176,7 @@ def history_charts(histories: dict[str, list[dict]], epochs: int | None = None,
         marks = _event_marks(events or {}, histories)
         if marks is not None:
             chart = alt.layer(chart, marks)
-        charts.append(chart)
+        charts.append(readable(chart))
     return charts[0], charts[1]
 
 

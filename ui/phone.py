@@ -19,6 +19,7 @@ NARROW = 640
 # the smallest text the app draws, in CSS px, on a phone as on a laptop: charts, diagrams and tables included
 SMALLEST_FONT = 11
 TWO_UP = "two_up_"  # the key prefix of a container whose columns go two to a line on a phone (two_up)
+OFFER_SUFFIX = "_model_offer"  # the key suffix of the offer of a run as the active model (ui.run_panels)
 
 CSS = f"""<style>
 /* code in captions: Streamlit draws it at 0.75em of a 14 px caption (10.5 px) */
@@ -31,12 +32,22 @@ CSS = f"""<style>
    never covers the control above the table (on a touch screen it shows without hovering) */
 [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {{ margin-top: 1.75rem; }}
 @media (max-width: {NARROW}px) {{
-  /* the first screen is short: less blank space above the page's title (the header bar is 60 px) */
+  /* the first screen is short: less blank space above the page's title (the header bar is 60 px), and the
+     title a size smaller (a laptop's 44 px title takes two lines of a phone for "Hidden-layer map") */
   [data-testid="stMainBlockContainer"] {{ padding-top: 4.25rem; }}
+  [data-testid="stMainBlockContainer"] h1 {{ font-size: 2rem; padding: 0.5rem 0 0.5rem; }}
   /* a row of figures (st.metric) two to a line rather than one under the other */
   [class*="st-key-{TWO_UP}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
   [class*="st-key-{TWO_UP}"] [data-testid="stColumn"] {{
     flex: 1 1 calc(50% - 1rem) !important; min-width: calc(50% - 1rem) !important; }}
+  /* the offer of a run as the active model, above a page: compact, so the page's main action stays on the
+     first screen (the sentence in a caption's size, small buttons below it) */
+  [class*="{OFFER_SUFFIX}"][class*="st-key-"] {{ padding: 0.5rem 0.75rem; gap: 0.375rem 0.5rem; }}
+  [class*="{OFFER_SUFFIX}"][class*="st-key-"] [data-testid="stMarkdownContainer"] p {{
+    font-size: 0.875rem; line-height: 1.4; }}
+  [class*="{OFFER_SUFFIX}"][class*="st-key-"] button {{
+    min-height: 2rem; padding: 0.125rem 0.625rem; }}
+  [class*="{OFFER_SUFFIX}"][class*="st-key-"] button p {{ font-size: 0.875rem; }}
 }}
 </style>"""
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ann.formats import ACCURACY_FORMAT, format_accuracy
+from ann.formats import ACCURACY_FORMAT, format_accuracy, signed
 from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
 from ui import digits, inside_charts
@@ -61,12 +61,6 @@ def summary(points: list[dict], kind: str) -> str:
             f"({format_accuracy(first['accuracy'])}) at {first['level']:g}.")
 
 
-def signed(value: float, unit: str = "", plus: bool = False) -> str:
-    """A number as the pages write a level: a true minus sign ("−45°"), and with ``plus`` a sign on positive
-    values too ("+3")."""
-    return f"{value:{'+' if plus else ''}g}{unit}".replace("-", "\u2212")
-
-
 def kept_ranges(levels: np.ndarray, kept: np.ndarray, unit: str = "") -> str:
     """Which of the evenly spaced ``levels`` (in order) are in ``kept``, as runs: "−20° to 35°", or
     "−45° to −30° and 10° to 45°"; one level alone is written once."""
@@ -77,8 +71,8 @@ def kept_ranges(levels: np.ndarray, kept: np.ndarray, unit: str = "") -> str:
             start = i
         if start is not None and (not flag or i == len(inside) - 1):
             end = i if flag else i - 1
-            runs.append(signed(levels[start], unit) if start == end
-                        else f"{signed(levels[start], unit)} to {signed(levels[end], unit)}")
+            runs.append(signed(levels[start], unit=unit) if start == end
+                        else f"{signed(levels[start], unit=unit)} to {signed(levels[end], unit=unit)}")
             start = None
     return " and ".join(runs) if len(runs) < 3 else ", ".join(runs[:-1]) + " and " + runs[-1]
 
@@ -86,7 +80,7 @@ def kept_ranges(levels: np.ndarray, kept: np.ndarray, unit: str = "") -> str:
 def turned_sentence(angles: np.ndarray, kept: np.ndarray) -> str:
     """How many of the angles tried keep the answer, and which, without saying the whole range twice."""
     step = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
-    tried = f"{signed(angles[0], '°')} to {signed(angles[-1], '°')}" + (f" (every {step:g}°)" if step else "")
+    tried = f"{signed(angles[0], unit='°')} to {signed(angles[-1], unit='°')}" + (f" (every {step:g}°)" if step else "")
     if len(kept) == len(angles):
         return f"**Turned**, it keeps its answer at all {len(angles)} angles from {tried}"
     if not len(kept):

@@ -10,6 +10,7 @@ follow) and stop polling.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import streamlit as st
@@ -20,6 +21,7 @@ from ann.formats import count, format_accuracy
 from ann.live_points import LiveView
 from ann.service.records import ACTIVE_STATUSES, CheckpointError, RunInfo, RunNotFound, RunStateError, RunStatus
 from ui import charts, live_view, state, workspace
+from ui.phone import OFFER_SUFFIX
 
 SIDEBAR_SECONDS = 2.0  # the status on every page: cheap, and every visitor with a run polls it
 LIVE_SECONDS = 1.0  # the Train page's own view of the run being watched, while it trains
@@ -274,22 +276,26 @@ def model_offer(prefix: str, only: str | None = None, hide: str | None = None, i
     if offered is None or (only is not None and offered[0].id != only) or offered[0].id == hide:
         return
     run, model = offered
-    with st.container(border=True, key=f"{prefix}_model_offer"):
-        st.markdown(f":material/compare_arrows: {offer_text(run, model)}",
+    # one row, the buttons after the sentence (below it on a phone, small: ui.phone's OFFER rules keep a page's
+    # main action on the first screen with the offer above it)
+    with st.container(border=True, key=f"{prefix}{OFFER_SUFFIX}", horizontal=True, vertical_alignment="center",
+                      gap="small"):
+        st.markdown(f":material/compare_arrows: {offer_text(run, model)}", width="content",
                     help=f"Both on the test set of {run.dataset_title}; the active model is {model.name}.")
-        with st.container(horizontal=True, gap="small"):
-            st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
-                      args=(run.id, in_fragment), icon=":material/swap_horiz:")
-            st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
+        st.button(f"Use {run.name}", key=f"{prefix}_offer_use", type="primary", on_click=_use_offered,
+                  args=(run.id, in_fragment), icon=":material/swap_horiz:")
+        st.button("Keep the active model", key=f"{prefix}_offer_keep", on_click=_keep_active)
 
 
 # --------------------------------------------------------------------------- the status on every page
 
 
 def _status_body(hide: str | None = None) -> None:
-    runs = workspace.my_runs()
-    if notice_ended_runs(runs):
-        st.rerun(scope="app")
+    runs = getattr(_page_run, "runs", None)
+    if runs is None:  # its own rerun, on its timer: read the runs, and notice those that ended meanwhile
+        runs = workspace.my_runs()
+        if notice_ended_runs(runs):
+            st.rerun(scope="app")
     active = [run for run in runs if run.status in ACTIVE_STATUSES and run.id != hide]
     if not active:
         return
@@ -308,16 +314,22 @@ def _status_body(hide: str | None = None) -> None:
 
 
 _status_live = st.fragment(run_every=SIDEBAR_SECONDS)(_status_body)
+_page_run = threading.local()  # the frame's runs while the page's own script run draws the status (its thread)
 
 
-def status_bar(hide: str | None = None, runs: list[RunInfo] | None = None) -> None:
+def status_bar(runs: list[RunInfo], hide: str | None = None) -> None:
     """The small live status of this workspace's active runs, at the top of every page (in the main
-    area, so a phone shows it too; the sidebar is folded away there). ``hide``: a run the page shows
-    in full already (the Train page's run in view). ``runs``: this workspace's runs, if the caller has
-    just read them. A visitor with no run queued or training gets nothing: no fragment, no timer."""
-    runs = workspace.my_runs() if runs is None else runs
+    area, so a phone shows it too; the sidebar is folded away there). ``runs``: this workspace's runs, as
+    the page's frame has just read them and passed them to :func:`notice_ended_runs` (once a script run: the
+    status's own reruns read and notice them themselves). ``hide``: a run the page shows in full already
+    (the Train page's run in view). A visitor with no run queued or training gets nothing: no fragment, no
+    timer."""
     if any(run.active and run.id != hide for run in runs) or st.session_state.get(WATCH_KEY):
-        _status_live(hide)
+        _page_run.runs = runs
+        try:
+            _status_live(hide)
+        finally:
+            _page_run.runs = None
     model_offer("sb", hide=hide)
 
 

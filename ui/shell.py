@@ -59,7 +59,7 @@ def run_app() -> None:
     # session last looked make their model active before anything is drawn.
     workspace.settle_workspace()
     runs = workspace.my_runs()  # the frame's one query of the run store per script run
-    run_panels.notice_ended_runs(runs)
+    run_panels.notice_ended_runs(runs)  # once a script run: the status bar below is drawn from these runs
     with st.sidebar:
         # which dataset the pages work on (Dataset, Train, Evaluate, Inside, Experiments), and the picker
         datasets.picker("sidebar")
@@ -85,7 +85,7 @@ def run_app() -> None:
     in_view = st.session_state.get("tr_view")
     if on_train and runs and in_view not in {run.id for run in runs}:
         in_view = runs[-1].id
-    run_panels.status_bar(hide=in_view if on_train else None, runs=runs)
+    run_panels.status_bar(runs, hide=in_view if on_train else None)
     _this_run.inside_frame = True
     try:
         page.run()

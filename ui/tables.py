@@ -14,12 +14,14 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from numbers import Real
 
+from ann.formats import signed
+
 CELL = "padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.2)"
 
 
 def _cell(value: object, fmt: str | None) -> str:
     if isinstance(value, Real) and not isinstance(value, bool):
-        shown = (fmt % value) if fmt else f"{value:g}"
+        shown = signed(value, fmt.removeprefix("%") if fmt else "g")  # a true minus sign, as everywhere
         return (f'<td style="{CELL};text-align:right;font-variant-numeric:tabular-nums" '
                 f'title="{float(value)!r}">{escape(shown)}</td>')
     return f'<td style="{CELL}">{escape(str(value))}</td>'
@@ -31,7 +33,8 @@ def html_table(columns: Mapping[str, Sequence], formats: Mapping[str, str] | Non
     Parameters
     ----------
     columns : mapping of column name to its values, top to bottom
-    formats : mapping of column name to a %-format for its numbers (``"%.6f"``); others show as ``%g``
+    formats : mapping of column name to a %-format for its numbers (``"%.6f"``, as a format spec after its
+        ``%``); others show as ``%g``
     """
     formats = formats or {}
     names = list(columns)

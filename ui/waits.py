@@ -3,11 +3,16 @@
 :class:`WaitBar` is every page's bar for work that runs in the script (t-SNE, the robustness sweeps, the
 maps epoch by epoch, Experiments' live runs): the fraction done, a message, and the time left from a
 calibrated estimate at first and from the work's own rate as it goes (``ann.estimates.TimeLeft``).
+
+:func:`measured` draws what a page says before such work starts ("about 8 s"), from a calibration that runs
+in the background (``ann.estimates.MEASUREMENTS``): a visitor's first look is not held up by it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -53,3 +58,36 @@ class WaitBar:
         """Remove the bar; returns the seconds the work took."""
         self.bar.empty()
         return self.time_left.elapsed()
+
+
+MEASURING = "measuring this server's speed…"  # said where an estimate will be, while it is measured
+POLL_SECONDS = 0.5  # how often a page looks whether the measurement is done (a small fragment run each time)
+
+_inline = threading.local()  # set while measured() runs its fragment within the page's own script run
+
+
+def measured(estimate: Callable[[], float | None], draw: Callable[[float | None], None]) -> None:
+    """Draw what depends on a calibrated estimate: ``draw(seconds)`` once ``estimate()`` (which must not wait:
+    it returns None while the calibration runs in the background) has it, ``draw(None)`` until then.
+
+    While it is measured, the part redraws itself every :data:`POLL_SECONDS` (a fragment); when the figure
+    has come, the whole page runs once more, which draws it and ends the polling. So a visitor who comes
+    once the server has measured this setup gets the figure in the page's one script run, and one who came
+    before pays a few small fragment runs and one more page run, not the calibration's wait."""
+    seconds = estimate()
+    if seconds is not None:
+        draw(seconds)
+        return
+    _inline.now = True
+    try:
+        _poll(estimate, draw)
+    finally:
+        _inline.now = False
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _poll(estimate: Callable[[], float | None], draw: Callable[[float | None], None]) -> None:
+    seconds = estimate()
+    if seconds is not None and not getattr(_inline, "now", False):
+        st.rerun(scope="app")  # the page without this fragment: its timer ends
+    draw(seconds)

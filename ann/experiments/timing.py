@@ -9,36 +9,34 @@ from collections.abc import Sequence
 import numpy as np
 
 from ann.blas import available_cores
-from ann.estimates import core_share, others_running, training_seconds, training_speed
+from ann.estimates import MEASUREMENTS, core_share, others_running, training_seconds, training_speed
 from ann.experiments.grid import RunSpec, SweepData, expand_grid
 from ann.experiments.sweep import run_sweep
 
 __all__ = ["sweep_seconds", "sweep_start_seconds"]
 
-_start_seconds: dict[int, float] = {}
 
-
-def sweep_start_seconds(workers: int) -> float:
+def sweep_start_seconds(workers: int, wait: bool = True) -> float | None:
     """What a local sweep costs besides its runs' training: ``workers`` fresh processes started side by
-    side, the data handed to them, the results gathered. Measured once per process for each worker count,
-    with a sweep of ``workers`` tiny runs (one epoch of 64 synthetic records each)."""
-    known = _start_seconds.get(workers)
-    if known is not None:
-        return known
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (64, 784), dtype=np.uint8)
-    labels = rng.integers(0, 10, 64)
-    specs = expand_grid([("learning_rate", [0.1 + 0.01 * k for k in range(workers)])], [0],
-                        {"epochs": 1, "rotate": 0.0, "hidden_nodes": (10,)})
-    started = time.perf_counter()
-    run_sweep(specs, SweepData(images, labels, images, labels), workers=workers)
-    seconds = time.perf_counter() - started
-    _start_seconds[workers] = seconds
-    return seconds
+    side, the data handed to them, the results gathered. Measured once per process for each worker count
+    (:data:`ann.estimates.MEASUREMENTS`), with a sweep of ``workers`` tiny runs (one epoch of 64 synthetic
+    records each). ``wait=False``: None while it is being measured."""
+
+    def measure() -> float:
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (64, 784), dtype=np.uint8)
+        labels = rng.integers(0, 10, 64)
+        specs = expand_grid([("learning_rate", [0.1 + 0.01 * k for k in range(workers)])], [0],
+                            {"epochs": 1, "rotate": 0.0, "hidden_nodes": (10,)})
+        started = time.perf_counter()
+        run_sweep(specs, SweepData(images, labels, images, labels), workers=workers)
+        return time.perf_counter() - started
+
+    return MEASUREMENTS.get(("sweep start", workers), measure, wait=wait)
 
 
 def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, workers: int,
-                  others: float | None = None) -> float:
+                  others: float | None = None, wait: bool = True) -> float | None:
     """Calibrated seconds for a sweep on local processes (:func:`run_sweep`).
 
     Each run's training and scoring at this server's measured speed (:func:`ann.estimates.training_seconds`,
@@ -49,19 +47,24 @@ def sweep_seconds(specs: Sequence[RunSpec], records: int, test_images: int, work
     (:func:`sweep_start_seconds`).
 
     ``records``: the training records each run gets (its limit applied); ``test_images``: the test set's size.
+    ``wait=False``: None while any of these is being measured (every one missing is asked for at once, in
+    the background).
     """
-    runs = []
+    runs: list[float | None] = []
     for spec in specs:
         seconds = training_seconds(spec.network, spec.train, min(records, spec.train.limit or records),
-                                   test_images, threads=1)
-        if spec.train_eval_records:
+                                   test_images, threads=1, wait=wait)
+        if seconds is not None and spec.train_eval_records:
             per_image = training_speed(spec.network, spec.train, threads=1).seconds_per_test_image
             seconds += spec.train.epochs * spec.train_eval_records * per_image
         runs.append(seconds)
     loads = [0.0] * max(min(workers, len(runs)), 1)
+    start = sweep_start_seconds(len(loads), wait=wait)
+    if start is None or None in runs:
+        return None
     for seconds in sorted(runs, reverse=True):
         loads[loads.index(min(loads))] += seconds
     others = others_running() if others is None else others
     cores = available_cores()
     slowdown = core_share(1, others, cores) / core_share(len(loads), others, cores)
-    return max(loads) * slowdown + sweep_start_seconds(len(loads))
+    return max(loads) * slowdown + start

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.ndimage
 
 from ann import augment, blas
+from ann.estimates import MEASUREMENTS
 from ann.network import SLOPES, Network
 
 __all__ = [
@@ -402,38 +403,39 @@ def _levels(network: Network, X: np.ndarray, labels: np.ndarray, perturbation: P
 
 CALIBRATION_IMAGES = 200  # images a sweep's calibration damages and reads, one level of each kind ...
 CALIBRATION_SECONDS = 0.1  # ... again and again for this long
-_level_seconds: dict[tuple, float] = {}
 
 
-def level_seconds(network: Network, X, labels, kind: str) -> float:
+def level_seconds(network: Network, X, labels, kind: str, wait: bool = True) -> float | None:
     """Seconds per image for one level of one kind of damage (:func:`accuracy_curve`), measured on this
     server for the network's shape: a middle level on the first :data:`CALIBRATION_IMAGES` of ``X``,
     after a warm-up, for :data:`CALIBRATION_SECONDS` (at least twice). Measured once per process for each
-    network shape and kind."""
+    network shape and kind (:data:`ann.estimates.MEASUREMENTS`); ``wait=False``: None while it is being
+    measured."""
     if kind not in PERTURBATIONS:
         raise ValueError(f"kind={kind!r} is not known; choose one of: {', '.join(PERTURBATIONS)}")
-    key = (network.config, kind)
-    known = _level_seconds.get(key)
-    if known is not None:
-        return known
     perturbation = PERTURBATIONS[kind]
     level = perturbation.levels[len(perturbation.levels) // 2]
     sample, sample_labels = X[:CALIBRATION_IMAGES], np.asarray(labels)[:CALIBRATION_IMAGES]
-    next(accuracy_curve(network, sample[:20], sample_labels[:20], kind, [level]))  # warm-up
-    started = time.perf_counter()
-    images = 0  # repeated until the budget is spent: a busy server's time slices average out
-    while images < 2 * len(sample) or time.perf_counter() - started < CALIBRATION_SECONDS:
-        next(accuracy_curve(network, sample, sample_labels, kind, [level]))
-        images += len(sample)
-    seconds = (time.perf_counter() - started) / max(images, 1)
-    _level_seconds[key] = seconds
-    return seconds
+
+    def measure() -> float:
+        next(accuracy_curve(network, sample[:20], sample_labels[:20], kind, [level]))  # warm-up
+        started = time.perf_counter()
+        images = 0  # repeated until the budget is spent: a busy server's time slices average out
+        while images < 2 * len(sample) or time.perf_counter() - started < CALIBRATION_SECONDS:
+            next(accuracy_curve(network, sample, sample_labels, kind, [level]))
+            images += len(sample)
+        return (time.perf_counter() - started) / max(images, 1)
+
+    return MEASUREMENTS.get(("robustness level", network.config, kind), measure, wait=wait)
 
 
-def sweep_estimate(network: Network, X, labels, kinds: Sequence[str]) -> float:
-    """Calibrated seconds for every level of ``kinds`` on all of ``X`` (:func:`level_seconds`)."""
-    return sum(level_seconds(network, X, labels, kind) * len(X) * len(PERTURBATIONS[kind].levels)
-               for kind in kinds)
+def sweep_estimate(network: Network, X, labels, kinds: Sequence[str], wait: bool = True) -> float | None:
+    """Calibrated seconds for every level of ``kinds`` on all of ``X`` (:func:`level_seconds`);
+    ``wait=False``: None while any kind is being measured (every one missing is asked for at once)."""
+    costs = [level_seconds(network, X, labels, kind, wait=wait) for kind in kinds]
+    if None in costs:
+        return None
+    return sum(cost * len(X) * len(PERTURBATIONS[kind].levels) for cost, kind in zip(costs, kinds))
 
 
 # --------------------------------------------------------------------------- one image

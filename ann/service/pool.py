@@ -123,15 +123,16 @@ class TrainingService:
     def set_learning_rate(self, workspace: str, run_id: str, learning_rate: float) -> RunInfo:
         return self.store.set_learning_rate(workspace, run_id, learning_rate)
 
-    def run_seconds(self, network_config, train_config, records: int, test_images: int) -> float:
+    def run_seconds(self, network_config, train_config, records: int, test_images: int,
+                    wait: bool = True) -> float | None:
         """Calibrated seconds from Start to the end of a run of these settings on this server, if a worker
         is free: its training and scoring measured as a worker runs them (:mod:`ann.estimates`: the
-        workers' thread count and ``nice``), plus a worker process's start when none is running."""
+        workers' thread count and ``nice``), plus a worker process's start when none is running.
+        ``wait=False``: None while either is being measured (in the background)."""
         seconds = training_seconds(network_config, train_config, records, test_images,
-                                   threads=self.worker_threads, nice=self.nice)
-        if not self.alive_workers():
-            seconds += process_start_seconds(self.nice)
-        return seconds
+                                   threads=self.worker_threads, nice=self.nice, wait=wait)
+        start = 0.0 if self.alive_workers() else process_start_seconds(self.nice, wait=wait)
+        return None if seconds is None or start is None else seconds + start
 
     def alive_workers(self) -> list[int]:
         with self._lock:
