@@ -362,10 +362,16 @@ class ClusterExecutor:
             self.ready.set()
 
     def _prepare(self, client: Client) -> None:
-        """In the background, once connected: the named sets this server has, sent and published (MNIST first,
-        one at a time, so that a run waiting for the lock waits for one set at most), then a warm-up task on
-        every worker (:func:`warm_up`). Sets ``ready`` at the end, whatever happened."""
+        """In the background, once connected: every worker set to import the training code while the named sets
+        this server has are sent and published (MNIST first, one at a time, so that a run waiting for the lock
+        waits for one set at most), then a warm-up task on every worker (:func:`warm_up`) that fetches them.
+        Sets ``ready`` at the end, whatever happened."""
+        imports: list[Future] = []  # held until the end: a future let go may be cancelled before it runs
         try:
+            with self._lock:
+                if self._closing.is_set() or self.client is not client:
+                    return
+                imports = [self._warm_task(address, ()) for address in self._workers()]
             keys = []
             for name in DATASET_KEYS:
                 with self._lock:
@@ -383,29 +389,36 @@ class ClusterExecutor:
                     return
                 self._warm_keys = tuple(keys)
                 self._warm_workers()
-                pending = list(self._warm.values())
             deadline = time.monotonic() + WARM_SECONDS
-            while (not all(future.done() for future in pending) and time.monotonic() < deadline
+            # self._warm is pruned by the loop of the tasks whose worker left: no wait for those
+            while (not all(future.done() for future in list(self._warm.values())) and time.monotonic() < deadline
                    and not self._closing.is_set() and self.client is client):
                 time.sleep(0.05)
         except Exception:  # noqa: BLE001 -- ahead of time only: without it a run sends what it needs
             pass
         finally:
+            del imports
             self.ready.set()
+
+    def _workers(self) -> set[str]:
+        return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def _warm_task(self, address: str, keys: tuple[str, ...]) -> Future:
+        return self.client.submit(warm_up, keys, key=f"ann-warm-{uuid.uuid4().hex}", workers=[address],
+                                  allow_other_workers=False, pure=False)
 
     def _warm_workers(self) -> None:
         """A warm-up task for each worker that has not had one (those that joined since included), once the
         datasets have been sent ahead; the tasks done, or whose worker left, are let go."""
         if self._warm_keys is None:
             return
-        workers = set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        workers = self._workers()
         for address, future in list(self._warm.items()):
             if future.done() or address not in workers:
                 del self._warm[address]
         for address in workers - self._warmed:
             self._warmed.add(address)
-            self._warm[address] = self.client.submit(warm_up, self._warm_keys, key=f"ann-warm-{uuid.uuid4().hex}",
-                                                     workers=[address], allow_other_workers=False, pure=False)
+            self._warm[address] = self._warm_task(address, self._warm_keys)
 
     def _disconnect(self) -> None:
         client, self.client, self._queue = self.client, None, None
