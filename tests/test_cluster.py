@@ -137,12 +137,15 @@ def test_a_dataset_travels_to_a_worker_once_however_many_runs_use_it(service, cl
 
 
 def test_the_servers_dataset_is_on_every_worker_before_any_run_and_travels_once_for_several(service, tiny_data):
-    """Sent ahead when the server connects: each worker process has it (one arrival) and the training code
-    imported before a run is queued; a worker that joins later gets it too; six runs add no arrival."""
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+    """Sent ahead when the server connects, once a worker is there: each worker process has it (one arrival)
+    and the training code imported before a run is queued; a worker that joins later gets it too; six runs add
+    no arrival."""
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as own_cluster:
         svc = service(own_cluster.scheduler_address)
         key = cluster_module.named_key("mnist", str(tiny_data), False)
+        assert svc.executor == "dask" and not svc.cluster.ready.wait(1.0)  # no worker yet: nothing to send to
+        own_cluster.scale(1)
         assert svc.cluster.ready.wait(WAIT) and not svc.store.counts().get(RunStatus.QUEUED)
         client = svc.cluster.client
         assert key in client.list_datasets()

@@ -362,16 +362,19 @@ class ClusterExecutor:
             self.ready.set()
 
     def _prepare(self, client: Client) -> None:
-        """In the background, once connected: every worker set to import the training code while the named sets
-        this server has are sent and published (MNIST first, one at a time, so that a run waiting for the lock
-        waits for one set at most), then a warm-up task on every worker (:func:`warm_up`) that fetches them.
-        Sets ``ready`` at the end, whatever happened."""
+        """In the background, once connected and a worker is there: every worker set to import the training code
+        while the named sets this server has are sent and published (MNIST first, one at a time, so that a run
+        waiting for the lock waits for one set at most), then a warm-up task on every worker (:func:`warm_up`)
+        that fetches them. Sets ``ready`` at the end, whatever happened."""
         imports: list[Future] = []  # held until the end: a future let go may be cancelled before it runs
         try:
+            while not self._workers(client):  # a cluster whose workers have not joined yet: wait for the first
+                if self._closing.wait(0.5) or self.client is not client:
+                    return
             with self._lock:
                 if self._closing.is_set() or self.client is not client:
                     return
-                imports = [self._warm_task(address, ()) for address in self._workers()]
+                imports = [self._warm_task(address, ()) for address in self._workers(client)]
             keys = []
             for name in DATASET_KEYS:
                 with self._lock:
@@ -400,8 +403,8 @@ class ClusterExecutor:
             del imports
             self.ready.set()
 
-    def _workers(self) -> set[str]:
-        return set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+    def _workers(self, client: Client | None = None) -> set[str]:
+        return set((client or self.client).scheduler_info(n_workers=-1).get("workers", {}))
 
     def _warm_task(self, address: str, keys: tuple[str, ...]) -> Future:
         return self.client.submit(warm_up, keys, key=f"ann-warm-{uuid.uuid4().hex}", workers=[address],
