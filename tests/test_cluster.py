@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import time
 from dataclasses import replace
 
@@ -133,6 +134,36 @@ def test_a_dataset_travels_to_a_worker_once_however_many_runs_use_it(service, cl
     arrivals = svc.cluster.client.run(cluster_module.arrivals)
     got = [count for per_worker in arrivals.values() for count in per_worker.values()]
     assert got and max(got) == 1, arrivals  # six runs, one arrival of the dataset on each worker that used it
+
+
+def test_the_servers_dataset_is_on_every_worker_before_any_run_and_travels_once_for_several(service, tiny_data):
+    """Sent ahead when the server connects, once a worker is there: each worker process has it (one arrival)
+    and the training code imported before a run is queued; a worker that joins later gets it too; six runs add
+    no arrival."""
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as own_cluster:
+        svc = service(own_cluster.scheduler_address)
+        key = cluster_module.named_key("mnist", str(tiny_data), False)
+        assert svc.executor == "dask" and not svc.cluster.ready.wait(1.0)  # no worker yet: nothing to send to
+        own_cluster.scale(1)
+        assert svc.cluster.ready.wait(WAIT) and not svc.store.counts().get(RunStatus.QUEUED)
+        client = svc.cluster.client
+        assert key in client.list_datasets()
+        assert list(client.run(cluster_module.arrivals).values()) == [{key: 1}]
+        assert list(client.run(cluster_module.kept).values()) == [[key]]
+        modules = client.run(lambda: sorted({"ann.service.cluster", "ann.network", "scipy"} & set(sys.modules)))
+        assert list(modules.values()) == [["ann.network", "ann.service.cluster", "scipy"]]
+
+        own_cluster.scale(2)  # a worker joins: the server sees it within a second and sends it the same task
+        client.wait_for_workers(2, timeout=WAIT)
+        _wait(lambda: all(kept == [key] for kept in client.run(cluster_module.kept).values()), "the new worker's copy")
+        assert all(got == {key: 1} for got in client.run(cluster_module.arrivals).values())
+
+        owners = [new_workspace_key() for _ in range(3)]
+        runs = [(owner, svc.submit(owner, TINY, QUICK, records=3000).id) for owner in owners for _ in range(2)]
+        ended = [_ended(svc.store, owner, run_id) for owner, run_id in runs]
+        assert len({run.trained_on for run in ended}) == 2  # both workers trained
+        assert all(got == {key: 1} for got in client.run(cluster_module.arrivals).values())
 
 
 def test_a_scheduler_that_cannot_be_reached_leaves_the_runs_to_the_local_pool_and_says_so(service):

@@ -15,6 +15,12 @@ Data travels once. A dataset is scattered to the cluster once (keyed by what it 
 folder, or a workspace's own set by its content hash); a worker that trains on it fetches it once and keeps
 it (:func:`dataset_here`), however many runs use it. The server then holds no training data.
 
+Ahead of the first run. When the server connects, it sends in the background what its first runs would
+otherwise wait for: the named sets it has (MNIST first) are scattered and published, and one task on each
+worker (:func:`warm_up`) imports the training code and fetches them from its peers; a worker that joins
+later gets the same task when the server sees it. ``ready`` is set when that is done (or has failed: a run
+then sends what it needs, as without it). A workspace's own set is sent when a run first needs it.
+
 Faults. A worker lost mid-run: Dask starts the task again elsewhere; the task sees it was started before and
 ends at once, and the run is marked interrupted (Continue resumes it from its last whole epoch, which the
 server has on disk); with no worker left to rerun it the server sees the worker gone and does the same. A
@@ -32,13 +38,14 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from distributed import Client, Event, Future, Queue, Variable, get_client, get_worker
 
-from ann.data.named import folder_of, load_named
+from ann.data.named import DATASET_KEYS, folder_of, load_named
 from ann.remote import ship_code, tune_allocator
 from ann.service.queue import WorkQueue
 from ann.service.records import CheckpointError, RunInfo, RunNotFound, RunStatus
@@ -49,6 +56,7 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the runs go to the 
 CONTROL_SECONDS = 0.25  # a task reads its run's variable at most this often (controls arrive well within 2 s)
 LOST = "lost"  # what a task started again after its worker was lost returns
 KEPT_DATASETS = 4  # datasets a worker keeps in memory for the next runs (the least recently used go first)
+WARM_SECONDS = 120.0  # the most the background preparation waits for the workers' warm-up tasks
 
 # What a task may ask the server to write: the worker's side of the store, except what a task never does.
 FORWARDED = frozenset(name for name, value in vars(WorkQueue).items()
@@ -111,6 +119,25 @@ def dataset_here(key: str) -> ClusterData:
 def arrivals() -> dict[str, int]:
     """On a worker (``client.run(arrivals)``): :data:`ARRIVALS`."""
     return dict(ARRIVALS)
+
+
+def kept() -> list[str]:
+    """On a worker (``client.run(kept)``): the keys of the datasets it keeps for the next runs. Without the
+    lock: ``client.run`` calls it in the worker's event loop, which a task holding the lock while it fetches
+    a dataset waits for (copying the keys is one step under the GIL)."""
+    return list(_here)
+
+
+def warm_up(keys: tuple[str, ...]) -> list[str]:
+    """The task each worker runs before its first run: the training code imported (this module, the network
+    and SciPy under it), glibc's thresholds set, and the datasets ``keys`` fetched and kept. Returns the
+    keys the worker now keeps."""
+    from ann.network import Network  # noqa: F401 -- SciPy: heavy, imported here so that the first run need not
+
+    tune_allocator()
+    for key in keys:
+        dataset_here(key)
+    return kept()
 
 
 @dataclass(frozen=True)
@@ -211,14 +238,19 @@ class _Held:
 
 def data_key(run: RunInfo, data_dir: str | None, verify: bool) -> str:
     """What a run's dataset is, as a key on the cluster: a workspace's own set by its content hash (its key),
-    a named set by its name and its files (names, sizes, times), so that servers reading the same files share
-    one copy on the cluster, and changed files are a new one."""
+    a named set as :func:`named_key`."""
     if run.dataset.startswith("own-"):
         return f"ann-data-{run.dataset}"
-    folder = folder_of(run.dataset, data_dir)
+    return named_key(run.dataset, data_dir, verify)
+
+
+def named_key(name: str, data_dir: str | None, verify: bool) -> str:
+    """A named set as a key on the cluster: its name and its files (names, sizes, times), so that servers
+    reading the same files share one copy on the cluster, and changed files are a new one."""
+    folder = folder_of(name, data_dir)
     files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.glob("*-ubyte*") if p.is_file())
     where = hashlib.sha256(repr((str(folder), verify, files)).encode()).hexdigest()[:16]
-    return f"ann-data-{run.dataset}-{where}"
+    return f"ann-data-{name}-{where}"
 
 
 class ClusterExecutor:
@@ -237,7 +269,8 @@ class ClusterExecutor:
     hold_seconds : float
         A run paused this long while others wait gives its worker back (as on the local workers).
 
-    ``connected`` says whether the cluster is in use; ``notice`` why not (for the pages and the command line).
+    ``connected`` says whether the cluster is in use; ``notice`` why not (for the pages and the command line);
+    ``ready`` is set once what the first runs need has been sent ahead (see the module's notes), or has failed.
     """
 
     retry_seconds = 15.0  # a scheduler that could not be reached is tried again this often
@@ -258,6 +291,11 @@ class ClusterExecutor:
         self._queue: Queue | None = None
         self._data: dict[str, Future] = {}
         self._held: dict[str, _Held] = {}  # by token
+        self.ready = threading.Event()
+        self._direct = True  # data goes straight to a worker, until one cannot be reached from here
+        self._warm_keys: tuple[str, ...] | None = None  # the datasets sent ahead, once they are
+        self._warmed: set[str] = set()  # the workers given a warm-up task
+        self._warm: dict[str, Future] = {}  # the warm-up tasks not yet done, by worker
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._closing = threading.Event()
@@ -317,10 +355,78 @@ class ClusterExecutor:
             return
         self.client, self.notice, self.unreachable = client, None, None
         self._data.clear()
+        self.ready.clear()
+        if self.claim:  # a server: its visitors' first runs will want its named sets
+            threading.Thread(target=self._prepare, args=(client,), name="ann-cluster-prepare", daemon=True).start()
+        else:  # the command line sends the one run it has, with its dataset, at once
+            self.ready.set()
+
+    def _prepare(self, client: Client) -> None:
+        """In the background, once connected and a worker is there: every worker set to import the training code
+        while the named sets this server has are sent and published (MNIST first, one at a time, so that a run
+        waiting for the lock waits for one set at most), then a warm-up task on every worker (:func:`warm_up`)
+        that fetches them. Sets ``ready`` at the end, whatever happened."""
+        imports: list[Future] = []  # held until the end: a future let go may be cancelled before it runs
+        try:
+            while not self._workers(client):  # a cluster whose workers have not joined yet: wait for the first
+                if self._closing.wait(0.5) or self.client is not client:
+                    return
+            with self._lock:
+                if self._closing.is_set() or self.client is not client:
+                    return
+                imports = [self._warm_task(address, ()) for address in self._workers(client)]
+            keys = []
+            for name in DATASET_KEYS:
+                with self._lock:
+                    if self._closing.is_set() or self.client is not client:
+                        return
+                    try:
+                        key = named_key(name, self.data_dir, self.verify_data)
+                        self._ensure_data(key, lambda name=name: load_named(name, self.data_dir,
+                                                                             verify=self.verify_data, mapped=True))
+                    except Exception:  # noqa: BLE001 -- not on this server, or unreadable: a run that needs it says so
+                        continue
+                    keys.append(key)
+            with self._lock:
+                if self._closing.is_set() or self.client is not client:
+                    return
+                self._warm_keys = tuple(keys)
+                self._warm_workers()
+            deadline = time.monotonic() + WARM_SECONDS
+            # self._warm is pruned by the loop of the tasks whose worker left: no wait for those
+            while (not all(future.done() for future in list(self._warm.values())) and time.monotonic() < deadline
+                   and not self._closing.is_set() and self.client is client):
+                time.sleep(0.05)
+        except Exception:  # noqa: BLE001 -- ahead of time only: without it a run sends what it needs
+            pass
+        finally:
+            del imports
+            self.ready.set()
+
+    def _workers(self, client: Client | None = None) -> set[str]:
+        return set((client or self.client).scheduler_info(n_workers=-1).get("workers", {}))
+
+    def _warm_task(self, address: str, keys: tuple[str, ...]) -> Future:
+        return self.client.submit(warm_up, keys, key=f"ann-warm-{uuid.uuid4().hex}", workers=[address],
+                                  allow_other_workers=False, pure=False)
+
+    def _warm_workers(self) -> None:
+        """A warm-up task for each worker that has not had one (those that joined since included), once the
+        datasets have been sent ahead; the tasks done, or whose worker left, are let go."""
+        if self._warm_keys is None:
+            return
+        workers = self._workers()
+        for address, future in list(self._warm.items()):
+            if future.done() or address not in workers:
+                del self._warm[address]
+        for address in workers - self._warmed:
+            self._warmed.add(address)
+            self._warm[address] = self._warm_task(address, self._warm_keys)
 
     def _disconnect(self) -> None:
         client, self.client, self._queue = self.client, None, None
         names, self._data = list(self._data), {}
+        self._warm_keys, self._warmed, self._warm = None, set(), {}
         if client is None:
             return
         try:
@@ -366,6 +472,7 @@ class ClusterExecutor:
         now = time.monotonic()
         if now - self._last_workers >= 1.0:
             self._last_workers = now
+            self._warm_workers()
             self._check_workers()
         if self.claim:
             self._fill()
@@ -386,20 +493,16 @@ class ClusterExecutor:
             free -= 1
 
     def _submit(self, run: RunInfo, dataset: Any) -> None:
+        def load() -> Any:
+            if dataset is not None:
+                return dataset
+            if run.dataset.startswith("own-"):
+                return self.store.run_dataset(run)
+            return load_named(run.dataset, self.data_dir, verify=self.verify_data, mapped=True)
+
         try:
             key = data_key(run, self.data_dir, self.verify_data)
-            if key not in self._data and key in self.client.list_datasets():  # sent already (another server)
-                self._data[key] = self._published(key)
-            if key not in self._data or self._data[key].status != "finished":  # new, or lost with its worker
-                if dataset is None:
-                    dataset = (self.store.run_dataset(run) if run.dataset.startswith("own-")
-                               else load_named(run.dataset, self.data_dir, verify=self.verify_data, mapped=True))
-                future = self.client.scatter({key: ClusterData(key, dataset)}, hash=False)[key]
-                # published under its key: a task finds it by name without depending on it, so it is
-                # fetched by a worker that has not got it, and never again (dataset_here)
-                self.client.publish_dataset(future, name=key, override=True)
-                self._data[key] = future
-            del dataset  # the cluster has it now; the server keeps none of it
+            self._ensure_data(key, load)
             resume = self.store.load_resume(run) if run.epochs_done > 0 else None
         except CheckpointError as exc:
             self.store.end(run.id, RunStatus.FAILED, str(exc))
@@ -417,6 +520,28 @@ class ClusterExecutor:
                          hold_seconds=self.hold_seconds)
         held.future = self.client.submit(train_on_cluster, job, key=token, pure=False, retries=0)
         self._held[token] = held
+
+    def _ensure_data(self, key: str, load: Callable[[], Any]) -> None:
+        """Make sure the cluster has the dataset ``key``; ``load()`` reads it when it has to be sent. The
+        server keeps no reference to it afterwards: the cluster has it."""
+        if key not in self._data and key in self.client.list_datasets():  # sent already (another server)
+            self._data[key] = self._published(key)
+        if key not in self._data or self._data[key].status != "finished":  # new, or lost with its worker
+            future = self._scatter(key, ClusterData(key, load()))
+            # published under its key: a task finds it by name without depending on it, so it is fetched by
+            # a worker that has not got it, and never again (dataset_here)
+            self.client.publish_dataset(future, name=key, override=True)
+            self._data[key] = future
+
+    def _scatter(self, key: str, data: ClusterData) -> Future:
+        """``data`` onto one worker: straight to it (one hop, and no copy held by the scheduler on the way), or
+        through the scheduler once this server has found it cannot reach the workers itself."""
+        if self._direct:
+            try:
+                return self.client.scatter({key: data}, hash=False, direct=True)[key]
+            except (OSError, TimeoutError):
+                self._direct = False
+        return self.client.scatter({key: data}, hash=False)[key]
 
     def _published(self, key: str, timeout: float = 5.0) -> Future:
         """The cluster's copy of a dataset published earlier, once the scheduler has said where it is."""
