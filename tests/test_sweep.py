@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ from ann.experiments.sweep import run_sweep
 from ann.experiments.timing import sweep_seconds, sweep_start_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"epochs": 1, "rotate": 0.0, "limit": 300}  # a run of a few tenths of a second
+TINY = {"epochs": 1, "rotate": 0.0, "limit": 300}  # a run of a few hundredths of a second
+MEETING_FOLDER = "ANN_TEST_MEETING_FOLDER"  # where the runs of paired_task meet (inherited by the workers)
+PARTNER_WAIT = 60.0  # seconds a paired run waits for its partner: far more than a worker takes to start
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,20 @@ def failing_task(spec, data, should_stop, progress, threads):
 def dying_task(spec, data, should_stop, progress, threads):
     if spec.index == 1:
         os._exit(3)  # the worker process dies, as when it is killed or runs out of memory
+    return train_run(spec, data, should_stop, progress, threads)
+
+
+def paired_task(spec, data, should_stop, progress, threads):
+    """train_run, once the partner run (0 with 1, 2 with 3) has started too: two runs meet only if they are
+    on two workers at the same time, whatever the workers' start-up times (one worker would wait alone)."""
+    folder = Path(os.environ[MEETING_FOLDER])
+    (folder / str(spec.index)).write_text(str(os.getpid()))
+    partner = folder / str(spec.index ^ 1)
+    deadline = time.monotonic() + PARTNER_WAIT
+    while not partner.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"run {spec.index} waited {PARTNER_WAIT:.0f} s alone for run {spec.index ^ 1}")
+        time.sleep(0.01)
     return train_run(spec, data, should_stop, progress, threads)
 
 
@@ -91,21 +108,30 @@ def test_expand_grid_makes_every_combination_for_every_seed_and_checks_each():
 
 
 @pytest.fixture(scope="module")
-def local_result(data):
+def local_result(data, tmp_path_factory):
+    # A run takes far less time than a worker process takes to start, so a worker that comes up first may
+    # rightly train every run before the other is up; paired runs make the sweep need both workers at once.
     specs = expand_grid([parse_param("lr=0.1,0.3")], [80, 81], TINY)
     fractions, ended = [], []
-    result = run_sweep(specs, data, workers=2, progress=lambda f, m: fractions.append(f), on_run=ended.append)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MEETING_FOLDER, str(tmp_path_factory.mktemp("meeting")))
+        result = run_sweep(specs, data, workers=2, progress=lambda f, m: fractions.append(f),
+                           on_run=ended.append, task=paired_task)
     return result, fractions, ended
 
 
 def test_a_sweep_on_local_processes_trains_every_run_in_parallel(local_result, tmp_path):
     result, fractions, ended = local_result
-    assert result["backend"] == "processes" and result["workers"] == 2 and result["failed"] == 0
+    assert result["backend"] == "processes" and result["workers"] == 2
+    assert result["failed"] == 0, [r["error"] for r in result["runs"]]
     assert [(r["values"]["learning_rate"], r["seed"]) for r in result["runs"]] == [
         (0.1, 80), (0.1, 81), (0.3, 80), (0.3, 81)]
     assert all(r["status"] == "finished" and r["epochs"] == [1] for r in result["runs"])
     assert all(r["final_test_accuracy"] > 0.5 for r in result["runs"])  # 300 records: about 0.7-0.8
-    assert len({r["worker"] for r in result["runs"]}) == 2 and str(os.getpid()) not in result["runs"][0]["worker"]
+    # each run met its partner, so runs 0 and 1 (and 2 and 3) trained at the same time on the two workers
+    workers = [r["worker"] for r in result["runs"]]
+    assert workers[0] != workers[1] and workers[2] != workers[3] and len(set(workers)) == 2
+    assert not any(worker.endswith(f":{os.getpid()}") for worker in workers)
     assert sorted(r["index"] for r in ended) == [0, 1, 2, 3]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     loaded = load_results(save_results(tmp_path / "sweep.json", result))  # the Experiments page's format

@@ -8,7 +8,10 @@ drives it. Every executor trains one run per worker at a time with :func:`ann.ex
   ``should_stop`` is polled between chunks and its progress heard after every chunk, and an exception in a
   run propagates (the caller is right here to read its traceback);
 - **local processes** (the default; as many as the cores): each started fresh (``spawn``) and given the data
-  once, each training with one BLAS thread (the runs, not the products, are spread over the cores);
+  once, each training with one BLAS thread (the runs, not the products, are spread over the cores); a
+  worker takes one run at a time and the next run goes to whichever worker is free first, so a worker
+  that comes up first may train every short run before the others are up (a worker takes about a second
+  to start);
 - **a Dask cluster** (``dask.distributed``, the optional extra in requirements-dask.txt) when a scheduler
   address is given: the data are scattered to the workers once, each run is a task.
 
