@@ -69,15 +69,26 @@ CALIBRATION_TEST_IMAGES = 1000  # images scored (after a warm-up of 100) for the
 
 
 def duration_text(seconds: float | None) -> str:
-    """A duration as a page shows it: "8 s", "2 min 05 s", "1 h 03 min"; "-" when unknown."""
+    """A duration as a page shows it: "8 s", "2 min 05 s", "1 h 03 min"; "-" when unknown. A number and its
+    unit are joined by a no-break space, so a narrow column never wraps between them ("18" and "s" on two
+    lines)."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     if seconds < 59.5:
-        return f"{max(seconds, 1):.0f} s"
-    seconds = round(seconds)
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+        text = f"{max(seconds, 1):.0f} s"
+    elif round(seconds) < 3600:
+        seconds = round(seconds)
+        text = f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    else:
+        seconds = round(seconds)
+        text = f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+    return _units_kept(text)
+
+
+def _units_kept(text: str) -> str:
+    """"2 min 05 s" -> "2\u00a0min 05\u00a0s": each number held to its unit."""
+    words = text.split(" ")
+    return " ".join(f"{words[i]}\u00a0{words[i + 1]}" for i in range(0, len(words), 2))
 
 
 # --------------------------------------------------------------------------- while a job runs

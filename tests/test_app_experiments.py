@@ -165,7 +165,7 @@ def test_an_interrupted_live_run_keeps_what_finished():
     at.run()
     no_exceptions(at)
     assert at.session_state["ex_live_rules"]["status"] == "stopped"
-    assert "Stopped after 2 s" in texts(at.caption)
+    assert "Stopped after 2\u00a0s" in texts(at.caption)
     assert "**Your run: 1,000 training records**" in texts(at.markdown)
 
 
@@ -203,7 +203,7 @@ def test_a_sweep_results_file_opened_on_the_page_shows_its_chart_finding_and_run
     assert "**sweep.json: 4 runs over learning rate, 2 seeds, 1,000 training records**" in text
     assert "**Best**: learning rate 0.3, 95.00% on the test set" in text and "of 2 settings tried" in text
     assert "**1 run failed**: run 4 (RuntimeError: out of luck)" in text
-    assert "Trained on 2 local processes in 6 s." in texts(at.caption)
+    assert "Trained on 2 local processes in 6\u00a0s." in texts(at.caption)
     table = at.dataframe[0].value
     assert list(table["status"]) == ["finished", "finished", "finished", "failed"]
 

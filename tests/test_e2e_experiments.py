@@ -98,7 +98,7 @@ def test_a_live_error_rule_run_can_be_stopped_and_keeps_its_finished_rules(page)
     # (while the script runs, the page can hold the Stop button of the last run too, disabled and fading)
     page.locator(".st-key-ex_r_stop button:enabled").first.click()
     rules = page.get_by_role("tabpanel", name="Error rules")
-    rules.get_by_text(re.compile(r"Stopped after \d+ s")).wait_for()
+    rules.get_by_text(re.compile(r"Stopped after \d+\s+s")).wait_for()
     wait_idle(page)
     assert "Your run: 5,000 training records" in rules.inner_text()
     assert visible_charts(rules) >= 1 and rules.locator(RULES_DRAWING).count() == 1  # this run's, and the shipped

@@ -3,6 +3,7 @@ cache and arithmetic. No assertion here depends on how fast the machine is."""
 
 import dataclasses
 import math
+import re
 import threading
 import time
 
@@ -32,7 +33,8 @@ class Clock:
     (None, "-"), (math.inf, "-"), (math.nan, "-"), (0.2, "1 s"), (8.4, "8 s"), (59.4, "59 s"),
     (59.6, "1 min 00 s"), (125, "2 min 05 s"), (3599.6, "1 h 00 min"), (3725, "1 h 02 min")])
 def test_duration_text(seconds, text):
-    assert duration_text(seconds) == text
+    # each number is held to its unit by a no-break space; the words are separated by plain spaces
+    assert duration_text(seconds) == re.sub(r"(\d) ", "\\1\u00a0", text)
 
 
 def test_before_any_report_the_estimate_counts_down_to_a_tenth_of_itself():

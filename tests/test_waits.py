@@ -27,7 +27,7 @@ def test_the_bar_shows_its_progress_and_the_time_left():
     assert bar.proto.value == 25  # percent
     text = bar.proto.text
     assert text.startswith("Mapping 500 test images with t-SNE: iteration 250 of 1,000, about ")
-    assert text.endswith(" s left")
+    assert text.endswith("\u00a0s left")
 
 
 def test_a_finished_bar_goes_and_says_how_long_it_took():
