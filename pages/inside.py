@@ -48,11 +48,6 @@ def weight_pictures(network, nodes: tuple[int, ...], captions: tuple[str, ...]) 
     return pictures.grid(urls, captions, width=PICTURE), limit
 
 
-@st.cache_data(show_spinner=False)
-def colour_key_url() -> str:
-    return pictures.data_url(inside_charts.colour_key())
-
-
 def follow(network, x: np.ndarray) -> dict:
     """One image (784,) through the network: its outputs, its answer, every hidden layer's activations, and
     the chart of the outputs (in the classes of the model's dataset)."""
@@ -208,7 +203,7 @@ with model_tab:
     st.caption(explanation)
     key_col, key_text = st.columns([1, 3], vertical_alignment="center")
     with key_col:
-        st.html(pictures.figure(colour_key_url(), f"{signed(-limit, '.2f')}  ←  0  →  {signed(limit, '.2f', plus=True)}",
+        st.html(pictures.figure(inside_charts.colour_key_url(), f"{signed(-limit, '.2f')}  ←  0  →  {signed(limit, '.2f', plus=True)}",
                                 280))
     key_text.caption(f"The colour scale: white is a weight of 0, full blue {signed(-limit, '.2f')} or below, full red "
                      f"{signed(limit, '.2f')} or above (nearly all weights lie inside).")
