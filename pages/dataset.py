@@ -15,7 +15,7 @@ import streamlit as st
 from ann.data.named import NAMED
 from ann.data.own import OwnDataError
 from ann.service.records import RunStateError
-from ui import charts, datasets, digits, shell, workspace
+from ui import charts, datasets, digits, pictures, shell, workspace
 from ui.dataset_views import PER_PAGE, caption, class_statistics, in_view, thumbnails, up_close
 
 shell.page_start()
@@ -99,7 +99,7 @@ if browse.open:
         # The key names the filter, so changing it starts again at page 1.
         page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
         shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
-        st.html(thumbnails(tag.key, set_name, shown_class, page, data, tag))
+        st.html(pictures.as_is(thumbnails(tag.key, set_name, shown_class, page, data, tag)))
 
         if len(shown):
             st.subheader("One image up close")
@@ -113,7 +113,7 @@ if browse.open:
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:
-                st.html(up_close(tag.key, set_name, index, data, tag))
+                st.html(pictures.as_is(up_close(tag.key, set_name, index, data, tag)))
             with about_col:
                 st.markdown(f"**{set_name} image {digits.image_number(index)}: {caption(tag, split, index)}**")
                 st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
@@ -140,5 +140,5 @@ if statistics.open:
         st.subheader(f"The mean image of each {noun}")
         mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
         _, means = class_statistics(tag.key, mean_set, data, tag)
-        st.html(means)
+        st.html(pictures.as_is(means))
         st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

@@ -199,7 +199,7 @@ with model_tab:
         captions = [f"node {j}" if n_hidden_layers else class_names[j] for j in nodes]
         explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
     grid, limit = per_model(model, weight_pictures, tuple(nodes), tuple(captions))
-    st.html(grid)
+    st.html(pictures.as_is(grid))
     st.caption(explanation)
     key_col, key_text = st.columns([1, 3], vertical_alignment="center")
     with key_col:
@@ -302,10 +302,10 @@ with model_tab:
                     if n_hidden_layers == 1:
                         st.markdown("**Pushing up**: what these hidden nodes look for")
                         if up:
-                            st.html(view["up_pictures"])
+                            st.html(pictures.as_is(view["up_pictures"]))
                         st.markdown("**Pushing down**")
                         if down:
-                            st.html(view["down_pictures"])
+                            st.html(pictures.as_is(view["down_pictures"]))
                         st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is "
                                    "how strongly the node fires for this image). Where the image's ink meets a "
                                    "node's red, the node fires.")
@@ -336,7 +336,7 @@ with model_tab:
     method = st.segmented_control("Drawn by", list(BACKQUERY_CHOICES), format_func=BACKQUERY_CHOICES.get,
                                   default=BackqueryMethod.ASCENT, required=True, key="in_backquery_method")
     grid, readings, own = per_model(model, backquery_view, tuple(class_names), str(method))
-    st.html(grid)
+    st.html(pictures.as_is(grid))
     agreed = sum(reading == d for d, reading in enumerate(readings))
     if method == BackqueryMethod.ASCENT:
         how_drawn = (f"Drawn by gradient ascent: {ASCENT.steps} steps from a grey page, each following the exact "
