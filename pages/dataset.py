@@ -99,7 +99,8 @@ if browse.open:
         # The key names the filter, so changing it starts again at page 1.
         page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
         shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
-        st.html(pictures.as_is(thumbnails(tag.key, set_name, shown_class, page, data, tag)))
+        st.html(pictures.as_is(thumbnails(dataset_key=tag.key, set_name=set_name, shown_class=shown_class,
+                                          page=page, _data=data, _tag=tag)))
 
         if len(shown):
             st.subheader("One image up close")
@@ -113,7 +114,8 @@ if browse.open:
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:
-                st.html(pictures.as_is(up_close(tag.key, set_name, index, data, tag)))
+                st.html(pictures.as_is(up_close(dataset_key=tag.key, set_name=set_name, index=index,
+                                                _data=data, _tag=tag)))
             with about_col:
                 st.markdown(f"**{set_name} image {digits.image_number(index)}: {caption(tag, split, index)}**")
                 st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
@@ -128,8 +130,8 @@ if browse.open:
 if statistics.open:
     with statistics:
 
-        train_counts, _ = class_statistics(tag.key, "Training", data, tag)
-        test_counts, _ = class_statistics(tag.key, "Test", data, tag)
+        train_counts, _ = class_statistics(dataset_key=tag.key, set_name="Training", _data=data, _tag=tag)
+        test_counts, _ = class_statistics(dataset_key=tag.key, set_name="Test", _data=data, _tag=tag)
         st.subheader(f"Images per {noun}")
         chart_col, table_col = st.columns([3, 1], gap="large")
         chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names,
@@ -139,6 +141,6 @@ if statistics.open:
             hide_index=True, width="content")
         st.subheader(f"The mean image of each {noun}")
         mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
-        _, means = class_statistics(tag.key, mean_set, data, tag)
+        _, means = class_statistics(dataset_key=tag.key, set_name=mean_set, _data=data, _tag=tag)
         st.html(pictures.as_is(means))
         st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

@@ -5,7 +5,8 @@ same set: ``st.cache_data`` keyed on ``dataset_key`` (the dataset's tag key: a n
 content digest, so two different sets never share an entry) and the view's own arguments. The dataset's
 arrays and tag come in as ``_data`` and ``_tag`` (not hashed: the key names them). The functions live here,
 in a module imported once, rather than in the page, whose file runs on every script run: a cached function
-defined there is made anew on every run, and Streamlit reads its source each time to name its cache.
+defined there is made anew on every run, and Streamlit reads its source each time to name its cache. Call them
+with keyword arguments: for each positional one, Streamlit inspects the function's signature to name it.
 """
 
 from __future__ import annotations

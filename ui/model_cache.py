@@ -40,7 +40,9 @@ def per_model(model: ActiveModel, compute: Callable[..., T], *args: Hashable, us
     docstring)."""
     name = f"{compute.__code__.co_filename}:{compute.__qualname__}"
     if model.shared:
-        return _shared(name, model.key, args, compute, model.network, using)
+        # keyword arguments: a positional one costs Streamlit an inspect.signature of the function to name it
+        return _shared(name=name, model_key=model.key, args=args, _compute=compute, _network=model.network,
+                       _using=using)
     cache = st.session_state.get(SESSION_KEY)
     if cache is None or cache["key"] != model.key:
         cache = {"key": model.key, "entries": {}}  # the model changed: its old results go
