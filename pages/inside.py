@@ -153,7 +153,6 @@ with model_tab:
 
     # --------------------------------------------------------------------------- 1. weights as pictures
 
-    first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28): the hidden nodes, or the outputs if none
     st.subheader("1. What each hidden node looks for" if n_hidden_layers else "1. What each output node looks for")
     st.markdown(
         "Every node of the first layer multiplies each of the 784 pixels by its own weight and adds the lot up. "
@@ -166,7 +165,7 @@ with model_tab:
         st.info(f"This model has no hidden layer: its {n_out} output nodes look at the pixels directly, so these "
                 f"are the output nodes' weights, {cls} by {cls}.", icon=":material/info:")
 
-    n_nodes = first_layer.shape[0]
+    n_nodes = network.weights[0].shape[0]  # the first layer's nodes: the hidden ones, or the outputs if none
     choices = {"first": "the first nodes", "strongest": "the strongest weights"}
     if n_hidden_layers == 1:
         choices["digit"] = f"the nodes a {cls} relies on most"
@@ -189,6 +188,7 @@ with model_tab:
                        f"each picture). When they fire, the network leans towards {name}. Their red parts often "
                        f"trace pieces of a {name}; their blue parts, where other {cls_plural} have ink.")
     elif how == "strongest":
+        first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28), a copy: made only for this choice
         strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
         nodes = [int(j) for j in np.argsort(-strength)[:count]]
         captions = [f"node {j}: |w| {strength[j]:.1f}" for j in nodes]
