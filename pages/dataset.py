@@ -3,8 +3,8 @@ images; upload data of your own (``ui.datasets.upload_panel``) and manage the wo
 
 What shows a dataset depends on that dataset only, so it is made once per server and shared by every visitor
 looking at the same set (``st.cache_data`` keyed on the dataset's key: an own set's key is a digest of its
-content): a page of thumbnails is one grid of small PNGs, an image up close one PNG with its pixels' values
-on hover. Only the open tab is computed, and the seed's CSV record only when opened.
+content; ``ui.dataset_views``): a page of thumbnails is one grid of small PNGs, an image up close one PNG with
+its pixels' values on hover. Only the open tab is computed, and the seed's CSV record only when opened.
 """
 
 import math
@@ -16,10 +16,9 @@ from ann.data.named import NAMED
 from ann.data.own import OwnDataError
 from ann.service.records import RunStateError
 from ui import charts, datasets, digits, pictures, shell, workspace
+from ui.dataset_views import PER_PAGE, caption, class_statistics, in_view, thumbnails, up_close
 
 shell.page_start()
-
-PER_PAGE = 60
 
 st.title("Dataset")
 datasets.show_upload_result()
@@ -79,49 +78,6 @@ def name(index: int) -> str:
     return datasets.class_label(tag, index)
 
 
-def in_view(set_name: str, shown_class: int | str) -> np.ndarray:
-    """The indices of the set's images of ``shown_class`` ("All": every image), in file order."""
-    split = SETS[set_name]
-    return np.arange(len(split)) if shown_class == "All" else np.flatnonzero(split.labels == shown_class)
-
-
-# The cached views below depend only on the dataset: ``dataset_key`` (its tag's key: a named set's name, or an
-# own set's content digest, so two different sets never share an entry) is their key; the arrays come from
-# the page's dataset.
-@st.cache_data(show_spinner=False, max_entries=256)
-def thumbnails(dataset_key: str, set_name: str, shown_class: int | str, page: int) -> str:
-    """One page of thumbnails with their numbers and class names, as one grid (the same for every visitor)."""
-    split = SETS[set_name]
-    shown = in_view(set_name, shown_class)[(page - 1) * PER_PAGE:page * PER_PAGE]
-    return pictures.digit_grid(split.images[shown],
-                               [f"{digits.image_number(i)}: {tag.class_names[split.labels[i]]}" for i in shown],
-                               width=56)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def up_close(dataset_key: str, set_name: str, index: int) -> str:
-    """One image drawn large, every pixel's value on hover."""
-    split = SETS[set_name]
-    return pictures.pixel_values(split.images[index], size=336,
-                                 label=f"{set_name} image {digits.image_number(index)}: {caption(split, index)}")
-
-
-def caption(split, index: int) -> str:
-    """"a 3" for a digit, the class name for other sets."""
-    return f"{'a ' if tag.digits else ''}{name(int(split.labels[index]))}"
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def class_statistics(dataset_key: str, set_name: str) -> tuple[np.ndarray, str]:
-    """Images per class (n_classes,) and the mean image of each class as one grid, for one set."""
-    split = SETS[set_name]
-    counts = np.bincount(split.labels, minlength=n_classes)
-    # mean(dtype=float64) accumulates without a float copy of the class's images
-    means = [(split.images[split.labels == d].mean(axis=0, dtype=np.float64) if counts[d] else np.zeros(784))
-             .round().astype(np.uint8) for d in range(n_classes)]
-    return counts, pictures.digit_grid(means, [f"mean {c}" for c in tag.class_names], width=84)
-
-
 if browse.open:
     with browse:
         st.caption(intro)
@@ -136,14 +92,15 @@ if browse.open:
             shown_class = right.selectbox("Class", ["All", *range(n_classes)], key=f"ds_class_{tag.key}",
                                           format_func=lambda v: "All" if v == "All" else name(v))
         split = SETS[set_name]
-        indices = in_view(set_name, shown_class)
+        indices = in_view(split, shown_class)
         n_pages = max(math.ceil(len(indices) / PER_PAGE), 1)
         what = "images" if shown_class == "All" else f"images of {tag.class_names[shown_class]}"
         st.caption(f"{len(indices):,} {what} in the {set_name.lower()} set, {PER_PAGE} a page.")
         # The key names the filter, so changing it starts again at page 1.
         page = st.pagination(n_pages, max_visible_pages=9, key=f"ds_page_{prefix}{set_name}_{shown_class}")
         shown = indices[(page - 1) * PER_PAGE:page * PER_PAGE]
-        st.html(thumbnails(tag.key, set_name, shown_class, page))
+        st.html(pictures.as_is(thumbnails(dataset_key=tag.key, set_name=set_name, shown_class=shown_class,
+                                          page=page, _data=data, _tag=tag)))
 
         if len(shown):
             st.subheader("One image up close")
@@ -157,9 +114,10 @@ if browse.open:
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:
-                st.html(up_close(tag.key, set_name, index))
+                st.html(pictures.as_is(up_close(dataset_key=tag.key, set_name=set_name, index=index,
+                                                _data=data, _tag=tag)))
             with about_col:
-                st.markdown(f"**{set_name} image {digits.image_number(index)}: {caption(split, index)}**")
+                st.markdown(f"**{set_name} image {digits.image_number(index)}: {caption(tag, split, index)}**")
                 st.caption(f"{np.count_nonzero(image)} of 784 pixels carry ink; the brightest is "
                            f"{int(image.max())}. Hover a pixel for its row, column and value (0-255); the paper "
                            "around the ink is 0.")
@@ -172,8 +130,8 @@ if browse.open:
 if statistics.open:
     with statistics:
 
-        train_counts, _ = class_statistics(tag.key, "Training")
-        test_counts, _ = class_statistics(tag.key, "Test")
+        train_counts, _ = class_statistics(dataset_key=tag.key, set_name="Training", _data=data, _tag=tag)
+        test_counts, _ = class_statistics(dataset_key=tag.key, set_name="Test", _data=data, _tag=tag)
         st.subheader(f"Images per {noun}")
         chart_col, table_col = st.columns([3, 1], gap="large")
         chart_col.altair_chart(charts.digit_counts(train_counts, test_counts, class_names=tag.class_names,
@@ -183,6 +141,6 @@ if statistics.open:
             hide_index=True, width="content")
         st.subheader(f"The mean image of each {noun}")
         mean_set = st.segmented_control("Set", list(SETS), default="Training", required=True, key="ds_mean_set")
-        _, means = class_statistics(tag.key, mean_set)
-        st.html(means)
+        _, means = class_statistics(dataset_key=tag.key, set_name=mean_set, _data=data, _tag=tag)
+        st.html(pictures.as_is(means))
         st.caption(f"Each pixel averaged over every image of the {noun}: what all of its images have in common.")

@@ -159,7 +159,7 @@ with cell_col:
     cell_images.markdown(f"**{count:,}** test images of **{names[true_digit]}** {kind}"
                          + (f" (the first {CELL_IMAGES} shown)" if count > CELL_IMAGES else ""))
     if count:
-        cell_images.html(grid)
+        cell_images.html(pictures.as_is(grid))
         st.caption("Under each image: its number in the test set and the activation of the winning output "
                    "node." + (" Least sure first." if true_digit == predicted_digit else " Surest first."))
     else:
@@ -175,7 +175,7 @@ st.caption(f"Precision: of the images the network called this {noun}, the share 
 st.subheader("The most confident mistakes")
 worst_mistakes = per_model(model, mistakes_grid, tag.key, using=(result,))
 if worst_mistakes:
-    st.html(worst_mistakes)
+    st.html(pictures.as_is(worst_mistakes))
     st.caption(f"True {noun}, the network's answer and its winning activation. Some of these labels are "
                "arguable even for people.")
 else:

@@ -79,23 +79,12 @@ def show_results_file(loaded: dict[str, Any] | None) -> None:
                 st.altair_chart(chart, width="stretch")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _shipped_spec(path: str, modified: float, parameter: str, zoom: bool, position: int, _result: dict) -> dict:
-    chart = (ec.error_rules_chart(_result, zoom=zoom) if parameter == "rules" else
-             ec.epochs_chart(_result) if parameter == "epochs" else ec.sweep_chart(_result))
-    return chart.to_dict()
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _shipped_rules_svg(path: str, modified: float, zoom: bool, _result: dict) -> str:
-    return ec.error_rules_svg(_result, zoom=zoom)
-
-
 def shipped_chart(path, parameter: str, result: dict[str, Any], zoom: bool = False, position: int = 0) -> None:
     """Draw a chart of a shipped results file (``parameter``: "rules", or a sweep's parameter; ``position``:
     which of the file's sweeps of that parameter). Its Vega-Lite dict is built once per server, shared by every
     visitor (the file's path and time in the key): building it costs a first look more than drawing it."""
-    st.vega_lite_chart(_shipped_spec(str(path), path.stat().st_mtime, parameter, zoom, position, result),
+    st.vega_lite_chart(findings.shipped_spec(path=str(path), modified=path.stat().st_mtime, parameter=parameter,
+                                             zoom=zoom, position=position, _result=result),
                        width="stretch")
 
 
@@ -357,8 +346,9 @@ if rules_tab.open:
             st.markdown("**Full MNIST, the seed's exact setting**")
             # a picture, not a Vega-Lite chart: the page's first look (this tab) costs the server no chart
             # library (bench/classroom.py); hover a point for its figures
-            st.markdown(_shipped_rules_svg(str(findings.ERROR_RULES_PATH),
-                                           findings.ERROR_RULES_PATH.stat().st_mtime, zoom, shipped_rules),
+            st.markdown(findings.shipped_rules_svg(path=str(findings.ERROR_RULES_PATH),
+                                                   modified=findings.ERROR_RULES_PATH.stat().st_mtime, zoom=zoom,
+                                                   _result=shipped_rules),
                         unsafe_allow_html=True)
             st.caption(shipped_note(shipped_rules) + zoom_note(shipped_rules, zoom))
             st.markdown(findings.error_rules_finding(shipped_rules))

@@ -41,7 +41,7 @@ with right:
     st.caption(datasets.describe(tag))
     if tag.key in NAMED:
         folder = datasets.data_root()
-        status = datasets.named_files_status(tag.key, folder)
+        status = datasets.named_files_status(key=tag.key, root=folder)
         where = datasets.folder_of(tag.key, folder)
         if status["complete"]:
             # all three named sets are MNIST's size

@@ -48,11 +48,6 @@ def weight_pictures(network, nodes: tuple[int, ...], captions: tuple[str, ...]) 
     return pictures.grid(urls, captions, width=PICTURE), limit
 
 
-@st.cache_data(show_spinner=False)
-def colour_key_url() -> str:
-    return pictures.data_url(inside_charts.colour_key())
-
-
 def follow(network, x: np.ndarray) -> dict:
     """One image (784,) through the network: its outputs, its answer, every hidden layer's activations, and
     the chart of the outputs (in the classes of the model's dataset)."""
@@ -158,7 +153,6 @@ with model_tab:
 
     # --------------------------------------------------------------------------- 1. weights as pictures
 
-    first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28): the hidden nodes, or the outputs if none
     st.subheader("1. What each hidden node looks for" if n_hidden_layers else "1. What each output node looks for")
     st.markdown(
         "Every node of the first layer multiplies each of the 784 pixels by its own weight and adds the lot up. "
@@ -171,7 +165,7 @@ with model_tab:
         st.info(f"This model has no hidden layer: its {n_out} output nodes look at the pixels directly, so these "
                 f"are the output nodes' weights, {cls} by {cls}.", icon=":material/info:")
 
-    n_nodes = first_layer.shape[0]
+    n_nodes = network.weights[0].shape[0]  # the first layer's nodes: the hidden ones, or the outputs if none
     choices = {"first": "the first nodes", "strongest": "the strongest weights"}
     if n_hidden_layers == 1:
         choices["digit"] = f"the nodes a {cls} relies on most"
@@ -194,6 +188,7 @@ with model_tab:
                        f"each picture). When they fire, the network leans towards {name}. Their red parts often "
                        f"trace pieces of a {name}; their blue parts, where other {cls_plural} have ink.")
     elif how == "strongest":
+        first_layer = hidden_weight_images(network, 0)  # (n_nodes, 28, 28), a copy: made only for this choice
         strength = np.sqrt((first_layer.astype(np.float64) ** 2).sum(axis=(1, 2)))
         nodes = [int(j) for j in np.argsort(-strength)[:count]]
         captions = [f"node {j}: |w| {strength[j]:.1f}" for j in nodes]
@@ -204,11 +199,11 @@ with model_tab:
         captions = [f"node {j}" if n_hidden_layers else class_names[j] for j in nodes]
         explanation = f"The first {count} of the {n_nodes} nodes, in the network's own order (which means nothing)."
     grid, limit = per_model(model, weight_pictures, tuple(nodes), tuple(captions))
-    st.html(grid)
+    st.html(pictures.as_is(grid))
     st.caption(explanation)
     key_col, key_text = st.columns([1, 3], vertical_alignment="center")
     with key_col:
-        st.html(pictures.figure(colour_key_url(), f"{signed(-limit, '.2f')}  ←  0  →  {signed(limit, '.2f', plus=True)}",
+        st.html(pictures.figure(inside_charts.colour_key_url(), f"{signed(-limit, '.2f')}  ←  0  →  {signed(limit, '.2f', plus=True)}",
                                 280))
     key_text.caption(f"The colour scale: white is a weight of 0, full blue {signed(-limit, '.2f')} or below, full red "
                      f"{signed(limit, '.2f')} or above (nearly all weights lie inside).")
@@ -307,10 +302,10 @@ with model_tab:
                     if n_hidden_layers == 1:
                         st.markdown("**Pushing up**: what these hidden nodes look for")
                         if up:
-                            st.html(view["up_pictures"])
+                            st.html(pictures.as_is(view["up_pictures"]))
                         st.markdown("**Pushing down**")
                         if down:
-                            st.html(view["down_pictures"])
+                            st.html(pictures.as_is(view["down_pictures"]))
                         st.caption("The weight pictures of the nodes in the bars (same colours as in view 1; h is "
                                    "how strongly the node fires for this image). Where the image's ink meets a "
                                    "node's red, the node fires.")
@@ -341,7 +336,7 @@ with model_tab:
     method = st.segmented_control("Drawn by", list(BACKQUERY_CHOICES), format_func=BACKQUERY_CHOICES.get,
                                   default=BackqueryMethod.ASCENT, required=True, key="in_backquery_method")
     grid, readings, own = per_model(model, backquery_view, tuple(class_names), str(method))
-    st.html(grid)
+    st.html(pictures.as_is(grid))
     agreed = sum(reading == d for d, reading in enumerate(readings))
     if method == BackqueryMethod.ASCENT:
         how_drawn = (f"Drawn by gradient ascent: {ASCENT.steps} steps from a grey page, each following the exact "

@@ -9,15 +9,12 @@ Two tabs: the active model's map, and one of your runs' maps epoch by epoch (``u
 Play over the finished epochs, the maps aligned from epoch to epoch).
 """
 
-import base64
-import io
 import time
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from ann.estimates import duration_text
 from ann.lab.hidden_map import fit_pca, last_hidden, tsne
@@ -66,21 +63,6 @@ def compute_map(network, method: str, n: int) -> dict:
 def sample_indices(n: int) -> np.ndarray:
     """``n`` test images drawn at random, always the same ones for a given ``n``, in file order."""
     return map_view.sample_indices(n, len(mnist.test.labels))
-
-
-def thumbnail_url(image: np.ndarray) -> str:
-    """A test image as a small PNG data URL, dark ink on white, for the chart's hover tooltip (about 300
-    bytes each: 2,000 of them add some 0.6 MB to the page)."""
-
-    buffer = io.BytesIO()
-    Image.fromarray(digits.digit_image(image, scale=2)).save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def thumbnails(n: int) -> list[str]:
-    """The sample's images as data URLs (they depend on the sample only, not on the model)."""
-    return [thumbnail_url(mnist.test.images[i]) for i in sample_indices(n)]
 
 
 st.title("Hidden-layer map")
@@ -136,7 +118,7 @@ with model_tab:
         "x": data["coords"][:, 0], "y": data["coords"][:, 1], "digit": data["labels"].astype(str),
         "predicted": data["predictions"], "index": data["index"], "number": data["index"] + 1,
         "confidence": data["confidence"],
-        "read": np.where(wrong, "wrong", "right"), "image": thumbnails(n)})
+        "read": np.where(wrong, "wrong", "right"), "image": map_view.thumbnails(n=n, _images=mnist.test.images)})
     highlight = st.segmented_control("Highlight a digit", list(range(10)), key="map_highlight", wrap=True)
     pick = alt.selection_point(name="pick", fields=["index"], on="click")
     axis_titles = (("first principal component", "second principal component") if method == "pca"

@@ -34,7 +34,7 @@ shell.page_start()
 
 SAMPLE_SIZES = (500, 1000, 2000, 5000, 10000)
 DEFAULT_SAMPLE = 2000
-SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
+SWEEP_SEED = robustness_view.SWEEP_SEED
 
 st.title("Robustness lab")
 model = state.show_model_caption(short=True, dataset_check=False)  # compact: the Run button in view on a phone
@@ -50,21 +50,15 @@ st.markdown(
     "changes to every pixel, chosen from the network's own gradient to fool it.")
 
 
+def sample(network, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` sample test images, scaled for ``network`` (shared by every sweep and visitor)."""
+    return robustness_view.sample(folder=downloads.data_folder(), n=n, dtype=str(network.dtype), _mnist=mnist)
+
+
 def sweep_point(network, kind: str, level: float, n: int) -> dict:
     """One level of one sweep on the ``n`` sample images (kept per model version and setting)."""
-    images, labels = sample(downloads.data_folder(), n, str(network.dtype))
+    images, labels = sample(network, n)
     return next(accuracy_curve(network, images, labels, kind, [level], seed=SWEEP_SEED))
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def sample(folder: str, n: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` test images drawn at random (always the same ones for a given n), scaled: shared by every
-    sweep and every visitor, read-only."""
-    order = np.random.default_rng(SWEEP_SEED).permutation(len(mnist.test.labels))[:n]
-    order.sort()
-    images, labels = as_inputs(mnist.test.images[order], dtype), mnist.test.labels[order]
-    images.setflags(write=False)
-    return images, labels
 
 
 # Tabs that rerun the page when switched: only the open one is computed and sent.
@@ -83,7 +77,7 @@ if sweeps_tab.open:
             jobs = [(kind, level) for kind in kinds for level in PERTURBATIONS[kind].levels]
             # each job weighted by its kind's measured cost (an adversarial level costs a backward pass more);
             # pressed before the page's calibration ended, it waits for the rest of it
-            images = sample(downloads.data_folder(), n, str(network.dtype))
+            images = sample(network, n)
             costs = {kind: level_seconds(network, *images, kind, wait=False) for kind in kinds}
             if None in costs.values():
                 with st.spinner(waits.MEASURING.capitalize()):
@@ -113,7 +107,7 @@ if sweeps_tab.open:
                         icon=":material/info:")
 
             # measured on a few images in the background the first time (ann.lab.robustness.level_seconds)
-            waits.measured(lambda: sweep_estimate(network, *sample(downloads.data_folder(), n, str(network.dtype)),
+            waits.measured(lambda: sweep_estimate(network, *sample(network, n),
                                                   kinds, wait=False) if kinds else 0.0, say)
         else:
             st.markdown(f"**{results['n']:,} test images**, each kind of damage at several strengths. Blue: the share "

@@ -309,7 +309,7 @@ def start_and_runs(network_config: NetworkConfig | None, train_config: TrainConf
     my_runs = workspace.my_runs()
     # the first Start of a workspace reruns only this fragment: the browser keeps the workspace's key from now
     # (a reload right away finds the run), not from the page's next whole run
-    workspace.keep_cookie(my_runs, [], sidebar=False)
+    workspace.keep_cookie(my_runs, list, sidebar=False)  # no own datasets asked here
     # a visitor without runs has nothing to lose to housekeeping: no second query for them
     for run, why in workspace.store().removal_preview(workspace.workspace_key()) if my_runs else []:
         if "runs" in why or "MB" in why:

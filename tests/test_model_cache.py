@@ -101,3 +101,16 @@ def test_each_shipped_model_of_the_picker_is_computed_once_per_server():
     no_exceptions(default)
     assert len([call for call in CALLS if call[0] == tag]) == 2
     assert all("model_cache" not in at.session_state for at in (default, *picked))
+
+
+def test_a_shipped_models_work_is_shared_for_equal_arguments_only():
+    """The arguments are the key (as one byte string): equal ones, built anew by each visitor, share one
+    computation; arguments that differ in one item of a long tuple (Inside's 64 captions) never do."""
+    base = uuid.uuid4().hex
+    nodes = tuple(range(64))
+    first = (base, nodes, tuple(f"node {j}" for j in nodes))
+    again = (base, tuple(range(64)), tuple(f"node {j}" for j in range(64)))  # equal, other objects
+    other = (base, nodes, tuple(f"node {j}" for j in range(63)) + ("node 64",))
+    for tag in (first, again, other):
+        no_exceptions(session(tag).run())
+    assert [call[0] for call in CALLS if call[0] in (first, other)] == [first, other]

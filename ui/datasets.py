@@ -205,10 +205,10 @@ def if_ready() -> Dataset | None:
     key = active_key()
     if key in NAMED:
         root = data_root()
-        if not named_files_status(key, root)["complete"]:
+        if not named_files_status(key=key, root=root)["complete"]:
             return None
         try:
-            return _load_named(key, root)
+            return _load_named(key=key, root=root)
         except (MNISTFormatError, OSError):
             return None
     return _open_own(key)
@@ -233,7 +233,7 @@ def require_files(purpose: str, tag: DatasetTag | None = None) -> DatasetTag:
             st.stop()
         return tag
     root = data_root()
-    status = named_files_status(tag.key, root)
+    status = named_files_status(key=tag.key, root=root)
     folder = folder_of(tag.key, root)
     if status["corrupt"]:
         st.error(f"These {tag.title} files in {folder} are corrupt: {', '.join(status['corrupt'])}. Delete them "
@@ -255,7 +255,7 @@ def require(purpose: str, tag: DatasetTag | None = None) -> Dataset:
         assert data is not None  # checked by require_files a moment ago
         return data
     try:
-        return _load_named(tag.key, data_root())
+        return _load_named(key=tag.key, root=data_root())
     except (MNISTFormatError, OSError) as exc:
         st.error(f"{tag.title} could not be read: {exc}")
         st.stop()
@@ -299,7 +299,7 @@ def download_panel(key: str, widget_key: str = "download") -> None:
     spec = NAMED[key]
     root = data_root()
     sizes = spec.published.sizes
-    missing = named_files_status(key, root)["missing"] or list(sizes)
+    missing = named_files_status(key=key, root=root)["missing"] or list(sizes)
     if downloads.download_button(spec.title, folder_of(key, root), {name: sizes[name] for name in missing},
                              lambda progress: ensure_named(key, root, progress=progress), widget_key):
         named_files_status.clear()

@@ -50,10 +50,10 @@ def _load_mnist(folder: str) -> MNIST:
 def mnist_if_ready() -> MNIST | None:
     """The shared dataset when its files are all present and good, else None (never downloads)."""
     folder = data_folder()
-    if not dataset_status(folder)["complete"]:
+    if not dataset_status(folder=folder)["complete"]:
         return None
     try:
-        return _load_mnist(folder)
+        return _load_mnist(folder=folder)
     except (MNISTFormatError, OSError):
         return None
 
@@ -62,7 +62,7 @@ def require_mnist_files(purpose: str) -> None:
     """Stop the page unless MNIST's files are all present and good (offering the download), without
     loading them: for a page whose work happens elsewhere (the Train page's runs train in worker processes)."""
     folder = data_folder()
-    status = dataset_status(folder)
+    status = dataset_status(folder=folder)
     if status["corrupt"]:
         st.error(f"These MNIST files in {folder} are corrupt: {', '.join(status['corrupt'])}. Delete them "
                  "and download MNIST again (the Home page offers the download).")
@@ -78,7 +78,7 @@ def require_mnist(purpose: str) -> MNIST:
     require_mnist_files(purpose)
     folder = data_folder()
     try:
-        return _load_mnist(folder)
+        return _load_mnist(folder=folder)
     except (MNISTFormatError, OSError) as exc:
         st.error(f"MNIST could not be read: {exc}")
         st.stop()
@@ -91,7 +91,7 @@ def download_panel(key: str = "download") -> None:
     to fetch by hand and where to put it: it is shown as it is.
     """
     folder = data_folder()
-    missing = dataset_status(folder)["missing"] or list(MNIST_SIZES)
+    missing = dataset_status(folder=folder)["missing"] or list(MNIST_SIZES)
     if download_button("MNIST", folder, {name: MNIST_SIZES[name] for name in missing},
                        lambda progress: ensure_mnist(folder, progress=progress), key):
         dataset_status.clear()

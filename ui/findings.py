@@ -15,7 +15,15 @@ import streamlit as st
 
 from ann.experiments.results import ResultsFileError, load_results, validate_results
 from ann.formats import format_accuracy
-from ui.experiments_charts import RULE_SHORT, SEED_CHOICE, peak_epoch
+from ui.experiments_charts import (
+    RULE_SHORT,
+    SEED_CHOICE,
+    epochs_chart,
+    error_rules_chart,
+    error_rules_svg,
+    peak_epoch,
+    sweep_chart,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_RULES_PATH = ROOT / "data" / "experiments_error_rules.json"
@@ -31,6 +39,24 @@ CLOSE = 0.01  # within one percentage point of the best counts as "did well" (ab
 def _read(path: str, modified: float) -> dict[str, Any]:
     """A results file, read and checked once per server (``modified`` in the key: a new file is re-read)."""
     return load_results(path)
+
+
+# The shipped files' charts, built once per server and shared by every visitor (the file's path and time in the
+# key, the parsed file passed along unhashed). Here, in a module imported once, and not in the page, whose file
+# runs on every script run: a cached function defined there is made anew each run (Streamlit reads its source
+# to name its cache). Call them with keyword arguments (a positional one costs an inspect.signature).
+@st.cache_data(show_spinner=False, max_entries=16)
+def shipped_spec(path: str, modified: float, parameter: str, zoom: bool, position: int, _result: dict) -> dict:
+    """The Vega-Lite dict of a shipped file's chart (``parameter``: "rules", or a sweep's parameter)."""
+    chart = (error_rules_chart(_result, zoom=zoom) if parameter == "rules" else
+             epochs_chart(_result) if parameter == "epochs" else sweep_chart(_result))
+    return chart.to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def shipped_rules_svg(path: str, modified: float, zoom: bool, _result: dict) -> str:
+    """The shipped error-rules file as a picture (SVG)."""
+    return error_rules_svg(_result, zoom=zoom)
 
 
 def shipped(path: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -10,6 +10,7 @@ the rest are small altair charts.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ann.formats import ACCURACY_FORMAT
+from ui import pictures
 from ui.charts import _mix  # the confusion matrix's colour blend, for its change
 from ui.phone import SMALLEST_FONT
 
@@ -83,6 +85,12 @@ def colour_key(width: int = 280, height: int = 14) -> np.ndarray:
     (height, width, 3) uint8, to show with its limits written beside it."""
     ramp = np.linspace(-1.0, 1.0, width)[None, None, :].repeat(height, axis=1)
     return diverging_images(ramp, 1.0, scale=1)[0]
+
+
+@functools.cache
+def colour_key_url() -> str:
+    """:func:`colour_key` as a PNG data URL: the same for every page and visitor, made once per server."""
+    return pictures.data_url(colour_key())
 
 
 # --------------------------------------------------------------------------- one image through the network

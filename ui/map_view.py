@@ -8,16 +8,20 @@ bar) and cached per run, list of epochs, sample and alignment.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from ann.formats import count, format_accuracy
 from ann.lab.epochs import epoch_maps
 from ann.service.records import CheckpointError, RunInfo
 from ann.train import as_inputs
-from ui import datasets, robustness_view, run_epochs, run_panels, waits
+from ui import datasets, digits, robustness_view, run_epochs, run_panels, waits
 
 SAMPLE_SEED = 0
 DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -35,6 +39,22 @@ ALIGNMENTS = {"last_pca": "the last epoch's PCA", "procrustes": "each epoch's ow
 def sample_indices(n: int, total: int) -> np.ndarray:
     """``n`` of ``total`` test images drawn at random, always the same ones for a given ``n``, in file order."""
     return np.sort(np.random.default_rng(SAMPLE_SEED).permutation(total)[:n])
+
+
+def thumbnail_url(image: np.ndarray) -> str:
+    """A test image as a small PNG data URL, dark ink on white, for the chart's hover tooltip (about 300
+    bytes each: 2,000 of them add some 0.6 MB to the page)."""
+    buffer = io.BytesIO()
+    Image.fromarray(digits.digit_image(image, scale=2)).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def thumbnails(n: int, _images: np.ndarray) -> list[str]:
+    """The sample's images (``_images``: MNIST's test images, the map's only set) as data URLs: they depend on
+    the sample only, not on the model. Here rather than in the page, whose file runs on every script run (a
+    cached function defined there is made anew each run, its source read to name its cache)."""
+    return [thumbnail_url(_images[i]) for i in sample_indices(n, len(_images))]
 
 
 def points_chart(frame: pd.DataFrame, axis_titles: tuple[str, str], highlight: int | None, show_axes: bool,

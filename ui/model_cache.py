@@ -21,6 +21,7 @@ passed on but not part of the key, which the model's key already determines.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,7 +41,12 @@ def per_model(model: ActiveModel, compute: Callable[..., T], *args: Hashable, us
     docstring)."""
     name = f"{compute.__code__.co_filename}:{compute.__qualname__}"
     if model.shared:
-        return _shared(name, model.key, args, compute, model.network, using)
+        # keyword arguments: a positional one costs Streamlit an inspect.signature of the function to name it.
+        # The arguments go into the key as one byte string: Streamlit hashes a tuple item by item (Inside's 64
+        # nodes and captions: 0.5 ms a run), bytes in one go. Equal arguments pickle alike (the rare exception, an
+        # object repeated in one and not in the other, costs a recomputation, never another's result).
+        return _shared(name=name, model_key=model.key, args=pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL),
+                       _args=args, _compute=compute, _network=model.network, _using=using)
     cache = st.session_state.get(SESSION_KEY)
     if cache is None or cache["key"] != model.key:
         cache = {"key": model.key, "entries": {}}  # the model changed: its old results go
@@ -55,5 +61,6 @@ def per_model(model: ActiveModel, compute: Callable[..., T], *args: Hashable, us
 
 
 @st.cache_data(show_spinner=False, max_entries=SHARED_ENTRIES)
-def _shared(name: str, model_key: str, args: tuple, _compute: Callable[..., T], _network: Any, _using: tuple) -> T:
-    return _compute(_network, *_using, *args)
+def _shared(name: str, model_key: str, args: bytes, _args: tuple, _compute: Callable[..., T], _network: Any,
+            _using: tuple) -> T:
+    return _compute(_network, *_using, *_args)

@@ -11,13 +11,29 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ann.data.split import MNIST
 from ann.formats import ACCURACY_FORMAT, format_accuracy, signed
 from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
+from ann.train import as_inputs
 from ui import digits, inside_charts
 
 ACCURACY_COLOR = "#2563eb"
 CHANGED_COLOR = "#f59e0b"
+SWEEP_SEED = 0  # the noise and the squares' positions: the same for every model, so curves compare
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def sample(folder: str, n: int, dtype: str, _mnist: MNIST) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` test images of ``_mnist`` (read from ``folder``) drawn at random (always the same ones for a given
+    n), scaled: shared by every sweep and every visitor, read-only. Here rather than in the page, whose file runs
+    on every script run (a cached function defined there is made anew each run, its source read to name its
+    cache); call it with keyword arguments (a positional one costs an inspect.signature)."""
+    order = np.random.default_rng(SWEEP_SEED).permutation(len(_mnist.test.labels))[:n]
+    order.sort()
+    images, labels = as_inputs(_mnist.test.images[order], dtype), _mnist.test.labels[order]
+    images.setflags(write=False)
+    return images, labels
 
 
 def fit_width(chart: alt.Chart) -> alt.Chart:

@@ -63,7 +63,7 @@ def run_app() -> None:
     with st.sidebar:
         # which dataset the pages work on (Dataset, Train, Evaluate, Inside, Experiments), and the picker
         datasets.picker("sidebar")
-    workspace.keep_cookie(runs, datasets.own_sets())
+    workspace.keep_cookie(runs, datasets.own_sets)
     with st.sidebar:
         model = state.active_model()
         if model is None:

@@ -96,7 +96,7 @@ class ActiveModel:
             return self._loader()
         if self._network is None:  # a shipped model starts without one
             path = self.path or PRETRAINED_PATH
-            self._network = _read_pretrained(str(path), path.stat().st_mtime).network
+            self._network = _read_pretrained(path=str(path), modified=path.stat().st_mtime).network
         return self._network
 
     @network.setter
@@ -172,7 +172,7 @@ def _read_pretrained_description(path: str, modified: float) -> dict[str, Any]:
         return {"config": meta["network"], "train_config": meta["train"], "history": meta["history"],
                 "info": meta["info"], "dataset": meta["dataset"], "uid": uid}
     except ValueError:  # not ours, or damaged: the full load names the problem
-        loaded = _read_pretrained(path, modified)
+        loaded = _read_pretrained(path=path, modified=modified)
         return {"config": loaded.network.config, "train_config": loaded.train_config,
                 "history": loaded.history, "info": loaded.info, "dataset": loaded.dataset, "uid": uid}
 
@@ -200,7 +200,7 @@ def shipped(name: str) -> ActiveModel | None:
     if not path.is_file():
         return None
     try:
-        described = _read_pretrained_description(str(path), path.stat().st_mtime)
+        described = _read_pretrained_description(path=str(path), modified=path.stat().st_mtime)
     except (ValueError, OSError) as exc:  # ModelFileError is a ValueError
         st.session_state["pretrained_error"] = f"data/{path.name}: {exc}"
         return None
@@ -532,7 +532,7 @@ def model_from_run(run: RunInfo, store: RunStore, shared: bool = False) -> Activ
 
     def loader() -> Network:
         probe()
-        return _run_network(run.id, epochs, store, run)
+        return _run_network(run_id=run.id, epochs=epochs, _store=store, _run=run)
 
     loader()  # read now: a damaged checkpoint is said at once
     model = ActiveModel(config=run.network_config, train_config=run.train_config,

@@ -15,8 +15,8 @@ workspace (a reload, a second tab, a return tomorrow, a ``?workspace=`` link) re
 follow each other's picks: each goes on with its own until it is reloaded, and the last pick is what a new one
 opens.
 
-The store and the pool are one per server (``st.cache_resource``): plain objects from ``ann.service.store`` and
-``ann.service.worker``, safe to call from every session's script thread; no Streamlit call is ever made from the
+The store and the pool are one per server (a module-level dictionary): plain objects from ``ann.service.store``
+and ``ann.service.worker``, safe to call from every session's script thread; no Streamlit call is ever made from the
 pool's thread or its worker processes.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 
 import streamlit as st
@@ -42,14 +43,23 @@ CHOICE = "workspace_choice"  # (key, WorkspaceChoice): what the store held for t
 CHOSE = "workspace_chose"  # this session wrote a choice: the cookie is worth writing
 
 
-@st.cache_resource(show_spinner=False)
-def _service(runs_dir: str, data_dir: str) -> TrainingService:
-    return TrainingService(RunStore(runs_dir), data_dir)
+# one TrainingService per (runs folder, data folder), for the server's lifetime. A plain dictionary rather
+# than st.cache_resource: a page asks for the service several times a script run, and each call of a cached
+# function hashes its arguments and inspects its signature.
+_services: dict[tuple[str, str], TrainingService] = {}
+_services_lock = threading.Lock()
 
 
 def service() -> TrainingService:
     """The server's training pool (started on first use; it starts worker processes only for queued runs)."""
-    return _service(str(default_runs_dir()), downloads.data_folder())
+    folders = (str(default_runs_dir()), downloads.data_folder())
+    found = _services.get(folders)
+    if found is None:
+        with _services_lock:  # two sessions' first runs at once still make one
+            found = _services.get(folders)
+            if found is None:
+                found = _services[folders] = TrainingService(RunStore(folders[0]), folders[1])
+    return found
 
 
 def store() -> RunStore:
@@ -96,14 +106,16 @@ def settle_workspace() -> None:
                                                         "workspace.")
 
 
-def keep_cookie(runs: list[RunInfo], own_sets: list, sidebar: bool = True) -> None:
+def keep_cookie(runs: list[RunInfo], own_sets: Callable[[], list], sidebar: bool = True) -> None:
     """Write the workspace's cookie once the workspace holds something worth finding again: a run, an own
-    dataset (``runs`` and ``own_sets``: the frame's queries of this script run) or a model or dataset picked. Until then a reload may as
-    well start a new, empty workspace; and a visitor who only looks around costs the server no script in
-    the page (``st.html`` with JavaScript: two more of Streamlit's script files for every first look). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
+    dataset or a model or dataset picked (``runs``: the frame's query of this script run; ``own_sets`` lists the
+    workspace's datasets, asked only while the cookie is still to be written and nothing else decided it).
+    Until then a reload may as well start a new, empty workspace; and a visitor who only looks around costs the
+    server no script in the page (``st.html`` with JavaScript: two more of Streamlit's script files for every
+    first look). A ``?workspace=`` link adopts a workspace with runs: its cookie is written on that same run.
     ``sidebar=False``: write it where the caller is (a fragment, such as the Train page's Start, cannot
     write to the sidebar)."""
-    if st.session_state.get("workspace_cookie_pending") and (runs or own_sets or st.session_state.get(CHOSE)):
+    if st.session_state.get("workspace_cookie_pending") and (runs or st.session_state.get(CHOSE) or own_sets()):
         del st.session_state["workspace_cookie_pending"]
         with st.sidebar if sidebar else st.container():
             _set_cookie(workspace_key())

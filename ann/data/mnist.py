@@ -25,6 +25,7 @@ without one of them changing it for the others.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import os
@@ -138,8 +139,15 @@ def default_data_dir() -> Path:
     """
     override = os.environ.get(DATA_DIR_ENV, "").strip()
     if override:
-        return Path(override).expanduser().resolve()
+        return _resolved(override)
     return DATA_DIR
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(folder: str) -> Path:
+    """``folder`` made absolute, links followed: once per value (the dashboard asks several times a script run,
+    and each resolve is a system call per part of the path)."""
+    return Path(folder).expanduser().resolve()
 
 
 def _resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
