@@ -146,8 +146,11 @@ if "tr_link_read" not in st.session_state:  # a shared link's settings (?lr=0.2&
     link_values, link_warnings = setup_link.from_query(st.query_params.to_dict(), link_base, LINK_PARAMS,
                                                        list(PRESETS), MAX_HIDDEN_LAYERS, (5, 1000))
     st.session_state.update(link_values)
-    for warning in link_warnings:
-        st.warning(warning, icon=":material/link_off:")
+    # what the link got wrong stays said while the learner is on this page (the page reruns: a widget, an
+    # estimate arriving); the frame forgets it when they leave
+    st.session_state["tr_link_warnings"] = link_warnings
+for warning in st.session_state.get("tr_link_warnings", ()):
+    st.warning(warning, icon=":material/link_off:")
 
 keep = "session"  # settings survive a visit to another page
 

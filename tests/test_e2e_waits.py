@@ -38,9 +38,9 @@ new MutationObserver(() => {{
 
 PAGES = {
     # page: (path, the estimate's sentence once measured)
-    "Train": ("train", r"x 5 epochs: about \d+ s from Start to the end, at this server's speed now"),
-    "Robustness lab": ("robustness", r"Run the sweeps: about \d+ s for these with the active model"),
-    "Experiments": ("experiments", r"4 rules x 5,000 records x 5 epochs: about \d+ s at this server's speed now"),
+    "Train": ("train", r"x 5 epochs: about \d+\s+s from Start to the end, at this server's speed now"),
+    "Robustness lab": ("robustness", r"Run the sweeps: about \d+\s+s for these with the active model"),
+    "Experiments": ("experiments", r"4 rules x 5,000 records x 5 epochs: about \d+\s+s at this server's speed now"),
 }
 
 

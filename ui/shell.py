@@ -79,6 +79,7 @@ def run_app() -> None:
         # just left the Train page: its settings stay on its own address, not on the next page's
         for name in [name for name in st.query_params if name in TRAIN_LINK_NAMES]:
             del st.query_params[name]
+        st.session_state.pop("tr_link_warnings", None)  # and what its link got wrong is said no more
     st.session_state["page_before"] = page.url_path
     # every page but Train (which shows its run in full: the one picked there, else the newest) starts with the
     # live status of your runs
