@@ -64,6 +64,7 @@ Run (about 15-25 minutes on a quiet machine)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -677,6 +678,29 @@ def idle_part(browser, app: Server, visitors: int, batch: int, ttl: float, waves
 # --------------------------------------------------------------------------- main
 
 
+@contextlib.contextmanager
+def warm_servers(env: dict[str, str], app_env: dict[str, str], flags: list[str]):
+    """Both servers started and warm (every page visited, a resident session each), Chromium launched: yields
+    (browser, hello, app); closes and stops everything after."""
+    from playwright.sync_api import sync_playwright
+
+    hello = Server("hello", BENCH_DIR / "hello_app.py", env, flags)
+    app = Server("app", REPO_DIR / "app.py", app_env, flags)
+    try:
+        hello.wait_healthy()
+        app.wait_healthy()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+            resident = [warm_up(browser, hello, [""]), warm_up(browser, app, list(PAGES))]
+            yield browser, hello, app
+            for context in resident:
+                context.close()
+            browser.close()
+    finally:
+        hello.stop()
+        app.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="the MNIST folder")
@@ -710,7 +734,6 @@ def main() -> int:
     args = parser.parse_args()
     paths = ["" if p == "home" else p for p in args.pages]
     classroom_paths = ["" if p == "home" else p for p in args.classroom_pages]
-    from playwright.sync_api import sync_playwright
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     if (os.cpu_count() or 1) >= 2:
@@ -729,29 +752,16 @@ def main() -> int:
     results: dict[str, Any] = {"settings": {**vars(args), "data": str(args.data)}, "load_at_start": load()}
     if args.strict:
         return strict_main(args, paths, classroom_paths, env, flags, results)
-    hello = Server("hello", BENCH_DIR / "hello_app.py", env, flags)
-    app = Server("app", REPO_DIR / "app.py", app_env, flags)
-    try:
-        hello.wait_healthy()
-        app.wait_healthy()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            resident = [warm_up(browser, hello, [""]), warm_up(browser, app, list(PAGES))]
-            results["after_warm_up"] = app.memory_mb()
-            if "pages" in args.parts:
-                results["pages"] = pages_part(browser, hello, app, paths, args.repeats)
-            if "classroom" in args.parts:
-                results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
-                                                      args.waves, args.py_spy, args.in_turn)
-            if "idle" in args.parts:
-                results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl, args.idle_waves,
-                                            probe_dir)
-            for context in resident:
-                context.close()
-            browser.close()
-    finally:
-        hello.stop()
-        app.stop()
+    with warm_servers(env, app_env, flags) as (browser, hello, app):
+        results["after_warm_up"] = app.memory_mb()
+        if "pages" in args.parts:
+            results["pages"] = pages_part(browser, hello, app, paths, args.repeats)
+        if "classroom" in args.parts:
+            results["classroom"] = classroom_part(browser, hello, app, classroom_paths, args.sessions,
+                                                  args.waves, args.py_spy, args.in_turn)
+        if "idle" in args.parts:
+            results["idle"] = idle_part(browser, app, args.idle_sessions, args.batch, args.ttl, args.idle_waves,
+                                        probe_dir)
     path = write_results("classroom", results)
     print(f"\nwrote {path} (load at the end {load()})")
     return 0

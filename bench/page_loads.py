@@ -47,37 +47,21 @@ def load_once(page, server: classroom.Server, path: str) -> tuple[float, float]:
 
 
 def reloads(data: Path, paths: list[str], rounds: int) -> dict:
-    from playwright.sync_api import sync_playwright
-
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {classroom.BROWSER_CORE})
     env = dict(os.environ, ANN_DATA_DIR=str(data), ANN_RUNS_DIR=tempfile.mkdtemp(prefix="page_loads_runs_"))
     flags = ["--server.disconnectedSessionTTL", "60"]
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    hello = classroom.Server("hello", BENCH_DIR / "hello_app.py", env, flags)
-    app = classroom.Server("app", REPO_DIR / "app.py", env, flags)
-    try:
-        hello.wait_healthy()
-        app.wait_healthy()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                        args=classroom.CHROMIUM_ARGS)
-            resident = [classroom.warm_up(browser, hello, [""]), classroom.warm_up(browser, app, list(classroom.PAGES))]
-            hello_page = browser.new_context(viewport=classroom.VIEWPORT).new_page()
-            app_page = browser.new_context(viewport=classroom.VIEWPORT).new_page()
-            load_once(hello_page, hello, "")  # the frontend's files fetched once: every load after is a reload
-            load_once(app_page, app, "")
-            floor, loads = [], {path: [] for path in paths}
-            for _ in range(rounds):
-                for path in paths:
-                    floor.append(load_once(hello_page, hello, ""))
-                    loads[path].append(load_once(app_page, app, path))
-            for context in resident:
-                context.close()
-            browser.close()
-    finally:
-        hello.stop()
-        app.stop()
+    with classroom.warm_servers(env, env, flags) as (browser, hello, app):
+        hello_page = browser.new_context(viewport=classroom.VIEWPORT).new_page()
+        app_page = browser.new_context(viewport=classroom.VIEWPORT).new_page()
+        load_once(hello_page, hello, "")  # the frontend's files fetched once: every load after is a reload
+        load_once(app_page, app, "")
+        floor, loads = [], {path: [] for path in paths}
+        for _ in range(rounds):
+            for path in paths:
+                floor.append(load_once(hello_page, hello, ""))
+                loads[path].append(load_once(app_page, app, path))
     hello_ms = 1000 * mean(cpu for cpu, _ in floor)
     print(f"hello-world reload: {hello_ms:.1f} ms of server CPU (event loop {1000 * mean(m for _, m in floor):.1f}), "
           f"mean of {len(floor)}; load {classroom.load()}")
