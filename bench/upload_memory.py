@@ -62,6 +62,8 @@ from _common import DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, median, write_results
 sys.path.insert(0, str(REPO_DIR / "tests"))
 import hostile_files as h  # noqa: E402 -- the writers and the measuring child are the tests' own
 
+from ui.memory import EVERY_SECONDS  # noqa: E402 -- how often the server collects and returns freed pages
+
 REFERENCE_COMMIT = "7aa5e39"  # main just before issue #13's first commit
 DATASETS_REFERENCE = "528b868"  # main just before issue #21's first commit
 REFERENCE_CAP_MB = 3000  # the reference's address space above its baseline (it asks for 43.6 GiB on one file)
@@ -485,7 +487,7 @@ def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[s
                               f"({result['baseline_rss_mb']:.0f} MB); said: {said[0][:90]}", flush=True)
                     # three files of 45 MB in one upload: refused on their total, their bytes released
                     context, tab = _open_upload_panel(browser, server.url)
-                    time.sleep(6)  # the previous cases' garbage collected and returned (ui/memory.py: every 5 s)
+                    time.sleep(EVERY_SECONDS + 1)  # the previous cases' garbage collected and returned (ui.memory)
                     before = server.memory_mb()["rss_mb"]
                     _reset_peak(server.process.pid)
                     tab.locator(".st-key-own_upload input[type='file']").set_input_files(big)
@@ -493,10 +495,10 @@ def server_part(paths: dict[str, Path], data_dir: Path, chromium: str) -> dict[s
                     message.wait_for()
                     said = message.inner_text()[:160]  # before the reload below, which clears it
                     wait_idle(tab)
-                    time.sleep(3)  # ui/memory.py collects and returns freed pages every 5 s
+                    time.sleep(3)
                     tab.reload()
                     wait_idle(tab)
-                    time.sleep(6)
+                    time.sleep(EVERY_SECONDS + 1)
                     after = server.memory_mb()
                     row = {"case": "three files of 45 MB in one upload", "said": said,
                            "peak_mb": after["peak_mb"], "rss_after_refusal_mb": after["rss_mb"],

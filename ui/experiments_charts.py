@@ -11,11 +11,12 @@ import math
 from html import escape
 from typing import Any
 
-import altair as alt
-import pandas as pd
-
 from ann.formats import ACCURACY_FORMAT, format_accuracy
+from ui.lazy import lazy_module
 from ui.phone import wide_drawing
+
+alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"

@@ -14,14 +14,16 @@ import functools
 import math
 from collections.abc import Sequence
 
-import altair as alt
 import numpy as np
-import pandas as pd
 
 from ann.formats import ACCURACY_FORMAT
 from ui import pictures
 from ui.charts import _mix  # the confusion matrix's colour blend, for its change
+from ui.lazy import lazy_module
 from ui.phone import SMALLEST_FONT
+
+alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
 
 INK = "#1f2937"
 NEGATIVE = np.array([33, 102, 172], np.float64)  # blue

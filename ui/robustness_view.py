@@ -6,9 +6,7 @@ The numbers all come from ``ann.lab.robustness``; this module only turns them in
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from ann.data.split import MNIST
@@ -17,6 +15,10 @@ from ann.lab.robustness import PERTURBATIONS, sensitivity
 from ann.network import Network
 from ann.train import as_inputs
 from ui import digits, inside_charts
+from ui.lazy import lazy_module
+
+alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
 
 ACCURACY_COLOR = "#2563eb"
 CHANGED_COLOR = "#f59e0b"

@@ -10,13 +10,13 @@ notices and runs the frame instead, which runs the page inside it.
 
 from __future__ import annotations
 
+import copy
 import gc
 import threading
 import time
 
-import altair as alt
-import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ann import blas
 from ui import datasets, memory, phone, run_panels, setup_link, state, workspace
@@ -42,6 +42,8 @@ PAGES = (
     ("pages/robustness.py", "Robustness lab", ":material/shield:"),
 )
 
+# the navigation's st.Page objects, made once per app folder: see _pages
+_made_pages: dict[str, list] = {}
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time
 _warm_up_started = threading.Event()
 
@@ -52,8 +54,7 @@ def run_app() -> None:
     # every BLAS pool of the server at one thread before any page computes (a PCA's SVD, a forward pass
     # outside ann.train): a pool at two threads spins beside a busy second core (ann.blas)
     blas.hold_pools_at_one()
-    page = st.navigation([st.Page(path, title=title, icon=icon, default=index == 0)
-                          for index, (path, title, icon) in enumerate(PAGES)])
+    page = st.navigation(_pages())
     phone.style()  # the layout rules every page shares (a phone's first screen, readable text)
     # Whose runs: the browser's workspace (a cookie, or a ?workspace= link); runs that ended since this
     # session last looked make their model active before anything is drawn.
@@ -94,29 +95,32 @@ def run_app() -> None:
         _this_run.inside_frame = False
     if not _warm_up_started.is_set():
         _warm_up_started.set()
-        threading.Thread(target=_import_the_rest, name="ann-warm-up", daemon=True).start()
+        threading.Thread(target=_freeze_the_long_lived, name="ann-freeze", daemon=True).start()
 
 
-def _import_the_rest() -> None:
-    """Import what the other pages need (SciPy, altair, pandas: about two seconds on a small server) in
-    the background once the first page is out, so that page shows fast and the next one needs no wait;
-    then take all those long-lived objects out of the garbage collector's sight.
+def _pages() -> list:
+    """The navigation's pages for this script run. Each ``st.Page`` resolves its file's path on the disk when
+    made (0.2 ms apiece, eleven on every script run of every visitor), so they are made once per app folder
+    and copied for each run: ``st.navigation`` marks the page it returns as callable and ``Page.run`` unmarks
+    it, so two sessions running at once must not share one object."""
+    folder = str(get_script_run_ctx().pages_manager.main_script_parent)
+    made = _made_pages.get(folder)
+    if made is None:
+        made = _made_pages[folder] = [st.Page(path, title=title, icon=icon, default=index == 0)
+                                      for index, (path, title, icon) in enumerate(PAGES)]
+    return [copy.copy(page) for page in made]
 
-    Why the last step: Streamlit runs a full collection (``gc.collect(2)``) after every script run, of
-    every session. With altair, pandas, SciPy and their schemas loaded, the heap holds some 180,000
-    objects that live as long as the server, and that collection cost 0.06-0.07 s of CPU each time,
-    as much as the rest of a simple page's first render (``bench/profile_pages.py``). ``gc.freeze()``
-    moves every object tracked now into a permanent generation that collections skip: afterwards one
-    costs a few milliseconds. What it freezes (modules, classes, schemas, the dataset and the first
-    session's objects) is never freed by the cycle collector, so it is done once, early, after the
-    imports; plain reference counting still frees everything as before.
 
-    It waits a moment first: imports hold the GIL, which the server needs to send the page out."""
+def _freeze_the_long_lived() -> None:
+    """Take the server's long-lived objects (modules, classes, the dataset, the first session's) out of the
+    garbage collector's sight once the first page is out: ``gc.freeze()`` moves every object tracked now
+    into a permanent generation that collections skip, so the housekeeping thread's full collections
+    (``ui.memory``) walk only what sessions made since. What it freezes is never freed by the cycle
+    collector, so it is done once, early; plain reference counting still frees everything as before.
+
+    Heavy libraries that only some pages need (altair, pandas: ``ui.lazy``) are not imported here: a server
+    that serves first looks never pays for them. It waits a moment first: the first page is still being sent."""
     time.sleep(1.5)
-
-
-    # altair loads and compiles its Vega-Lite schema on the first chart it checks: do it now, before freezing
-    alt.Chart(pd.DataFrame({"x": [0, 1]})).mark_bar().encode(x="x:Q").to_dict()
     gc.collect()  # what is garbage already goes first; the rest is frozen
     gc.freeze()
 
