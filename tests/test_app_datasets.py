@@ -161,7 +161,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     assert at.metric[1].label == "Right, of 12"
     assert at.selectbox(key="ev_true").options == ["0 circle", "1 cross", "2 square"]
     (matrix,) = at.get("bidi_component")  # the confusion matrix (ui.confusion_view): its rows and columns
-    cells = json.loads(matrix.proto.json)
+    (cells,) = json.loads(matrix.proto.json)  # the view, as the one item of a list
     assert cells["names"] == ["circle", "cross", "square"] and cells["noun"] == "class"
     assert len(cells["labels"]) == 9 and sum(int(c) for c in cells["labels"]) == 12  # the 12 test images
     table = next(h.value for h in at.html if "precision" in h.value)

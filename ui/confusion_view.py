@@ -39,7 +39,8 @@ CSS = """
 # Built with the DOM (textContent, never innerHTML): class names come from visitors' own data.
 JS = """
 export default function (component) {
-  const { parentElement, data, setTriggerValue } = component;
+  const { parentElement, setTriggerValue } = component;
+  const data = Array.isArray(component.data) ? component.data[0] : null;  // see show(): one item in a list
   const root = parentElement.querySelector('.cm');
   if (!root || !data) return;
   const n = data.names.length;
@@ -140,7 +141,9 @@ def show(view: dict[str, Any], picked: tuple[int, int], key: str, on_pick: Calla
     (``{"true": t, "predicted": p}``)."""
     if NAME not in _mounted:  # registered once per server; the runtime re-registers it where it is missing
         _mounted[NAME] = st.components.v2.component(NAME, html="<div class='cm'></div>", css=CSS, js=JS)
-    _mounted[NAME](key=key, data={**view, "picked": [int(picked[0]), int(picked[1])]}, on_cell_change=on_pick,
+    # the view goes as the one item of a list: Streamlit looks for data frames among a dictionary's values,
+    # which imports pandas and pyarrow (0.3 s of a fresh server's CPU) on the first matrix
+    _mounted[NAME](key=key, data=[{**view, "picked": [int(picked[0]), int(picked[1])]}], on_cell_change=on_pick,
                    width="stretch")
 
 
