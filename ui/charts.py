@@ -21,8 +21,8 @@ from ui.digits import to_pixels
 from ui.lazy import lazy_module
 from ui.phone import SMALLEST_FONT
 
-alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
-pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
+alt = lazy_module("altair")  # deferred (0.25 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.5 s), as altair
 
 INK = "#1f2937"
 LABEL_PX = max(12, SMALLEST_FONT)  # axis and legend labels, legend titles

@@ -15,8 +15,8 @@ from ann.formats import ACCURACY_FORMAT, format_accuracy
 from ui.lazy import lazy_module
 from ui.phone import wide_drawing
 
-alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
-pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
+alt = lazy_module("altair")  # deferred (0.25 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.5 s), as altair
 
 INK = "#1f2937"
 TRAIN_COLOR = "#2563eb"

@@ -22,8 +22,8 @@ from ui.charts import _mix  # the confusion matrix's colour blend, for its chang
 from ui.lazy import lazy_module
 from ui.phone import SMALLEST_FONT
 
-alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
-pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
+alt = lazy_module("altair")  # deferred (0.25 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.5 s), as altair
 
 INK = "#1f2937"
 NEGATIVE = np.array([33, 102, 172], np.float64)  # blue

@@ -1,9 +1,9 @@
 """Heavy libraries imported on first use rather than with the module that names them.
 
 A first look at most pages draws no chart, yet ``ui.charts`` and its siblings are imported by the frame that
-every page runs. Importing altair and pandas with them cost a fresh server about 0.5 s of CPU (pandas with
-pyarrow 0.3 s, altair 0.2 s) before its first visitor saw anything. ``lazy_module("altair")`` names the module
-at the top of the file, as usual, and imports it when the first attribute is asked for: on the first chart.
+every page runs. Importing altair and pandas with them cost a fresh server about 0.75 s of CPU (pandas 0.5 s,
+altair 0.25 s) before its first visitor saw anything. ``lazy_module("altair")`` names the module at the top of
+the file, as usual, and imports it when the first attribute is asked for: on the first chart.
 
 Thread-safe: every access goes through :func:`importlib.import_module`, whose module locks make two sessions'
 first charts wait for one import (the standard library's ``LazyLoader`` is not safe across threads in Python

@@ -22,8 +22,8 @@ from ann.train import as_inputs
 from ui import datasets, digits, robustness_view, run_epochs, run_panels, waits
 from ui.lazy import lazy_module
 
-alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
-pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
+alt = lazy_module("altair")  # deferred (0.25 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.5 s), as altair
 
 SAMPLE_SEED = 0
 DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",

@@ -17,8 +17,8 @@ from ann.train import as_inputs
 from ui import digits, inside_charts
 from ui.lazy import lazy_module
 
-alt = lazy_module("altair")  # deferred (0.2 s): most first looks draw no chart
-pd = lazy_module("pandas")  # deferred (0.3 s with pyarrow), as altair
+alt = lazy_module("altair")  # deferred (0.25 s): most first looks draw no chart
+pd = lazy_module("pandas")  # deferred (0.5 s), as altair
 
 ACCURACY_COLOR = "#2563eb"
 CHANGED_COLOR = "#f59e0b"
