@@ -28,10 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import BENCH_DIR, DEFAULT_DATA_DIR, OUT_DIR, REPO_DIR, write_results
+from _common import DEFAULT_DATA_DIR, OUT_DIR, write_results
 from classroom import (
     BROWSER_CORE,
-    CHROMIUM_ARGS,
     PAGES,
     VIEWPORT,
     Server,
@@ -39,7 +38,7 @@ from classroom import (
     title_of,
     url_of,
     wait_rendered,
-    warm_up,
+    warm_servers,
 )
 
 
@@ -79,36 +78,24 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per file for --cost")
     args = parser.parse_args()
     paths = ["" if p == "home" else p for p in args.pages]
-    from playwright.sync_api import sync_playwright
-
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     if (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {BROWSER_CORE})
     env = dict(os.environ, ANN_DATA_DIR=str(args.data), ANN_RUNS_DIR=tempfile.mkdtemp(prefix="static_runs_"))
-    hello = Server("hello", BENCH_DIR / "hello_app.py", env, [])
-    app = Server("app", REPO_DIR / "app.py", env, [])
     results: dict[str, Any] = {"load_at_start": load(), "pages": {}}
-    try:
-        hello.wait_healthy()
-        app.wait_healthy()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            resident = [warm_up(browser, hello, [""]), warm_up(browser, app, list(PAGES))]
-            floor = fetched(browser, hello, "")
-            floor_names = {url for url, _ in floor}
-            results["hello"] = {"files": len(floor), "kb": round(sum(b for _, b in floor) / 1024)}
-            print(f"hello-world: {len(floor)} requests, {results['hello']['kb']:,} kB")
-            for path in paths:
-                got = fetched(browser, app, path)
-                extra = sorted({url.rsplit("/", 1)[-1] for url, _ in got
-                                if url not in floor_names and "/_stcore/" not in url and url != f"/{path}"})
-                results["pages"][path or "home"] = {"files": len(got), "kb": round(sum(b for _, b in got) / 1024),
-                                                    "beyond_hello": extra}
-                print(f"/{path:<12} {len(got):4d} requests, {results['pages'][path or 'home']['kb']:6,} kB; "
-                      f"beyond hello-world: {', '.join(e.split('.')[0] for e in extra) or '-'}")
-            for context in resident:
-                context.close()
-            browser.close()
+    with warm_servers(env, env, []) as (browser, hello, app):
+        floor = fetched(browser, hello, "")
+        floor_names = {url for url, _ in floor}
+        results["hello"] = {"files": len(floor), "kb": round(sum(b for _, b in floor) / 1024)}
+        print(f"hello-world: {len(floor)} requests, {results['hello']['kb']:,} kB")
+        for path in paths:
+            got = fetched(browser, app, path)
+            extra = sorted({url.rsplit("/", 1)[-1] for url, _ in got
+                            if url not in floor_names and "/_stcore/" not in url and url != f"/{path}"})
+            results["pages"][path or "home"] = {"files": len(got), "kb": round(sum(b for _, b in got) / 1024),
+                                                "beyond_hello": extra}
+            print(f"/{path:<12} {len(got):4d} requests, {results['pages'][path or 'home']['kb']:6,} kB; "
+                  f"beyond hello-world: {', '.join(e.split('.')[0] for e in extra) or '-'}")
         if args.cost:
             small = min(floor, key=lambda f: f[1] if f[0].endswith(".js") else 1 << 40)
             large = max(floor, key=lambda f: f[1])
@@ -117,9 +104,6 @@ def main() -> int:
                 seconds = request_cost(hello, url, args.requests)
                 results["cost"][name] = {"path": url, "bytes": size, "cpu_ms": round(seconds * 1000, 3)}
                 print(f"one request, {name} ({url}, {size:,} bytes): {seconds * 1000:.2f} ms of server CPU")
-    finally:
-        hello.stop()
-        app.stop()
     out = write_results("static_files", results)
     print(f"wrote {out} (load {load()})")
     return 0

@@ -45,7 +45,7 @@ PAGES = (
 # the navigation's st.Page objects, made once per app folder: see _pages
 _made_pages: dict[str, list] = {}
 _this_run = threading.local()  # each session's script runs on its own thread, one run at a time
-_warm_up_started = threading.Event()
+_freeze_started = threading.Event()
 
 
 def run_app() -> None:
@@ -93,8 +93,8 @@ def run_app() -> None:
         page.run()
     finally:
         _this_run.inside_frame = False
-    if not _warm_up_started.is_set():
-        _warm_up_started.set()
+    if not _freeze_started.is_set():
+        _freeze_started.set()
         threading.Thread(target=_freeze_the_long_lived, name="ann-freeze", daemon=True).start()
 
 
