@@ -3,6 +3,7 @@ stays in that session. Two AppTest sessions in one process share the server's ca
 
 from __future__ import annotations
 
+import pickle
 import uuid
 
 import numpy as np
@@ -114,3 +115,41 @@ def test_a_shipped_models_work_is_shared_for_equal_arguments_only():
     for tag in (first, again, other):
         no_exceptions(session(tag).run())
     assert [call[0] for call in CALLS if call[0] in (first, other)] == [first, other]
+
+
+def test_a_shipped_models_work_is_kept_on_disk_for_the_next_server():
+    """A server started again reads a shipped model's results from the disk instead of computing them; a file
+    that does not read is computed again and rewritten; the file's name changes with the code."""
+    from ui import model_cache
+
+    tag = uuid.uuid4().hex
+    first = session(tag).run()
+    no_exceptions(first)
+    assert len([call for call in CALLS if call[0] == tag]) == 1
+    name = f"{weight_sum.__code__.co_filename}:{weight_sum.__qualname__}"
+    args = pickle.dumps((tag,), protocol=pickle.HIGHEST_PROTOCOL)
+    path = model_cache.disk_path(name, first.session_state["key"], args)
+    assert path.is_file() and path.parent == model_cache.views_dir()
+
+    model_cache._shared.clear()  # what a new server's memory holds: nothing
+    again = session(tag).run()
+    no_exceptions(again)
+    assert again.session_state["result"] == first.session_state["result"]
+    assert len([call for call in CALLS if call[0] == tag]) == 1  # read, not computed
+
+    path.write_bytes(b"half a file")  # a file cut short (a full disk, a crash while another server wrote it)
+    model_cache._shared.clear()
+    third = session(tag).run()
+    no_exceptions(third)
+    assert third.session_state["result"] == first.session_state["result"]
+    assert len([call for call in CALLS if call[0] == tag]) == 2
+    assert pickle.loads(path.read_bytes()) == first.session_state["result"]
+
+    model_cache.code_digest.cache_clear()
+    other = model_cache.CODE_FOLDERS[0] / f"_digest_probe_{tag}.py"
+    try:
+        other.write_text("# a changed line of code\n")
+        assert model_cache.disk_path(name, first.session_state["key"], args) != path
+    finally:
+        other.unlink()
+        model_cache.code_digest.cache_clear()
