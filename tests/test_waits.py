@@ -35,3 +35,38 @@ def test_a_finished_bar_goes_and_says_how_long_it_took():
     assert not at.exception
     assert not at.get("progress")
     assert at.session_state["took"] >= 0
+
+
+def quick_script() -> None:
+    import streamlit as st
+
+    from ui import waits
+
+    bar = waits.WaitBar("Scoring")  # no estimate: drawn only once the work has taken SHOW_AFTER
+    bar.update(0.5)
+    bar.update(1.0)
+    st.session_state["took"] = bar.done()
+
+
+def slow_script() -> None:
+    import time
+
+    from ui import waits
+
+    bar = waits.WaitBar("Scoring", estimate=0.1)  # estimated short, but it takes longer: drawn then
+    bar.update(0.1)
+    time.sleep(waits.SHOW_AFTER + 0.1)
+    bar.update(0.4, "4 of 10")
+
+
+def test_a_quick_wait_draws_no_bar_and_a_long_one_draws_it_once_it_is_long():
+    quick = AppTest.from_function(quick_script).run()
+    assert not quick.exception
+    assert not quick.get("progress")
+    assert quick.session_state["took"] < 0.5  # the test needs the work to have been quick
+
+    slow = AppTest.from_function(slow_script).run()
+    assert not slow.exception
+    (bar,) = slow.get("progress")
+    assert bar.proto.value == 40
+    assert bar.proto.text.startswith("Scoring: 4 of 10")

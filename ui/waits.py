@@ -26,7 +26,12 @@ def left_text(left: float | None) -> str:
 
 
 class WaitBar:
-    """A progress bar with the time left.
+    """A progress bar with the time left, drawn only for a wait a visitor would notice.
+
+    The bar appears at once when the calibrated estimate says the work takes :data:`SHOW_AFTER` seconds or
+    more, and otherwise at the first update after that long: work that ends sooner (a small network's
+    scoring, most of it on a quiet server) draws nothing, so a page's first look does not send a bar, nor
+    the code of one to the browser, and a cached result has no bar to replay.
 
     Parameters
     ----------
@@ -38,27 +43,41 @@ class WaitBar:
     def __init__(self, title: str, estimate: float | None = None, container=None) -> None:
         self.title = title
         self.time_left = TimeLeft(estimate)
-        where = container if container is not None else st
-        self.bar = where.progress(0.0, text=f"{title}: starting{left_text(self.time_left.seconds_left())}")
+        self.where = container if container is not None else st
+        self.bar = None
         self.last_draw = 0.0
+        if estimate is not None and estimate >= SHOW_AFTER:
+            self._draw(0.0, "starting")
+            self.last_draw = 0.0  # the first update is drawn whenever it comes
+
+    def _draw(self, fraction: float, message: str) -> None:
+        said = f": {message}" if message else ""
+        text = f"{self.title}{said}{left_text(self.time_left.seconds_left())}"
+        if self.bar is None:
+            self.bar = self.where.progress(fraction, text=text)
+        else:
+            self.bar.progress(fraction, text=text)
+        self.last_draw = time.perf_counter()
 
     def update(self, fraction: float, message: str = "") -> None:
         """The work has done ``fraction`` (0..1); redrawn at most every ``UI_UPDATE_SECONDS`` (a redraw
-        is also where a Stop or a page change interrupts the script)."""
+        is also where a Stop or a page change interrupts the script), first drawn once the work has taken
+        :data:`SHOW_AFTER` seconds (or at once, when its estimate said so)."""
         self.time_left.update(fraction)
-        now = time.perf_counter()
-        if now - self.last_draw < UI_UPDATE_SECONDS and fraction < 1.0:
+        if self.bar is None and self.time_left.elapsed() < SHOW_AFTER:
             return
-        self.last_draw = now
-        said = f": {message}" if message else ""
-        self.bar.progress(min(max(fraction, 0.0), 1.0),
-                          text=f"{self.title}{said}{left_text(self.time_left.seconds_left())}")
+        if time.perf_counter() - self.last_draw < UI_UPDATE_SECONDS and fraction < 1.0:
+            return
+        self._draw(min(max(fraction, 0.0), 1.0), message)
 
     def done(self) -> float:
-        """Remove the bar; returns the seconds the work took."""
-        self.bar.empty()
+        """Remove the bar (if it was drawn); returns the seconds the work took."""
+        if self.bar is not None:
+            self.bar.empty()
         return self.time_left.elapsed()
 
+
+SHOW_AFTER = 0.5  # seconds: a wait shorter than this draws no bar
 
 MEASURING = "measuring this server's speed…"  # said where an estimate will be, while it is measured
 POLL_SECONDS = 0.5  # how often a page looks whether the measurement is done (a small fragment run each time)
