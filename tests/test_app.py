@@ -8,10 +8,11 @@ whose ``image_data`` is None, which the Draw page treats as an empty canvas.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
-from apptest_helpers import AppTest, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
+from apptest_helpers import AppTest, figure_row, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -270,14 +271,27 @@ def test_model_upload_accepts_ours_and_rejects_others():
 def test_evaluate_scorecard_and_cells():
     at = open_page("evaluate")
     no_exceptions(at)
-    accuracy = at.metric[0]
-    assert accuracy.label == "Test accuracy" and accuracy.value.endswith("%")
-    assert 90 < float(accuracy.value.rstrip("%")) <= 100
+    boxes = figure_row(at)
+    assert [label for label, _ in boxes[:3]] == ["Test accuracy", "Right, of 10,000", "Mistakes"]
+    assert re.fullmatch(r"Hardest digit \(recall [0-9.]+%\)", boxes[3][0]), boxes[3][0]
+    (_, accuracy), (_, right), (_, wrong), (_, hardest) = boxes
+    assert accuracy.endswith("%") and 90 < float(accuracy.rstrip("%")) <= 100
+    assert int(right.replace(",", "")) + int(wrong.replace(",", "")) == 10_000 and hardest in "0123456789"
+    assert not at.metric  # HTML boxes: no metric element for a browser to fetch scripts for
     at.segmented_control(key="ev_true").set_value(4)
     at.segmented_control(key="ev_predicted").set_value(9)
     at.run()
     no_exceptions(at)
     assert "test images of **4** read as 9" in texts(at.markdown)
+
+
+def test_the_row_of_figures_escapes_what_it_shows():
+    """A class name is the visitor's own text: it shows as text, never as markup, in the box and its tooltip."""
+    from ui import tables
+
+    html = tables.figure_row([tables.Figure("Hardest class", '<img src=x onerror="alert(1)">', help='the "odd" <one>')])
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert 'title="the &quot;odd&quot; &lt;one&gt;"' in html
 
 
 def test_evaluate_without_any_model_says_so(monkeypatch, tmp_path):
