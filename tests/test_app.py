@@ -410,6 +410,9 @@ def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_dig
 
 def test_draw_uploads_grid_and_bad_files(test_digits):
     at = open_page("draw")
+    assert not at.get("file_uploader")  # drawn once its section is opened: a first look fetches none of it
+    at.session_state["draw_upload_open"] = True  # opened, as a click would
+    at.run()
     files = [(f"digit{i}.png", png_bytes(test_digits.images[i]), "image/png") for i in range(3)]
     files.append(("light_on_dark.png", png_bytes(test_digits.images[3], dark_on_light=False), "image/png"))
     files.append(("notes.png", b"these are notes, not a picture", "image/png"))
@@ -425,3 +428,9 @@ def test_draw_uploads_grid_and_bad_files(test_digits):
     assert len(predicted) == 4
     for i, caption in enumerate(predicted):
         assert caption.startswith(f"{files[i][0]}: predicted {test_digits.labels[i]} (")
+    # closed again, the section keeps its files, and their answers stay on the page
+    at.session_state["draw_upload_open"] = False
+    at.run()
+    no_exceptions(at)
+    assert len(at.file_uploader(key="draw_uploads").value) == len(files)
+    assert len([c for image in at.get("image") for c in image.captions if ": predicted " in c]) == 4
