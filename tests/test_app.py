@@ -97,11 +97,19 @@ def test_dataset_browse_filter_and_record(mnist):
     assert all(0 <= int(v) <= 255 for v in record[1:])
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
-    picker = at.select_slider(key="ds_pick_Test_3_2")
-    number = int(picker.options[-1].split(", a ")[0][1:].replace(",", ""))  # "#9,992, a 3"
-    index = number - 1
-    picker.set_value(index).run()
+    shown = np.flatnonzero(mnist.test.labels == 3)[60:120]  # page 2 of the test set's 3s
+    assert at.session_state["ds_pick_Test_3_2"] == shown[0] and at.button(key="ds_previous").disabled
+    at.button(key="ds_next").click().run()  # up close: the page's images one by one, in the order shown
     no_exceptions(at)
+    assert at.session_state["ds_pick_Test_3_2"] == shown[1] and "Image 2 of 60 on this page" in texts(at.markdown)
+    at.button(key="ds_previous").click().run()
+    assert at.session_state["ds_pick_Test_3_2"] == shown[0]
+    at.session_state["ds_pick_Test_3_2"] = int(shown[-2])
+    at.button(key="ds_next").click().run()
+    no_exceptions(at)
+    assert "Image 60 of 60 on this page" in texts(at.markdown) and at.button(key="ds_next").disabled
+    index = int(shown[-1])
+    number = index + 1  # image numbers on screen count from 1
     assert f"**Test image #{number:,}: a 3**" in texts(at.markdown)
     up_close = at.html[1].value  # the image large, every inked pixel's value on hover
     image = mnist.test.images[index].reshape(28, 28)
