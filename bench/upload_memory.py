@@ -249,6 +249,7 @@ def app_run(browser, folder: Path, data_dir: Path, paths: dict[str, Path], label
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         page.goto(f"{server.url}/draw")
+        page.locator(".st-key-draw_upload_open summary").click()  # the uploader is drawn once opened
         page.locator(".st-key-draw_uploads input[type='file']").wait_for(state="attached")
         wait_idle(page)
         sample("opening Draw")
@@ -278,6 +279,7 @@ def app_run(browser, folder: Path, data_dir: Path, paths: dict[str, Path], label
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         page.goto(f"{server.url}/draw")
+        page.locator(".st-key-draw_upload_open summary").click()  # the uploader is drawn once opened
         page.locator(".st-key-draw_uploads input[type='file']").wait_for(state="attached")
         wait_idle(page)
         page.locator(".st-key-draw_uploads input[type='file']").set_input_files(

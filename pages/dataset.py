@@ -78,6 +78,12 @@ def name(index: int) -> str:
     return datasets.class_label(tag, index)
 
 
+def step(pick: str, positions: list[int], by: int) -> None:
+    """Move the image up close ``by`` places through the page's images (``positions``: their indices)."""
+    at = positions.index(st.session_state[pick]) + by
+    st.session_state[pick] = positions[min(max(at, 0), len(positions) - 1)]
+
+
 if browse.open:
     with browse:
         st.caption(intro)
@@ -104,13 +110,21 @@ if browse.open:
 
         if len(shown):
             st.subheader("One image up close")
-            # a slider through the page's images rather than a drop-down list: one drag browses them one by
-            # one, and it costs a visitor's first look fewer of Streamlit's script files
-            index = st.columns([1, 2])[0].select_slider(
-                "Image", shown.tolist(), key=f"ds_pick_{prefix}{set_name}_{shown_class}_{page}",
-                format_func=lambda i: (f"{digits.image_number(i)}, a {split.labels[i]}" if tag.digits
-                                       else f"{digits.image_number(i)}: {tag.class_names[split.labels[i]]}"),
-                help="Any image of this page, in the order shown above. Its number is its position in the set.")
+            # Previous and Next through the page's images (the buttons' script is one the app loads anyway)
+            # rather than a slider, whose scripts a first look would fetch for this picker alone
+            pick = f"ds_pick_{prefix}{set_name}_{shown_class}_{page}"  # the image's index in the set
+            positions = shown.tolist()
+            if st.session_state.get(pick) not in positions:
+                st.session_state[pick] = positions[0]
+            index = st.session_state[pick]
+            at = positions.index(index)
+            stepper = st.container(horizontal=True, vertical_alignment="center", key="ds_stepper")
+            # the arrow keys too, as on a slider (each button shows its key)
+            stepper.button("Previous", key="ds_previous", disabled=at == 0, on_click=step, args=(pick, positions, -1),
+                           shortcut="Left")
+            stepper.button("Next", key="ds_next", disabled=at == len(positions) - 1, on_click=step,
+                           args=(pick, positions, 1), shortcut="Right")
+            stepper.markdown(f"Image {at + 1} of {len(positions)} on this page, in the order shown above")
             image, label = split.images[index], int(split.labels[index])
             big, about_col = st.columns([2, 3], gap="large")
             with big:

@@ -216,11 +216,18 @@ def read_upload(upload) -> dict:
     return cache[key]
 
 
-uploads = st.file_uploader(
-    "Upload one or several PNG or JPG images of digits", type=["png", "jpg", "jpeg"], accept_multiple_files=True,
-    key="draw_uploads", max_upload_size=MAX_IMAGE_BYTES // 2**20,
-    help=f"Dark ink on light paper or the reverse. Phone photos are fine: up to "
-         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, turned upright as the phone recorded.")
+# The file uploader is drawn once its section is opened, and from then on while it holds files (closed again,
+# it keeps them, and their answers below stay): a first look does without the uploader's scripts.
+upload_section = st.expander("Upload pictures of digits", key="draw_upload_open", on_change="rerun",
+                             icon=":material/upload:")
+uploads = None
+if upload_section.open or st.session_state.get("draw_uploads"):
+    with upload_section:
+        uploads = st.file_uploader(
+            "Upload one or several PNG or JPG images of digits", type=["png", "jpg", "jpeg"],
+            accept_multiple_files=True, key="draw_uploads", max_upload_size=MAX_IMAGE_BYTES // 2**20,
+            help=f"Dark ink on light paper or the reverse. Phone photos are fine: up to "
+                 f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels, turned upright as the phone recorded.")
 if uploads:
     present = {(u.file_id, preprocess) for u in uploads}
     cache = st.session_state.get("upload_cache", {})

@@ -173,8 +173,9 @@ with model_tab:
                                key=f"in_nodes_by_{len(choices)}")  # its options depend on the model
     count_col, digit_col, _ = st.columns([3, 2, 3], vertical_alignment="bottom")
     sizes = [n for n in GRID_SIZES if n < n_nodes] + [n_nodes]
-    count = count_col.select_slider("How many", sizes, value=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
-                                    else sizes[-1], key=f"in_nodes_count_{n_nodes}")
+    # buttons, as "Show" above: a slider's scripts would be fetched for this one choice of a few sizes
+    count = count_col.segmented_control("How many", sizes, default=min(DEFAULT_GRID, n_nodes) if DEFAULT_GRID in sizes
+                                        else sizes[-1], required=True, key=f"in_nodes_count_{n_nodes}")
     if how == "digit":
         digit = digit_col.selectbox(cls.capitalize(), list(range(n_out)),
                                     key="in_nodes_digit" if n_out == 10 else f"in_nodes_digit_{n_out}",

@@ -48,6 +48,23 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def figure_row(at: AppTest) -> list[tuple[str, str]]:
+    """The (label, value) of each box of the page's row of figures (``ui.tables.figure_row``), unescaped;
+    [] when the page shows none."""
+    import html
+    import re
+
+    from ui.phone import FIGURES
+
+    rows = [h.value for h in at.html if f'class="{FIGURES}"' in h.value]
+    if not rows:
+        return []
+    (row,) = rows
+    found = re.findall(r'<div style="[^"]*"(?: title="[^"]*")?><div style="[^"]*">(.*?)(?:<span [^>]*>\?</span>)?'
+                       r'</div><div style="[^"]*">(.*?)</div></div>', row)
+    return [(html.unescape(label), html.unescape(value)) for label, value in found]
+
+
 def figures(html: str) -> list[tuple[str, np.ndarray]]:
     """The pictures of a grid made by ``ui.pictures`` (an ``st.html`` body): each caption with its picture's
     pixels, decoded from its PNG data URL ((h, w) grey or (h, w, 3) RGB uint8)."""

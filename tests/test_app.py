@@ -8,10 +8,11 @@ whose ``image_data`` is None, which the Draw page treats as an empty canvas.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
-from apptest_helpers import AppTest, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
+from apptest_helpers import AppTest, figure_row, figures, no_exceptions, open_page, rerun_until, texts  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -96,11 +97,19 @@ def test_dataset_browse_filter_and_record(mnist):
     assert all(0 <= int(v) <= 255 for v in record[1:])
     at.get("pagination")[0].set_value(2).run()
     no_exceptions(at)
-    picker = at.select_slider(key="ds_pick_Test_3_2")
-    number = int(picker.options[-1].split(", a ")[0][1:].replace(",", ""))  # "#9,992, a 3"
-    index = number - 1
-    picker.set_value(index).run()
+    shown = np.flatnonzero(mnist.test.labels == 3)[60:120]  # page 2 of the test set's 3s
+    assert at.session_state["ds_pick_Test_3_2"] == shown[0] and at.button(key="ds_previous").disabled
+    at.button(key="ds_next").click().run()  # up close: the page's images one by one, in the order shown
     no_exceptions(at)
+    assert at.session_state["ds_pick_Test_3_2"] == shown[1] and "Image 2 of 60 on this page" in texts(at.markdown)
+    at.button(key="ds_previous").click().run()
+    assert at.session_state["ds_pick_Test_3_2"] == shown[0]
+    at.session_state["ds_pick_Test_3_2"] = int(shown[-2])
+    at.button(key="ds_next").click().run()
+    no_exceptions(at)
+    assert "Image 60 of 60 on this page" in texts(at.markdown) and at.button(key="ds_next").disabled
+    index = int(shown[-1])
+    number = index + 1  # image numbers on screen count from 1
     assert f"**Test image #{number:,}: a 3**" in texts(at.markdown)
     up_close = at.html[1].value  # the image large, every inked pixel's value on hover
     image = mnist.test.images[index].reshape(28, 28)
@@ -270,14 +279,27 @@ def test_model_upload_accepts_ours_and_rejects_others():
 def test_evaluate_scorecard_and_cells():
     at = open_page("evaluate")
     no_exceptions(at)
-    accuracy = at.metric[0]
-    assert accuracy.label == "Test accuracy" and accuracy.value.endswith("%")
-    assert 90 < float(accuracy.value.rstrip("%")) <= 100
+    boxes = figure_row(at)
+    assert [label for label, _ in boxes[:3]] == ["Test accuracy", "Right, of 10,000", "Mistakes"]
+    assert re.fullmatch(r"Hardest digit \(recall [0-9.]+%\)", boxes[3][0]), boxes[3][0]
+    (_, accuracy), (_, right), (_, wrong), (_, hardest) = boxes
+    assert accuracy.endswith("%") and 90 < float(accuracy.rstrip("%")) <= 100
+    assert int(right.replace(",", "")) + int(wrong.replace(",", "")) == 10_000 and hardest in "0123456789"
+    assert not at.metric  # HTML boxes: no metric element for a browser to fetch scripts for
     at.segmented_control(key="ev_true").set_value(4)
     at.segmented_control(key="ev_predicted").set_value(9)
     at.run()
     no_exceptions(at)
     assert "test images of **4** read as 9" in texts(at.markdown)
+
+
+def test_the_row_of_figures_escapes_what_it_shows():
+    """A class name is the visitor's own text: it shows as text, never as markup, in the box and its tooltip."""
+    from ui import tables
+
+    html = tables.figure_row([tables.Figure("Hardest class", '<img src=x onerror="alert(1)">', help='the "odd" <one>')])
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert 'title="the &quot;odd&quot; &lt;one&gt;"' in html
 
 
 def test_evaluate_without_any_model_says_so(monkeypatch, tmp_path):
@@ -396,6 +418,9 @@ def test_draw_predicts_and_teach_changes_only_this_session(monkeypatch, test_dig
 
 def test_draw_uploads_grid_and_bad_files(test_digits):
     at = open_page("draw")
+    assert not at.get("file_uploader")  # drawn once its section is opened: a first look fetches none of it
+    at.session_state["draw_upload_open"] = True  # opened, as a click would
+    at.run()
     files = [(f"digit{i}.png", png_bytes(test_digits.images[i]), "image/png") for i in range(3)]
     files.append(("light_on_dark.png", png_bytes(test_digits.images[3], dark_on_light=False), "image/png"))
     files.append(("notes.png", b"these are notes, not a picture", "image/png"))
@@ -411,3 +436,9 @@ def test_draw_uploads_grid_and_bad_files(test_digits):
     assert len(predicted) == 4
     for i, caption in enumerate(predicted):
         assert caption.startswith(f"{files[i][0]}: predicted {test_digits.labels[i]} (")
+    # closed again, the section keeps its files, and their answers stay on the page
+    at.session_state["draw_upload_open"] = False
+    at.run()
+    no_exceptions(at)
+    assert len(at.file_uploader(key="draw_uploads").value) == len(files)
+    assert len([c for image in at.get("image") for c in image.captions if ": predicted " in c]) == 4

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from apptest_helpers import figures, no_exceptions, open_page, rerun_until, texts
+from apptest_helpers import figure_row, figures, no_exceptions, open_page, rerun_until, texts
 from dataset_files import write_shape_folder, zip_folder
 
 from ui.datasets import UPLOAD_GENERATION
@@ -132,7 +132,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     at.switch_page("pages/evaluate.py").run()
     no_exceptions(at)
     assert "its 10 outputs do not match the 3 classes" in texts(at.warning)
-    assert not at.metric
+    assert not figure_row(at)
     # Draw reads digits, and says the active dataset is not digits
     at.switch_page("pages/draw.py").run()
     no_exceptions(at)
@@ -158,7 +158,7 @@ def test_an_uploaded_dataset_becomes_active_and_the_pages_use_its_class_names(sh
     at.switch_page("pages/evaluate.py").run()
     no_exceptions(at)
     assert not texts(at.warning)
-    assert at.metric[1].label == "Right, of 12"
+    assert figure_row(at)[1][0] == "Right, of 12"
     assert at.selectbox(key="ev_true").options == ["0 circle", "1 cross", "2 square"]
     (matrix,) = at.get("bidi_component")  # the confusion matrix (ui.confusion_view): its rows and columns
     (cells,) = json.loads(matrix.proto.json)  # the view, as the one item of a list
@@ -220,7 +220,8 @@ def test_a_shipped_model_scored_on_mnist_and_on_an_own_set_of_ten_classes_keeps_
 
     at = open_page("evaluate")
     no_exceptions(at)
-    assert at.metric[1].label == "Right, of 10,000" and int(at.metric[1].value.replace(",", "")) > 9000
+    label, right = figure_row(at)[1]
+    assert label == "Right, of 10,000" and int(right.replace(",", "")) > 9000
     with TemporaryDirectory() as tmp:  # 300 MNIST test records as an own CSV: ten classes, "0" to "9"
         path = Path(tmp) / "digits.csv"
         write_csv(path, Split(mnist.test.images[9000:9300], mnist.test.labels[9000:9300]))
@@ -231,11 +232,12 @@ def test_a_shipped_model_scored_on_mnist_and_on_an_own_set_of_ten_classes_keeps_
     assert at.session_state["dataset_key"].startswith("own-")
     at.switch_page("pages/evaluate.py").run()
     no_exceptions(at)
-    label, right = at.metric[1].label, int(at.metric[1].value.replace(",", ""))
+    (label, right), (_, mistakes) = figure_row(at)[1:3]
+    right, mistakes = int(right.replace(",", "")), int(mistakes.replace(",", ""))
     total = int(label.removeprefix("Right, of ").replace(",", ""))
     assert total < 300 and right <= total, (label, right)  # not the MNIST scorecard's 9,9xx
-    mistakes = int(at.metric[2].value.replace(",", ""))
     assert right + mistakes == total
     at.sidebar.radio(key=SIDEBAR).set_value("mnist").run()
     no_exceptions(at)
-    assert at.metric[1].label == "Right, of 10,000" and int(at.metric[1].value.replace(",", "")) > 9000
+    label, right = figure_row(at)[1]
+    assert label == "Right, of 10,000" and int(right.replace(",", "")) > 9000

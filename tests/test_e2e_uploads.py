@@ -37,6 +37,8 @@ from test_e2e import (  # noqa: F401 -- fixtures are used by name
 
 DRAW_UPLOAD = ".st-key-draw_uploads input[type='file']"
 TRAIN_UPLOAD = ".st-key-tr_upload input[type='file']"
+# each uploader is drawn once its section is opened
+OPENERS = {DRAW_UPLOAD: ".st-key-draw_upload_open summary", TRAIN_UPLOAD: ".st-key-tr_model_files summary"}
 # What one decode may add to the server's peak: the blank PNG's 76 MB (measured in a bare child, the largest of
 # the three), plus Streamlit's own handling of the uploads and the page; measured here: 89 MB in two runs.
 IMAGE_RISE_MB = 130
@@ -102,8 +104,7 @@ def open_page(browser, url: str, path: str, marker: str):
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{url}/{path}")
-    if marker == TRAIN_UPLOAD:  # the Train page's model files open on demand
-        page.locator(".st-key-tr_model_files summary").click()
+    page.locator(OPENERS[marker]).click()
     page.locator(marker).wait_for(state="attached")
     wait_idle(page)
     page.wait_for_timeout(500)  # the page's first run settles before the baseline is read
@@ -126,6 +127,11 @@ def test_draw_reads_a_phone_photo_and_refuses_bombs_in_bounded_memory(browser, s
                         r"\(the limit here is 64\)", e) for e in errors), errors
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "draw_uploads_bounded")
+    page.locator(OPENERS[DRAW_UPLOAD]).click()  # closed again: the files stay, and so do their answers
+    wait_idle(page)
+    assert not page.locator(DRAW_UPLOAD).is_visible()
+    assert page.get_by_text(re.compile(r"^photo\.jpg: predicted 7 \(")).is_visible()
+    assert len(page.get_by_test_id("stAlertContentError").all_inner_texts()) == len(errors)
     context.close()
     rise = after["VmHWM"] - before["VmHWM"]
     print(f"server on Draw: peak {before['VmHWM']:.0f} -> {after['VmHWM']:.0f} MB (rise {rise:.0f} MB)")

@@ -18,7 +18,7 @@ import streamlit as st
 NARROW = 640
 # the smallest text the app draws, in CSS px, on a phone as on a laptop: charts, diagrams and tables included
 SMALLEST_FONT = 11
-TWO_UP = "two_up_"  # the key prefix of a container whose columns go two to a line on a phone (two_up)
+FIGURES = "ann-figures"  # the class of a row of figures in boxes (ui.tables.figure_row): two to a line on a phone
 OFFER_SUFFIX = "_model_offer"  # the key suffix of the offer of a run as the active model (ui.run_panels)
 
 CSS = f"""<style>
@@ -31,15 +31,17 @@ CSS = f"""<style>
 /* a table's toolbar (search, download, full screen) floats above its top edge: room for it there, so it
    never covers the control above the table (on a touch screen it shows without hovering) */
 [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {{ margin-top: 1.75rem; }}
+/* a row of figures in boxes: all on one line on a laptop */
+.{FIGURES} {{ display: grid; grid-auto-flow: column; grid-auto-columns: minmax(0, 1fr); gap: 1rem; }}
 @media (max-width: {NARROW}px) {{
   /* the first screen is short: less blank space above the page's title (the header bar is 60 px), and the
      title a size smaller (a laptop's 44 px title takes two lines of a phone for "Hidden-layer map") */
   [data-testid="stMainBlockContainer"] {{ padding-top: 4.25rem; }}
   [data-testid="stMainBlockContainer"] h1 {{ font-size: 2rem; padding: 0.5rem 0 0.5rem; }}
-  /* a row of figures (st.metric) two to a line rather than one under the other */
-  [class*="st-key-{TWO_UP}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
-  [class*="st-key-{TWO_UP}"] [data-testid="stColumn"] {{
-    flex: 1 1 calc(50% - 1rem) !important; min-width: calc(50% - 1rem) !important; }}
+  /* a row of figures two to a line, smaller: one under the other, four would fill the first screen */
+  .{FIGURES} {{ grid-auto-flow: row; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0.75rem; }}
+  .{FIGURES} > div {{ padding: 0.625rem 0.75rem !important; }}  /* !important: over the boxes' inline style */
+  .{FIGURES} > div > div:last-child {{ font-size: 1.75rem !important; }}
   /* the offer of a run as the active model, above a page: compact, so the page's main action stays on the
      first screen (the sentence in a caption's size, small buttons below it) */
   [class*="{OFFER_SUFFIX}"][class*="st-key-"] {{ padding: 0.5rem 0.75rem; gap: 0.375rem 0.5rem; }}
@@ -55,12 +57,6 @@ CSS = f"""<style>
 def style() -> None:
     """The shared CSS, once per script run (the frame calls it); it takes no space on the page."""
     st.html(CSS)
-
-
-def two_up(key: str) -> str:
-    """The key for ``st.container(key=...)`` whose row of columns goes two to a line on a phone (Streamlit
-    would put each under the other: four figures would fill the first screen)."""
-    return f"{TWO_UP}{key}"
 
 
 def wide_drawing(svg: str, width: float, smallest_font: float) -> str:
