@@ -16,8 +16,10 @@ from ann.data.decode import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError, NoDig
 from ann.data.prepare import prepare_file, prepare_steps
 from ann.data.preprocess import preprocess_for
 from ui import charts, datasets, digits, robustness_view, shell, state
+from ui.lazy import spare_pandas_for_plain_dicts
 
 shell.page_start()
+spare_pandas_for_plain_dicts()  # the canvas's settings are a plain dictionary: no pandas needed to send them
 
 CANVAS_SIDE = 280  # ten screen pixels for each of the network's 28
 STROKE_WIDTH = 24  # about 2.5 MNIST pixels once the digit is fitted into 20x20, as MNIST's pens were

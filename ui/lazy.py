@@ -13,6 +13,7 @@ first charts wait for one import (the standard library's ``LazyLoader`` is not s
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 
@@ -34,3 +35,32 @@ def lazy_module(name: str) -> Any:
     return LazyModule(name)
 
 
+
+
+def spare_pandas_for_plain_dicts() -> bool:
+    """Let Components v2 pass a plain dictionary to the browser without importing pandas and pyarrow.
+
+    Streamlit looks for data frames among the values of a dictionary given to a Components-v2 component
+    (``serialization._extract_dataframes_from_dict``) with ``dataframe_util.is_dataframe_like``, which imports
+    pandas and pyarrow (0.3-0.4 s of a fresh server's CPU) before its first test. streamlit-drawable-canvas
+    passes its settings so, one of them a plain ``dict`` (the initial drawing). A plain dictionary is data
+    frame-like for Streamlit only as a mapping of columns to pandas Series, and there is none while pandas has
+    not been imported: so until then such a value is answered False here without the imports, and everything
+    else (and everything once pandas is in) goes to Streamlit's own test. Installed once per process; returns
+    False where Streamlit has no such function to wrap (another version: nothing changes)."""
+    try:
+        from streamlit.components.v2.bidi_component import serialization
+    except ImportError:
+        return False
+    original = getattr(serialization, "is_dataframe_like", None)
+    if original is None or getattr(original, "spares_pandas", False):
+        return original is not None
+
+    def is_dataframe_like(value: object) -> bool:
+        if type(value) is dict and "pandas" not in sys.modules:
+            return False
+        return original(value)
+
+    is_dataframe_like.spares_pandas = True  # type: ignore[attr-defined]
+    serialization.is_dataframe_like = is_dataframe_like
+    return True
