@@ -1,4 +1,4 @@
-"""The server process's memory housekeeping: one full garbage collection every 20 seconds, and freed heap pages
+"""The server process's memory housekeeping: one full garbage collection a minute, and freed heap pages
 handed back to the system.
 
 Two measures, both for a server that many sessions share (a classroom):
@@ -6,9 +6,13 @@ Two measures, both for a server that many sessions share (a classroom):
 - **Garbage collection on a timer, not after every script run.** Streamlit runs a full ``gc.collect(2)``
   after every script run of every session (``runner.postScriptGC``). Under a burst of 32 Start presses it
   was a fifth of the server's CPU (py-spy, ``bench/classroom_training.py``), time every visitor's next
-  answer waited for. ``.streamlit/config.toml`` turns it off, and the thread here collects once every 20
-  seconds instead: reference cycles are freed a little later, at a fixed small cost however many sessions
-  run scripts. Python's own collections of the young generations still run as objects are made.
+  answer waited for. ``.streamlit/config.toml`` turns it off, and the thread here collects once a minute
+  instead: reference cycles are freed a little later, at a fixed small cost however many sessions run
+  scripts. A minute is also how long a visitor's session outlives the visit (``disconnectedSessionTTL``),
+  so a session's memory goes within two minutes of the visitor. A full collection walks every object the
+  server holds (20-400 ms, as many sessions and imported libraries as it holds): every 20 s it was a
+  quarter of a warm server's busy time during page loads. Python's own collections of the young
+  generations still run as objects are made.
 - **Free pages back to the system.** glibc's ``malloc`` keeps up to eight arenas per core, one per thread
   that needs one, and memory freed in an arena stays with it rather than going back to the system.
   Streamlit runs every session's script on a thread of its own, so a burst of sessions spreads the server's
@@ -29,7 +33,7 @@ import gc
 import threading
 import time
 
-EVERY_SECONDS = 20.0
+EVERY_SECONDS = 60.0
 
 _started = threading.Event()
 
