@@ -117,7 +117,7 @@ def test_a_shipped_models_work_is_shared_for_equal_arguments_only():
     assert [call[0] for call in CALLS if call[0] in (first, other)] == [first, other]
 
 
-def test_a_shipped_models_work_is_kept_on_disk_for_the_next_server():
+def test_a_shipped_models_work_is_kept_on_disk_for_the_next_server(tmp_path, monkeypatch):
     """A server started again reads a shipped model's results from the disk instead of computing them; a file
     that does not read is computed again and rewritten; the file's name changes with the code."""
     from ui import model_cache
@@ -145,11 +145,16 @@ def test_a_shipped_models_work_is_kept_on_disk_for_the_next_server():
     assert len([call for call in CALLS if call[0] == tag]) == 2
     assert pickle.loads(path.read_bytes()) == first.session_state["result"]
 
+    code = tmp_path / "code"  # a stand-in for the code folders: a new line of code, another digest
+    code.mkdir()
+    (code / "work.py").write_text("ANSWER = 1\n")
+    monkeypatch.setattr(model_cache, "CODE_FOLDERS", (code,))
     model_cache.code_digest.cache_clear()
-    other = model_cache.CODE_FOLDERS[0] / f"_digest_probe_{tag}.py"
     try:
-        other.write_text("# a changed line of code\n")
-        assert model_cache.disk_path(name, first.session_state["key"], args) != path
+        before = model_cache.disk_path(name, first.session_state["key"], args)
+        assert before == model_cache.disk_path(name, first.session_state["key"], args)  # the same code, the same
+        (code / "work.py").write_text("ANSWER = 2\n")
+        model_cache.code_digest.cache_clear()
+        assert model_cache.disk_path(name, first.session_state["key"], args) not in (before, path)
     finally:
-        other.unlink()
         model_cache.code_digest.cache_clear()
