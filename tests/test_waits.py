@@ -70,3 +70,23 @@ def test_a_quick_wait_draws_no_bar_and_a_long_one_draws_it_once_it_is_long():
     (bar,) = slow.get("progress")
     assert bar.proto.value == 40
     assert bar.proto.text.startswith("Scoring: 4 of 10")
+
+
+def late_script() -> None:
+    import time
+
+    import streamlit as st
+
+    from ui import waits
+
+    bar = waits.WaitBar("Scoring")  # drawn late: still above what the page drew after making it
+    st.markdown("below the bar")
+    time.sleep(waits.SHOW_AFTER + 0.1)
+    bar.update(0.5)
+
+
+def test_a_bar_drawn_late_keeps_its_place_above_what_followed():
+    at = AppTest.from_function(late_script).run()
+    assert not at.exception
+    kinds = [node.type for node in at.main.children.values()]
+    assert kinds.index("progress") < kinds.index("markdown"), kinds

@@ -43,8 +43,9 @@ class WaitBar:
     def __init__(self, title: str, estimate: float | None = None, container=None) -> None:
         self.title = title
         self.time_left = TimeLeft(estimate)
-        self.where = container if container is not None else st
-        self.bar = None
+        # the bar's place, held from now on: what the caller draws next goes below it, drawn or not
+        self.slot = (container if container is not None else st).empty()
+        self.shown = False
         self.last_draw = 0.0
         if estimate is not None and estimate >= SHOW_AFTER:
             self._draw(0.0, "starting")
@@ -52,11 +53,8 @@ class WaitBar:
 
     def _draw(self, fraction: float, message: str) -> None:
         said = f": {message}" if message else ""
-        text = f"{self.title}{said}{left_text(self.time_left.seconds_left())}"
-        if self.bar is None:
-            self.bar = self.where.progress(fraction, text=text)
-        else:
-            self.bar.progress(fraction, text=text)
+        self.slot.progress(fraction, text=f"{self.title}{said}{left_text(self.time_left.seconds_left())}")
+        self.shown = True
         self.last_draw = time.perf_counter()
 
     def update(self, fraction: float, message: str = "") -> None:
@@ -64,7 +62,7 @@ class WaitBar:
         is also where a Stop or a page change interrupts the script), first drawn once the work has taken
         :data:`SHOW_AFTER` seconds (or at once, when its estimate said so)."""
         self.time_left.update(fraction)
-        if self.bar is None and self.time_left.elapsed() < SHOW_AFTER:
+        if not self.shown and self.time_left.elapsed() < SHOW_AFTER:
             return
         if time.perf_counter() - self.last_draw < UI_UPDATE_SECONDS and fraction < 1.0:
             return
@@ -72,8 +70,7 @@ class WaitBar:
 
     def done(self) -> float:
         """Remove the bar (if it was drawn); returns the seconds the work took."""
-        if self.bar is not None:
-            self.bar.empty()
+        self.slot.empty()
         return self.time_left.elapsed()
 
 
