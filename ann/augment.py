@@ -24,11 +24,9 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-import scipy.ndimage
-import scipy.sparse
-import scipy.special
 
 from ann import blas
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 
 __all__ = ["rotate", "seed_copies", "shift", "elastic", "random_distort", "thickness", "contrast", "noise",
            "pen_variation"]

@@ -35,6 +35,7 @@ defaults for every kind of work (the training service runs each of its workers w
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import queue
 import threading
@@ -44,9 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy
-from scipy.linalg import blas as _fblas
-from scipy.linalg import cython_blas as _cython_blas
 from threadpoolctl import OpenBLASController, ThreadpoolController, threadpool_limits
 
 __all__ = [
@@ -69,6 +67,8 @@ __all__ = [
     "rank_one_update",
     "requested_threads",
     "run_tasks",
+    "scipy_module",
+    "scipy_on_first_use",
     "threads",
     "vecmat",
     "vector_functions",
@@ -86,9 +86,24 @@ ENV_VARIABLE = "ANN_BLAS_THREADS"
 SPLIT_MACS = 1 << 24
 PARTS = 2
 
-_GEMM = {np.dtype(np.float32): _fblas.sgemm, np.dtype(np.float64): _fblas.dgemm}
-_GEMV = {np.dtype(np.float32): _fblas.sgemv, np.dtype(np.float64): _fblas.dgemv}
-_GER = {np.dtype(np.float32): _fblas.sger, np.dtype(np.float64): _fblas.dger}
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class _LoadedOnFirstUse(dict):
+    """A table of SciPy's BLAS functions by dtype, filled at its first lookup (:func:`_load_scipy_blas`).
+
+    Importing SciPy's linear algebra costs a process 0.2 s of CPU. The dashboard imports this module on every
+    first look at a page, and most first looks compute no product (their views are kept: ``ui.model_cache``),
+    so SciPy loads with the first product instead. A filled table is a plain dictionary lookup."""
+
+    def __missing__(self, key):
+        _load_scipy_blas()
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+
+_GEMM, _GEMV, _GER = _LoadedOnFirstUse(), _LoadedOnFirstUse(), _LoadedOnFirstUse()
 
 
 class BlasThreadsError(ValueError):
@@ -98,10 +113,10 @@ class BlasThreadsError(ValueError):
 # --------------------------------------------------------------------------- SciPy's Cython BLAS via ctypes
 
 
-def _capsule_function(name: str, restype, argtypes):
+def _capsule_function(cython_blas, name: str, restype, argtypes):
     """A ctypes function for ``scipy.linalg.cython_blas``'s ``name``: the same library as the f2py
     wrappers, and ctypes releases the GIL for the length of the call (the f2py wrappers do not)."""
-    capsule = _cython_blas.__pyx_capi__[name]
+    capsule = cython_blas.__pyx_capi__[name]
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
@@ -112,16 +127,63 @@ def _capsule_function(name: str, restype, argtypes):
 
 _int_p = ctypes.POINTER(ctypes.c_int)
 _CTYPE = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
-_RAW_GEMM = {}
-_RAW_AXPY = {}
-for _dtype, _prefix in ((np.dtype(np.float32), "s"), (np.dtype(np.float64), "d")):
-    _real_p = ctypes.POINTER(_CTYPE[_dtype])
-    _RAW_GEMM[_dtype] = _capsule_function(
-        _prefix + "gemm", None,
-        [ctypes.c_char_p, ctypes.c_char_p, _int_p, _int_p, _int_p, _real_p, ctypes.c_void_p, _int_p,
-         ctypes.c_void_p, _int_p, _real_p, ctypes.c_void_p, _int_p])
-    _RAW_AXPY[_dtype] = _capsule_function(
-        _prefix + "axpy", None, [_int_p, _real_p, ctypes.c_void_p, _int_p, ctypes.c_void_p, _int_p])
+_RAW_GEMM, _RAW_AXPY = _LoadedOnFirstUse(), _LoadedOnFirstUse()
+_load_lock = threading.Lock()
+_scipy_loaded = False
+
+
+def _load_scipy_blas() -> None:
+    """Import SciPy's BLAS and fill the tables above, once per process (any thread; the others wait). The
+    library it loads brings a thread pool of its own: if the pools are already held at one thread
+    (:func:`hold_pools_at_one`), this one is held too before anything can use it."""
+    global _scipy_loaded
+    if _scipy_loaded:
+        return
+    with _load_lock:
+        if _scipy_loaded:
+            return
+        from scipy.linalg import blas as fblas
+        from scipy.linalg import cython_blas
+
+        for dtype, prefix in zip(DTYPES, ("s", "d")):
+            real_p = ctypes.POINTER(_CTYPE[dtype])
+            dict.__setitem__(_RAW_GEMM, dtype, _capsule_function(
+                cython_blas, prefix + "gemm", None,
+                [ctypes.c_char_p, ctypes.c_char_p, _int_p, _int_p, _int_p, real_p, ctypes.c_void_p, _int_p,
+                 ctypes.c_void_p, _int_p, real_p, ctypes.c_void_p, _int_p]))
+            dict.__setitem__(_RAW_AXPY, dtype, _capsule_function(
+                cython_blas, prefix + "axpy", None, [_int_p, real_p, ctypes.c_void_p, _int_p, ctypes.c_void_p, _int_p]))
+            for table, name in ((_GEMM, "gemm"), (_GEMV, "gemv"), (_GER, "ger")):
+                dict.__setitem__(table, dtype, getattr(fblas, prefix + name))
+        _hold_libraries_loaded_since()
+        _scipy_loaded = True
+
+
+def scipy_module(name: str):
+    """The SciPy module ``name`` (``"scipy.special"``, ``"scipy.ndimage"``, ...), imported on first use.
+
+    SciPy's modules share its BLAS library, so that library is loaded first (:func:`_load_scipy_blas`), and
+    its thread pool held like the others. ``ann`` imports SciPy through here, inside the functions that use
+    it: a dashboard page that only shows what was computed before never pays for the import."""
+    _load_scipy_blas()
+    return importlib.import_module(name)
+
+
+class _SciPyOnFirstUse:
+    """Stands for the ``scipy`` package in ``ann``'s modules: ``scipy.special.expit(...)`` reads as before,
+    and ``scipy.special`` is imported (:func:`scipy_module`) the first time it is used, then kept as a plain
+    attribute, so a call in a loop costs what it cost with ``import scipy.special`` at the top."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        module = scipy_module(f"scipy.{name}")
+        setattr(self, name, module)
+        return module
+
+
+# ``from ann.blas import scipy_on_first_use as scipy`` in place of ``import scipy.special`` (and its kin)
+scipy_on_first_use = _SciPyOnFirstUse()
 
 
 def _gemm_f(dtype, trans_a: bytes, trans_b: bytes, m: int, n: int, k: int, alpha: float, a: int, lda: int,
@@ -417,7 +479,7 @@ def check_in_place(C: np.ndarray) -> None:
 def _require_c(C: np.ndarray) -> None:
     # The f2py wrappers write into the very array only when it is contiguous and of their dtype; otherwise
     # they would silently update a copy. The network's own matrices always are: this guards misuse.
-    if not (C.flags.c_contiguous and C.flags.writeable) or C.dtype not in _GEMM:
+    if not (C.flags.c_contiguous and C.flags.writeable) or C.dtype not in DTYPES:
         raise ValueError(f"an in-place BLAS update needs a writable C-contiguous float32 or float64 array, "
                          f"got dtype {C.dtype} with flags c_contiguous={C.flags.c_contiguous}, "
                          f"writeable={C.flags.writeable}")
@@ -439,6 +501,8 @@ def _blas_libraries() -> ThreadpoolController:
 
 
 def _scipy_library_info() -> dict[str, Any] | None:
+    _load_scipy_blas()
+    scipy = importlib.import_module("scipy")
     scipy_dir = Path(scipy.__file__).resolve().parent
     # Wheels put SciPy's library in site-packages/scipy.libs (Linux) or scipy/.dylibs (macOS); a
     # distribution that links both packages to one system BLAS has a single library.
@@ -520,13 +584,26 @@ def hold_pools_at_one() -> None:
     with _hold_lock:
         if _pools_held:
             return
-        try:  # take over from whichever thread threadpoolctl last let set OpenBLAS's threads
-
-            OpenBLASController.clear_controlling_thread(force=True)
-        except (ImportError, AttributeError):  # threadpoolctl before 3.6 has no controlling thread
-            pass
-        _blas_libraries().limit(limits=1)  # kept: never restored
+        _limit_to_one()
         _pools_held = True
+
+
+def _limit_to_one() -> None:
+    try:  # take over from whichever thread threadpoolctl last let set OpenBLAS's threads
+        OpenBLASController.clear_controlling_thread(force=True)
+    except (ImportError, AttributeError):  # threadpoolctl before 3.6 has no controlling thread
+        pass
+    _blas_libraries().limit(limits=1)  # kept: never restored
+
+
+def _hold_libraries_loaded_since() -> None:
+    """A BLAS library loaded after :func:`hold_pools_at_one` ran (SciPy's, on first use) is held too: the
+    libraries are looked for again."""
+    global _controller
+    with _hold_lock:
+        _controller = None
+        if _pools_held:
+            _limit_to_one()
 
 
 @contextmanager

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from ann import blas
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.config import NetworkConfig
 
 # --- activations: the function and its slope written in terms of the function's output -----------------

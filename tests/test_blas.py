@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +67,38 @@ def test_every_blas_pool_is_at_one_thread_once_ann_computes():
     with blas.threads("batch", 2) as count:
         assert count == 2 and blas._team.size == 2
     assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+
+
+LATE_SCIPY = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from threadpoolctl import threadpool_info
+    import ann.augment, ann.data.preprocess, ann.lab.by_hand, ann.lab.hidden_map, ann.lab.inside, ann.network
+    from ann import blas
+    from ann.config import NetworkConfig
+    from ann.network import Network
+
+    loaded = [name for name in sys.modules if name.split(".")[0] == "scipy"]
+    assert not loaded, loaded  # importing ann's modules loads no SciPy
+    blas.hold_pools_at_one()  # as the dashboard's frame does on a first look, before any product
+    net = Network(NetworkConfig(hidden_nodes=(30,), dtype="float64"), seed=1)
+    x = np.full((5, 784), 0.5)
+    out = net.query(x)  # the first product: SciPy's BLAS (and scipy.special's expit) now
+    assert "scipy.linalg" in sys.modules and "scipy.special" in sys.modules
+    pools = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+    assert len(pools) >= 2 and set(pools.values()) == {1}, pools  # NumPy's and SciPy's, SciPy's held too
+    np.testing.assert_allclose(out.sum(axis=1), net.query(x).sum(axis=1))
+    print("ok")
+""")
+
+
+def test_scipy_is_imported_at_first_use_and_its_pool_held_at_one():
+    """In a process of its own (pytest's has SciPy already): ann's modules import no SciPy, and SciPy's BLAS
+    library, loaded by the first product after the pools were held, is held at one thread too."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", LATE_SCIPY], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
 
 
 def test_every_pool_openmp_included_is_at_one_thread_inside_the_bound():

@@ -44,8 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.ndimage
 
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.data.decode import (
     ImageError,
     NoDigitError,

@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.special
 
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.config import ERROR_RULE_NAMES
 from ann.network import ERROR_RULES, SLOPES, Network
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from ann.blas import pools_at_one
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.network import Network
 from ann.train import as_inputs
 

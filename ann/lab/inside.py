@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-import scipy.ndimage
-import scipy.special
 
 from ann import blas
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.lab.robustness import INK, PAPER, gradient_to_inputs
 from ann.network import Network
 from ann.train import as_inputs, blas_threads

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from ann import augment, blas
+from ann.blas import scipy_on_first_use as scipy  # SciPy's modules imported at first use
 from ann.estimates import MEASUREMENTS
 from ann.network import SLOPES, Network
 
