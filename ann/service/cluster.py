@@ -132,8 +132,11 @@ def warm_up(keys: tuple[str, ...]) -> list[str]:
     """The task each worker runs before its first run: the training code imported (this module, the network
     and SciPy under it), glibc's thresholds set, and the datasets ``keys`` fetched and kept. Returns the
     keys the worker now keeps."""
-    from ann.network import Network  # noqa: F401 -- SciPy: heavy, imported here so that the first run need not
+    from ann import blas
+    from ann.network import Network  # noqa: F401 -- heavy, imported here so that the first run need not
 
+    for name in ("scipy.special", "scipy.ndimage", "scipy.sparse"):  # ann imports SciPy at first use (ann.blas):
+        blas.scipy_module(name)  # here before the first run, with SciPy's BLAS, which training uses
     tune_allocator()
     for key in keys:
         dataset_here(key)
