@@ -145,6 +145,7 @@ def _load_scipy_blas() -> None:
         from scipy.linalg import blas as fblas
         from scipy.linalg import cython_blas
 
+        _hold_libraries_loaded_since()  # before the tables fill: a thread that finds a function finds it held
         for dtype, prefix in zip(DTYPES, ("s", "d")):
             real_p = ctypes.POINTER(_CTYPE[dtype])
             dict.__setitem__(_RAW_GEMM, dtype, _capsule_function(
@@ -155,7 +156,6 @@ def _load_scipy_blas() -> None:
                 cython_blas, prefix + "axpy", None, [_int_p, real_p, ctypes.c_void_p, _int_p, ctypes.c_void_p, _int_p]))
             for table, name in ((_GEMM, "gemm"), (_GEMV, "gemv"), (_GER, "ger")):
                 dict.__setitem__(table, dtype, getattr(fblas, prefix + name))
-        _hold_libraries_loaded_since()
         _scipy_loaded = True
 
 
