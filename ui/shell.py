@@ -19,11 +19,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ann import blas
-from ui import datasets, memory, phone, run_panels, setup_link, state, workspace
+from ui import datasets, memory, phone, run_panels, serving, setup_link, state, workspace
 
-# a garbage collection every few seconds instead of after every script run (config.toml's runner.postScriptGC),
+# a garbage collection once a minute instead of after every script run (config.toml's runner.postScriptGC),
 # and freed heap pages back to the system (ui.memory)
 memory.start_housekeeping()
+# components' bundles sent as they are, the config files polled every two seconds (ui.serving)
+serving.install()
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
