@@ -26,6 +26,9 @@ from ann.service.records import RunInfo, RunStatus
 from ann.service.store import RunStore
 from ann.service.worker import default_workers
 
+# the supervisor asks the run store for queued runs at least this often, even when nothing it reads has changed
+WAKE_ANYWAY_SECONDS = 5.0
+
 # --------------------------------------------------------------------------- the pool
 
 
@@ -209,8 +212,27 @@ class TrainingService:
         finally:
             log.close()
 
+    def _what_wake_reads(self) -> tuple:
+        """What :meth:`wake` decides from, cheaply: the database's and its WAL's time and size (any commit,
+        from any process, changes one of them) and which of our workers are alive. Equal to the last time's:
+        ``wake`` would find what it found then, and the supervisor skips its query."""
+        files = []
+        for path in (self.store.db_path, f"{self.store.db_path}-wal"):
+            try:
+                stat = os.stat(path)
+                files.append((stat.st_mtime_ns, stat.st_size))
+            except OSError:
+                files.append(None)
+        with self._lock:
+            alive = tuple(proc.pid for proc in self._procs if proc.poll() is None)
+        return (*files, alive)
+
     def _supervise(self) -> None:
-        last_orphans = last_housekeeping = 0.0
+        # Every half second: queued runs get their workers (wake). Its query of the run store is skipped while
+        # nothing it reads has changed, at most for WAKE_ANYWAY_SECONDS: an idle server's supervisor costs a
+        # stat() of two files, not a SQLite query, twice a second.
+        last_orphans = last_housekeeping = last_wake = 0.0
+        last_read = None
         while not self._closing.wait(self.supervise_seconds):
             try:
                 now = time.monotonic()
@@ -220,7 +242,10 @@ class TrainingService:
                 if now - last_housekeeping >= 600.0:
                     last_housekeeping = now
                     self.store.housekeeping(None)
-                self.wake()
+                read = self._what_wake_reads()
+                if read != last_read or now - last_wake >= WAKE_ANYWAY_SECONDS or self.cluster is not None:
+                    last_read, last_wake = read, now
+                    self.wake()
             except Exception:  # noqa: BLE001 -- the supervisor must outlive a locked or busy database
                 continue
 
