@@ -747,9 +747,15 @@ def main() -> int:
                         help="the parts 'pages' and 'classroom' on fresh servers, their CPU from process start, no "
                              "warm-up and no resident session; in 'classroom' every visitor opens every page of "
                              "--classroom-pages in turn (see the docstring)")
+    parser.add_argument("--repo", type=Path, default=None,
+                        help="the checkout whose app.py to serve (default: this one; another commit's worktree, for a "
+                             "before and after: its .streamlit/config.toml applies)")
     parser.add_argument("--ttl", type=float, default=60.0,
                         help="server.disconnectedSessionTTL of both servers, seconds (the app ships 60)")
     args = parser.parse_args()
+    if args.repo is not None:
+        global REPO_DIR  # noqa: PLW0603 -- Server and warm_servers read it: the checkout served
+        REPO_DIR = args.repo.resolve()
     paths = ["" if p == "home" else p for p in args.pages]
     classroom_paths = ["" if p == "home" else p for p in args.classroom_pages]
 
