@@ -65,3 +65,19 @@ def test_runs_queued_beside_a_second_service_on_the_same_store_are_trained(tmp_p
     finally:
         other.close()
         server.close()
+
+
+def test_a_run_queued_in_the_store_by_someone_else_is_trained_by_the_supervisor(tmp_path, tiny_data):
+    """Queued through another store object (another server's, or a script's), so no call of this service wakes
+    its workers: its supervisor must notice the change on disk, though it skips its query while nothing changes."""
+    runs = tmp_path / "runs"
+    server = TrainingService(RunStore(runs), tiny_data, workers=1, verify_data=False, idle_seconds=1.0, nice=0)
+    try:
+        owner = new_workspace_key()
+        for number in (1, 2):  # the second after the first's worker has ended idle: nothing alive, nothing queued
+            run = RunStore(runs).submit(owner, TINY, QUICK, records=3000)
+            _wait(lambda run=run: server.store.get_run(owner, run.id).status == RunStatus.FINISHED,
+                  f"run {number}, queued beside the service, to be trained")
+            _wait(lambda: not server.alive_workers(), "the worker to end, idle")
+    finally:
+        server.close()

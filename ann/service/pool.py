@@ -244,8 +244,8 @@ class TrainingService:
                     self.store.housekeeping(None)
                 read = self._what_wake_reads()
                 if read != last_read or now - last_wake >= WAKE_ANYWAY_SECONDS or self.cluster is not None:
-                    last_read, last_wake = read, now
                     self.wake()
+                    last_read, last_wake = read, now  # after it: a wake that failed (a locked database) is tried again
             except Exception:  # noqa: BLE001 -- the supervisor must outlive a locked or busy database
                 continue
 
