@@ -41,12 +41,11 @@ def send_component_bundles_as_they_are() -> bool:
     """Exempt components' bundles from Streamlit's per-request gzip. True once installed (now or before),
     False where Streamlit's gzip middleware has no such rule to extend."""
     gzip_rules = starlette_gzip_middleware
-    original = getattr(gzip_rules, "_should_bypass_gzip", None)
     strip_base_url = getattr(gzip_rules, "_strip_base_url", None)
-    if original is None or strip_base_url is None:
-        return False
     with _lock:
-        original = gzip_rules._should_bypass_gzip
+        original = getattr(gzip_rules, "_should_bypass_gzip", None)
+        if original is None or strip_base_url is None:
+            return False
         if getattr(original, "spares_component_bundles", False):
             return True
 
