@@ -773,7 +773,8 @@ def main() -> int:
         app_env = dict(env, ANN_PROBE_DIR=str(probe_dir),
                        PYTHONPATH=os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
     print(f"load before: {load()}; server on core {SERVER_CORE}, browsers on core {BROWSER_CORE}")
-    results: dict[str, Any] = {"settings": {**vars(args), "data": str(args.data)}, "load_at_start": load()}
+    settings = {**vars(args), "data": str(args.data), "repo": str(args.repo) if args.repo else None}
+    results: dict[str, Any] = {"settings": settings, "load_at_start": load()}
     if args.strict:
         return strict_main(args, paths, classroom_paths, env, flags, results)
     with warm_servers(env, app_env, flags) as (browser, hello, app):
