@@ -1,5 +1,6 @@
-"""ui.serving: components' bundles go out as they are on disk while everything else is still gzipped, and the
-config and secrets files are still watched, every two seconds.
+"""ui.serving: components' bundles go out as they are on disk while everything else is still gzipped; the
+config and secrets files are still watched, every two seconds; the frontend's files and the pages' addresses
+come from memory, as Streamlit's own static route sends them.
 
 Each check runs in a process of its own, against Streamlit's own gzip middleware and polling watcher: what
 ui.serving changes lasts for the process."""
@@ -14,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(script: str) -> str:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+def run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -89,3 +90,84 @@ POLL = """
 
 def test_the_config_files_are_still_watched_every_two_seconds():
     assert run(POLL).startswith("noticed after")
+
+
+FRONTEND = """
+    import asyncio, gzip, os, sys
+    import anyio.to_thread
+    from starlette.applications import Starlette
+    from streamlit import config, file_util
+    from streamlit.web.server.starlette.starlette_app import create_streamlit_middleware
+    from streamlit.web.server.starlette.starlette_static_routes import create_streamlit_static_assets_routes
+    from ui import serving
+
+    BASE = sys.argv[1]
+    config.set_option("server.baseUrlPath", BASE)
+    app = Starlette(routes=create_streamlit_static_assets_routes(base_url=BASE),
+                    middleware=create_streamlit_middleware())  # Streamlit's own static route and middleware
+    hops = [0]  # trips to a worker thread: Starlette's StaticFiles makes them to look a file up and read it
+    run_sync = anyio.to_thread.run_sync
+    async def counted(*args, **kwargs):
+        hops[0] += 1
+        return await run_sync(*args, **kwargs)
+    anyio.to_thread.run_sync = counted
+
+    async def get(path, headers=(), method="GET"):
+        path, _, query = (("/" + BASE if BASE else "") + path).partition("?")  # what a browser asks for
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "root_path": "",
+                 "query_string": query.encode(), "headers": [(k.encode(), v.encode()) for k, v in headers], "scheme": "http",
+                 "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "http_version": "1.1"}
+        sent = []
+        async def receive():
+            await asyncio.sleep(5)
+            return {"type": "http.disconnect"}
+        async def send(message):
+            sent.append(message)
+        before = hops[0]
+        await app(scope, receive, send)
+        headers = dict(sent[0]["headers"])
+        body = b"".join(m.get("body", b"") for m in sent[1:])
+        if headers.get(b"content-encoding") == b"gzip":
+            body = gzip.decompress(body)
+        for name in (b"content-length", b"content-encoding", b"vary"):  # of the encoding, compared on its own
+            headers.pop(name, None)
+        return sent[0]["status"], sorted(headers.items()), body, hops[0] - before
+
+    js = sorted(n for n in os.listdir(os.path.join(file_util.get_static_dir(), "static", "js")) if n.endswith(".js"))
+    css = sorted(os.listdir(os.path.join(file_util.get_static_dir(), "static", "css")))
+    GZ = [("accept-encoding", "gzip, deflate, br")]
+    cases = [("/", GZ), ("/", ()), ("/dataset", GZ), ("/step", ()), ("/step?preset=seed", GZ),
+             (f"/static/js/{js[0]}", GZ), (f"/static/js/{js[-1]}", ()), (f"/static/css/{css[0]}", GZ),
+             ("/dataset/_stcore/health", ()), ("/draw/_stcore/host-config", GZ),
+             # Streamlit's own answer: not a page of the app, no such file, a path that climbs out, a range
+             ("/nopage", GZ), ("/static/js/nothere.js", ()), ("/static/../index.html", ()),
+             (f"/static/js/{js[0]}", [("range", "bytes=0-9")])]
+    if BASE:  # the base URL without its slash: Streamlit redirects it, before and after
+        cases.append(("", ()))
+    before = [asyncio.run(get(path, headers)) for path, headers in cases]
+    etag = dict(before[5][1])[b"etag"].decode()
+    conditional = asyncio.run(get(f"/static/js/{js[0]}", [("if-none-match", etag)]))
+    head = asyncio.run(get(f"/static/js/{js[0]}", (), "HEAD"))
+    assert serving.serve_frontend_from_memory(["", "dataset", "step", "draw"])
+    assert serving.serve_frontend_from_memory(["", "dataset", "step", "draw"])  # once is enough
+    after = [asyncio.run(get(path, headers)) for path, headers in cases]
+    for (path, _), old, new in zip(cases, before, after):
+        assert old[:3] == new[:3], (path, old[:2], new[:2])
+        print(path, old[0], "hops", old[3], new[3])
+    assert asyncio.run(get(f"/static/js/{js[0]}", [("if-none-match", etag)]))[:3] == conditional[:3]
+    assert conditional[0] == 304
+    assert asyncio.run(get(f"/static/js/{js[0]}", (), "HEAD"))[:3] == head[:3]
+"""
+
+
+def test_the_frontend_files_come_from_memory_as_streamlit_sends_them():
+    for base in ("", "class"):  # no server.baseUrlPath, and one
+        lines = [line.rsplit(" hops ", 1) for line in run(FRONTEND, base).splitlines()]
+        assert len(lines) == (15 if base else 14)
+        # Streamlit's static route looks each file up and reads it in worker threads; from memory, no trip
+        served, left = lines[:10], lines[10:]
+        for path, hops in served:
+            before, after = hops.split()
+            assert int(before) >= 1 and after == "0", (base, path, hops)
+        for path, hops in left:  # what is not the app's page or file goes to Streamlit as before
+            assert hops.split()[0] == hops.split()[1], (base, path, hops)

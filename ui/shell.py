@@ -14,6 +14,7 @@ import copy
 import gc
 import threading
 import time
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -24,8 +25,6 @@ from ui import datasets, memory, phone, run_panels, serving, setup_link, state, 
 # a garbage collection once a minute instead of after every script run (config.toml's runner.postScriptGC),
 # and freed heap pages back to the system (ui.memory)
 memory.start_housekeeping()
-# components' bundles sent as they are, the config files polled every two seconds (ui.serving)
-serving.install()
 
 TRAIN_LINK_NAMES = frozenset({"preset", "hidden", *(p.name for p in setup_link.train_params((), ()))})
 
@@ -43,6 +42,10 @@ PAGES = (
     ("pages/map.py", "Hidden-layer map", ":material/scatter_plot:"),
     ("pages/robustness.py", "Robustness lab", ":material/shield:"),
 )
+
+# components' bundles sent as they are, the config files polled every two seconds, the frontend's files and the
+# pages' addresses answered from memory (ui.serving)
+serving.install(["", *(Path(path).stem for path, _, _ in PAGES[1:])])
 
 # the navigation's st.Page objects, made once per app folder: see _pages
 _made_pages: dict[str, list] = {}
