@@ -6,6 +6,11 @@ see ``ui/shell.py``), which runs the page the URL asks for, Home by default. Eac
 share are in ``ui/``.
 """
 
-from ui.shell import run_app
+from ui import serving
+
+# Streamlit's server made cheaper under a class (ui.serving) before the frame's imports (NumPy, the network)
+serving.install()
+
+from ui.shell import run_app  # noqa: E402 -- after the line above, on purpose
 
 run_app()

@@ -171,3 +171,17 @@ def test_the_frontend_files_come_from_memory_as_streamlit_sends_them():
             assert int(before) >= 1 and after == "0", (base, path, hops)
         for path, hops in left:  # what is not the app's page or file goes to Streamlit as before
             assert hops.split()[0] == hops.split()[1], (base, path, hops)
+
+
+PAGE_ADDRESSES = """
+    from pathlib import Path
+    from ui import serving, shell
+
+    serving.install()  # what app.py does before anything else
+    addresses = {"", *(Path(path).stem for path, _, _ in shell.PAGES)}
+    print(sorted(addresses - serving._frontend.page_paths))
+"""
+
+
+def test_every_page_of_the_navigation_is_answered_from_memory():
+    assert run(PAGE_ADDRESSES) == "[]"

@@ -1,7 +1,7 @@
 """What Streamlit's server does for every visitor, or all the time, that a class's server can do for less.
 
-Installed once per process by ``ui.shell``, at the app's first script run (the first visitor's files are still
-sent by Streamlit's own route); each leaves Streamlit as it is where the thing it changes is not found (another
+Installed once per process by ``app.py`` before anything else, at the app's first script run (the first
+visitor's files are still sent by Streamlit's own route); each leaves Streamlit as it is where the thing it changes is not found (another
 Streamlit version, the Tornado server).
 
 - **The frontend's files and the pages' addresses are answered from memory.** Streamlit's Starlette server
@@ -38,6 +38,7 @@ import re
 import stat
 import threading
 from email.utils import formatdate
+from pathlib import Path
 
 try:  # the Starlette server's gzip rule and the polling watcher: loaded by the running server already
     from streamlit.web.server.starlette import starlette_gzip_middleware
@@ -85,8 +86,13 @@ def poll_config_files_every(seconds: float = CONFIG_POLL_SECONDS) -> bool:
     return True
 
 
-def install(page_url_paths=("",)) -> None:
-    """All of the above and below, once per process (each is idempotent)."""
+def install(page_url_paths=None) -> None:
+    """All of the above and below, once per process (each is idempotent). ``page_url_paths``: the pages'
+    addresses ("" for the default page); by default the root and the name of each file in the app's ``pages/``
+    folder, which is how Streamlit names a page made from a file."""
+    if page_url_paths is None:
+        pages = Path(__file__).resolve().parents[1] / "pages"
+        page_url_paths = ["", *sorted(path.stem for path in pages.glob("*.py"))]
     send_component_bundles_as_they_are()
     poll_config_files_every()
     serve_frontend_from_memory(page_url_paths)

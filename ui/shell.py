@@ -14,7 +14,6 @@ import copy
 import gc
 import threading
 import time
-from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -45,7 +44,7 @@ PAGES = (
 
 # components' bundles sent as they are, the config files polled every two seconds, the frontend's files and the
 # pages' addresses answered from memory (ui.serving)
-serving.install(["", *(Path(path).stem for path, _, _ in PAGES[1:])])
+serving.install()  # app.py did already, but a page file run on its own (page_start) comes here first
 
 # the navigation's st.Page objects, made once per app folder: see _pages
 _made_pages: dict[str, list] = {}
