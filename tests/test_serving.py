@@ -157,6 +157,12 @@ FRONTEND = """
     assert asyncio.run(get(f"/static/js/{js[0]}", [("if-none-match", etag)]))[:3] == conditional[:3]
     assert conditional[0] == 304
     assert asyncio.run(get(f"/static/js/{js[0]}", (), "HEAD"))[:3] == head[:3]
+    # another app of the process keeps its own answers at the same addresses
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    other = Starlette(routes=[Route("/{page:path}", lambda request: PlainTextResponse("mine"))])
+    app = other
+    assert asyncio.run(get("/dataset"))[2] == asyncio.run(get(f"/static/js/{js[0]}"))[2] == b"mine"
 """
 
 

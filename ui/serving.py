@@ -222,6 +222,16 @@ def _maybe_not_modified(status: int, headers: list, body: bytes, request_headers
 _frontend: _Frontend | None = None
 
 
+def _is_streamlits(app) -> bool:
+    """Whether a Starlette app is Streamlit's own (it mounts the frontend's files), not another app of the
+    process (one that mounts Streamlit's beside its own routes): asked once per app."""
+    known = app.__dict__.get("_ann_is_streamlits")
+    if known is None:
+        known = any(getattr(route, "name", None) == "static-assets" for route in getattr(app, "routes", ()))
+        app.__dict__["_ann_is_streamlits"] = known
+    return known
+
+
 def serve_frontend_from_memory(page_url_paths) -> bool:
     """Answer the frontend's files, the pages' addresses and the frontend's probes under them from memory, with
     the bytes and headers Streamlit's own route sends (``_Frontend``). True once installed (now or before), False
@@ -246,7 +256,7 @@ def serve_frontend_from_memory(page_url_paths) -> bool:
         frontend.set_pages(page_url_paths)
 
         async def __call__(self, scope, receive, send):
-            if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+            if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and _is_streamlits(self):
                 answer = frontend.answer(scope)
                 if answer is not None:
                     status, headers, body = answer
