@@ -1,13 +1,13 @@
 """What Streamlit's server does for every visitor, or all the time, that a class's server can do for less.
 
 Installed once per process by ``app.py`` before anything else, at the app's first script run (the first
-visitor's files are still sent by Streamlit's own route); each leaves Streamlit as it is where the thing it changes is not found (another
-Streamlit version, the Tornado server).
+visitor's files are still sent by Streamlit's own route); each leaves Streamlit as it is where the thing it
+changes is not found (another Streamlit version, the Tornado server).
 
 - **The frontend's files and the pages' addresses are answered from memory.** Streamlit's Starlette server
   sends its frontend (``/static/...``, 60-75 files on a visitor's first page) and, at each page's address, its
   ``index.html`` through Starlette's ``StaticFiles``: every request looks the file up, stats, opens, reads and
-  closes it in worker threads (four to seven trips; 2-3 ms of the server's CPU a request), and for a page's
+  closes it in worker threads (four to six trips; 2-3 ms of the server's CPU a request), and for a page's
   address first fails to find a file of that name. The same bytes with the same headers now come from memory
   (0.8-0.9 ms a request, most of it uvicorn's HTTP parsing), and so does Streamlit's 404 to the frontend's two
   probes under a page's address (``/dataset/_stcore/health``: it looks for the server there first). A page's
@@ -100,7 +100,7 @@ def install(page_url_paths=None) -> None:
 
 # --- The frontend's files from memory ------------------------------------------------------------------------
 
-INDEX_GZIP_LEVEL = 9  # Starlette's GZipMiddleware level in Streamlit (GZIP_COMPRESSLEVEL): the same bytes, once
+INDEX_GZIP_LEVEL = 9  # compressed once per process, so at the highest level (Streamlit's middleware: 5, per request)
 MAX_FILE_BYTES = 4 * 1024 * 1024  # larger files (Plotly's 4.7 MB chunk) take Streamlit's own path
 MAX_CACHED_BYTES = 64 * 1024 * 1024
 _STATIC_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
@@ -110,9 +110,9 @@ _NOT_FOUND = (404, [(b"content-length", b"9"), (b"content-type", b"text/plain; c
 
 class _Frontend:
     """What Streamlit's static route would answer for the frontend's files and the pages' addresses, kept in
-    memory. Streamlit's ``StaticFiles`` answers each request with five to seven hops to a worker thread (look
-    the path up, stat, open, read, read, close, and for a page's address a failed look-up and a 404 page's
-    first), 1-3 ms of a server's CPU a request; a visitor's first page is 70 of them."""
+    memory. Streamlit's ``StaticFiles`` answers each request with four to six trips to a worker thread (look
+    the path up, open, read, close; for a page's address first a failed look-up and a look for a 404 page,
+    then a stat), 2-3 ms of a server's CPU a request; a visitor's first page is about 70 of them."""
 
     def __init__(self, static_dir: str, base_url: str, max_age: int) -> None:
         self.static_dir = os.path.realpath(static_dir)
