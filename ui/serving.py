@@ -89,13 +89,21 @@ def poll_config_files_every(seconds: float = CONFIG_POLL_SECONDS) -> bool:
 def install(page_url_paths=None) -> None:
     """All of the above and below, once per process (each is idempotent). ``page_url_paths``: the pages'
     addresses ("" for the default page); by default the root and the name of each file in the app's ``pages/``
-    folder, which is how Streamlit names a page made from a file."""
+    folder, which is how Streamlit names a page made from a file. ``app.py`` calls it on every script run, so
+    after the first it only returns."""
+    global _installed
+    if _installed and page_url_paths is None:
+        return
     if page_url_paths is None:
         pages = Path(__file__).resolve().parents[1] / "pages"
         page_url_paths = ["", *sorted(path.stem for path in pages.glob("*.py"))]
     send_component_bundles_as_they_are()
     poll_config_files_every()
     serve_frontend_from_memory(page_url_paths)
+    _installed = True
+
+
+_installed = False
 
 
 # --- The frontend's files from memory ------------------------------------------------------------------------
@@ -162,7 +170,8 @@ class _Frontend:
         if page in self.page_paths:
             return self._index(headers)
         for probe in _PROBES:
-            if path.endswith(probe) and path[1:-len(probe)] in self.page_paths and path[1:-len(probe)]:
+            under = path[1:-len(probe)]
+            if path.endswith(probe) and under and under in self.page_paths:
                 return _NOT_FOUND  # Streamlit's own answer to a frontend looking for the server under a page
         if path.startswith("/static/") and _STATIC_NAME.fullmatch(path[1:]) and ".." not in path:
             found = self._file(path[1:])
@@ -208,10 +217,10 @@ def _maybe_not_modified(status: int, headers: list, body: bytes, request_headers
     """The response with Streamlit's Cache-Control, or the 304 Starlette's StaticFiles answers a matching
     If-None-Match (or If-Modified-Since) with: no body, and of the headers only those a 304 keeps (Streamlit
     adds no Cache-Control to it)."""
-    from starlette.datastructures import Headers
-    from starlette.staticfiles import StaticFiles
-
     if b"if-none-match" in request_headers or b"if-modified-since" in request_headers:
+        from starlette.datastructures import Headers
+        from starlette.staticfiles import StaticFiles
+
         response_headers = Headers(raw=headers)
         if StaticFiles.is_not_modified(None, response_headers, Headers(raw=list(request_headers.items()))):
             kept = {b"content-location", b"date", b"etag", b"expires", b"vary"}
